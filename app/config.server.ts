@@ -1,0 +1,108 @@
+import { z } from "zod";
+
+/**
+ * Every configuration value the control plane reads, validated once per isolate.
+ * Non-secret values live in wrangler.toml `[vars]`; secrets are set with
+ * `wrangler pages secret put` (production) or in `.dev.vars` (local, written by `npm start`).
+ */
+
+const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((value) => value.replace(/\/+$/, ""));
+const pem = (kind: string) =>
+  z
+    .string()
+    .transform((value) => value.replace(/\\n/g, "\n").trim())
+    .refine((value) => value.startsWith("-----BEGIN") && value.includes(kind), `must be a ${kind} PEM`);
+const loginList = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? "")
+      .split(",")
+      .map((login) => login.trim().toLowerCase())
+      .filter(Boolean),
+  );
+
+export const configSchema = z.object({
+  VERSION: z.string().min(1),
+  APP_URL: url,
+  BASE_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a bare domain name such as example.com"),
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value), "must be 32 random bytes in base64 (run `npm run generate-keys`)"),
+  ENCRYPTION_KEY_PREVIOUS: z
+    .string()
+    .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value), "must be 32 random bytes in base64")
+    .optional(),
+  SESSION_SECRET: z.string().min(32, "must be at least 32 characters (run `npm run generate-keys`)"),
+  JWT_PRIVATE_KEY: pem("PRIVATE KEY"),
+  JWT_PUBLIC_KEY: pem("PUBLIC KEY"),
+  JWT_KEY_ID: z.string().min(1),
+  JWT_PREVIOUS_PUBLIC_KEY: pem("PUBLIC KEY").optional(),
+  JWT_PREVIOUS_KEY_ID: z.string().min(1).optional(),
+  HETZNER_API_URL: url,
+  CLOUDFLARE_API_URL: url,
+  GITHUB_URL: url,
+  GITHUB_API_URL: url,
+  GITHUB_CLIENT_ID: z.string().min(1),
+  GITHUB_CLIENT_SECRET: z.string().min(1),
+  GITHUB_APP_ID: z.string().regex(/^\d+$/, "must be the numeric App ID"),
+  GITHUB_APP_SLUG: z.string().regex(/^[a-z0-9-]+$/, "must be the App's URL name"),
+  GITHUB_APP_PRIVATE_KEY: z.string().min(1),
+  GITHUB_WEBHOOK_SECRET: z.string().min(16, "must be at least 16 characters"),
+  CLOUDFLARE_API_TOKEN: z.string().min(1),
+  CLOUDFLARE_ZONE_ID: z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-character zone id"),
+  ALLOWED_GITHUB_LOGINS: loginList,
+  ADMIN_GITHUB_LOGINS: loginList,
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** How to set each value, shown when it is missing or malformed. */
+const hints: Partial<Record<keyof Config, string>> = {
+  ENCRYPTION_KEY: "run `npm run generate-keys -- --env` and set it as a secret",
+  SESSION_SECRET: "run `npm run generate-keys -- --env` and set it as a secret",
+  JWT_PRIVATE_KEY: "run `npm run generate-keys -- --env` and set it as a secret",
+  JWT_PUBLIC_KEY: "run `npm run generate-keys -- --env` and set it as a secret",
+  JWT_KEY_ID: "run `npm run generate-keys -- --env` and set it as a secret",
+  GITHUB_CLIENT_ID: "copy it from your GitHub OAuth App (docs/self-hosting.md)",
+  GITHUB_CLIENT_SECRET: "generate one in your GitHub OAuth App and set it as a secret",
+  GITHUB_APP_ID: "copy it from your GitHub App's settings page",
+  GITHUB_APP_SLUG: "the last part of your GitHub App's public URL",
+  GITHUB_APP_PRIVATE_KEY: "generate a private key in your GitHub App and set it as a secret",
+  GITHUB_WEBHOOK_SECRET: "the webhook secret you entered in your GitHub App",
+  CLOUDFLARE_API_TOKEN: "create a token with Zone DNS Edit and SSL and Certificates Edit",
+  CLOUDFLARE_ZONE_ID: "copy it from the Overview page of your zone in the Cloudflare dashboard",
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Configuration is invalid:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+export function parseConfig(env: Record<string, unknown>): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "config") as keyof Config;
+    const hint = hints[name] ?? "set it in wrangler.toml [vars] or as a secret (see README)";
+    const what = env[name] === undefined || env[name] === "" ? "is missing" : issue.message;
+    return `${name} ${what}: ${hint}.`;
+  });
+  throw new ConfigError(problems);
+}
+
+const cache = new WeakMap<object, Config>();
+
+/** Parses the Worker env once per isolate; a bad value fails every request with the same message. */
+export function getConfig(env: object): Config {
+  let config = cache.get(env);
+  if (!config) {
+    config = parseConfig(env as Record<string, unknown>);
+    cache.set(env, config);
+  }
+  return config;
+}

@@ -1,0 +1,27 @@
+/**
+ * The Pages Function (advanced mode `_worker.js`): static assets from the Pages asset store,
+ * everything else through Remix with the validated load context.
+ */
+import { createRequestHandler, type ServerBuild } from "@remix-run/cloudflare";
+// The server build is produced by `remix vite:build`; scripts/build.mjs bundles this file after it.
+import * as build from "../build/server/index.js";
+import { getLoadContext } from "./context.server";
+
+const handleRemixRequest = createRequestHandler(build as unknown as ServerBuild);
+
+export default {
+  async fetch(request: Request, env: Env & { ASSETS: Fetcher }, ctx: ExecutionContext): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    if (pathname.startsWith("/assets/") || pathname === "/favicon.svg") return env.ASSETS.fetch(request);
+    try {
+      const loadContext = getLoadContext({ request, context: { cloudflare: { env, ctx } } });
+      return await handleRemixRequest(request, loadContext);
+    } catch (error) {
+      if (error instanceof Error && error.name === "ConfigError") {
+        console.error(error.message);
+        return new Response(error.message, { status: 500, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+      }
+      throw error;
+    }
+  },
+} satisfies ExportedHandler<Env & { ASSETS: Fetcher }>;

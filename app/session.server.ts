@@ -1,0 +1,53 @@
+import { createWorkersKVSessionStorage, type AppLoadContext, type Session } from "@remix-run/cloudflare";
+
+export interface SessionData {
+  userId: string;
+}
+
+export interface Toast {
+  kind: "success" | "error" | "info";
+  title: string;
+  description?: string;
+}
+
+interface FlashData {
+  toast: Toast;
+}
+
+const storages = new WeakMap<object, ReturnType<typeof build>>();
+
+function build(context: AppLoadContext) {
+  const { config, cloudflare } = context;
+  return createWorkersKVSessionStorage<SessionData, FlashData>({
+    kv: cloudflare.env.SESSIONS,
+    cookie: {
+      name: "__session",
+      httpOnly: true,
+      sameSite: "lax",
+      path: "/",
+      secure: config.APP_URL.startsWith("https://"),
+      secrets: [config.SESSION_SECRET],
+      maxAge: 60 * 60 * 24 * 14,
+    },
+  });
+}
+
+/** Sessions live in KV behind a signed cookie; one storage per Worker env. */
+export function sessionStorage(context: AppLoadContext) {
+  let storage = storages.get(context.cloudflare.env);
+  if (!storage) {
+    storage = build(context);
+    storages.set(context.cloudflare.env, storage);
+  }
+  return storage;
+}
+
+export type AppSession = Session<SessionData, FlashData>;
+
+export function getSession(request: Request, context: AppLoadContext): Promise<AppSession> {
+  return sessionStorage(context).getSession(request.headers.get("Cookie"));
+}
+
+export function commitSession(session: AppSession, context: AppLoadContext): Promise<string> {
+  return sessionStorage(context).commitSession(session);
+}

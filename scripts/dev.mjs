@@ -1,0 +1,241 @@
+#!/usr/bin/env node
+// The two commands. Plain Node with no dependencies, because it runs before `npm install`.
+//
+//   node scripts/dev.mjs start    set up, then serve the product on the local cloud (npm start)
+//   node scripts/dev.mjs test     set up, then run every test and print a summary    (npm test)
+//   node scripts/dev.mjs prepare  only the set-up
+//   node scripts/dev.mjs serve    serve without set-up (Playwright's webServer; --e2e for test ports)
+//
+// Set-up is idempotent: dependencies are installed when package files changed, keys are generated
+// into .dev.vars when absent, migrations apply what is new, the agent and the app are rebuilt.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { arch as hostArch } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { dotenvLine, generateKeys, parseDotenv } from "./keys.mjs";
+import { LOCAL_GITHUB_LOGIN, LOCAL_HETZNER_TOKEN, localDefaults, localSecrets } from "./local-env.mjs";
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+process.chdir(root);
+
+/** Ports: `npm start` and the end-to-end run use different ones, so tests can run beside a dev server. */
+export const PORTS = {
+  start: { appPort: 8788, cloudPort: 8790, persist: ".wrangler/state", cloudDir: ".local-cloud/start" },
+  e2e: { appPort: 8798, cloudPort: 8799, persist: ".wrangler/e2e-state", cloudDir: ".local-cloud/e2e" },
+};
+
+const quietWrangler = { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_D1_WARNING: "true" };
+const bin = (name) => join(root, "node_modules", ".bin", name);
+const goArch = { x64: "amd64", arm64: "arm64" }[hostArch()] ?? hostArch();
+
+function log(message) {
+  console.log(`\x1b[36m›\x1b[0m ${message}`);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: "inherit", ...options, env: { ...process.env, ...quietWrangler, ...options.env } });
+  if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
+  if (result.status !== 0) throw new Error(`\`${[command, ...args].join(" ")}\` failed with exit code ${result.status}`);
+}
+
+function installDependencies() {
+  const hash = createHash("sha256")
+    .update(readFileSync("package.json"))
+    .update(existsSync("package-lock.json") ? readFileSync("package-lock.json") : "")
+    .digest("hex");
+  const marker = "node_modules/.sam-install-hash";
+  if (existsSync(marker) && readFileSync(marker, "utf8") === hash) return;
+  log("installing dependencies (npm install)");
+  // `npm ci` would reject the lockfile: it lacks other platforms' optional packages (docs/local-development.md).
+  run("npm", ["install", "--no-audit", "--no-fund"]);
+  writeFileSync(marker, hash);
+}
+
+/** Writes .dev.vars when absent, and adds any value a newer version of the app needs. */
+function ensureDevVars() {
+  const existing = existsSync(".dev.vars") ? parseDotenv(readFileSync(".dev.vars", "utf8")) : {};
+  const wanted = { ...localDefaults(PORTS.start), ...localSecrets(), ...generateKeys() };
+  const missing = Object.keys(wanted).filter((name) => !(name in existing));
+  if (missing.length === 0) return;
+  if (Object.keys(existing).length === 0) {
+    log("writing local configuration and fresh keys to .dev.vars (git-ignored)");
+    writeFileSync(".dev.vars", "# Local configuration written by `npm start`; see README.md. Not for production.\n", { mode: 0o600 });
+  } else {
+    log(`adding ${missing.join(", ")} to .dev.vars`);
+  }
+  appendFileSync(".dev.vars", missing.map((name) => `${dotenvLine(name, wanted[name])}\n`).join(""));
+}
+
+/** The local configuration, with the ports of the chosen mode. */
+function localEnv(mode) {
+  const values = parseDotenv(readFileSync(".dev.vars", "utf8"));
+  return { ...values, ...localDefaults(PORTS[mode]), VERSION: values.VERSION ?? readVersion() };
+}
+
+function readVersion() {
+  return JSON.parse(readFileSync("package.json", "utf8")).version;
+}
+
+function checkConfig(mode) {
+  run(bin("tsx"), ["scripts/check-config.ts"], { env: { SAM_CONFIG_JSON: JSON.stringify(localEnv(mode)) } });
+}
+
+function buildAgent() {
+  log(`building the agent (linux/${goArch})`);
+  run("make", ["-C", "agent", "--no-print-directory", "build-all", `PLATFORMS=linux-${goArch}`]);
+}
+
+function migrate(persist) {
+  log(`applying D1 migrations (${persist})`);
+  run(bin("wrangler"), ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist]);
+}
+
+function uploadAgent(persist) {
+  log("uploading the agent binary to local R2");
+  for (const [key, file] of [
+    [`vm-agent-linux-${goArch}`, `agent/bin/vm-agent-linux-${goArch}`],
+    ["version.json", "agent/bin/version.json"],
+  ]) {
+    run(bin("wrangler"), ["r2", "object", "put", `sam-agents/${key}`, "--file", file, "--local", "--persist-to", persist], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }
+}
+
+function prepare(mode) {
+  installDependencies();
+  ensureDevVars();
+  checkConfig(mode);
+  buildAgent();
+  const { persist } = PORTS[mode];
+  if (mode === "e2e") rmSync(persist, { recursive: true, force: true });
+  migrate(persist);
+  uploadAgent(persist);
+  log("building the app");
+  run("node", ["scripts/build.mjs"]);
+}
+
+/** Starts the local cloud and the app; resolves when either exits, and stops both on a signal. */
+function serve(mode) {
+  const { appPort, cloudPort, persist, cloudDir } = PORTS[mode];
+  const env = localEnv(mode);
+  const children = [];
+  const start = (name, command, args, extraEnv = {}) => {
+    const child = spawn(command, args, { stdio: "inherit", detached: true, env: { ...process.env, ...quietWrangler, ...extraEnv } });
+    child.on("exit", (code, signal) => {
+      if (!stopping) {
+        console.error(`${name} exited (${signal ?? code}); stopping.`);
+        stop(code || 1);
+      }
+    });
+    children.push(child);
+  };
+  let stopping = false;
+  const stop = (code) => {
+    stopping = true;
+    for (const child of children) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {}
+    }
+    setTimeout(() => {
+      for (const child of children) {
+        try {
+          process.kill(-child.pid, "SIGKILL");
+        } catch {}
+      }
+      process.exit(code);
+    }, 3000).unref();
+    Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((done) => child.once("exit", done)) : null))).then(() =>
+      process.exit(code),
+    );
+  };
+  process.on("SIGINT", () => stop(0));
+  process.on("SIGTERM", () => stop(0));
+
+  if (existsSync("scripts/local-cloud/index.ts")) {
+    start("local cloud", bin("tsx"), ["scripts/local-cloud/index.ts"], {
+      ...env,
+      LOCAL_CLOUD_PORT: String(cloudPort),
+      LOCAL_CLOUD_DIR: cloudDir,
+      LOCAL_HETZNER_TOKEN,
+      LOCAL_GITHUB_LOGIN,
+    });
+  }
+  const bindings = Object.entries(localDefaults(PORTS[mode])).flatMap(([name, value]) => ["--binding", `${name}=${value}`]);
+  start("app", bin("wrangler"), [
+    "pages",
+    "dev",
+    "build/client",
+    "--port",
+    String(appPort),
+    "--ip",
+    "127.0.0.1",
+    "--persist-to",
+    persist,
+    "--show-interactive-dev-session=false",
+    ...bindings,
+  ]);
+  if (mode === "start") {
+    setTimeout(() => {
+      console.log(`
+  \x1b[1mSimple Agent Manager\x1b[0m is starting at \x1b[36mhttp://localhost:${appPort}\x1b[0m
+  Sign in as the local GitHub user "${LOCAL_GITHUB_LOGIN}"; when asked for a Hetzner token, use:
+    ${LOCAL_HETZNER_TOKEN}
+  Stop with Ctrl+C.
+`);
+    }, 4000).unref();
+  }
+}
+
+/** Runs every suite, even after a failure, then prints one line per suite and exits non-zero on any failure. */
+function test() {
+  const suites = [
+    ["typecheck", bin("tsc"), ["--noEmit"]],
+    ["vitest", bin("vitest"), ["run", "-c", "tests/vitest.config.ts"]],
+    ["go test -race", "go", ["test", "-race", "./..."], { cwd: "agent" }],
+    ["playwright", bin("playwright"), ["test", "-c", "tests/playwright.config.ts"]],
+  ];
+  const results = [];
+  for (const [name, command, args, options = {}] of suites) {
+    log(`running ${name}`);
+    const started = Date.now();
+    const result = spawnSync(command, args, { stdio: "inherit", ...options, env: { ...process.env, ...quietWrangler } });
+    results.push({ name, ok: result.status === 0, seconds: (Date.now() - started) / 1000 });
+  }
+  console.log("\n\x1b[1mTest summary\x1b[0m");
+  for (const { name, ok, seconds } of results) {
+    console.log(`  ${ok ? "\x1b[32mPASS\x1b[0m" : "\x1b[31mFAIL\x1b[0m"}  ${name.padEnd(16)} ${seconds.toFixed(1)} s`);
+  }
+  const failed = results.filter((result) => !result.ok);
+  console.log(failed.length ? `\n\x1b[31m${failed.length} of ${results.length} suites failed.\x1b[0m` : `\n\x1b[32mAll ${results.length} suites passed.\x1b[0m`);
+  process.exit(failed.length ? 1 : 0);
+}
+
+const [command = "start", ...flags] = process.argv.slice(2);
+try {
+  switch (command) {
+    case "start":
+      prepare("start");
+      serve("start");
+      break;
+    case "prepare":
+      prepare(flags.includes("--e2e") ? "e2e" : "start");
+      break;
+    case "serve":
+      serve(flags.includes("--e2e") ? "e2e" : "start");
+      break;
+    case "test":
+      prepare("e2e");
+      test();
+      break;
+    default:
+      console.error(`unknown command "${command}": use start, test, prepare or serve`);
+      process.exit(2);
+  }
+} catch (error) {
+  console.error(`\n\x1b[31m✗ ${error.message}\x1b[0m`);
+  process.exit(1);
+}
