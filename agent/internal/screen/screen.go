@@ -231,6 +231,10 @@ func (s *Screen) advance(b byte) {
 			s.pending = s.pending[:0]
 			return
 		}
+		if s.state == stGround && s.utf8need > 0 {
+			s.utf8need, s.utf8n = 0, 0
+			s.pending = s.pending[:0]
+		}
 		s.control(b)
 		return
 	}
