@@ -60,8 +60,8 @@ type cursor struct {
 }
 
 type buffer struct {
-	lines [][]cell
-	saved cursor // DECSC
+	lines    [][]cell
+	saved    cursor // DECSC
 	hasSaved bool
 }
 

@@ -57,17 +57,17 @@ func assertSameState(t *testing.T, want, got *Screen) {
 
 func TestRestoreRoundTrip(t *testing.T) {
 	tests := map[string][]string{
-		"shell prompt": {"$ echo hi\r\nhi\r\n$ "},
-		"colours and attributes": {"\x1b[1;4;31mbold red\x1b[0m \x1b[38;5;200mpink\x1b[48;2;1;2;3m rgb \x1b[7minv\x1b[0m\r\n\x1b[92mbright"},
-		"wide and multibyte": {"héllo 世界 — ok\r\n", "日本語テキスト"},
-		"scrolling past the bottom": {strings.Repeat("line\r\n", 50), "last"},
-		"vim-like alternate screen": {"$ vim\r\n", "\x1b[?1049h\x1b[?1h\x1b=\x1b[H\x1b[2J\x1b[1;1H~\x1b[2;1H~\x1b[24;1H\"file\" 3L\x1b[3;5H\x1b[?25l", "\x1b]2;vim file\x07"},
+		"shell prompt":                      {"$ echo hi\r\nhi\r\n$ "},
+		"colours and attributes":            {"\x1b[1;4;31mbold red\x1b[0m \x1b[38;5;200mpink\x1b[48;2;1;2;3m rgb \x1b[7minv\x1b[0m\r\n\x1b[92mbright"},
+		"wide and multibyte":                {"héllo 世界 — ok\r\n", "日本語テキスト"},
+		"scrolling past the bottom":         {strings.Repeat("line\r\n", 50), "last"},
+		"vim-like alternate screen":         {"$ vim\r\n", "\x1b[?1049h\x1b[?1h\x1b=\x1b[H\x1b[2J\x1b[1;1H~\x1b[2;1H~\x1b[24;1H\"file\" 3L\x1b[3;5H\x1b[?25l", "\x1b]2;vim file\x07"},
 		"htop-like scroll region and mouse": {"\x1b[?1049h\x1b[?1000h\x1b[?1006h\x1b[2;20r\x1b[5;1H\x1b[44m  CPU \x1b[0m\x1b[?2004h\x1b[3 q"},
-		"line drawing": {"\x1b(0lqqk\r\nx  x\r\nmqqj\x1b(B"},
-		"cursor save restore and insert": {"abcdef\x1b[1;3H\x1b[4hXY\x1b[4l\x1b7\x1b[10;10H\x1b8"},
-		"erase and delete": {"0123456789\r\nabcdefghij\x1b[1;5H\x1b[K\x1b[2;3H\x1b[2P\x1b[1L"},
-		"no autowrap": {"\x1b[?7l" + strings.Repeat("x", 100)},
-		"exact last column": {strings.Repeat("y", 80)},
+		"line drawing":                      {"\x1b(0lqqk\r\nx  x\r\nmqqj\x1b(B"},
+		"cursor save restore and insert":    {"abcdef\x1b[1;3H\x1b[4hXY\x1b[4l\x1b7\x1b[10;10H\x1b8"},
+		"erase and delete":                  {"0123456789\r\nabcdefghij\x1b[1;5H\x1b[K\x1b[2;3H\x1b[2P\x1b[1L"},
+		"no autowrap":                       {"\x1b[?7l" + strings.Repeat("x", 100)},
+		"exact last column":                 {strings.Repeat("y", 80)},
 	}
 	for name, parts := range tests {
 		t.Run(name, func(t *testing.T) {

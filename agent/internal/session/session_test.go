@@ -1,0 +1,181 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/simple-agent-manager/sam/agent/internal/screen"
+)
+
+// fakeProcess is a Process whose output the test writes and whose input the test reads.
+type fakeProcess struct {
+	outR *io.PipeReader
+	outW *io.PipeWriter
+	mu   sync.Mutex
+	in   bytes.Buffer
+	exit chan int
+}
+
+func newFake() *fakeProcess {
+	r, w := io.Pipe()
+	return &fakeProcess{outR: r, outW: w, exit: make(chan int, 1)}
+}
+
+func (f *fakeProcess) Read(p []byte) (int, error) { return f.outR.Read(p) }
+func (f *fakeProcess) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.in.Write(p)
+}
+func (f *fakeProcess) Close() error          { return f.outR.Close() }
+func (f *fakeProcess) Resize(int, int) error { return nil }
+func (f *fakeProcess) Wait() (int, error)    { return <-f.exit, nil }
+func (f *fakeProcess) Kill() error           { f.outW.Close(); f.exitOnce(137); return nil }
+func (f *fakeProcess) exitOnce(code int) {
+	select {
+	case f.exit <- code:
+	default:
+	}
+}
+
+func newFakeManager(t *testing.T, fake *fakeProcess) *Manager {
+	t.Helper()
+	m := NewManager(Options{Shell: "/bin/sh", ScrollbackLines: 5000, Grace: time.Hour,
+		Start: func(Spec) (Process, error) { return fake, nil }})
+	t.Cleanup(m.Close)
+	return m
+}
+
+// drain collects a client's output until want has been seen or the deadline passes.
+func drain(t *testing.T, c *Client, want string) string {
+	t.Helper()
+	var got bytes.Buffer
+	deadline := time.After(5 * time.Second)
+	for !strings.Contains(got.String(), want) {
+		b, _, err := c.Next()
+		if err != nil {
+			t.Fatalf("Next: %v (got %q)", err, got.String())
+		}
+		got.Write(b)
+		if b == nil {
+			select {
+			case <-c.Wait():
+			case <-deadline:
+				t.Fatalf("timed out waiting for %q, got %q", want, got.String())
+			}
+		}
+	}
+	return got.String()
+}
+
+func TestSnapshotThenLiveHasNoGapOrDuplicate(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, err := m.Create(CreateRequest{Cols: 80, Rows: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _, _ := s.Attach()
+	fake.outW.Write([]byte("one\r\ntwo\r\n"))
+	drain(t, first, "two")
+
+	second, snap, info, err := s.Attach()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AttachedClients != 2 {
+		t.Fatalf("attached = %d", info.AttachedClients)
+	}
+	fake.outW.Write([]byte("three\r\n"))
+	live := drain(t, second, "three")
+	if strings.Contains(live, "two") || strings.Count(string(snap), "three") != 0 {
+		t.Fatalf("overlap: snapshot %q live %q", snap, live)
+	}
+	term := screen.New(80, 24)
+	term.Write(snap)
+	term.Write([]byte(live))
+	for y, want := range []string{"one", "two", "three"} {
+		if got := term.Line(y); got != want {
+			t.Fatalf("line %d = %q, want %q", y, got, want)
+		}
+	}
+}
+
+func TestSlowClientIsOvertakenAndOthersContinue(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, _ := m.Create(CreateRequest{})
+	slow, _, _, _ := s.Attach()
+	fast, _, _, _ := s.Attach()
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	limit := s.out.limit
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for written := 0; written < 2*limit; written += len(chunk) {
+			fake.outW.Write(chunk)
+		}
+		fake.outW.Write([]byte("END"))
+	}()
+	drain(t, fast, "END")
+	<-done
+	if _, _, err := slow.Next(); !errors.Is(err, ErrTooSlow) {
+		t.Fatalf("slow client err = %v, want ErrTooSlow", err)
+	}
+}
+
+func TestExitEndsAttachmentWithCode(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, _ := m.Create(CreateRequest{})
+	c, _, _, _ := s.Attach()
+	fake.outW.Write([]byte("bye"))
+	fake.outW.Close()
+	fake.exitOnce(3)
+	drain(t, c, "bye")
+	<-s.Done()
+	_, code, err := c.Next()
+	if !errors.Is(err, ErrExited) || code != 3 {
+		t.Fatalf("Next = %d, %v; want 3, ErrExited", code, err)
+	}
+	if info := s.Info(); !info.Exited || info.ExitCode == nil || *info.ExitCode != 3 {
+		t.Fatalf("info = %+v", info)
+	}
+}
+
+func TestReapAfterGrace(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, _ := m.Create(CreateRequest{})
+	c, _, _, _ := s.Attach()
+	m.Reap(time.Now().Add(2 * time.Hour))
+	if _, err := m.Get(s.ID()); err != nil {
+		t.Fatal("attached session was reaped")
+	}
+	c.Detach()
+	m.Reap(time.Now().Add(2 * time.Hour))
+	if _, err := m.Get(s.ID()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("detached session not reaped: %v", err)
+	}
+}
+
+func TestRingKeepsNewestBytes(t *testing.T) {
+	r := newRing(10)
+	r.write([]byte("abcdef"))
+	r.write([]byte("ghijklmn"))
+	got := make([]byte, 10)
+	n := r.readAt(got, r.oldest())
+	if string(got[:n]) != "efghijklmn" || r.oldest() != 4 {
+		t.Fatalf("ring = %q oldest %d", got[:n], r.oldest())
+	}
+	r.write([]byte("0123456789ABC"))
+	n = r.readAt(got, r.oldest())
+	if string(got[:n]) != "3456789ABC" || r.written != 27 {
+		t.Fatalf("ring = %q written %d", got[:n], r.written)
+	}
+}
