@@ -3,7 +3,7 @@
 // local cloud's own. None of these work against the real providers.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 
-export const LOCAL_HETZNER_TOKEN = "local-hetzner-token-0000000000000000000000000000000000000000000000";
+export const LOCAL_HETZNER_TOKEN = "sam0local0hetzner0token".padEnd(64, "0");
 export const LOCAL_GITHUB_LOGIN = "sam-dev";
 
 /** Non-secret local values; ports differ between `npm start` and the end-to-end run so both can run at once. */
