@@ -26,7 +26,6 @@ const (
 const (
 	CloseSessionExited = 1000 // the session's process exited (after an exit message)
 	CloseGoingAway     = 1001 // the agent is shutting down
-	CloseProtocolError = 1002 // the client sent an invalid control message
 	CloseTooSlow       = 4008 // the client fell behind the output; reconnect to resync from a fresh snapshot
 	CloseSessionGone   = 4404 // the session was deleted (or never existed)
 )

@@ -1,0 +1,218 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/simple-agent-manager/sam/agent/internal/auth"
+	"github.com/simple-agent-manager/sam/agent/internal/protocol"
+	"github.com/simple-agent-manager/sam/agent/internal/session"
+)
+
+// readLimit bounds one client frame; keyboard input and pastes arrive in frames no larger than this.
+const readLimit = 64 << 10
+
+// snapshotChunk is the largest binary frame of a snapshot.
+const snapshotChunk = 64 << 10
+
+// attach authenticates and checks the Origin before upgrading, then adapts the WebSocket to the session.
+func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
+	log := s.opts.Logger.With("remote", r.RemoteAddr, "session", r.PathValue("id"))
+	if origin := r.Header.Get("Origin"); origin != s.opts.AllowedOrigin {
+		log.Info("attach refused: origin", "origin", origin)
+		writeError(w, http.StatusForbidden, "origin not allowed")
+		return
+	}
+	token, offers := auth.WebSocketToken(r)
+	claims, err := s.opts.Verifier.Verify(token)
+	if err != nil {
+		log.Info("attach refused: token", "err", err)
+		writeError(w, http.StatusUnauthorized, "unauthorized")
+		return
+	}
+	if !offers {
+		writeError(w, http.StatusBadRequest, "the client must offer the "+protocol.Subprotocol+" subprotocol")
+		return
+	}
+	sess, err := s.opts.Sessions.Get(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "session not found")
+		return
+	}
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
+		return
+	}
+	s.conns.Add(1)
+	s.mu.Unlock()
+	defer s.conns.Done()
+
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		Subprotocols:       []string{protocol.Subprotocol},
+		InsecureSkipVerify: true, // the Origin was compared exactly above
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		log.Info("upgrade failed", "err", err)
+		return
+	}
+	conn.SetReadLimit(readLimit)
+	log = log.With("sub", claims.Subject)
+	log.Info("client attached")
+	a := &attachment{srv: s, conn: conn, sess: sess, log: log}
+	status, reason := a.run()
+	log.Info("client detached", "code", int(status), "reason", reason)
+}
+
+type attachment struct {
+	srv  *Server
+	conn *websocket.Conn
+	sess *session.Session
+	log  *slog.Logger
+}
+
+func (a *attachment) write(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, a.srv.opts.WriteTimeout)
+	defer cancel()
+	return a.conn.Write(ctx, typ, p)
+}
+
+func (a *attachment) writeJSON(ctx context.Context, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return a.write(ctx, websocket.MessageText, b)
+}
+
+func (a *attachment) close(code websocket.StatusCode, reason string) (websocket.StatusCode, string) {
+	// Close waits briefly for the peer's close frame; a stuck client cannot hold us longer than that.
+	done := make(chan struct{})
+	go func() {
+		_ = a.conn.Close(code, reason)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		_ = a.conn.CloseNow()
+	}
+	return code, reason
+}
+
+func (a *attachment) run() (websocket.StatusCode, string) {
+	client, snap, info, err := a.sess.Attach()
+	if err != nil {
+		return a.close(protocol.CloseSessionGone, "session gone")
+	}
+	defer client.Detach()
+
+	// Not derived from the shutdown context: cancelling a read or write context makes the library drop the
+	// connection without a close frame, and shutdown must send 1001.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := a.writeJSON(ctx, protocol.Hello{Type: protocol.TypeHello, Session: info, Protocol: protocol.Version}); err != nil {
+		return a.close(websocket.StatusGoingAway, "write failed")
+	}
+	for len(snap) > 0 {
+		n := min(len(snap), snapshotChunk)
+		if err := a.write(ctx, websocket.MessageBinary, snap[:n]); err != nil {
+			return a.close(protocol.CloseTooSlow, "too slow")
+		}
+		snap = snap[n:]
+	}
+
+	readErr := make(chan error, 1)
+	go func() { readErr <- a.readLoop(ctx) }()
+
+	ping := time.NewTicker(a.srv.opts.PingInterval)
+	defer ping.Stop()
+	pingFailed := make(chan struct{}, 1)
+	for {
+		data, code, err := client.Next()
+		switch {
+		case errors.Is(err, session.ErrExited):
+			_ = a.writeJSON(ctx, protocol.Exit{Type: protocol.TypeExit, Code: code})
+			return a.close(protocol.CloseSessionExited, "session exited")
+		case errors.Is(err, session.ErrSessionGone):
+			if a.srv.ctx.Err() != nil {
+				return a.close(protocol.CloseGoingAway, "agent shutting down")
+			}
+			return a.close(protocol.CloseSessionGone, "session gone")
+		case errors.Is(err, session.ErrTooSlow):
+			return a.close(protocol.CloseTooSlow, "too slow, reconnect")
+		}
+		if len(data) > 0 {
+			if err := a.write(ctx, websocket.MessageBinary, data); err != nil {
+				if a.srv.ctx.Err() != nil {
+					return a.close(protocol.CloseGoingAway, "agent shutting down")
+				}
+				return a.close(protocol.CloseTooSlow, "too slow, reconnect")
+			}
+			continue
+		}
+		select {
+		case <-client.Wait():
+		case <-a.srv.ctx.Done():
+			return a.close(protocol.CloseGoingAway, "agent shutting down")
+		case err := <-readErr:
+			var ce websocket.CloseError
+			if errors.As(err, &ce) {
+				return ce.Code, "client closed"
+			}
+			return a.close(websocket.StatusGoingAway, "read failed")
+		case <-ping.C:
+			go func() {
+				pctx, pcancel := context.WithTimeout(ctx, a.srv.opts.WriteTimeout)
+				defer pcancel()
+				if err := a.conn.Ping(pctx); err != nil && ctx.Err() == nil {
+					select {
+					case pingFailed <- struct{}{}:
+					default:
+					}
+				}
+			}()
+		case <-pingFailed:
+			return a.close(websocket.StatusPolicyViolation, "ping timeout")
+		}
+	}
+}
+
+// readLoop forwards binary frames to the PTY and handles control messages; it returns why reading stopped.
+func (a *attachment) readLoop(ctx context.Context) error {
+	for {
+		typ, data, err := a.conn.Read(ctx)
+		if err != nil {
+			return err
+		}
+		if typ == websocket.MessageBinary {
+			if err := a.sess.WriteInput(data); err != nil && !errors.Is(err, session.ErrExited) {
+				return err
+			}
+			continue
+		}
+		msg, err := protocol.ParseControl(data)
+		if err != nil {
+			_ = a.writeJSON(ctx, protocol.Error{Type: protocol.TypeError, Message: err.Error()})
+			continue
+		}
+		switch msg.Type {
+		case protocol.TypePing:
+			if err := a.write(ctx, websocket.MessageText, protocol.PongMessage); err != nil {
+				return err
+			}
+		case protocol.TypeResize:
+			if err := a.sess.Resize(msg.Cols, msg.Rows); err != nil {
+				_ = a.writeJSON(ctx, protocol.Error{Type: protocol.TypeError, Message: "resize failed"})
+			}
+		}
+	}
+}

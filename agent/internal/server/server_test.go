@@ -1,0 +1,498 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/simple-agent-manager/sam/agent/internal/auth"
+	"github.com/simple-agent-manager/sam/agent/internal/jwttest"
+	"github.com/simple-agent-manager/sam/agent/internal/protocol"
+	"github.com/simple-agent-manager/sam/agent/internal/screen"
+	"github.com/simple-agent-manager/sam/agent/internal/session"
+)
+
+const origin = "http://dashboard.test"
+
+type env struct {
+	iss      *jwttest.Issuer
+	srv      *Server
+	http     *httptest.Server
+	sessions *session.Manager
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	iss := jwttest.New(t, "ws1")
+	v, err := auth.NewVerifier(ctx, iss.JWKSURL, iss.URL, "ws1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := session.NewManager(session.Options{Shell: "/bin/sh", Dir: t.TempDir(), ScrollbackLines: 5000, Grace: time.Hour, Logger: logger,
+		Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + t.TempDir(), "PS1=$ "}})
+	t.Cleanup(m.Close)
+	srv := New(Options{AllowedOrigin: origin, Verifier: v, Sessions: m, Logger: logger, Version: "test",
+		WriteTimeout: 2 * time.Second})
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { _ = srv.CloseConnections(context.Background()) })
+	return &env{iss: iss, srv: srv, http: hs, sessions: m}
+}
+
+func (e *env) request(t *testing.T, method, path, token, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, e.http.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Origin", origin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func (e *env) createSession(t *testing.T, body string) protocol.SessionInfo {
+	t.Helper()
+	resp, b := e.request(t, "POST", "/api/sessions", e.iss.Valid(t), body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d %s", resp.StatusCode, b)
+	}
+	var info protocol.SessionInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func (e *env) dial(t *testing.T, id, token, org string) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	protos := []string{protocol.Subprotocol}
+	if token != "" {
+		protos = append(protos, protocol.BearerPrefix+token)
+	}
+	h := http.Header{}
+	if org != "" {
+		h.Set("Origin", org)
+	}
+	c, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(e.http.URL, "http")+"/api/sessions/"+id+"/attach",
+		&websocket.DialOptions{Subprotocols: protos, HTTPHeader: h})
+	if c != nil {
+		c.SetReadLimit(8 << 20)
+		t.Cleanup(func() { c.CloseNow() })
+	}
+	return c, resp, err
+}
+
+// terminalReader reads an attachment: hello first, then binary output fed to an emulator.
+type terminalReader struct {
+	conn  *websocket.Conn
+	hello protocol.Hello
+	raw   bytes.Buffer
+	texts []string
+}
+
+func attachOK(t *testing.T, e *env, id string) *terminalReader {
+	t.Helper()
+	c, resp, err := e.dial(t, id, e.iss.Valid(t), origin)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	if c.Subprotocol() != protocol.Subprotocol {
+		t.Fatalf("subprotocol = %q", c.Subprotocol())
+	}
+	tr := &terminalReader{conn: c}
+	typ, b, err := c.Read(context.Background())
+	if err != nil || typ != websocket.MessageText {
+		t.Fatalf("first frame: %v %v", typ, err)
+	}
+	if err := json.Unmarshal(b, &tr.hello); err != nil || tr.hello.Type != "hello" || tr.hello.Protocol != 1 {
+		t.Fatalf("hello = %s (%v)", b, err)
+	}
+	return tr
+}
+
+// readUntil reads frames until the raw output contains want.
+func (tr *terminalReader) readUntil(t *testing.T, want string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for !bytes.Contains(tr.raw.Bytes(), []byte(want)) {
+		typ, b, err := tr.conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %q: %v; got %q", want, err, tr.raw.String())
+		}
+		if typ == websocket.MessageBinary {
+			tr.raw.Write(b)
+		} else {
+			tr.texts = append(tr.texts, string(b))
+		}
+	}
+}
+
+func (tr *terminalReader) send(t *testing.T, s string) {
+	t.Helper()
+	if err := tr.conn.Write(context.Background(), websocket.MessageBinary, []byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestForgedTokensAreRefusedBeforeUpgrade(t *testing.T) {
+	e := newEnv(t)
+	info := e.createSession(t, `{"command":["/bin/sh","-c","sleep 60"]}`)
+	iss := e.iss
+	withClaims := func(mod func(jwt.MapClaims)) string {
+		c := iss.Claims()
+		mod(c)
+		return iss.Sign(t, c)
+	}
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	unknownKID := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, iss.Claims())
+		tok.Header["kid"] = "unknown-kid"
+		s, _ := tok.SignedString(otherKey)
+		return s
+	}()
+	sameKIDOtherKey := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, iss.Claims())
+		tok.Header["kid"] = iss.KID
+		s, _ := tok.SignedString(otherKey)
+		return s
+	}()
+	algNone := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodNone, iss.Claims())
+		tok.Header["kid"] = iss.KID
+		s, _ := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
+		return s
+	}()
+	hs256 := func() string {
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, iss.Claims())
+		tok.Header["kid"] = iss.KID
+		s, _ := tok.SignedString(iss.PublicKeyPEM(t))
+		return s
+	}()
+	tampered := func() string {
+		parts := strings.Split(iss.Valid(t), ".")
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		payload = bytes.Replace(payload, []byte(`"user-1"`), []byte(`"admin1"`), 1)
+		parts[1] = base64.RawURLEncoding.EncodeToString(payload)
+		return strings.Join(parts, ".")
+	}()
+	tests := []struct {
+		name   string
+		token  string
+		origin string
+		status int
+	}{
+		{"no token", "", origin, 401},
+		{"alg none", algNone, origin, 401},
+		{"HS256 with public key bytes", hs256, origin, 401},
+		{"expired", withClaims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-2 * time.Minute).Unix() }), origin, 401},
+		{"no exp", withClaims(func(c jwt.MapClaims) { delete(c, "exp") }), origin, 401},
+		{"not yet valid", withClaims(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(2 * time.Minute).Unix() }), origin, 401},
+		{"wrong aud", withClaims(func(c jwt.MapClaims) { c["aud"] = []string{"workspace-callback"} }), origin, 401},
+		{"wrong iss", withClaims(func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), origin, 401},
+		{"wrong workspace", withClaims(func(c jwt.MapClaims) { c["workspace"] = "ws2" }), origin, 401},
+		{"no workspace", withClaims(func(c jwt.MapClaims) { delete(c, "workspace") }), origin, 401},
+		{"no sub", withClaims(func(c jwt.MapClaims) { delete(c, "sub") }), origin, 401},
+		{"unknown kid", unknownKID, origin, 401},
+		{"known kid, other key", sameKIDOtherKey, origin, 401},
+		{"tampered payload", tampered, origin, 401},
+		{"garbage", "not.a.jwt", origin, 401},
+		{"wrong origin", iss.Valid(t), "https://evil.example", 403},
+		{"no origin", iss.Valid(t), "", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, resp, err := e.dial(t, info.ID, tt.token, tt.origin)
+			if err == nil || c != nil {
+				t.Fatal("upgraded with a forged token")
+			}
+			if resp == nil || resp.StatusCode != tt.status {
+				t.Fatalf("status = %v, want %d", resp, tt.status)
+			}
+			if resp.Header.Get("Sec-WebSocket-Protocol") != "" {
+				t.Fatal("refusal echoed a subprotocol")
+			}
+			if tt.origin == origin {
+				r, _ := e.request(t, "GET", "/api/sessions", tt.token, "")
+				if r.StatusCode != 401 {
+					t.Fatalf("HTTP endpoint status = %d, want 401", r.StatusCode)
+				}
+			}
+		})
+	}
+	t.Run("valid token upgrades and selects only the protocol", func(t *testing.T) {
+		c, resp, err := e.dial(t, info.ID, iss.Valid(t), origin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != http.StatusSwitchingProtocols || c.Subprotocol() != protocol.Subprotocol ||
+			resp.Header.Get("Sec-WebSocket-Protocol") != protocol.Subprotocol {
+			t.Fatalf("status %d protocol %q", resp.StatusCode, resp.Header.Get("Sec-WebSocket-Protocol"))
+		}
+	})
+}
+
+func TestSessionHTTPEndpoints(t *testing.T) {
+	e := newEnv(t)
+	tok := e.iss.Valid(t)
+	info := e.createSession(t, `{"name":"build","cols":100,"rows":30,"command":["/bin/sh","-c","sleep 60"]}`)
+	if info.Name != "build" || info.Cols != 100 || info.Rows != 30 || info.Exited || info.ExitCode != nil {
+		t.Fatalf("created %+v", info)
+	}
+	resp, b := e.request(t, "PATCH", "/api/sessions/"+info.ID, tok, `{"name":"tests"}`)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"name":"tests"`) {
+		t.Fatalf("rename: %d %s", resp.StatusCode, b)
+	}
+	resp, b = e.request(t, "GET", "/api/sessions", tok, "")
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"id":"`+info.ID+`"`) || resp.Header.Get("Access-Control-Allow-Origin") != origin {
+		t.Fatalf("list: %d %s %v", resp.StatusCode, b, resp.Header)
+	}
+	for _, bad := range []string{`{"cols":0}`, `{"rows":1001}`, `{"unknown":1}`, `{"command":[]}`, `not json`} {
+		if resp, b := e.request(t, "POST", "/api/sessions", tok, bad); resp.StatusCode != 400 {
+			t.Fatalf("create %s: %d %s", bad, resp.StatusCode, b)
+		}
+	}
+	if resp, _ := e.request(t, "DELETE", "/api/sessions/"+info.ID, tok, ""); resp.StatusCode != 204 {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	if resp, _ := e.request(t, "DELETE", "/api/sessions/"+info.ID, tok, ""); resp.StatusCode != 404 {
+		t.Fatalf("second delete: %d", resp.StatusCode)
+	}
+	resp, b = e.request(t, "GET", "/health", "", "")
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"status":"ok"`) || !strings.Contains(string(b), `"version":"test"`) {
+		t.Fatalf("health: %d %s", resp.StatusCode, b)
+	}
+}
+
+func TestCORSPreflight(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		origin string
+		status int
+	}{{origin, 204}, {"https://evil.example", 403}} {
+		req, _ := http.NewRequest("OPTIONS", e.http.URL+"/api/sessions", nil)
+		req.Header.Set("Origin", tt.origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Fatalf("preflight from %s = %d, want %d", tt.origin, resp.StatusCode, tt.status)
+		}
+		if tt.status == 204 && (resp.Header.Get("Access-Control-Allow-Origin") != origin ||
+			!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") ||
+			!strings.Contains(resp.Header.Get("Access-Control-Allow-Methods"), "PATCH")) {
+			t.Fatalf("preflight headers: %v", resp.Header)
+		}
+		if tt.status == 403 && resp.Header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatal("CORS allowed a foreign origin")
+		}
+	}
+}
+
+func TestReattachRestoresShellOutput(t *testing.T) {
+	e := newEnv(t)
+	info := e.createSession(t, `{"command":["/bin/sh"]}`)
+	first := attachOK(t, e, info.ID)
+	first.send(t, "echo MARK_$((40+2))\n")
+	first.readUntil(t, "MARK_42\r\n")
+	first.conn.Close(websocket.StatusNormalClosure, "bye")
+
+	second := attachOK(t, e, info.ID)
+	second.readUntil(t, "MARK_42")
+	second.send(t, "echo AFTER_$((1+1))\n")
+	second.readUntil(t, "AFTER_2\r\n")
+	if n := strings.Count(second.raw.String(), "MARK_42\r\n"); n != 1 {
+		t.Fatalf("marker output appears %d times after reattach", n)
+	}
+}
+
+func TestReattachRestoresFullScreenProgram(t *testing.T) {
+	e := newEnv(t)
+	script := `printf 'before\r\n\033[?1049h\033[?1h\033[H\033[2JFULLSCREEN\033[5;3Hstatus line\033[2;4H'; sleep 60`
+	info := e.createSession(t, fmt.Sprintf(`{"cols":40,"rows":10,"command":["/bin/sh","-c",%q]}`, script))
+	first := attachOK(t, e, info.ID)
+	first.readUntil(t, "status line")
+	first.conn.CloseNow()
+
+	second := attachOK(t, e, info.ID)
+	second.readUntil(t, "status line")
+	time.Sleep(200 * time.Millisecond) // let the rest of the snapshot frames arrive
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	for {
+		typ, b, err := second.conn.Read(ctx)
+		if err != nil {
+			break
+		}
+		if typ == websocket.MessageBinary {
+			second.raw.Write(b)
+		}
+	}
+	term := screen.New(40, 10)
+	term.Write(second.raw.Bytes())
+	if !term.AltScreen() || term.Line(0) != "FULLSCREEN" || term.Line(4) != "  status line" {
+		t.Fatalf("restored screen: alt=%v %q %q", term.AltScreen(), term.Line(0), term.Line(4))
+	}
+	if x, y := term.Cursor(); x != 3 || y != 1 {
+		t.Fatalf("cursor = %d,%d, want 3,1", x, y)
+	}
+	if !bytes.Contains(second.raw.Bytes(), []byte("\x1b[?1h")) {
+		t.Fatal("application cursor mode not restored")
+	}
+}
+
+func TestMultibyteSplitAcrossReadsArrivesIntact(t *testing.T) {
+	e := newEnv(t)
+	// 世 is e4 b8 96 and 😀 is f0 9f 98 80; each is written in two parts with a pause between.
+	script := `sleep 0.5; printf 'A\344'; sleep 0.3; printf '\270\226B\360\237'; sleep 0.3; printf '\230\200C\n'; sleep 60`
+	info := e.createSession(t, fmt.Sprintf(`{"command":["/bin/sh","-c",%q]}`, script))
+	tr := attachOK(t, e, info.ID)
+	tr.readUntil(t, "C\r\n")
+	if !bytes.Contains(tr.raw.Bytes(), []byte("A世B😀C\r\n")) {
+		t.Fatalf("output = %q", tr.raw.Bytes())
+	}
+}
+
+func TestSlowClientIsDroppedWithoutBlockingOthers(t *testing.T) {
+	e := newEnv(t)
+	info := e.createSession(t, `{"command":["/bin/sh","-c","sleep 0.5; yes 0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz"]}`)
+	slow, _, err := e.dial(t, info.ID, e.iss.Valid(t), origin) // never reads
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = slow
+	fast := attachOK(t, e, info.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	received := 0
+	for received < 64<<20 {
+		typ, b, err := fast.conn.Read(ctx)
+		if err != nil {
+			t.Fatalf("fast client stopped after %d bytes: %v", received, err)
+		}
+		if typ == websocket.MessageBinary {
+			received += len(b)
+		}
+	}
+	sess, _ := e.sessions.Get(info.ID)
+	deadline := time.Now().Add(10 * time.Second)
+	for sess.Info().AttachedClients != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("slow client still attached: %+v", sess.Info())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestExitAndDeleteCloseCodes(t *testing.T) {
+	e := newEnv(t)
+	info := e.createSession(t, `{"command":["/bin/sh","-c","read x; exit 7"]}`)
+	tr := attachOK(t, e, info.ID)
+	tr.send(t, "go\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var sawExit bool
+	for {
+		typ, b, err := tr.conn.Read(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) != protocol.CloseSessionExited || !sawExit {
+				t.Fatalf("close = %v, sawExit %v", err, sawExit)
+			}
+			break
+		}
+		if typ == websocket.MessageText && string(b) == `{"type":"exit","code":7}` {
+			sawExit = true
+		}
+	}
+
+	info = e.createSession(t, `{"command":["/bin/sh","-c","sleep 60"]}`)
+	tr = attachOK(t, e, info.ID)
+	if err := e.sessions.Delete(info.ID); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, _, err := tr.conn.Read(ctx)
+		if err != nil {
+			if got := websocket.CloseStatus(err); got != protocol.CloseSessionGone {
+				t.Fatalf("close after delete = %v", err)
+			}
+			break
+		}
+	}
+}
+
+func TestControlMessages(t *testing.T) {
+	e := newEnv(t)
+	info := e.createSession(t, `{"command":["/bin/sh"]}`)
+	tr := attachOK(t, e, info.ID)
+	ctx := context.Background()
+	read := func() string {
+		for {
+			typ, b, err := tr.conn.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if typ == websocket.MessageText {
+				return string(b)
+			}
+		}
+	}
+	tr.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"ping"}`))
+	if got := read(); got != `{"type":"pong"}` {
+		t.Fatalf("ping answer = %s", got)
+	}
+	tr.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"resize","cols":0,"rows":5}`))
+	if got := read(); !strings.Contains(got, `"type":"error"`) {
+		t.Fatalf("invalid resize answer = %s", got)
+	}
+	tr.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"resize","cols":123,"rows":45}`))
+	tr.send(t, "stty size\n")
+	tr.readUntil(t, "45 123")
+}
+
+func TestShutdownClosesWithGoingAway(t *testing.T) {
+	e := newEnv(t)
+	info := e.createSession(t, `{"command":["/bin/sh","-c","sleep 60"]}`)
+	tr := attachOK(t, e, info.ID)
+	done := make(chan error, 1)
+	go func() { done <- e.srv.CloseConnections(context.Background()) }()
+	var err error
+	for err == nil {
+		_, _, err = tr.conn.Read(context.Background())
+	}
+	if websocket.CloseStatus(err) != protocol.CloseGoingAway {
+		t.Fatalf("close = %v", err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
+}
