@@ -1,0 +1,194 @@
+package bootstrap
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
+	"github.com/simple-agent-manager/sam/agent/internal/state"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var fast = Backoff{Initial: 5 * time.Millisecond, Max: 20 * time.Millisecond}
+
+const okAnswer = `{"workspace_id":"ws1","callback_token":"cb1","callback_token_expires_at":"2030-01-01T00:00:00Z","repository":null,"agent_cli":"none","certificate":null}`
+
+func TestRedeemRetriesWhileDownOr5xxThenSaves(t *testing.T) {
+	var calls atomic.Int32
+	var gotBody, gotPath string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			w.WriteHeader(http.StatusBadGateway)
+		case 2:
+			w.WriteHeader(http.StatusTooManyRequests)
+		case 3:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			b, _ := io.ReadAll(r.Body)
+			gotBody, gotPath = string(b), r.URL.Path
+			w.Write([]byte(okAnswer))
+		}
+	}))
+	defer srv.Close()
+	// First the control plane is unreachable: point at a closed port, then switch to the live server.
+	dead := httptest.NewServer(http.NotFoundHandler())
+	deadURL := dead.URL
+	dead.Close()
+	cp := controlplane.New(deadURL, "ws1", nil)
+	var once sync.Once
+	cp.HTTP.Transport = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		once.Do(func() { cp.BaseURL = srv.URL })
+		return resp, err
+	})
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	st, err := Redeem(context.Background(), cp, statePath, "boot-tok", "", fast, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 4 || gotPath != "/api/bootstrap/boot-tok" || gotBody != "{}" {
+		t.Fatalf("calls %d path %q body %q", calls.Load(), gotPath, gotBody)
+	}
+	if st.CallbackToken() != "cb1" {
+		t.Fatalf("callback token = %q", st.CallbackToken())
+	}
+	info, err := os.Stat(statePath)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v %v", info, err)
+	}
+
+	// A restart uses the saved state and does not redeem again.
+	before := calls.Load()
+	st2, err := Redeem(context.Background(), cp, statePath, "boot-tok", "", fast, quiet)
+	if err != nil || st2.CallbackToken() != "cb1" || calls.Load() != before {
+		t.Fatalf("restart redeemed again: err %v calls %d", err, calls.Load())
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestRedeemStopsOnRejection(t *testing.T) {
+	for _, status := range []int{401, 404, 410, 400} {
+		var calls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			w.WriteHeader(status)
+		}))
+		statePath := filepath.Join(t.TempDir(), "state.json")
+		_, err := Redeem(context.Background(), controlplane.New(srv.URL, "ws1", nil), statePath, "tok", "", fast, quiet)
+		srv.Close()
+		if !errors.Is(err, ErrRejected) || calls.Load() != 1 {
+			t.Fatalf("status %d: err %v after %d calls", status, err, calls.Load())
+		}
+		if _, err := os.Stat(statePath); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("status %d: state file written", status)
+		}
+	}
+}
+
+func TestKeyAndCSR(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tls.key")
+	pem1, key, err := LoadOrCreateKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(path); info.Mode().Perm() != 0o600 {
+		t.Fatalf("key mode %v", info.Mode().Perm())
+	}
+	pem2, _, err := LoadOrCreateKey(path)
+	if err != nil || string(pem1) != string(pem2) {
+		t.Fatal("key not reused")
+	}
+	csr, err := CSR(key, "ws-1.example.com")
+	if err != nil || !strings.Contains(csr, "BEGIN CERTIFICATE REQUEST") || strings.Contains(csr, "PRIVATE") {
+		t.Fatalf("csr %q %v", csr, err)
+	}
+}
+
+type recordedCall struct {
+	Path string
+	Auth string
+	Body map[string]string
+}
+
+func TestStepsCloneInstallReady(t *testing.T) {
+	var mu sync.Mutex
+	var calls []recordedCall
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]string
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		calls = append(calls, recordedCall{r.URL.Path, r.Header.Get("Authorization"), body})
+		mu.Unlock()
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	// A local repository stands in for GitHub.
+	origin := t.TempDir()
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "init"}} {
+		if out, err := exec.Command("git", append([]string{"-C", origin}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+	}
+	dir := t.TempDir()
+	st, err := state.Create(filepath.Join(dir, "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
+		CallbackToken: "cb1", AgentCLI: "claude-code",
+		Repository: &controlplane.Repository{CloneURL: origin, Branch: "main", FullName: "o/r"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var npm []string
+	workspace := filepath.Join(dir, "workspace")
+	steps := &Steps{
+		CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, WorkspaceDir: workspace,
+		HelperCommand: `!"/usr/local/bin/vm-agent" git-credential --socket "/x.sock"`, Log: quiet,
+	}
+	steps.Exec = func(ctx context.Context, d string, env []string, name string, args ...string) ([]byte, error) {
+		if name == "npm" {
+			npm = args
+			return []byte("npm ERR! network"), errors.New("exit status 1")
+		}
+		return execCommand(ctx, d, env, name, args...)
+	}
+	if err := steps.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	config, _ := os.ReadFile(filepath.Join(workspace, ".git", "config"))
+	if !strings.Contains(string(config), "git-credential") {
+		t.Fatalf("helper not configured: %s", config)
+	}
+	if strings.Join(npm, " ") != "install -g @anthropic-ai/claude-code" {
+		t.Fatalf("npm args %v", npm)
+	}
+	var steps2 []string
+	for _, c := range calls {
+		if c.Auth != "Bearer cb1" {
+			t.Fatalf("call %s without callback token", c.Path)
+		}
+		steps2 = append(steps2, strings.TrimPrefix(c.Path, "/api/workspaces/ws1/")+":"+c.Body["step"]+":"+c.Body["status"])
+	}
+	want := "boot-log:bootstrap:ok boot-log:clone:started boot-log:clone:ok boot-log:install-agent-cli:started boot-log:install-agent-cli:error ready:: boot-log:ready:ok"
+	if got := strings.Join(steps2, " "); got != want {
+		t.Fatalf("calls:\n%s\nwant\n%s", got, want)
+	}
+	if !st.Get().BootCompleted {
+		t.Fatal("boot not recorded as completed")
+	}
+}

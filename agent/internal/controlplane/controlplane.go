@@ -1,0 +1,175 @@
+// Package controlplane holds the agent's client for the control plane's workspace callback API.
+package controlplane
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// StatusError is a non-2xx answer.
+type StatusError struct {
+	Op     string
+	Status int
+	Body   string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s: control plane answered %d: %s", e.Op, e.Status, e.Body)
+}
+
+// Retryable reports whether the call may succeed later (5xx or 429).
+func (e *StatusError) Retryable() bool {
+	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
+}
+
+// Repository is the repository to clone.
+type Repository struct {
+	CloneURL string `json:"clone_url"`
+	Branch   string `json:"branch"`
+	FullName string `json:"full_name"`
+}
+
+// BootstrapResponse is the answer to redeeming a bootstrap token.
+type BootstrapResponse struct {
+	WorkspaceID            string      `json:"workspace_id"`
+	CallbackToken          string      `json:"callback_token"`
+	CallbackTokenExpiresAt string      `json:"callback_token_expires_at"`
+	Repository             *Repository `json:"repository"`
+	AgentCLI               string      `json:"agent_cli"`
+	Certificate            *string     `json:"certificate"`
+}
+
+// HeartbeatRequest reports activity.
+type HeartbeatRequest struct {
+	LastInputAt     *string `json:"last_input_at"`
+	LastOutputAt    *string `json:"last_output_at"`
+	AttachedClients int     `json:"attached_clients"`
+	Sessions        int     `json:"sessions"`
+	AgentRunning    bool    `json:"agent_running"`
+}
+
+// HeartbeatResponse carries the control plane's decision and a fresh callback token.
+type HeartbeatResponse struct {
+	Action                 string `json:"action"`
+	CallbackToken          string `json:"callback_token"`
+	CallbackTokenExpiresAt string `json:"callback_token_expires_at"`
+}
+
+// GitToken is a short-lived GitHub installation token.
+type GitToken struct {
+	Token     string    `json:"token"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// Client calls the control plane for one workspace.
+type Client struct {
+	BaseURL     string
+	WorkspaceID string
+	HTTP        *http.Client
+	// Token returns the current callback token.
+	Token func() string
+}
+
+// New returns a client with a 30 s timeout per call.
+func New(baseURL, workspaceID string, token func() string) *Client {
+	return &Client{BaseURL: baseURL, WorkspaceID: workspaceID, HTTP: &http.Client{Timeout: 30 * time.Second}, Token: token}
+}
+
+func (c *Client) workspacePath(suffix string) string {
+	return "/api/workspaces/" + url.PathEscape(c.WorkspaceID) + "/" + suffix
+}
+
+func (c *Client) do(ctx context.Context, op, path string, bearer bool, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if bearer {
+		req.Header.Set("Authorization", "Bearer "+c.Token())
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%s: read answer: %w", op, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return &StatusError{Op: op, Status: resp.StatusCode, Body: string(truncate(data, 200))}
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s: decode answer: %w", op, err)
+		}
+	}
+	return nil
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// Bootstrap redeems a one-time bootstrap token; csrPEM is empty when TLS is off.
+func (c *Client) Bootstrap(ctx context.Context, token, csrPEM string) (BootstrapResponse, error) {
+	var in struct {
+		CSR string `json:"csr,omitempty"`
+	}
+	in.CSR = csrPEM
+	var out BootstrapResponse
+	err := c.do(ctx, "bootstrap", "/api/bootstrap/"+url.PathEscape(token), false, in, &out)
+	if err == nil && out.CallbackToken == "" {
+		err = errors.New("bootstrap: answer has no callback_token")
+	}
+	return out, err
+}
+
+// BootLog reports one boot step.
+func (c *Client) BootLog(ctx context.Context, step, status, message string) error {
+	return c.do(ctx, "boot-log", c.workspacePath("boot-log"), true,
+		map[string]string{"step": step, "status": status, "message": message}, nil)
+}
+
+// Ready tells the control plane the workspace is usable.
+func (c *Client) Ready(ctx context.Context) error {
+	return c.do(ctx, "ready", c.workspacePath("ready"), true, struct{}{}, nil)
+}
+
+// Heartbeat reports activity and returns the control plane's decision.
+func (c *Client) Heartbeat(ctx context.Context, in HeartbeatRequest) (HeartbeatResponse, error) {
+	var out HeartbeatResponse
+	err := c.do(ctx, "heartbeat", c.workspacePath("heartbeat"), true, in, &out)
+	return out, err
+}
+
+// GitToken asks for a fresh GitHub installation token.
+func (c *Client) GitToken(ctx context.Context) (GitToken, error) {
+	var out GitToken
+	err := c.do(ctx, "git-token", c.workspacePath("git-token"), true, struct{}{}, &out)
+	if err == nil && out.Token == "" {
+		err = errors.New("git-token: answer has no token")
+	}
+	return out, err
+}
+
+// RequestStop asks the control plane to stop this workspace.
+func (c *Client) RequestStop(ctx context.Context) error {
+	return c.do(ctx, "request-stop", c.workspacePath("request-stop"), true, struct{}{}, nil)
+}

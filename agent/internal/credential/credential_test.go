@@ -1,0 +1,127 @@
+package credential
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
+)
+
+// TestMain lets git run this test binary as the credential helper, as it runs `vm-agent git-credential`.
+func TestMain(m *testing.M) {
+	if os.Getenv("SAM_TEST_AS_HELPER") == "1" {
+		if err := RunHelper(os.Args[2:], os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func startServer(t *testing.T, fetches *atomic.Int32, expiresIn time.Duration) string {
+	t.Helper()
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "git-credential.sock")
+	srv := &Server{Path: sock, Host: "github.com", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Tokens: &TokenSource{Fetch: func(context.Context) (controlplane.GitToken, error) {
+			n := fetches.Add(1)
+			return controlplane.GitToken{Token: fmt.Sprintf("ghs_fresh_%d", n), ExpiresAt: time.Now().Add(expiresIn)}, nil
+		}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode = %v, want 0600", st.Mode().Perm())
+	}
+	return sock
+}
+
+func TestGitCredentialFillGetsFreshTokenAndNothingIsStored(t *testing.T) {
+	var fetches atomic.Int32
+	sock := startServer(t, &fetches, time.Hour)
+	exe, _ := os.Executable()
+	repo := t.TempDir()
+	git := func(stdin string, args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "SAM_TEST_AS_HELPER=1", "GIT_TERMINAL_PROMPT=0", "HOME="+t.TempDir())
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	git("", "init", "-q")
+	git("", "config", "--local", "credential.helper", HelperCommand(exe, sock))
+	out := git("protocol=https\nhost=github.com\npath=owner/repo.git\n\n", "credential", "fill")
+	if !strings.Contains(out, "username=x-access-token\n") || !strings.Contains(out, "password=ghs_fresh_1\n") {
+		t.Fatalf("credential fill = %q", out)
+	}
+	git("protocol=https\nhost=github.com\n\n", "credential", "fill")
+	if fetches.Load() != 1 {
+		t.Fatalf("token fetched %d times, want 1 (cached)", fetches.Load())
+	}
+	git("protocol=https\nhost=github.com\nusername=x-access-token\npassword=ghs_fresh_1\n\n", "credential", "approve")
+	config, err := os.ReadFile(filepath.Join(repo, ".git", "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(config), "ghs_") || !strings.Contains(string(config), "git-credential") {
+		t.Fatalf(".git/config = %s", config)
+	}
+}
+
+func TestOtherHostsGetNothing(t *testing.T) {
+	var fetches atomic.Int32
+	sock := startServer(t, &fetches, time.Hour)
+	var out strings.Builder
+	err := RunHelper([]string{"--socket", sock, "get"}, strings.NewReader("protocol=https\nhost=evil.example\n\n"), &out)
+	if err == nil || out.Len() != 0 || fetches.Load() != 0 {
+		t.Fatalf("err %v out %q fetches %d", err, out.String(), fetches.Load())
+	}
+}
+
+func TestTokenRefreshedBeforeExpiry(t *testing.T) {
+	var fetches atomic.Int32
+	now := time.Now()
+	ts := &TokenSource{Now: func() time.Time { return now }, Fetch: func(context.Context) (controlplane.GitToken, error) {
+		fetches.Add(1)
+		return controlplane.GitToken{Token: "t", ExpiresAt: now.Add(time.Hour)}, nil
+	}}
+	ts.Token(context.Background())
+	now = now.Add(50 * time.Minute)
+	ts.Token(context.Background())
+	if fetches.Load() != 1 {
+		t.Fatalf("fetches = %d before the refresh window", fetches.Load())
+	}
+	now = now.Add(6 * time.Minute)
+	ts.Token(context.Background())
+	if fetches.Load() != 2 {
+		t.Fatalf("fetches = %d, want a refresh within 5 minutes of expiry", fetches.Load())
+	}
+}
