@@ -91,7 +91,11 @@ func Load(args []string, getenv func(string) string, usageOut io.Writer) (Config
 	fs.SetOutput(usageOut)
 	values := make(map[string]*string, len(options))
 	for _, o := range options {
-		values[o.name] = fs.String(o.name, "", fmt.Sprintf("%s [$%s] (default %q)", o.usage, o.env, o.def))
+		usage := fmt.Sprintf("%s [$%s]", o.usage, o.env)
+		if o.def != "" {
+			usage += fmt.Sprintf(" (default %q)", o.def)
+		}
+		values[o.name] = fs.String(o.name, "", usage)
 	}
 	configFile := fs.String("config-file", "", "optional dotenv-style file with SAM_KEY=value lines, e.g. /etc/sam/agent.env [$SAM_CONFIG_FILE]")
 	fs.Usage = func() {

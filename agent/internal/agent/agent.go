@@ -1,0 +1,214 @@
+// Package agent wires the agent together: bootstrap, the HTTP/WebSocket server, sessions, the credential
+// socket, boot steps and the heartbeat, and drains them on shutdown.
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/simple-agent-manager/sam/agent/internal/auth"
+	"github.com/simple-agent-manager/sam/agent/internal/bootstrap"
+	"github.com/simple-agent-manager/sam/agent/internal/config"
+	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
+	"github.com/simple-agent-manager/sam/agent/internal/credential"
+	"github.com/simple-agent-manager/sam/agent/internal/heartbeat"
+	"github.com/simple-agent-manager/sam/agent/internal/server"
+	"github.com/simple-agent-manager/sam/agent/internal/session"
+	"github.com/simple-agent-manager/sam/agent/internal/state"
+	"github.com/simple-agent-manager/sam/agent/internal/version"
+)
+
+// drainTimeout bounds the graceful part of shutdown.
+const drainTimeout = 10 * time.Second
+
+// Options are what Run needs besides the configuration.
+type Options struct {
+	Executable string // path of this binary, for the git credential helper
+	Logger     *slog.Logger
+	// Listening, if set, is called with the bound address once the server accepts connections.
+	Listening func(addr net.Addr)
+}
+
+// Run runs the agent until ctx ends (a signal) or the control plane asks it to stop; both drain and return nil.
+func Run(ctx context.Context, cfg config.Config, opts Options) error {
+	log := opts.Logger
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	var st *state.Store
+	var cp *controlplane.Client
+	var tlsConfig *tls.Config
+	if !cfg.SkipBootstrap {
+		var err error
+		cp = controlplane.New(cfg.ControlPlaneURL, cfg.WorkspaceID, func() string { return st.CallbackToken() })
+		st, tlsConfig, err = redeem(ctx, cfg, cp, log)
+		if err != nil {
+			return err
+		}
+	}
+
+	verifier, err := auth.NewVerifier(ctx, cfg.JWKSURL, cfg.JWTIssuer, cfg.WorkspaceID)
+	if err != nil {
+		return err
+	}
+	sessions := session.NewManager(session.Options{
+		Shell: cfg.Shell, Dir: cfg.WorkspaceDir, Env: sessionEnv(os.Environ()),
+		ScrollbackLines: cfg.ScrollbackLines, Grace: cfg.SessionGrace, Logger: log,
+	})
+	srv := server.New(server.Options{
+		AllowedOrigin: cfg.AllowedOrigin, Verifier: verifier, Sessions: sessions, Logger: log, Version: version.String(),
+	})
+	httpServer := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConfig,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.ListenAddr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	log.Info("agent listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "version", version.String(), "workspace", cfg.WorkspaceID)
+	if opts.Listening != nil {
+		opts.Listening(ln.Addr())
+	}
+
+	bg, stopBackground := context.WithCancel(context.Background())
+	defer stopBackground()
+	go sessions.RunReaper(bg, time.Minute)
+	stopRequested := make(chan struct{})
+	if !cfg.SkipBootstrap {
+		startBootTasks(bg, cfg, opts, cp, st, sessions, stopRequested, log)
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("signal received; draining (a second signal kills)")
+	case <-stopRequested:
+		log.Info("control plane asked to stop; draining")
+	case err := <-serveErr:
+		runErr = fmt.Errorf("serve: %w", err)
+	}
+
+	drainCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := srv.CloseConnections(drainCtx); err != nil {
+		log.Warn("websockets did not close in time", "err", err)
+	}
+	if err := httpServer.Shutdown(drainCtx); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	sessions.Close()
+	stopBackground()
+	if st != nil {
+		if err := st.Save(); err != nil {
+			log.Error("final state save", "err", err)
+		}
+	}
+	log.Info("agent stopped")
+	return runErr
+}
+
+func redeem(ctx context.Context, cfg config.Config, cp *controlplane.Client, log *slog.Logger) (*state.Store, *tls.Config, error) {
+	csr := ""
+	var keyPEM []byte
+	if cfg.TLS {
+		var err error
+		pemKey, key, err := bootstrap.LoadOrCreateKey(cfg.TLSKeyPath())
+		if err != nil {
+			return nil, nil, err
+		}
+		keyPEM = pemKey
+		if csr, err = bootstrap.CSR(key, cfg.Hostname); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := bootstrap.Redeem(ctx, cp, cfg.StatePath(), cfg.BootstrapToken, csr, bootstrap.DefaultBackoff, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !cfg.TLS {
+		return st, nil, nil
+	}
+	certPEM := st.Get().Certificate
+	if certPEM == nil || *certPEM == "" {
+		return nil, nil, errors.New("tls: the control plane returned no certificate (set SAM_TLS=off to serve plain HTTP)")
+	}
+	pair, err := tls.X509KeyPair([]byte(*certPEM), keyPEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls: certificate does not match the VM key: %w", err)
+	}
+	if err := state.WriteFileAtomic(cfg.TLSCertPath(), []byte(*certPEM)); err != nil {
+		return nil, nil, err
+	}
+	return st, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *controlplane.Client, st *state.Store,
+	sessions *session.Manager, stopRequested chan<- struct{}, log *slog.Logger) {
+	repoHost := "github.com"
+	if repo := st.Get().Repository; repo != nil {
+		if u, err := url.Parse(repo.CloneURL); err == nil && u.Host != "" {
+			repoHost = u.Hostname()
+		}
+	}
+	creds := &credential.Server{
+		Path: cfg.CredentialSocketPath(), Host: repoHost, Log: log,
+		Tokens: &credential.TokenSource{Fetch: cp.GitToken},
+	}
+	go func() {
+		if err := creds.Serve(ctx); err != nil {
+			log.Error("credential socket stopped", "err", err)
+		}
+	}()
+	steps := &bootstrap.Steps{
+		CP: cp, State: st, WorkspaceDir: cfg.WorkspaceDir, Log: log,
+		HelperCommand: credential.HelperCommand(opts.Executable, cfg.CredentialSocketPath()),
+	}
+	go func() {
+		if err := steps.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("boot steps", "err", err)
+		}
+	}()
+	hb := &heartbeat.Loop{
+		CP: cp, State: st, Interval: cfg.HeartbeatInterval, Activity: sessions.Activity,
+		AgentRunning: heartbeat.AgentCLIRunning, Log: log,
+	}
+	go func() {
+		if err := hb.Run(ctx); errors.Is(err, heartbeat.ErrStopRequested) {
+			close(stopRequested)
+		}
+	}()
+}
+
+// sessionEnv is the agent's environment without its own SAM_* settings (the bootstrap token among them).
+func sessionEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "SAM_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

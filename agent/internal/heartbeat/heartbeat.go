@@ -1,0 +1,105 @@
+// Package heartbeat holds the loop that reports activity to the control plane, renews the callback token and
+// carries out the control plane's decision to stop.
+package heartbeat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
+	"github.com/simple-agent-manager/sam/agent/internal/session"
+	"github.com/simple-agent-manager/sam/agent/internal/state"
+)
+
+// ErrStopRequested means the control plane answered "stop": the agent should drain and exit 0.
+var ErrStopRequested = errors.New("control plane asked the agent to stop")
+
+// Loop sends heartbeats.
+type Loop struct {
+	CP           *controlplane.Client
+	State        *state.Store
+	Interval     time.Duration
+	Activity     func() session.Activity
+	AgentRunning func() bool
+	Log          *slog.Logger
+}
+
+// Run sends a heartbeat at once and then every Interval until ctx ends or the control plane says stop.
+func (l *Loop) Run(ctx context.Context) error {
+	t := time.NewTicker(l.Interval)
+	defer t.Stop()
+	for {
+		if err := l.beat(ctx); errors.Is(err, ErrStopRequested) {
+			return err
+		} else if err != nil && ctx.Err() == nil {
+			l.Log.Warn("heartbeat failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func rfc3339(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+func (l *Loop) beat(ctx context.Context) error {
+	a := l.Activity()
+	resp, err := l.CP.Heartbeat(ctx, controlplane.HeartbeatRequest{
+		LastInputAt: rfc3339(a.LastInput), LastOutputAt: rfc3339(a.LastOutput),
+		AttachedClients: a.AttachedClients, Sessions: a.Sessions, AgentRunning: l.AgentRunning(),
+	})
+	if err != nil {
+		return err
+	}
+	if resp.CallbackToken != "" {
+		if err := l.State.Update(func(s *state.State) {
+			s.CallbackToken = resp.CallbackToken
+			s.CallbackTokenExpiresAt = resp.CallbackTokenExpiresAt
+		}); err != nil {
+			l.Log.Error("save renewed callback token", "err", err)
+		}
+	}
+	if resp.Action == "stop" {
+		return ErrStopRequested
+	}
+	return nil
+}
+
+// AgentCLIRunning reports whether a claude or codex process runs, by scanning /proc.
+func AgentCLIRunning() bool {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		comm, err := os.ReadFile(d + "/comm")
+		if err != nil {
+			continue
+		}
+		if name := string(bytes.TrimSpace(comm)); name == "claude" || name == "codex" {
+			return true
+		}
+		cmdline, err := os.ReadFile(d + "/cmdline")
+		if err != nil {
+			continue
+		}
+		// Node-based CLIs run as `node /…/bin/claude`; look at the first two arguments.
+		args := bytes.SplitN(cmdline, []byte{0}, 3)
+		for _, arg := range args[:min(2, len(args))] {
+			if base := filepath.Base(string(arg)); base == "claude" || base == "codex" {
+				return true
+			}
+		}
+	}
+	return false
+}

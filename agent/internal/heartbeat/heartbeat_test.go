@@ -1,0 +1,59 @@
+package heartbeat
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
+	"github.com/simple-agent-manager/sam/agent/internal/session"
+	"github.com/simple-agent-manager/sam/agent/internal/state"
+)
+
+func TestHeartbeatRenewsTokenAndStops(t *testing.T) {
+	var calls atomic.Int32
+	var last map[string]any
+	var auths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1)
+		auths = append(auths, r.Header.Get("Authorization"))
+		json.NewDecoder(r.Body).Decode(&last)
+		action := "continue"
+		if n == 3 {
+			action = "stop"
+		}
+		json.NewEncoder(w).Encode(map[string]string{"action": action, "callback_token": "cb" + string(rune('1'+n)), "callback_token_expires_at": "2030-01-01T00:00:00Z"})
+	}))
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "state.json")
+	st, _ := state.Create(path, state.State{BootstrapResponse: controlplane.BootstrapResponse{CallbackToken: "cb1"}})
+	input := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	l := &Loop{
+		CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, Interval: 10 * time.Millisecond,
+		Activity:     func() session.Activity { return session.Activity{LastInput: input, AttachedClients: 2, Sessions: 3} },
+		AgentRunning: func() bool { return true },
+		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	err := l.Run(context.Background())
+	if !errors.Is(err, ErrStopRequested) || calls.Load() != 3 {
+		t.Fatalf("err %v after %d calls", err, calls.Load())
+	}
+	if auths[0] != "Bearer cb1" || auths[1] != "Bearer cb2" {
+		t.Fatalf("tokens used: %v", auths)
+	}
+	if last["last_input_at"] != "2030-01-01T00:00:00Z" || last["last_output_at"] != nil || last["attached_clients"] != 2.0 || last["sessions"] != 3.0 || last["agent_running"] != true {
+		t.Fatalf("body %v", last)
+	}
+	reloaded, err := state.Load(path)
+	if err != nil || reloaded.CallbackToken() != "cb4" {
+		t.Fatalf("saved token %q %v", reloaded.CallbackToken(), err)
+	}
+}
