@@ -41,6 +41,10 @@ export const configSchema = z.object({
   JWT_KEY_ID: z.string().min(1),
   JWT_PREVIOUS_PUBLIC_KEY: pem("PUBLIC KEY").optional(),
   JWT_PREVIOUS_KEY_ID: z.string().min(1).optional(),
+  WORKSPACE_URL_TEMPLATE: z
+    .string()
+    .default("https://ws-{id}.{BASE_DOMAIN}")
+    .refine((value) => /^https?:\/\/[^/]*\{id\}/.test(value), "must be an http(s) URL whose host contains {id}, such as https://ws-{id}.{BASE_DOMAIN}"),
   HETZNER_API_URL: url,
   CLOUDFLARE_API_URL: url,
   GITHUB_URL: url,

@@ -6,6 +6,7 @@ import { createRequestHandler, type ServerBuild } from "@remix-run/cloudflare";
 // The server build is produced by `remix vite:build`; scripts/build.mjs bundles this file after it.
 import * as build from "../build/server/index.js";
 import { getLoadContext } from "./context.server";
+import { isCrossSiteWrite } from "./csrf.server";
 
 const handleRemixRequest = createRequestHandler(build as unknown as ServerBuild);
 
@@ -15,6 +16,9 @@ export default {
     if (pathname.startsWith("/assets/") || pathname === "/favicon.svg") return env.ASSETS.fetch(request);
     try {
       const loadContext = getLoadContext({ request, context: { cloudflare: { env, ctx } } });
+      if (isCrossSiteWrite(request, loadContext.config.APP_URL)) {
+        return new Response("Refused: this request came from another site.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+      }
       return await handleRemixRequest(request, loadContext);
     } catch (error) {
       if (error instanceof Error && error.name === "ConfigError") {

@@ -3,6 +3,9 @@ import { data, Link, Links, Meta, Outlet, Scripts, ScrollRestoration, useRouteLo
 import type { ReactNode } from "react";
 import { GeneralErrorBoundary } from "./components/error-boundary";
 import { Toaster } from "./components/toaster";
+import { UserMenu } from "./components/user-menu";
+import { getOptionalUser } from "./auth.server";
+import { isAdmin } from "./policy.server";
 import stylesheet from "./styles.css?url";
 import { takeToast } from "./toast.server";
 
@@ -17,8 +20,9 @@ export const meta: MetaFunction = () => [
 ];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const { toast, headers } = await takeToast(request, context);
-  return data({ toast, version: context.config.VERSION }, { headers });
+  const [{ toast, headers }, user] = await Promise.all([takeToast(request, context), getOptionalUser(request, context)]);
+  const menuUser = user ? { login: user.login, name: user.name, avatarUrl: user.avatarUrl, isAdmin: isAdmin(context, user.login) } : null;
+  return data({ toast, version: context.config.VERSION, user: menuUser }, { headers });
 }
 
 export function Layout({ children }: { children: ReactNode }) {
@@ -41,11 +45,7 @@ export function Layout({ children }: { children: ReactNode }) {
               </span>
               Simple Agent Manager
             </Link>
-            <div data-testid="user-menu" className="text-sm text-zinc-600 dark:text-zinc-400">
-              <Link to="/login" className="btn-secondary">
-                Sign in with GitHub
-              </Link>
-            </div>
+            <UserMenu user={root?.user ?? null} />
           </nav>
         </header>
         <main className="mx-auto w-full max-w-6xl flex-1 px-4 py-8">{children}</main>

@@ -27,6 +27,7 @@ CREATE TABLE `credentials` (
 	`iv` text NOT NULL,
 	`key_version` integer NOT NULL,
 	`last4` text NOT NULL,
+	`expires_at` integer,
 	`created_at` integer DEFAULT (unixepoch('subsec') * 1000) NOT NULL,
 	`updated_at` integer DEFAULT (unixepoch('subsec') * 1000) NOT NULL,
 	FOREIGN KEY (`user_id`) REFERENCES `users`(`id`) ON UPDATE no action ON DELETE cascade

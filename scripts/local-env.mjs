@@ -12,6 +12,8 @@ export function localDefaults({ appPort, cloudPort }) {
   return {
     APP_URL: `http://localhost:${appPort}`,
     BASE_DOMAIN: "localhost",
+    // The local cloud's edge routes ws-<id>.localhost:<port> to the workspace's agent, as Cloudflare's proxy does.
+    WORKSPACE_URL_TEMPLATE: `http://ws-{id}.localhost:${cloudPort}`,
     HETZNER_API_URL: `${cloud}/hetzner/v1`,
     CLOUDFLARE_API_URL: `${cloud}/cloudflare/client/v4`,
     GITHUB_URL: `${cloud}/github`,

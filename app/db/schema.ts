@@ -42,6 +42,7 @@ export const credentials = sqliteTable(
     iv: text("iv").notNull(),
     keyVersion: integer("key_version").notNull(),
     last4: text("last4").notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

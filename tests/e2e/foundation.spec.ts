@@ -30,3 +30,27 @@ test("an unknown page shows the shared error page with a way back", async ({ pag
   await page.getByRole("link", { name: "Back to the start page" }).click();
   await expect(page).toHaveURL("/");
 });
+
+test("/api/agent/download streams the uploaded agent and explains what it cannot serve", async ({ request }) => {
+  const arch = process.arch === "arm64" ? "arm64" : "amd64";
+  const binary = await request.get(`/api/agent/download?os=linux&arch=${arch}`);
+  expect(binary.status()).toBe(200);
+  expect(binary.headers()["content-type"]).toBe("application/octet-stream");
+  const body = await binary.body();
+  expect(body.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+
+  const unknown = await request.get("/api/agent/download?os=windows&arch=amd64");
+  expect(unknown.status()).toBe(400);
+  expect((await unknown.json()).error).toContain("os must be linux or darwin");
+
+  const missing = await request.get("/api/agent/download?os=darwin&arch=arm64");
+  expect(missing.status()).toBe(404);
+});
+
+test("a state-changing request from another site is refused", async ({ request }) => {
+  const response = await request.post("/logout", { headers: { Origin: "https://evil.example" }, maxRedirects: 0 });
+  expect(response.status()).toBe(403);
+  expect(await response.text()).toContain("another site");
+  const sameSite = await request.post("/logout", { headers: { Origin: "http://localhost:8798" }, maxRedirects: 0 });
+  expect(sameSite.status()).toBe(302);
+});

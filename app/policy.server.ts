@@ -1,0 +1,70 @@
+import type { AppLoadContext } from "@remix-run/cloudflare";
+import { z } from "zod";
+import { instanceSettings } from "./db/schema";
+
+/** The instance's policy, set by admins on /admin and read by sign-in and the workspace code. */
+export const sizes = {
+  small: { label: "Small", serverType: "cx23" },
+  medium: { label: "Medium", serverType: "cx33" },
+  large: { label: "Large", serverType: "cx43" },
+} as const;
+export type Size = keyof typeof sizes;
+export const sizeNames = Object.keys(sizes) as Size[];
+
+export const policySchema = z
+  .object({
+    allowedSizes: z.array(z.enum(sizeNames as [Size, ...Size[]])).min(1, "allow at least one size"),
+    allowedLocations: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1, "allow at least one location"),
+    maxWorkspacesPerUser: z.number().int().min(1).max(100),
+    defaultIdleMinutes: z.number().int().min(15).max(1440),
+    maxIdleMinutes: z.number().int().min(15).max(1440),
+    defaultLifetimeHours: z.number().int().min(1).max(168),
+    maxLifetimeHours: z.number().int().min(1).max(168),
+    allowedLogins: z.array(z.string().regex(/^[a-z0-9-]+$/)).nullable(),
+  })
+  .refine((policy) => policy.defaultIdleMinutes <= policy.maxIdleMinutes, { message: "the default idle timeout exceeds the maximum", path: ["defaultIdleMinutes"] })
+  .refine((policy) => policy.defaultLifetimeHours <= policy.maxLifetimeHours, { message: "the default lifetime exceeds the maximum", path: ["defaultLifetimeHours"] });
+
+export type Policy = z.infer<typeof policySchema>;
+
+export const defaultPolicy: Policy = {
+  allowedSizes: ["small", "medium", "large"],
+  allowedLocations: ["fsn1", "nbg1", "hel1"],
+  maxWorkspacesPerUser: 10,
+  defaultIdleMinutes: 30,
+  maxIdleMinutes: 24 * 60,
+  defaultLifetimeHours: 12,
+  maxLifetimeHours: 24,
+  allowedLogins: null,
+};
+
+const POLICY_KEY = "policy";
+
+export async function getPolicy(context: AppLoadContext): Promise<Policy> {
+  const row = await context.db.query.instanceSettings.findFirst({ where: (settings, { eq }) => eq(settings.key, POLICY_KEY) });
+  const stored = row ? policySchema.safeParse({ ...defaultPolicy, ...(row.value as object) }) : null;
+  const policy = stored?.success ? stored.data : defaultPolicy;
+  // Until an admin saves an allow-list, ALLOWED_GITHUB_LOGINS seeds it.
+  if (policy.allowedLogins === null && context.config.ALLOWED_GITHUB_LOGINS.length > 0) {
+    return { ...policy, allowedLogins: context.config.ALLOWED_GITHUB_LOGINS };
+  }
+  return policy;
+}
+
+export async function savePolicy(context: AppLoadContext, policy: Policy) {
+  await context.db
+    .insert(instanceSettings)
+    .values({ key: POLICY_KEY, value: policy })
+    .onConflictDoUpdate({ target: instanceSettings.key, set: { value: policy, updatedAt: new Date() } });
+}
+
+export function isAdmin(context: AppLoadContext, login: string): boolean {
+  return context.config.ADMIN_GITHUB_LOGINS.includes(login.toLowerCase());
+}
+
+/** Admins may always sign in; otherwise an allow-list, when set, decides. */
+export async function isLoginAllowed(context: AppLoadContext, login: string): Promise<boolean> {
+  if (isAdmin(context, login)) return true;
+  const { allowedLogins } = await getPolicy(context);
+  return allowedLogins === null || allowedLogins.length === 0 || allowedLogins.includes(login.toLowerCase());
+}

@@ -1,0 +1,162 @@
+import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@conform-to/react";
+import { parseWithZod } from "@conform-to/zod/v4";
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { hetznerLocations, policyFormSchema } from "~/admin-schema";
+import { adminAction, loadAdmin } from "~/admin.server";
+import { requireAdmin } from "~/auth.server";
+import { AuditTable } from "~/components/audit-table";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { ErrorList, Field } from "~/components/forms";
+import { sizes } from "~/policy.server";
+
+export const meta: MetaFunction = () => [{ title: "Admin · Simple Agent Manager" }];
+
+export async function loader({ request, context }: LoaderFunctionArgs) {
+  await requireAdmin(request, context);
+  return loadAdmin(context);
+}
+
+export async function action({ request, context }: ActionFunctionArgs) {
+  const admin = await requireAdmin(request, context);
+  return adminAction(request, context, admin);
+}
+
+const date = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" });
+const euro = new Intl.NumberFormat("en", { style: "currency", currency: "EUR", maximumFractionDigits: 4 });
+
+export default function Admin() {
+  const { policy, users, workspaces, audit } = useLoaderData<typeof loader>();
+  const actionData = useActionData<{ result: SubmissionResult<string[]> }>();
+  const [form, fields] = useForm({
+    id: "policy",
+    lastResult: actionData?.result,
+    shouldValidate: "onBlur",
+    defaultValue: { ...policy, allowedLogins: (policy.allowedLogins ?? []).join(", ") },
+    onValidate: ({ formData }) => parseWithZod(formData, { schema: policyFormSchema }),
+  });
+  const checkbox = "h-4 w-4 rounded border-zinc-300 text-indigo-600";
+  return (
+    <div className="space-y-8">
+      <h1 className="text-2xl font-semibold">Admin</h1>
+      <section className="card" aria-labelledby="policy-heading">
+        <h2 id="policy-heading" className="text-lg font-semibold">
+          Instance policy
+        </h2>
+        <Form method="post" {...getFormProps(form)} className="mt-4 grid gap-5 sm:grid-cols-2">
+          <fieldset>
+            <legend className="text-sm font-medium">Sizes users may choose</legend>
+            {Object.entries(sizes).map(([name, size]) => (
+              <label key={name} className="mt-1 flex items-center gap-2 text-sm">
+                <input type="checkbox" name={fields.allowedSizes.name} value={name} defaultChecked={policy.allowedSizes.includes(name as never)} className={checkbox} />
+                {size.label} ({size.serverType})
+              </label>
+            ))}
+            <ErrorList errors={fields.allowedSizes.errors} />
+          </fieldset>
+          <fieldset>
+            <legend className="text-sm font-medium">Locations users may choose</legend>
+            {Object.entries(hetznerLocations).map(([name, label]) => (
+              <label key={name} className="mt-1 flex items-center gap-2 text-sm">
+                <input type="checkbox" name={fields.allowedLocations.name} value={name} defaultChecked={policy.allowedLocations.includes(name)} className={checkbox} />
+                {label} ({name})
+              </label>
+            ))}
+            <ErrorList errors={fields.allowedLocations.errors} />
+          </fieldset>
+          <Field label="Live workspaces per user" inputProps={getInputProps(fields.maxWorkspacesPerUser, { type: "number" })} errors={fields.maxWorkspacesPerUser.errors} />
+          <div />
+          <Field label="Default idle timeout (minutes)" inputProps={getInputProps(fields.defaultIdleMinutes, { type: "number" })} errors={fields.defaultIdleMinutes.errors} />
+          <Field label="Maximum idle timeout (minutes)" inputProps={getInputProps(fields.maxIdleMinutes, { type: "number" })} errors={fields.maxIdleMinutes.errors} />
+          <Field label="Default lifetime (hours)" inputProps={getInputProps(fields.defaultLifetimeHours, { type: "number" })} errors={fields.defaultLifetimeHours.errors} />
+          <Field label="Maximum lifetime (hours)" inputProps={getInputProps(fields.maxLifetimeHours, { type: "number" })} errors={fields.maxLifetimeHours.errors} />
+          <div className="sm:col-span-2">
+            <Field
+              label="GitHub logins allowed to sign in"
+              hint="Comma- or space-separated. Empty: anyone with a GitHub account. Admins can always sign in."
+              inputProps={getInputProps(fields.allowedLogins, { type: "text" })}
+              errors={fields.allowedLogins.errors}
+            />
+          </div>
+          <div className="sm:col-span-2">
+            <ErrorList id={form.errorId} errors={form.errors} />
+            <button type="submit" className="btn-primary">
+              Save policy
+            </button>
+          </div>
+        </Form>
+      </section>
+
+      <section className="card" aria-labelledby="users-heading">
+        <h2 id="users-heading" className="text-lg font-semibold">
+          Users ({users.length})
+        </h2>
+        <table className="mt-3 w-full text-left text-sm" aria-label="Users">
+          <thead className="text-xs text-zinc-500 uppercase">
+            <tr>
+              <th className="py-2">Login</th>
+              <th className="py-2">Joined</th>
+              <th className="py-2">Last sign-in</th>
+              <th className="py-2">Workspaces</th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
+            {users.map((user) => (
+              <tr key={user.id}>
+                <td className="py-2">{user.login}</td>
+                <td className="py-2">{date.format(new Date(user.createdAt))}</td>
+                <td className="py-2">{user.lastSignInAt ? date.format(new Date(user.lastSignInAt)) : "—"}</td>
+                <td className="py-2">{user.workspaces}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      <section className="card" aria-labelledby="workspaces-heading">
+        <h2 id="workspaces-heading" className="text-lg font-semibold">
+          Workspaces ({workspaces.length})
+        </h2>
+        {workspaces.length ? (
+          <table className="mt-3 w-full text-left text-sm" aria-label="All workspaces">
+            <thead className="text-xs text-zinc-500 uppercase">
+              <tr>
+                <th className="py-2">Name</th>
+                <th className="py-2">Owner</th>
+                <th className="py-2">Status</th>
+                <th className="py-2">Size · location</th>
+                <th className="py-2">Cost so far</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
+              {workspaces.map((workspace) => (
+                <tr key={workspace.id}>
+                  <td className="py-2">{workspace.name}</td>
+                  <td className="py-2">{workspace.login}</td>
+                  <td className="py-2">{workspace.status}</td>
+                  <td className="py-2">
+                    {workspace.size} · {workspace.location}
+                  </td>
+                  <td className="py-2">{workspace.cost === null ? "—" : euro.format(workspace.cost)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p className="mt-3 text-sm text-zinc-500">No workspaces yet.</p>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="audit-heading">
+        <h2 id="audit-heading" className="mb-3 text-lg font-semibold">
+          Audit log
+        </h2>
+        <AuditTable entries={audit} showUser />
+      </section>
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}

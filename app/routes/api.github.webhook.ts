@@ -1,0 +1,31 @@
+import type { ActionFunctionArgs } from "@remix-run/cloudflare";
+import { parseWebhook, verifyWebhookSignature, WebhookPayloadError } from "~/github-webhook.server";
+import { applyWebhook } from "~/installations.server";
+
+export function loader() {
+  return new Response("Method not allowed", { status: 405, headers: { Allow: "POST" } });
+}
+
+/** GitHub App webhooks: signature checked before anything is read; unknown events are acknowledged and ignored. */
+export async function action({ request, context }: ActionFunctionArgs) {
+  const body = await request.text();
+  if (!(await verifyWebhookSignature(context.config.GITHUB_WEBHOOK_SECRET, body, request.headers.get("X-Hub-Signature-256")))) {
+    return Response.json({ error: "invalid signature" }, { status: 401 });
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(body);
+  } catch {
+    return Response.json({ error: "body is not JSON" }, { status: 400 });
+  }
+  let webhook;
+  try {
+    webhook = parseWebhook(request.headers.get("X-GitHub-Event") ?? "", payload);
+  } catch (error) {
+    if (error instanceof WebhookPayloadError) return Response.json({ error: error.message }, { status: 400 });
+    throw error;
+  }
+  if (!webhook) return Response.json({ status: "ignored" }, { status: 202 });
+  await applyWebhook(request, context, webhook);
+  return Response.json({ status: "processed" }, { status: 200 });
+}

@@ -1,0 +1,9 @@
+import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
+import { terminalAccess } from "~/terminal.server";
+
+/** A fresh terminal token for the page's reconnects; same checks as the page itself. */
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const { token, expiresAt } = await terminalAccess(request, context, params.id!);
+  if (!token) return Response.json({ error: "the workspace is not running" }, { status: 409, headers: { "Cache-Control": "no-store" } });
+  return Response.json({ token, expiresAt }, { headers: { "Cache-Control": "no-store" } });
+}

@@ -1,0 +1,75 @@
+import { parseWithZod } from "@conform-to/zod/v4";
+import { data, type AppLoadContext } from "@remix-run/cloudflare";
+import { audit } from "./audit.server";
+import type { User } from "./auth.server";
+import { listCredentials, removeCredential, saveCredential } from "./credentials.server";
+import { hetzner } from "./hetzner.server";
+import { ProviderError } from "./http.server";
+import { listInstallations } from "./installations.server";
+import { agentCredentialKinds, agentCredentialSchema, hetznerTokenSchema, removeCredentialSchema } from "./settings-schema";
+import { redirectWithToast } from "./toast.server";
+
+export async function loadSettings(context: AppLoadContext, user: User) {
+  const [credentials, installations] = await Promise.all([listCredentials(context, user.id), listInstallations(context, user.id)]);
+  const visible = credentials.filter((credential) => credential.kind !== "github_user_token");
+  return {
+    credentials: visible.map(({ kind, last4, updatedAt }) => ({ kind, last4, updatedAt: updatedAt.toISOString() })),
+    installations,
+    installUrl: `${context.config.GITHUB_URL}/apps/${context.config.GITHUB_APP_SLUG}/installations/new`,
+  };
+}
+
+/** What a person can do about a failed token check, in one sentence. Never includes the token. */
+export function hetznerTokenProblem(error: unknown): { message: string; status: number } {
+  if (error instanceof ProviderError) {
+    if (error.status === 401) return { status: 400, message: "Hetzner rejected this token: check that it was copied whole and has not been deleted." };
+    if (error.status === 403) return { status: 400, message: "Hetzner refused this token: it needs Read & Write access to create servers." };
+    if (error.status === 429) return { status: 503, message: "Hetzner is rate-limiting this token; nothing was saved. Try again in a minute." };
+    if (error.status === 0 || error.status >= 500) return { status: 502, message: "Hetzner could not be reached; nothing was saved. Try again in a moment." };
+  }
+  return { status: 502, message: "Hetzner answered in a way SAM did not expect; nothing was saved. Try again in a moment." };
+}
+
+const credentialLabel = (kind: string) =>
+  kind === "hetzner" ? "Hetzner Cloud token" : (agentCredentialKinds[kind as keyof typeof agentCredentialKinds]?.label ?? kind);
+
+export async function settingsAction(request: Request, context: AppLoadContext, user: User) {
+  const formData = await request.formData();
+  const intent = formData.get("intent");
+
+  if (intent === "save-hetzner") {
+    const submission = parseWithZod(formData, { schema: hetznerTokenSchema });
+    if (submission.status !== "success") return data({ form: "hetzner", result: submission.reply({ hideFields: ["token"] }) }, { status: 400 });
+    const { token } = submission.value;
+    try {
+      await hetzner({ baseUrl: context.config.HETZNER_API_URL, token }).verifyToken();
+    } catch (error) {
+      const problem = hetznerTokenProblem(error);
+      return data({ form: "hetzner", result: submission.reply({ formErrors: [problem.message], hideFields: ["token"] }) }, { status: problem.status });
+    }
+    await saveCredential(context, user.id, "hetzner", token);
+    await audit(context, request, { userId: user.id, action: "credential.saved", details: { kind: "hetzner", last4: token.slice(-4) } });
+    return redirectWithToast(request, context, "/settings", { kind: "success", title: "Hetzner token saved", description: `Ending in ${token.slice(-4)}.` });
+  }
+
+  if (intent === "save-agent") {
+    const submission = parseWithZod(formData, { schema: agentCredentialSchema });
+    if (submission.status !== "success") return data({ form: "agent", result: submission.reply({ hideFields: ["secret"] }) }, { status: 400 });
+    const { kind, secret } = submission.value;
+    await saveCredential(context, user.id, kind, secret);
+    await audit(context, request, { userId: user.id, action: "credential.saved", details: { kind, last4: secret.slice(-4) } });
+    return redirectWithToast(request, context, "/settings", { kind: "success", title: `${credentialLabel(kind)} saved` });
+  }
+
+  if (intent === "remove") {
+    const submission = parseWithZod(formData, { schema: removeCredentialSchema });
+    if (submission.status !== "success") return data({ form: "remove", result: submission.reply() }, { status: 400 });
+    const { kind } = submission.value;
+    if (await removeCredential(context, user.id, kind)) {
+      await audit(context, request, { userId: user.id, action: "credential.removed", details: { kind } });
+    }
+    return redirectWithToast(request, context, "/settings", { kind: "info", title: `${credentialLabel(kind)} removed` });
+  }
+
+  throw new Response("Unknown form", { status: 400 });
+}
