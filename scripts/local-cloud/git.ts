@@ -1,0 +1,134 @@
+// Fixture repositories (bare, made at start) and git smart HTTP through `git http-backend` (CGI).
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { join } from "node:path";
+
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: "SAM Developer",
+  GIT_AUTHOR_EMAIL: "sam-dev@example.test",
+  GIT_COMMITTER_NAME: "SAM Developer",
+  GIT_COMMITTER_EMAIL: "sam-dev@example.test",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_TERMINAL_PROMPT: "0",
+};
+
+function git(args: string[], cwd: string): string {
+  return execFileSync("git", ["-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd, ...GIT_ENV },
+    stdio: ["ignore", "pipe", "pipe"],
+  }).toString();
+}
+
+/** Creates `<root>/<owner>/<name>.git` with commits on `main` and a `develop` branch. */
+export function createFixtureRepo(root: string, owner: string, name: string, description: string): string {
+  const bare = join(root, owner, `${name}.git`);
+  const work = join(root, ".work", owner, name);
+  mkdirSync(bare, { recursive: true });
+  mkdirSync(work, { recursive: true });
+  git(["init", "--bare", "--quiet", "-b", "main", bare], root);
+  git(["config", "http.receivepack", "true"], bare);
+  git(["init", "--quiet", "-b", "main", work], root);
+  writeFileSync(join(work, "README.md"), `# ${name}\n\n${description}\n`);
+  git(["add", "README.md"], work);
+  git(["commit", "--quiet", "-m", "Initial commit"], work);
+  writeFileSync(join(work, ".gitignore"), "node_modules/\n");
+  git(["add", ".gitignore"], work);
+  git(["commit", "--quiet", "-m", "Add .gitignore"], work);
+  git(["checkout", "--quiet", "-b", "develop"], work);
+  writeFileSync(join(work, "NOTES.md"), "Work in progress.\n");
+  git(["add", "NOTES.md"], work);
+  git(["commit", "--quiet", "-m", "Start develop"], work);
+  git(["push", "--quiet", bare, "main", "develop"], work);
+  rmSync(work, { recursive: true, force: true });
+  return bare;
+}
+
+export function listBranches(bare: string): Array<{ name: string; sha: string }> {
+  const out = git(["for-each-ref", "--format=%(refname:short) %(objectname)", "refs/heads"], bare);
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const [name = "", sha = ""] = line.split(" ");
+      return { name, sha };
+    });
+}
+
+export function repoSizeKb(bare: string): number {
+  try {
+    const out = git(["count-objects", "-v"], bare);
+    const size = /size-pack: (\d+)/.exec(out)?.[1] ?? "0";
+    const loose = /size: (\d+)/.exec(out)?.[1] ?? "0";
+    return Number(size) + Number(loose);
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs git http-backend for one request and streams the answer back. */
+export function serveGit(req: IncomingMessage, res: ServerResponse, projectRoot: string, pathInfo: string, query: string, remoteUser: string | null): void {
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    GIT_PROJECT_ROOT: projectRoot,
+    GIT_HTTP_EXPORT_ALL: "1",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    PATH_INFO: pathInfo,
+    QUERY_STRING: query,
+    REQUEST_METHOD: req.method ?? "GET",
+    CONTENT_TYPE: req.headers["content-type"] ?? "",
+    REMOTE_ADDR: req.socket.remoteAddress ?? "127.0.0.1",
+    SERVER_PROTOCOL: "HTTP/1.1",
+    GATEWAY_INTERFACE: "CGI/1.1",
+  };
+  if (req.headers["content-length"]) env.CONTENT_LENGTH = req.headers["content-length"];
+  if (req.headers["content-encoding"]) env.HTTP_CONTENT_ENCODING = req.headers["content-encoding"];
+  if (req.headers["git-protocol"]) env.GIT_PROTOCOL = String(req.headers["git-protocol"]);
+  if (remoteUser) env.REMOTE_USER = remoteUser;
+  const child = spawn("git", ["http-backend"], { env, stdio: ["pipe", "pipe", "pipe"] });
+  req.pipe(child.stdin);
+  child.stdin.on("error", () => {});
+  let head = Buffer.alloc(0);
+  let headersDone = false;
+  child.stdout.on("data", (chunk: Buffer) => {
+    if (headersDone) {
+      res.write(chunk);
+      return;
+    }
+    head = Buffer.concat([head, chunk]);
+    let end = head.indexOf("\r\n\r\n");
+    let sepLength = 4;
+    if (end < 0) {
+      end = head.indexOf("\n\n");
+      sepLength = 2;
+    }
+    if (end < 0) return;
+    headersDone = true;
+    let status = 200;
+    const headers: Record<string, string> = {};
+    for (const line of head.subarray(0, end).toString("latin1").split(/\r?\n/)) {
+      const index = line.indexOf(":");
+      if (index < 0) continue;
+      const name = line.slice(0, index).trim();
+      const value = line.slice(index + 1).trim();
+      if (name.toLowerCase() === "status") status = Number(value.split(" ")[0]) || 200;
+      else headers[name] = value;
+    }
+    res.writeHead(status, headers);
+    res.write(head.subarray(end + sepLength));
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  child.on("close", (code) => {
+    if (!headersDone) {
+      res.writeHead(500, { "Content-Type": "text/plain" });
+      res.end(`git http-backend failed (${code}): ${stderr}`);
+    } else res.end();
+  });
+  res.on("close", () => {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  });
+}

@@ -1,0 +1,256 @@
+// startLocalCloud: one HTTP server on 127.0.0.1 serving Hetzner, Cloudflare, GitHub, the edge and the
+// admin API (see docs/local-cloud.md).
+import { mkdirSync, rmSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import type { Socket } from "node:net";
+import { Cloudflare } from "./cloudflare";
+import type { LocalCloudOptions } from "./config";
+import type { CloudContext, Request } from "./context";
+import { Edge, edgeHost } from "./edge";
+import { Faults, SERVICES, type FaultKind, type Service } from "./faults";
+import { GitHub } from "./github";
+import { Hetzner } from "./hetzner";
+import { BodyTooLargeError, readBody, sendJson } from "./http";
+import { destroyMachine, killNow, logTail, type Machine } from "./machines";
+
+export interface LocalCloud {
+  url: string;
+  port: number;
+  /** A snapshot of everything the cloud holds (the same as GET /_local/state). */
+  state(): LocalCloudState;
+  /** Resolves when background work started so far (boots, deletions) has finished. */
+  settled(): Promise<void>;
+  services: { hetzner: Hetzner; cloudflare: Cloudflare; github: GitHub; faults: Faults };
+  close(): Promise<void>;
+}
+
+export type LocalCloudState = ReturnType<typeof snapshot>;
+
+const PREFIXES: Array<[string, Service | "github-web" | "admin"]> = [
+  ["/hetzner/v1", "hetzner"],
+  ["/cloudflare/client/v4", "cloudflare"],
+  ["/github-api", "github"],
+  ["/github", "github-web"],
+  ["/_local", "admin"],
+];
+
+function guardDir(dir: string): string {
+  const absolute = resolve(dir);
+  const forbidden = new Set(["/", homedir(), resolve("."), "/tmp", "/var", "/usr", "/etc", "/home"]);
+  if (forbidden.has(absolute) || absolute.split("/").filter(Boolean).length < 2) {
+    throw new Error(`local cloud: refusing to wipe ${absolute}; set LOCAL_CLOUD_DIR to a dedicated directory such as .local-cloud/start`);
+  }
+  return absolute;
+}
+
+function machineState(machine: Machine | undefined) {
+  if (!machine) return null;
+  const { agent } = machine;
+  return { ...agent, dir: machine.dir, log_tail: logTail(machine.dir) };
+}
+
+function snapshot(hetzner: Hetzner, cloudflare: Cloudflare, github: GitHub, machines: Map<number, Machine>, faults: Faults) {
+  const hetznerState = hetzner.state();
+  return {
+    servers: hetznerState.servers.map((server) => ({ ...server, agent: machineState(machines.get(server.id)) })),
+    firewalls: hetznerState.firewalls,
+    cloudflare: cloudflare.state(),
+    github: github.state(),
+    faults: faults.describe(),
+  };
+}
+
+export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
+  const dir = guardDir(options.dir);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(resolve(dir, "servers"), { recursive: true });
+  const pending = new Set<Promise<unknown>>();
+  const machines = new Map<number, Machine>();
+  const faults = new Faults();
+  const cloud: CloudContext = {
+    options,
+    dir,
+    url: "",
+    faults,
+    machines,
+    track(work) {
+      const tracked = work.catch((error) => options.log(`local cloud: background task failed: ${(error as Error).stack ?? error}`)).finally(() => pending.delete(tracked));
+      pending.add(tracked);
+    },
+  };
+  const hetzner = new Hetzner(cloud);
+  const cloudflare = new Cloudflare(cloud);
+  const github = new GitHub(cloud);
+  const edge = new Edge(cloud, hetzner, cloudflare);
+  const settled = async () => {
+    while (pending.size) await Promise.allSettled([...pending]);
+  };
+
+  const resetAll = async () => {
+    faults.clear();
+    await settled();
+    await Promise.all([...machines.values()].map((machine) => destroyMachine(machine)));
+    machines.clear();
+    hetzner.reset();
+    cloudflare.reset();
+    github.reset();
+  };
+
+  async function admin(r: Request): Promise<void> {
+    const json = async () => {
+      const raw = (await r.body()).toString("utf8");
+      return (raw.trim() ? JSON.parse(raw) : {}) as Record<string, unknown>;
+    };
+    const bad = (message: string) => sendJson(r.res, 400, { error: message });
+    try {
+      switch (`${r.method} ${r.path}`) {
+        case "GET /health":
+          return sendJson(r.res, 200, { ok: true, url: cloud.url, servers: hetzner.servers.size });
+        case "GET /state":
+          return sendJson(r.res, 200, snapshot(hetzner, cloudflare, github, machines, faults));
+        case "GET /faults":
+          return sendJson(r.res, 200, { faults: faults.describe() });
+        case "POST /faults": {
+          const body = await json();
+          if (!SERVICES.includes(body.service as Service)) return bad(`service must be one of ${SERVICES.join(", ")}`);
+          if (typeof body.path !== "string") return bad("path (a regular expression on the path after the service prefix) is required");
+          const fault = body.fault as FaultKind | undefined;
+          const valid = fault && typeof fault === "object" && (("status" in fault && Number.isInteger(fault.status)) || "delay_ms" in fault || "hang" in fault || "reset" in fault);
+          if (!valid) return bad("fault must be {status, body?, headers?} | {delay_ms} | {hang: true} | {reset: true}");
+          try {
+            new RegExp(body.path);
+          } catch (error) {
+            return bad(`path is not a valid regular expression: ${(error as Error).message}`);
+          }
+          const added = faults.add({ service: body.service as Service, method: typeof body.method === "string" ? body.method : undefined, path: body.path, times: typeof body.times === "number" ? body.times : 1, fault: fault! });
+          return sendJson(r.res, 201, { id: added.id });
+        }
+        case "DELETE /faults":
+          faults.clear();
+          return sendJson(r.res, 200, { ok: true });
+        case "POST /users":
+          return sendJson(r.res, 201, github.createUser(await json()));
+        case "POST /webhooks":
+          return sendJson(r.res, 200, await github.adminEvent(await json()));
+        case "POST /github/installations": {
+          const installation = await github.adminInstall(await json());
+          return sendJson(r.res, 201, github.installationJson(installation));
+        }
+        case "POST /cloudflare/tokens": {
+          const body = await json();
+          if (typeof body.token !== "string" || !/^[A-Za-z0-9_\-.]{8,}$/.test(body.token)) return bad("token (8+ characters of A-Z a-z 0-9 _ - .) is required");
+          if (!Array.isArray(body.permissions)) return bad("permissions must be a list, e.g. [\"dns_records:edit\"]");
+          return sendJson(r.res, 201, cloudflare.addToken(body.token, body.permissions.map(String)));
+        }
+        case "PUT /rate-limit": {
+          const body = await json();
+          const limit = body.limit;
+          if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) return bad("limit must be a whole number");
+          if (body.service === "hetzner") hetzner.limiter.setLimit(limit);
+          else if (body.service === "cloudflare") cloudflare.limiter.setLimit(limit);
+          else if (body.service === "github") {
+            github.limiter.setLimit(limit);
+            github.anonymousLimiter.setLimit(Math.min(limit, 60));
+          } else return bad("service must be hetzner, cloudflare or github");
+          return sendJson(r.res, 200, { service: body.service, limit });
+        }
+        case "POST /reset":
+          await resetAll();
+          return sendJson(r.res, 200, { ok: true });
+        case "POST /settle":
+          await settled();
+          return sendJson(r.res, 200, { ok: true });
+        default:
+          return sendJson(r.res, 404, { error: `no admin route ${r.method} ${r.path}` });
+      }
+    } catch (error) {
+      if (error instanceof SyntaxError) return bad(`invalid JSON: ${error.message}`);
+      return bad((error as Error).message);
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const host = edgeHost(req.headers.host, options.baseDomain);
+    if (host) {
+      const fault = faults.take("edge", req.method ?? "GET", url.pathname);
+      if (fault && (await faults.apply(fault, req, res)) === "handled") return;
+      return edge.handleHttp(req, res, host);
+    }
+    const match = PREFIXES.find(([prefix]) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
+    if (!match) return sendJson(res, 404, { error: "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api and /_local" });
+    const [prefix, service] = match;
+    const path = url.pathname.slice(prefix.length) || "/";
+    let body: Promise<Buffer> | undefined;
+    const r: Request = { req, res, method: req.method ?? "GET", path, url, body: () => (body ??= readBody(req)) };
+    if (service !== "admin") {
+      const fault = faults.take(service === "github-web" ? "github" : service, r.method, path);
+      if (fault && (await faults.apply(fault, req, res)) === "handled") return;
+    }
+    switch (service) {
+      case "hetzner":
+        return hetzner.handle(r);
+      case "cloudflare":
+        return cloudflare.handle(r);
+      case "github":
+        return github.handleApi(r);
+      case "github-web":
+        return github.handleWeb(r);
+      case "admin":
+        return admin(r);
+    }
+  }
+
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error) => {
+      if (error instanceof BodyTooLargeError) {
+        if (!res.headersSent) sendJson(res, 413, { error: error.message });
+        return;
+      }
+      options.log(`local cloud: ${req.method} ${req.url}: ${(error as Error).stack ?? error}`);
+      if (!res.headersSent) sendJson(res, 500, { error: "local cloud internal error" });
+      else res.destroy();
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const host = edgeHost(req.headers.host, options.baseDomain);
+    if (!host) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      return;
+    }
+    edge.handleUpgrade(req, socket, head, host).catch(() => socket.destroy());
+  });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, "127.0.0.1", () => resolveListen());
+  });
+  const port = (server.address() as { port: number }).port;
+  cloud.url = `http://127.0.0.1:${port}`;
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      faults.clear();
+      server.close();
+      for (const socket of sockets) socket.destroy();
+      await settled();
+      await Promise.all([...machines.values()].map((machine) => destroyMachine(machine).catch(() => killNow(machine))));
+      machines.clear();
+    })());
+
+  return {
+    url: cloud.url,
+    port,
+    state: () => snapshot(hetzner, cloudflare, github, machines, faults),
+    settled,
+    services: { hetzner, cloudflare, github, faults },
+    close,
+  };
+}
