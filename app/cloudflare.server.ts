@@ -90,7 +90,7 @@ export interface CloudflareOptions {
   token: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
-  retry?: Pick<HttpConfig, "maxAttempts" | "retryDelayMs" | "maxRetryWaitMs">;
+  retry?: Pick<HttpConfig, "maxAttempts" | "retryDelayMs" | "maxRetryWaitMs" | "retryBudgetMs">;
 }
 
 /** "Record does not exist." — the code Cloudflare pairs with a missing DNS record. */

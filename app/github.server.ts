@@ -76,7 +76,7 @@ export interface GitHubOptions {
   apiUrl: string;
   fetch?: typeof fetch;
   timeoutMs?: number;
-  retry?: Pick<HttpConfig, "maxAttempts" | "retryDelayMs" | "maxRetryWaitMs">;
+  retry?: Pick<HttpConfig, "maxAttempts" | "retryDelayMs" | "maxRetryWaitMs" | "retryBudgetMs">;
 }
 
 /**

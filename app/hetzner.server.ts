@@ -158,7 +158,7 @@ export interface HetznerOptions {
   fetch?: typeof fetch;
   timeoutMs?: number;
   /** Retry tuning, for tests; see HttpConfig. */
-  retry?: Pick<HttpConfig, "maxAttempts" | "retryDelayMs" | "maxRetryWaitMs">;
+  retry?: Pick<HttpConfig, "maxAttempts" | "retryDelayMs" | "maxRetryWaitMs" | "retryBudgetMs">;
 }
 
 function readRateLimit(headers: Headers): HetznerRateLimit | undefined {

@@ -58,6 +58,8 @@ export interface HttpConfig {
   retryDelayMs?: number;
   /** The longest wait a retry may start after; a longer Retry-After is handed to the caller instead. Default 10 s. */
   maxRetryWaitMs?: number;
+  /** No retry starts once this much time has passed since the first attempt. Default 30 s. */
+  retryBudgetMs?: number;
   /** Reads the provider's error body (already JSON-parsed when it was JSON). */
   parseError: (response: Response, body: unknown) => ProviderErrorDetails;
   /** Sees every response, e.g. to keep the last rate-limit headers. */
@@ -207,8 +209,8 @@ async function attempt<T>(config: HttpConfig, options: RequestOptions<T>, url: U
 /**
  * One call to a provider. Retryable calls (GET and DELETE unless told otherwise; never POST) are repeated
  * on network failure, timeout, 429 and 5xx, at most `maxAttempts` times, waiting what the provider asks
- * (Retry-After, RateLimit-Reset) or an exponential backoff; a wait longer than `maxRetryWaitMs` is not
- * slept through but surfaces as `retryAfterSeconds` on the error.
+ * (Retry-After, RateLimit-Reset) or an exponential backoff; a wait longer than `maxRetryWaitMs`, or past
+ * the overall `retryBudgetMs`, is not slept through but surfaces as the error (with `retryAfterSeconds`).
  */
 export async function request<T>(config: HttpConfig, options: RequestOptions<T>): Promise<HttpResponse<T>> {
   const method = options.method ?? "GET";
@@ -216,7 +218,9 @@ export async function request<T>(config: HttpConfig, options: RequestOptions<T>)
   const maxAttempts = retryable ? Math.max(1, config.maxAttempts ?? 3) : 1;
   const baseDelayMs = config.retryDelayMs ?? 500;
   const maxWaitMs = config.maxRetryWaitMs ?? 10_000;
+  const budgetMs = config.retryBudgetMs ?? 30_000;
   const url = buildUrl(config, options.path, options.query);
+  const started = Date.now();
 
   for (let attemptNumber = 1; ; attemptNumber++) {
     try {
@@ -224,7 +228,7 @@ export async function request<T>(config: HttpConfig, options: RequestOptions<T>)
     } catch (error) {
       if (!(error instanceof ProviderError) || attemptNumber >= maxAttempts || !isRetryable(error)) throw error;
       const waitMs = error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : backoffMs(attemptNumber, baseDelayMs);
-      if (waitMs > maxWaitMs) throw error;
+      if (waitMs > maxWaitMs || Date.now() - started + waitMs > budgetMs) throw error;
       await sleep(waitMs);
     }
   }
