@@ -1,15 +1,10 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { instanceSettings } from "./db/schema";
+import { sizeNames, type Size } from "./sizes";
 
 /** The instance's policy, set by admins on /admin and read by sign-in and the workspace code. */
-export const sizes = {
-  small: { label: "Small", serverType: "cx23" },
-  medium: { label: "Medium", serverType: "cx33" },
-  large: { label: "Large", serverType: "cx43" },
-} as const;
-export type Size = keyof typeof sizes;
-export const sizeNames = Object.keys(sizes) as Size[];
+export { sizes, sizeNames, type Size } from "./sizes";
 
 export const policySchema = z
   .object({

@@ -8,7 +8,7 @@ import { requireAdmin } from "~/auth.server";
 import { AuditTable } from "~/components/audit-table";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
-import { sizes } from "~/policy.server";
+import { sizes } from "~/sizes";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Simple Agent Manager" }];
 

@@ -4,7 +4,7 @@ import { ArcticFetchError } from "arctic";
 import { authenticator, createUserSession } from "~/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ProviderError } from "~/http.server";
-import { clearReturnTo, readReturnTo } from "./auth.github";
+import { clearReturnTo, readReturnTo } from "~/return-to.server";
 
 /** GitHub sends the browser back here; the strategy checks `state`, exchanges the code and signs the user in. */
 export async function loader({ request, context }: LoaderFunctionArgs) {

@@ -1,8 +1,7 @@
 import type { ActionFunctionArgs, AppLoadContext, LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
 import { authenticator, safeRedirect } from "~/auth.server";
-
-const RETURN_COOKIE = "__sam_return_to";
+import { returnToCookie } from "~/return-to.server";
 
 /** GET starts the flow too, for a forced re-authentication (e.g. the GitHub token expired). */
 export async function loader({ request, context }: LoaderFunctionArgs) {
@@ -20,17 +19,8 @@ async function startSignIn(request: Request, context: AppLoadContext, redirectTo
     await authenticator(request, context).authenticate("github", request);
   } catch (response) {
     if (!(response instanceof Response)) throw response;
-    const secure = context.config.APP_URL.startsWith("https://") ? "; Secure" : "";
-    response.headers.append("Set-Cookie", `${RETURN_COOKIE}=${encodeURIComponent(redirectTo)}; Path=/; Max-Age=600; HttpOnly; SameSite=Lax${secure}`);
+    response.headers.append("Set-Cookie", returnToCookie(redirectTo, context.config.APP_URL.startsWith("https://")));
     return response;
   }
   return redirect("/login");
 }
-
-export function readReturnTo(request: Request): string {
-  const cookie = request.headers.get("Cookie") ?? "";
-  const match = new RegExp(`(?:^|;\\s*)${RETURN_COOKIE}=([^;]*)`).exec(cookie);
-  return safeRedirect(match ? decodeURIComponent(match[1]!) : null);
-}
-
-export const clearReturnTo = `${RETURN_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax`;
