@@ -1,0 +1,65 @@
+import type { ActionFunctionArgs } from "@remix-run/cloudflare";
+import { z } from "zod";
+import { issueCallbackToken, methodNotAllowed, readJsonBody } from "~/agent-auth.server";
+import { consumeBootstrapToken, peekBootstrapToken } from "~/bootstrap.server";
+import { cloudflare } from "~/cloudflare.server";
+import { explainError, getWorkspaceForAgent, recordEvent } from "~/workspaces.server";
+import { workspaceHostname } from "~/workspace-url";
+
+const bodySchema = z.object({
+  csr: z
+    .string()
+    .max(16_384)
+    .regex(/^-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----\s*$/, "must be a PEM certificate request")
+    .optional(),
+});
+
+const gone = () => Response.json({ error: "This bootstrap token was already used or has expired." }, { status: 410 });
+
+/**
+ * The agent's first call: trades the one-time bootstrap token for a callback token and what it needs to
+ * boot. The certificate is signed before the token is used up, so a failed relay can be retried; the use
+ * itself is one conditional UPDATE, so of concurrent redemptions exactly one wins.
+ */
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  if (request.method !== "POST") return methodNotAllowed();
+  const token = params.token ?? "";
+  const peek = await peekBootstrapToken(context.db, token);
+  if (peek.kind === "malformed") return Response.json({ error: "This is not a bootstrap token." }, { status: 401 });
+  if (peek.kind === "unknown") return Response.json({ error: "Unknown bootstrap token." }, { status: 404 });
+  if (peek.kind === "gone") return gone();
+  const body = await readJsonBody(request, bodySchema);
+
+  const workspace = await getWorkspaceForAgent(context.db, peek.workspaceId);
+  if (!workspace || workspace.status !== "creating") return gone();
+
+  const { config } = context;
+  const hostname = workspaceHostname(config, workspace.id);
+  let certificate: string | null = null;
+  if (body.csr) {
+    try {
+      const client = cloudflare({ baseUrl: config.CLOUDFLARE_API_URL, token: config.CLOUDFLARE_API_TOKEN });
+      ({ certificate } = await client.createOriginCertificate({ csr: body.csr, hostnames: [hostname], requestType: "origin-ecc", validityDays: 90 }));
+    } catch (error) {
+      const message = `Could not get a certificate for ${hostname}: ${explainError(error, workspace)}`;
+      await recordEvent(context.db, workspace.id, "certificate", "error", message);
+      return Response.json({ error: message }, { status: 502 });
+    }
+  }
+
+  if ((await consumeBootstrapToken(context.db, peek.tokenHash)) !== workspace.id) return gone();
+  await recordEvent(context.db, workspace.id, "bootstrap", "ok", certificate ? `The agent checked in and got a certificate for ${hostname}` : "The agent checked in");
+
+  const repository = workspace.repository
+    ? { clone_url: `${config.GITHUB_URL}/${workspace.repository}.git`, branch: workspace.branch ?? "", full_name: workspace.repository }
+    : null;
+  return Response.json({
+    workspace_id: workspace.id,
+    ...(await issueCallbackToken(config, workspace.id)),
+    repository,
+    agent_cli: workspace.agentCli,
+    certificate,
+  });
+}
+
+export const loader = () => methodNotAllowed();

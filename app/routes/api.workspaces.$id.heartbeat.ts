@@ -1,0 +1,27 @@
+import type { ActionFunctionArgs } from "@remix-run/cloudflare";
+import { z } from "zod";
+import { issueCallbackToken, methodNotAllowed, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { recordHeartbeat } from "~/workspaces.server";
+
+const timestamp = z.iso.datetime({ offset: true }).nullable();
+const bodySchema = z.object({
+  last_input_at: timestamp,
+  last_output_at: timestamp,
+  attached_clients: z.number().int().min(0),
+  sessions: z.number().int().min(0),
+  agent_running: z.boolean(),
+});
+
+/**
+ * Every ~30 s: the agent reports activity, the control plane decides whether the workspace goes on, and
+ * hands out a fresh callback token. A `stop` is acted on here too: the server is deleted after the answer.
+ */
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const workspace = await requireAgentWorkspace(request, context, params.id);
+  const heartbeat = await readJsonBody(request, bodySchema);
+  const { action, stop } = await recordHeartbeat(context, workspace, heartbeat);
+  if (stop) context.cloudflare.ctx.waitUntil(stop());
+  return Response.json({ action, ...(await issueCallbackToken(context.config, workspace.id)) });
+}
+
+export const loader = () => methodNotAllowed();
