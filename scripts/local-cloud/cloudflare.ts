@@ -203,7 +203,7 @@ export class Cloudflare {
       modified_on: this.zoneCreated,
       activated_on: this.zoneCreated,
       meta: { step: 4, custom_certificate_quota: 0, page_rule_quota: 3, phishing_detected: false },
-      owner: { id: null, type: "user", email: null },
+      owner: { id: "00000000000000000000000000001001", type: "user", email: `${this.cloud.options.githubLogin}@example.test` },
       account: { id: this.accountId, name: "Local Cloud" },
       tenant: { id: null, name: null },
       tenant_unit: { id: null },
@@ -225,7 +225,8 @@ export class Cloudflare {
       ttl: record.ttl,
       settings: {},
       meta: { auto_added: false, managed_by_apps: false, managed_by_argo_tunnel: false, source: "primary" },
-      comment: record.comment,
+      // Records without a comment carry no comment key (the 2024 description types it as a plain string).
+      ...(record.comment !== null ? { comment: record.comment } : {}),
       tags: record.tags,
       created_on: record.created_on,
       modified_on: record.modified_on,
@@ -492,7 +493,7 @@ export class Cloudflare {
         const body = await this.json(r);
         const name = named(body, "name", /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 10005, "The bucket name");
         if (this.r2.some((b) => b.name === name)) throw fail(409, 10004, "The bucket you tried to create already exists, and you own it.");
-        const bucket = { name, creation_date: now, location: typeof body.locationHint === "string" ? body.locationHint.toUpperCase() : "WEUR", storage_class: "Standard" };
+        const bucket = { name, creation_date: now, location: typeof body.locationHint === "string" ? body.locationHint.toLowerCase() : "weur", storage_class: "Standard" };
         this.r2.push(bucket);
         return { result: bucket };
       }

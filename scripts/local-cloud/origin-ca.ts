@@ -53,7 +53,8 @@ export class OriginCa {
         `subjectAltName=${hostnames.map((h) => `DNS:${h}`).join(",")}`,
       ].join("\n"),
     );
-    const serialHex = `1${randomBytes(15).toString("hex")}`;
+    // Cloudflare certificate ids are at most 32 characters: the decimal serial stays below that.
+    const serialHex = `1${randomBytes(11).toString("hex")}`;
     const certificate = execFileSync(
       "openssl",
       ["x509", "-req", "-in", csrPath, "-CA", this.certPath, "-CAkey", this.keyPath, "-set_serial", `0x${serialHex}`, "-days", String(days), "-extfile", extPath, "-sha256"],
