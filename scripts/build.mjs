@@ -11,7 +11,7 @@ await build({
   format: "esm",
   platform: "neutral",
   target: "es2022",
-  mainFields: ["module", "main"],
+  mainFields: ["browser", "module", "main"],
   conditions: ["workerd", "worker", "browser"],
   external: ["cloudflare:*", "node:*"],
   minify: true,
