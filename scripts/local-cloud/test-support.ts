@@ -55,9 +55,22 @@ addFormats(ajv);
 for (const format of ["int32", "int64", "float", "double", "byte", "binary", "password", "uri-template", "decimal"]) ajv.addFormat(format, true);
 const loaded = new Set<Provider>();
 
+/** OpenAPI 3.0 `nullable` beside `allOf`/`anyOf`/`$ref` (no `type`) is not JSON Schema: spell it out. */
+function nullableToJsonSchema(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableToJsonSchema);
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = key === "properties" && value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, nullableToJsonSchema(v)])) : nullableToJsonSchema(value);
+  if (out.nullable === true && out.type === undefined) {
+    delete out.nullable;
+    return { anyOf: [out, { type: "null" }] };
+  }
+  return out;
+}
+
 function load(provider: Provider): void {
   if (loaded.has(provider)) return;
-  const doc = JSON.parse(readFileSync(join(here, "contract", `${provider}.json`), "utf8")) as Record<string, unknown>;
+  const doc = nullableToJsonSchema(JSON.parse(readFileSync(join(here, "contract", `${provider}.json`), "utf8"))) as Record<string, unknown>;
   ajv.addSchema({ ...doc, $id: `${provider}.json` });
   loaded.add(provider);
 }
