@@ -14,6 +14,7 @@ import { github } from "./github.server";
 import { listInstallations } from "./installations.server";
 import { getPolicy, sizes, type Policy, type Size } from "./policy.server";
 import type { WorkspaceForm, WorkspaceFormLimits } from "./workspace-schema";
+import { costSoFar } from "./workspace-cost";
 import { workspaceHostname } from "./workspace-url";
 
 /**
@@ -601,6 +602,15 @@ export interface SizeChoice {
 
 export type Missing = "hetzner-token" | "installation" | "github-sign-in";
 
+function limitsOf(policy: Policy): WorkspaceFormLimits {
+  return { sizes: policy.allowedSizes, locations: policy.allowedLocations, maxIdleMinutes: policy.maxIdleMinutes, maxLifetimeHours: policy.maxLifetimeHours };
+}
+
+/** What the policy allows, for validating a submission with the form's schema. */
+export async function formLimits(context: AppLoadContext) {
+  return limitsOf(await getPolicy(context));
+}
+
 /** Everything the create form offers: what the policy allows, intersected with what Hetzner has today. */
 export async function loadCreateForm(context: AppLoadContext, userId: string) {
   const policy = await getPolicy(context);
@@ -615,12 +625,7 @@ export async function loadCreateForm(context: AppLoadContext, userId: string) {
   if (active.length === 0) missing.push("installation");
   else if (!githubToken) missing.push("github-sign-in");
 
-  const limits: WorkspaceFormLimits = {
-    sizes: policy.allowedSizes,
-    locations: policy.allowedLocations,
-    maxIdleMinutes: policy.maxIdleMinutes,
-    maxLifetimeHours: policy.maxLifetimeHours,
-  };
+  const limits = limitsOf(policy);
   const defaults = { idleTimeoutMinutes: policy.defaultIdleMinutes, maxLifetimeHours: policy.defaultLifetimeHours };
   const base = { limits, defaults, missing, repositories: [] as RepositoryChoice[], sizes: [] as SizeChoice[], locations: [] as Array<{ name: string; city: string; country: string }>, problem: null as string | null };
   if (missing.length) return base;
@@ -753,3 +758,33 @@ export async function createWorkspace(context: AppLoadContext, userId: string, f
   await recordEvent(context.db, workspace!.id, "create", "ok", `Requested ${sizes[form.size as Size].label.toLowerCase()} (${serverType}) in ${form.location}`);
   return { kind: "created", workspace: workspace! };
 }
+
+// ---- what pages show ----------------------------------------------------------------------------------
+
+/** The fields a page shows, with cost and the next automatic stop worked out; no provider ids. */
+export function presentWorkspace(workspace: Workspace, now = Date.now()) {
+  const stop = stopsAt(workspace);
+  return {
+    id: workspace.id,
+    name: workspace.name,
+    status: workspace.status,
+    repository: workspace.repository,
+    branch: workspace.branch,
+    size: workspace.size,
+    sizeLabel: sizes[workspace.size as Size]?.label ?? workspace.size,
+    serverType: workspace.serverType,
+    location: workspace.location,
+    agentCli: workspace.agentCli,
+    hourlyPrice: workspace.hourlyPrice === null ? null : Number(workspace.hourlyPrice),
+    costSoFar: costSoFar(workspace, now),
+    stopsAt: stop?.at ?? null,
+    stopReason: stop?.reason ?? null,
+    idleTimeoutSeconds: workspace.idleTimeoutSeconds,
+    maxLifetimeSeconds: workspace.maxLifetimeSeconds,
+    error: workspace.error,
+    createdAt: workspace.createdAt.getTime(),
+    now,
+  };
+}
+
+export type PresentedWorkspace = ReturnType<typeof presentWorkspace>;

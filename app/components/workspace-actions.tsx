@@ -1,0 +1,43 @@
+import { Form, useNavigation } from "@remix-run/react";
+import { useState } from "react";
+
+/**
+ * A button that asks before it acts: the first click shows what will happen and a second, explicit
+ * button; the form posts `intent`.
+ */
+export function ConfirmAction({
+  intent,
+  label,
+  question,
+  confirmLabel,
+  danger = false,
+}: {
+  intent: string;
+  label: string;
+  question: string;
+  confirmLabel: string;
+  danger?: boolean;
+}) {
+  const [asking, setAsking] = useState(false);
+  const navigation = useNavigation();
+  const busy = navigation.state !== "idle" && navigation.formData?.get("intent") === intent;
+  if (!asking) {
+    return (
+      <button type="button" className={danger ? "btn-danger" : "btn-secondary"} onClick={() => setAsking(true)}>
+        {label}
+      </button>
+    );
+  }
+  return (
+    <Form method="post" className="flex flex-wrap items-center gap-2 rounded-md border border-zinc-300 p-2 dark:border-zinc-700" role="group" aria-label={label}>
+      <input type="hidden" name="intent" value={intent} />
+      <span className="text-sm">{question}</span>
+      <button type="submit" className={danger ? "btn-danger" : "btn-primary"} disabled={busy}>
+        {confirmLabel}
+      </button>
+      <button type="button" className="btn-secondary" onClick={() => setAsking(false)}>
+        Cancel
+      </button>
+    </Form>
+  );
+}

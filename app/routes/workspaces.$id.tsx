@@ -1,0 +1,228 @@
+import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { Form, Link, useLoaderData } from "@remix-run/react";
+import { z } from "zod";
+import { audit } from "~/audit.server";
+import { requireUser } from "~/auth.server";
+import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { ConfirmAction } from "~/components/workspace-actions";
+import { formatEuro, formatUntil, inTransition, useLiveRevalidation, WorkspaceStatusBadge } from "~/components/workspace-status";
+import { getPolicy } from "~/policy.server";
+import { redirectWithToast } from "~/toast.server";
+import { agentClis, formatMinutes } from "~/workspace-schema";
+import {
+  claimDelete,
+  claimRestart,
+  claimStop,
+  countLiveWorkspaces,
+  finishStop,
+  getWorkspace,
+  IDLE_WARNING_MS,
+  keepAlive,
+  listEvents,
+  presentWorkspace,
+  provision,
+  stopReasons,
+} from "~/workspaces.server";
+
+export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.workspace.name ?? "Workspace"} · Simple Agent Manager` }];
+
+const notFound = () => new Response("Not found", { status: 404 });
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const user = await requireUser(request, context);
+  const workspace = await getWorkspace(context.db, { id: params.id ?? "", userId: user.id });
+  if (!workspace) throw notFound();
+  const events = await listEvents(context.db, workspace.id);
+  return {
+    workspace: presentWorkspace(workspace),
+    events: events.map((event) => ({ id: event.id, step: event.step, status: event.status, message: event.message, at: event.createdAt.getTime() })),
+  };
+}
+
+const intentSchema = z.object({ intent: z.enum(["stop", "restart", "delete", "keep-alive"]) });
+
+export async function action({ request, context, params }: ActionFunctionArgs) {
+  const user = await requireUser(request, context);
+  const workspace = await getWorkspace(context.db, { id: params.id ?? "", userId: user.id });
+  if (!workspace) throw notFound();
+  const parsed = intentSchema.safeParse(Object.fromEntries(await request.formData()));
+  if (!parsed.success) throw new Response("Unknown action", { status: 400 });
+  const scope = { id: workspace.id, userId: user.id };
+  const here = `/workspaces/${workspace.id}`;
+  const record = (action: string) => audit(context, request, { userId: user.id, action, details: { workspaceId: workspace.id } });
+
+  switch (parsed.data.intent) {
+    case "stop": {
+      const claimed = await claimStop(context, scope, stopReasons.user);
+      if (!claimed) return redirectWithToast(request, context, here, { kind: "info", title: "Nothing to stop", description: `The workspace is ${workspace.status}.` });
+      await record("workspace.stopped");
+      context.cloudflare.ctx.waitUntil(finishStop(context, claimed));
+      return redirectWithToast(request, context, here, { kind: "success", title: "Stopping", description: "The server is being deleted; the workspace stays, ready to restart." });
+    }
+    case "restart": {
+      const policy = await getPolicy(context);
+      if ((await countLiveWorkspaces(context.db, user.id)) >= policy.maxWorkspacesPerUser) {
+        return redirectWithToast(request, context, here, {
+          kind: "error",
+          title: "Too many live workspaces",
+          description: `This instance allows ${policy.maxWorkspacesPerUser}: stop or delete one first.`,
+        });
+      }
+      const claimed = await claimRestart(context, scope);
+      if (!claimed) return redirectWithToast(request, context, here, { kind: "info", title: "Nothing to restart", description: `The workspace is ${workspace.status}.` });
+      await record("workspace.restarted");
+      context.cloudflare.ctx.waitUntil(provision(context, claimed));
+      return redirectWithToast(request, context, here, { kind: "success", title: "Restarting", description: "A fresh server is being created." });
+    }
+    case "delete": {
+      const claimed = await claimDelete(context, scope);
+      if (!claimed) return redirectWithToast(request, context, here, { kind: "info", title: "Already on its way", description: "The workspace is stopping; delete it once it has stopped." });
+      await record("workspace.deleted");
+      context.cloudflare.ctx.waitUntil(finishStop(context, claimed, { remove: true }));
+      return redirectWithToast(request, context, "/dashboard", { kind: "success", title: `Deleting ${workspace.name}`, description: "Its server and DNS record are being removed." });
+    }
+    case "keep-alive": {
+      await keepAlive(context.db, scope);
+      return redirectWithToast(request, context, here, { kind: "success", title: "Kept alive", description: "The idle timer starts again now." });
+    }
+  }
+}
+
+const timeFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "UTC" });
+
+const stepLabels: Record<string, string> = {
+  create: "Requested",
+  restart: "Restart",
+  "cloud-init": "Boot script",
+  firewall: "Firewall",
+  server: "Server",
+  dns: "DNS record",
+  boot: "Boot",
+  bootstrap: "Agent check-in",
+  certificate: "Certificate",
+  cleanup: "Clean-up",
+  stop: "Stop",
+  delete: "Delete",
+  "agent.bootstrap": "Agent started",
+  "agent.clone": "Clone repository",
+  "agent.install-agent-cli": "Install agent CLI",
+  "agent.ready": "Ready",
+};
+
+const statusIcon: Record<string, string> = { started: "…", ok: "✓", error: "✗", info: "·" };
+
+export default function WorkspacePage() {
+  const { workspace, events } = useLoaderData<typeof loader>();
+  useLiveRevalidation(inTransition(workspace.status) || workspace.status === "running", inTransition(workspace.status) ? 2000 : 15000);
+  const untilStop = workspace.stopsAt ? workspace.stopsAt - workspace.now : null;
+  const warnIdle = workspace.status === "running" && workspace.stopReason === "idle" && untilStop !== null && untilStop <= IDLE_WARNING_MS;
+
+  return (
+    <div className="space-y-6">
+      <div className="flex flex-wrap items-center justify-between gap-4">
+        <div>
+          <Link to="/dashboard" className="text-sm text-indigo-600 underline">
+            Workspaces
+          </Link>
+          <h1 className="mt-1 flex items-center gap-3 text-2xl font-semibold">
+            {workspace.name} <WorkspaceStatusBadge status={workspace.status} />
+          </h1>
+          <p className="mt-1 font-mono text-xs text-zinc-500">ws-{workspace.id}</p>
+        </div>
+        <div className="flex flex-wrap items-center gap-2">
+          {workspace.status === "running" ? (
+            <Link to={`/workspaces/${workspace.id}/terminal`} className="btn-primary">
+              Open terminal
+            </Link>
+          ) : null}
+          {workspace.status === "running" || workspace.status === "creating" ? (
+            <ConfirmAction intent="stop" label="Stop" question="Delete the server? Files on it are lost; the workspace can be restarted." confirmLabel="Yes, stop" />
+          ) : null}
+          {workspace.status === "stopped" || workspace.status === "error" ? (
+            <Form method="post">
+              <input type="hidden" name="intent" value="restart" />
+              <button type="submit" className="btn-primary">
+                {workspace.status === "error" ? "Retry" : "Restart"}
+              </button>
+            </Form>
+          ) : null}
+          {workspace.status !== "stopping" ? (
+            <ConfirmAction intent="delete" label="Delete" question="Delete this workspace, its server and its history?" confirmLabel="Yes, delete" danger />
+          ) : null}
+        </div>
+      </div>
+
+      {warnIdle ? (
+        <div role="alert" className="card flex flex-wrap items-center justify-between gap-3 border-amber-400 bg-amber-50 dark:bg-amber-950">
+          <p className="text-sm">
+            No activity for a while: this workspace stops <strong>{formatUntil(untilStop!)}</strong> to save cost.
+          </p>
+          <Form method="post">
+            <input type="hidden" name="intent" value="keep-alive" />
+            <button type="submit" className="btn-primary">
+              Keep alive
+            </button>
+          </Form>
+        </div>
+      ) : null}
+
+      {workspace.error ? (
+        <p role="alert" className="card border-red-300 text-sm text-red-700 dark:text-red-300" data-testid="workspace-error">
+          {workspace.error}
+        </p>
+      ) : null}
+
+      <dl className="card grid gap-4 text-sm sm:grid-cols-3">
+        <Detail label="Repository">{workspace.repository ? `${workspace.repository}@${workspace.branch ?? ""}` : "—"}</Detail>
+        <Detail label="Size">
+          {workspace.sizeLabel} ({workspace.serverType}) in {workspace.location}
+        </Detail>
+        <Detail label="Agent CLI">{agentClis[workspace.agentCli as keyof typeof agentClis] ?? workspace.agentCli}</Detail>
+        <Detail label="Cost so far">
+          {formatEuro(workspace.costSoFar)} · {formatEuro(workspace.hourlyPrice)}/h
+        </Detail>
+        <Detail label="Stops when idle for">{formatMinutes(workspace.idleTimeoutSeconds / 60)}</Detail>
+        <Detail label="Automatic stop">
+          {workspace.stopsAt ? `${workspace.stopReason === "idle" ? "idle" : "lifetime"}, ${formatUntil(untilStop!)}` : `after ${formatMinutes(workspace.maxLifetimeSeconds / 60)} at most`}
+        </Detail>
+      </dl>
+
+      <section aria-labelledby="timeline-heading">
+        <h2 id="timeline-heading" className="text-lg font-semibold">
+          Timeline
+        </h2>
+        <ol className="mt-3 space-y-2" aria-label="Timeline">
+          {events.map((event) => (
+            <li key={event.id} className="flex gap-3 text-sm" data-step={event.step} data-status={event.status}>
+              <span className="w-20 shrink-0 font-mono text-xs text-zinc-500">{timeFormat.format(event.at)}</span>
+              <span
+                aria-label={event.status}
+                className={`w-4 shrink-0 text-center ${event.status === "error" ? "text-red-600" : event.status === "ok" ? "text-emerald-600" : "text-zinc-500"}`}
+              >
+                {statusIcon[event.status]}
+              </span>
+              <span>
+                <span className="font-medium">{stepLabels[event.step] ?? event.step}</span>
+                {event.message ? <span className={event.status === "error" ? "text-red-700 dark:text-red-300" : "text-zinc-600 dark:text-zinc-400"}> — {event.message}</span> : null}
+              </span>
+            </li>
+          ))}
+        </ol>
+        <p className="mt-2 text-xs text-zinc-500">Times in UTC.</p>
+      </section>
+    </div>
+  );
+}
+
+function Detail({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div>
+      <dt className="text-xs uppercase tracking-wide text-zinc-500">{label}</dt>
+      <dd className="mt-0.5">{children}</dd>
+    </div>
+  );
+}
+
+export function ErrorBoundary() {
+  return <GeneralErrorBoundary />;
+}
