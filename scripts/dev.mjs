@@ -9,7 +9,7 @@
 // Set-up is idempotent: dependencies are installed when package files changed, keys are generated
 // into .dev.vars when absent, migrations apply what is new, the agent and the app are rebuilt.
 import { spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { arch as hostArch } from "node:os";
 import { dirname, join } from "node:path";
@@ -178,6 +178,11 @@ function serve(mode) {
     "--show-interactive-dev-session=false",
     ...bindings,
   ]);
+  // Locally the sweep (app/sweep.server.ts) runs from here instead of a cron; the bearer is the HMAC the app derives.
+  const sweepBearer = createHmac("sha256", env.SESSION_SECRET).update("sam-internal-sweep").digest("hex");
+  setInterval(() => {
+    fetch(`${env.APP_URL}/api/internal/sweep`, { method: "POST", headers: { Authorization: `Bearer ${sweepBearer}` } }).catch(() => {});
+  }, 30_000).unref();
   if (mode === "start") {
     setTimeout(() => {
       console.log(`
