@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { arch } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { sleep } from "./http";
 
@@ -225,8 +225,4 @@ export function logTail(dir: string, bytes = 4096): string {
     closeSync(fd);
   }
   return buffer.toString("utf8");
-}
-
-export function ensureDir(path: string): void {
-  mkdirSync(dirname(path), { recursive: true });
 }

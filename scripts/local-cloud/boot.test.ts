@@ -1,0 +1,213 @@
+// A server boots a real agent process from its cloud-init user-data; deleting it ends the whole process
+// group and removes its directory. The edge proxies HTTP and WebSocket upgrades to that agent.
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { groupAlive, HOST_GO_ARCH } from "./machines";
+import type { LocalCloud } from "./server";
+import { call, CLOUDFLARE_TOKEN, HETZNER_TOKEN, startTestCloud, ZONE_ID } from "./test-support";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const realAgent = join(root, "agent/bin/vm-agent");
+const ZONE = "sam.example.test";
+const scratch = mkdtempSync(join(tmpdir(), "local-cloud-boot-"));
+
+/** A stand-in agent: serves HTTP and echoes after an Upgrade, records its environment, and starts a grandchild. */
+const fakeAgentSource = `
+import { createServer } from "node:http";
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+const [host, port] = process.env.SAM_LISTEN_ADDR.split(":");
+writeFileSync("fake-agent.json", JSON.stringify({ argv: process.argv.slice(2), env: process.env }));
+const child = spawn("sleep", ["300"], { stdio: "ignore" });
+writeFileSync("grandchild.pid", String(child.pid));
+const server = createServer((req, res) => res.end("agent says hi to " + req.headers.host + " from " + req.headers["cf-connecting-ip"]));
+server.on("upgrade", (req, socket) => {
+  socket.write("HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n\\r\\n");
+  socket.on("data", (data) => socket.write(Buffer.concat([Buffer.from("echo:"), data])));
+});
+server.listen(Number(port), host, () => console.log("fake agent listening"));
+`;
+
+function userData(downloadBase: string, workspace: string): string {
+  // The shape app/cloud-init.server.ts renders.
+  return `#cloud-config
+write_files:
+  - path: /etc/sam/agent.env
+    permissions: "0600"
+    content: |
+      SAM_WORKSPACE_ID=${workspace}
+      SAM_CONTROL_PLANE_URL=http://127.0.0.1:9
+      SAM_BOOTSTRAP_TOKEN=${"b".repeat(43)}
+      SAM_HOSTNAME=ws-${workspace}.${ZONE}
+runcmd:
+  - [sh, -c, "curl -fsSL --retry 10 --retry-all-errors '${downloadBase}/api/agent/download?os=linux&arch=arm64' -o /usr/local/bin/vm-agent && chmod 755 /usr/local/bin/vm-agent"]
+  - [systemctl, enable, --now, sam-agent]
+`;
+}
+
+let cloud: LocalCloud;
+let downloads: Server;
+let downloadBase: string;
+let served = "real";
+const downloadUrls: string[] = [];
+
+beforeAll(async () => {
+  if (!existsSync(realAgent)) await promisify(execFile)("make", ["-C", join(root, "agent"), "build"], { timeout: 170_000 });
+  const fakeScript = join(scratch, "fake-agent.mjs");
+  writeFileSync(fakeScript, fakeAgentSource);
+  const fakeLauncher = `#!/bin/sh\nexec "${process.execPath}" "${fakeScript}" "$@"\n`;
+  downloads = createServer((req, res) => {
+    downloadUrls.push(req.url ?? "");
+    if (!req.url?.startsWith("/api/agent/download?")) return void res.writeHead(404).end();
+    if (served === "missing") return void res.writeHead(404).end("no such binary");
+    res.end(served === "real" ? readFileSync(realAgent) : fakeLauncher);
+  });
+  await new Promise<void>((ok) => downloads.listen(0, "127.0.0.1", ok));
+  downloadBase = `http://127.0.0.1:${(downloads.address() as { port: number }).port}`;
+  cloud = await startTestCloud({ baseDomain: ZONE });
+}, 180_000);
+
+afterAll(async () => {
+  await cloud?.close();
+  await new Promise((ok) => downloads?.close(ok));
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const hetzner = (method: string, path: string, body?: unknown) => call(`${cloud.url}/hetzner/v1`, method, path, { token: HETZNER_TOKEN, body });
+const cloudflare = (method: string, path: string, body?: unknown) => call(`${cloud.url}/cloudflare/client/v4`, method, path, { token: CLOUDFLARE_TOKEN, body });
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+const agentOf = (id: number) => cloud.state().servers.find((s) => s.id === id)?.agent;
+
+function edgeGet(host: string, path = "/"): Promise<{ status: number; body: string }> {
+  return new Promise((ok, fail) => {
+    const req = request({ host: "127.0.0.1", port: cloud.port, path, headers: { host: `${host}:${cloud.port}` } }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => ok({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", fail);
+    req.end();
+  });
+}
+
+describe("booting servers", () => {
+  it("starts the real agent from the user-data, keeps it running, and kills its process group on delete", async () => {
+    served = "real";
+    const created = await hetzner("POST", "/servers", { name: "boot-real", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "real1") });
+    expect(created.status).toBe(201);
+    const id = created.json.server.id as number;
+    const agent = await until("the agent to start", () => agentOf(id)?.pid && agentOf(id));
+    expect(agent.error).toBeNull();
+    // The user-data asks for arm64; the local cloud downloads the host's architecture instead.
+    expect(downloadUrls.at(-1)).toBe(`/api/agent/download?os=linux&arch=${HOST_GO_ARCH}`);
+    const dir = agent.dir;
+    expect(readFileSync(join(dir, "etc/sam/agent.env"), "utf8")).toContain("SAM_WORKSPACE_ID=real1");
+    await until("the agent to write its log", () => agentOf(id)!.log_tail.length > 0);
+    await new Promise((ok) => setTimeout(ok, 500));
+    // Without a control plane the agent keeps retrying its bootstrap: it is still alive, the server running.
+    expect(agentOf(id)!.alive).toBe(true);
+    expect(groupAlive(agent.pid!)).toBe(true);
+    expect((await hetzner("GET", `/servers/${id}`)).json.server.status).toBe("running");
+    expect((await hetzner("DELETE", `/servers/${id}`)).status).toBe(200);
+    await cloud.settled();
+    expect(groupAlive(agent.pid!)).toBe(false);
+    expect(existsSync(dir)).toBe(false);
+  }, 60_000);
+
+  it("runs the agent with its own port, data, workspace, HOME and npm prefix; delete also ends its children", async () => {
+    served = "fake";
+    const created = await hetzner("POST", "/servers", { name: "boot-fake", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "fake1") });
+    const id = created.json.server.id as number;
+    const agent = await until("the fake agent to start", () => agentOf(id)?.pid && agentOf(id));
+    const recorded = await until("the fake agent's record", () => existsSync(join(agent.dir, "grandchild.pid")) && JSON.parse(readFileSync(join(agent.dir, "fake-agent.json"), "utf8")));
+    expect(recorded.argv).toEqual(["--config-file", join(agent.dir, "etc/sam/agent.env")]);
+    expect(recorded.env).toMatchObject({
+      SAM_LISTEN_ADDR: `127.0.0.1:${agent.port}`,
+      SAM_TLS: "off",
+      SAM_DATA_DIR: join(agent.dir, "var/lib/sam-agent"),
+      SAM_WORKSPACE_DIR: join(agent.dir, "workspace"),
+      HOME: join(agent.dir, "home"),
+      npm_config_prefix: join(agent.dir, "npm-global"),
+    });
+    expect(recorded.env.PATH.startsWith(`${join(agent.dir, "npm-global/bin")}:`)).toBe(true);
+    const grandchild = Number(readFileSync(join(agent.dir, "grandchild.pid"), "utf8"));
+    expect(() => process.kill(grandchild, 0)).not.toThrow();
+    await hetzner("DELETE", `/servers/${id}`);
+    await cloud.settled();
+    expect(() => process.kill(grandchild, 0)).toThrow();
+    expect(existsSync(agent.dir)).toBe(false);
+  }, 30_000);
+
+  it("records a failed download and keeps the server running, like a VM whose cloud-init failed", async () => {
+    served = "missing";
+    const created = await hetzner("POST", "/servers", { name: "boot-missing", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "miss1") });
+    const id = created.json.server.id as number;
+    const agent = await until("the failure to be recorded", () => agentOf(id)?.error && agentOf(id));
+    expect(agent.error).toMatch(/404/);
+    expect(agent.pid).toBeNull();
+    expect((await hetzner("GET", `/servers/${id}`)).json.server.status).toBe("running");
+    await hetzner("DELETE", `/servers/${id}`);
+    await cloud.settled();
+  });
+});
+
+describe("the edge", () => {
+  it("answers 530 (1016) without a record, proxies HTTP and WebSocket upgrades with one, 502 once the agent is gone", async () => {
+    served = "fake";
+    const host = `ws-edge1.${ZONE}`;
+    const missing = await edgeGet(host);
+    expect(missing.status).toBe(530);
+    expect(missing.body).toContain("Error 1016");
+    const created = await hetzner("POST", "/servers", { name: "edge1", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "edge1") });
+    const id = created.json.server.id as number;
+    const ip = created.json.server.public_net.ipv4.ip as string;
+    const agent = await until("the fake agent to start", () => agentOf(id)?.pid && agentOf(id));
+    await until("the fake agent to listen", () => agentOf(id)!.log_tail.includes("listening"));
+    const record = await cloudflare("POST", `/zones/${ZONE_ID}/dns_records`, { type: "A", name: host, content: ip, proxied: true });
+    expect(record.status).toBe(200);
+    const proxied = await edgeGet(host, "/health");
+    expect(proxied.status).toBe(200);
+    expect(proxied.body).toBe(`agent says hi to ${host}:${cloud.port} from 127.0.0.1`);
+
+    const echoed = await new Promise<string>((ok, fail) => {
+      const socket = connect(cloud.port, "127.0.0.1", () => {
+        socket.write(`GET /terminal HTTP/1.1\r\nHost: ${host}:${cloud.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+      });
+      let seen = "";
+      socket.on("data", (data) => {
+        seen += data.toString();
+        if (seen.includes("\r\n\r\n") && !seen.includes("echo:")) socket.write("ping");
+        if (seen.includes("echo:ping")) {
+          socket.destroy();
+          ok(seen);
+        }
+      });
+      socket.on("error", fail);
+      setTimeout(() => fail(new Error(`no echo: ${seen}`)), 5000);
+    });
+    expect(echoed).toMatch(/^HTTP\/1\.1 101/);
+
+    await hetzner("DELETE", `/servers/${id}`);
+    await cloud.settled();
+    expect(groupAlive(agent.pid!)).toBe(false);
+    const gone = await edgeGet(host);
+    expect(gone.status).toBe(502);
+  }, 30_000);
+});
