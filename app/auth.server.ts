@@ -119,6 +119,8 @@ export async function createUserSession(request: Request, context: AppLoadContex
 
 export async function destroyUserSession(request: Request, context: AppLoadContext) {
   const session = await getSession(request, context);
+  // A visitor without a stored session has nothing to destroy (and KV refuses an empty key).
+  if (!session.id) return redirect("/");
   const userId = session.get("userId");
   if (userId) await audit(context, request, { userId, action: "sign_out" });
   return redirect("/", { headers: { "Set-Cookie": await sessionStorage(context).destroySession(session) } });
