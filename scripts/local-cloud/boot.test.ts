@@ -93,7 +93,15 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
   }
 }
 
-const agentOf = (id: number) => cloud.state().servers.find((s) => s.id === id)?.agent;
+const agentOf = (id: number) => cloud.state().servers.find((s) => s.id === id)?.agent ?? undefined;
+const startedAgent = (id: number) => {
+  const agent = agentOf(id);
+  return agent?.pid ? agent : undefined;
+};
+const failedAgent = (id: number) => {
+  const agent = agentOf(id);
+  return agent?.error ? agent : undefined;
+};
 
 function edgeGet(host: string, path = "/"): Promise<{ status: number; body: string }> {
   return new Promise((ok, fail) => {
@@ -113,7 +121,7 @@ describe("booting servers", () => {
     const created = await hetzner("POST", "/servers", { name: "boot-real", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "real1") });
     expect(created.status).toBe(201);
     const id = created.json.server.id as number;
-    const agent = await until("the agent to start", () => agentOf(id)?.pid && agentOf(id));
+    const agent = await until("the agent to start", () => startedAgent(id));
     expect(agent.error).toBeNull();
     // The user-data asks for arm64; the local cloud downloads the host's architecture instead.
     expect(downloadUrls.at(-1)).toBe(`/api/agent/download?os=linux&arch=${HOST_GO_ARCH}`);
@@ -135,7 +143,7 @@ describe("booting servers", () => {
     served = "fake";
     const created = await hetzner("POST", "/servers", { name: "boot-fake", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "fake1") });
     const id = created.json.server.id as number;
-    const agent = await until("the fake agent to start", () => agentOf(id)?.pid && agentOf(id));
+    const agent = await until("the fake agent to start", () => startedAgent(id));
     const recorded = await until("the fake agent's record", () => existsSync(join(agent.dir, "grandchild.pid")) && JSON.parse(readFileSync(join(agent.dir, "fake-agent.json"), "utf8")));
     expect(recorded.argv).toEqual(["--config-file", join(agent.dir, "etc/sam/agent.env")]);
     expect(recorded.env).toMatchObject({
@@ -159,7 +167,7 @@ describe("booting servers", () => {
     served = "missing";
     const created = await hetzner("POST", "/servers", { name: "boot-missing", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "miss1") });
     const id = created.json.server.id as number;
-    const agent = await until("the failure to be recorded", () => agentOf(id)?.error && agentOf(id));
+    const agent = await until("the failure to be recorded", () => failedAgent(id));
     expect(agent.error).toMatch(/404/);
     expect(agent.pid).toBeNull();
     expect((await hetzner("GET", `/servers/${id}`)).json.server.status).toBe("running");
@@ -178,7 +186,7 @@ describe("the edge", () => {
     const created = await hetzner("POST", "/servers", { name: "edge1", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "edge1") });
     const id = created.json.server.id as number;
     const ip = created.json.server.public_net.ipv4.ip as string;
-    const agent = await until("the fake agent to start", () => agentOf(id)?.pid && agentOf(id));
+    const agent = await until("the fake agent to start", () => startedAgent(id));
     await until("the fake agent to listen", () => agentOf(id)!.log_tail.includes("listening"));
     const record = await cloudflare("POST", `/zones/${ZONE_ID}/dns_records`, { type: "A", name: host, content: ip, proxied: true });
     expect(record.status).toBe(200);

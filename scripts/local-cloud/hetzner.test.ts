@@ -104,7 +104,7 @@ describe("Hetzner servers", () => {
   it("refuses broken JSON with 400 json_error and a duplicate name with 409 uniqueness_error", async () => {
     const broken = await fetch(`${base}/servers`, { method: "POST", headers: { Authorization: `Bearer ${HETZNER_TOKEN}`, "Content-Type": "application/json" }, body: "{" });
     expect(broken.status).toBe(400);
-    expect((await broken.json()).error.code).toBe("json_error");
+    expect(((await broken.json()) as { error: { code: string } }).error.code).toBe("json_error");
     expect((await h("POST", "/servers", server("dupe"))).status).toBe(201);
     const dupe = await h("POST", "/servers", server("dupe"));
     expect(dupe.status).toBe(409);

@@ -1,7 +1,7 @@
 // Shared by the local cloud's tests: start a cloud in-process and validate answers against the official
 // response schemas cut into contract/.
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,8 +44,18 @@ export function testOptions(overrides: Partial<LocalCloudOptions> = {}): LocalCl
   };
 }
 
+/** A cloud on a free port in a fresh temporary directory, which close() removes. */
 export async function startTestCloud(overrides: Partial<LocalCloudOptions> = {}): Promise<LocalCloud> {
-  return startLocalCloud(testOptions(overrides));
+  const options = testOptions(overrides);
+  const cloud = await startLocalCloud(options);
+  const close = cloud.close;
+  return {
+    ...cloud,
+    close: async () => {
+      await close();
+      rmSync(options.dir, { recursive: true, force: true });
+    },
+  };
 }
 
 type Provider = "hetzner" | "cloudflare" | "github";
