@@ -96,6 +96,19 @@ describe("GitHub OAuth web flow", () => {
     expect(unknownClient.status).toBe(404);
   });
 
+  it("accepts client credentials as HTTP Basic auth, as OAuth libraries send them", async () => {
+    const authorize = await fetch(`${cloud.url}/github/login/oauth/authorize?client_id=Iv1.testclient&redirect_uri=${encodeURIComponent(`${appUrl}/cb`)}&state=s`, { redirect: "manual" });
+    const code = new URL(authorize.headers.get("location")!).searchParams.get("code")!;
+    const exchange = (secret: string) =>
+      fetch(`${cloud.url}/github/login/oauth/access_token`, {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa(`Iv1.testclient:${secret}`)}` },
+        body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: `${appUrl}/cb` }),
+      }).then((response) => response.json() as Promise<{ access_token?: string; error?: string }>);
+    expect((await exchange("wrong")).error).toBe("incorrect_client_credentials");
+    expect((await exchange("test-client-secret")).access_token).toMatch(/^ghu_/);
+  });
+
   it("serves the signed-in user and their emails in the documented shapes", async () => {
     const token = await signIn("sam-other");
     const user = await api("/user", token);

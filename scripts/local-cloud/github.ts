@@ -489,8 +489,11 @@ export class GitHub {
     };
     const error = (code: string, description: string, uri: string) =>
       answer({ error: code, error_description: description, error_uri: `https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#${uri}` });
-    const clientId = params.get("client_id");
-    const secret = params.get("client_secret");
+    // Client credentials come in the body or, per RFC 6749 §2.3.1, as HTTP Basic auth (GitHub accepts both).
+    const basic = /^Basic\s+(\S+)$/i.exec(r.req.headers.authorization ?? "")?.[1];
+    const [basicId, basicSecret] = basic ? Buffer.from(basic, "base64").toString("utf8").split(":", 2).map(decodeURIComponent) : [];
+    const clientId = params.get("client_id") ?? basicId ?? null;
+    const secret = params.get("client_secret") ?? basicSecret ?? null;
     if (clientId !== this.cloud.options.githubClientId || secret !== this.cloud.options.githubClientSecret) {
       return error("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect.", "incorrect-client-credentials");
     }
