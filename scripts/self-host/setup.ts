@@ -1,0 +1,306 @@
+// `npm run setup`: everything a deployment needs on Cloudflare, made or found, and written into the
+// wrangler configs and the secrets file. Every step is idempotent: a second run finds everything and
+// changes nothing. scripts/setup.ts is the command line around this; tests run it against the local cloud.
+import { existsSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { cloudflare, type CloudflareClient, type CloudflareZone } from "../../app/cloudflare.server";
+import { ProviderError } from "../../app/http.server";
+import { generateKeys } from "../keys.mjs";
+import { githubAppInstructions } from "./github-app";
+import { PERMISSIONS, probePermissions, withPermission } from "./permissions";
+import type { Runner } from "./runner";
+import { fingerprint, readSecretsFile, readState, writeSecretsFile, writeState } from "./secrets-file";
+import {
+  CLOUDFLARE_API_URL,
+  DEFAULT_RESOURCES,
+  GITHUB_APP_SECRETS,
+  GITHUB_APP_VARS,
+  SECRET_NAMES,
+  type Paths,
+  type ResourceNames,
+} from "./settings";
+import { updateWranglerFile, type Location } from "./wrangler-config";
+
+export interface SetupInputs {
+  cloudflareApiToken: string;
+  /** Optional: the zone's account is used when absent. */
+  cloudflareAccountId?: string;
+  baseDomain: string;
+  /** Default `app.<baseDomain>`. */
+  appHostname?: string;
+  /** Any of the GitHub App's values known so far; the rest can be given on a later run. */
+  github?: Partial<Record<(typeof GITHUB_APP_VARS)[number] | (typeof GITHUB_APP_SECRETS)[number], string>>;
+  allowedGithubLogins?: string;
+  adminGithubLogins?: string;
+}
+
+export interface SetupOptions {
+  inputs: SetupInputs;
+  paths: Paths;
+  runner: Runner;
+  cloudflareApiUrl?: string;
+  fetch?: typeof fetch;
+  resources?: Partial<ResourceNames>;
+  log?: (line: string) => void;
+}
+
+export type StepStatus = "created" | "found" | "updated" | "unchanged" | "pending";
+
+export interface SetupStep {
+  what: string;
+  status: StepStatus;
+  detail?: string;
+}
+
+export interface SetupReport {
+  steps: SetupStep[];
+  accountId: string;
+  zone: { id: string; name: string };
+  appHost: string;
+  /** What the operator still has to do by hand. */
+  nextSteps: string[];
+  githubApp: string;
+}
+
+export class SetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SetupError";
+  }
+}
+
+const DNS_COMMENT = (project: string) => `sam: Pages project ${project}`;
+
+export async function runSetup(options: SetupOptions): Promise<SetupReport> {
+  const log = options.log ?? (() => {});
+  const names: ResourceNames = { ...DEFAULT_RESOURCES, ...options.resources };
+  const inputs = normalizeInputs(options.inputs);
+  const appHost = inputs.appHostname!;
+  const cf = cloudflare({ baseUrl: options.cloudflareApiUrl ?? CLOUDFLARE_API_URL, token: inputs.cloudflareApiToken, fetch: options.fetch });
+  const steps: SetupStep[] = [];
+  const step = (what: string, status: StepStatus, detail?: string) => {
+    steps.push({ what, status, detail });
+    log(`${status.padEnd(9)} ${what}${detail ? `: ${detail}` : ""}`);
+  };
+
+  await verifyToken(cf);
+  log("Cloudflare token is valid and active");
+  const zone = await findZone(cf, inputs.baseDomain);
+  if (appHost !== zone.name && !appHost.endsWith(`.${zone.name}`)) throw new SetupError(`APP_HOSTNAME ${appHost} is not in the zone ${zone.name}, where setup makes its DNS record: choose a name under ${zone.name}.`);
+  const accountId = inputs.cloudflareAccountId ?? zone.account.id;
+  log(`zone ${zone.name} (${zone.id}) in account ${accountId}`);
+  await probePermissions(cf, { accountId, zoneId: zone.id, appHost });
+  log("the token has every permission setup needs");
+
+  const d1 = await ensure(
+    () => withPermission("d1", () => cf.listD1Databases(accountId)).then((all) => all.find((db) => db.name === names.d1Database)),
+    () => withPermission("d1", () => cf.createD1Database(accountId, names.d1Database)),
+  );
+  step(`D1 database ${names.d1Database}`, d1.status, d1.resource.uuid);
+  const kv = await ensure(
+    () => withPermission("kv", () => cf.listKvNamespaces(accountId)).then((all) => all.find((ns) => ns.title === names.kvNamespace)),
+    () => withPermission("kv", () => cf.createKvNamespace(accountId, names.kvNamespace)),
+  );
+  step(`KV namespace ${names.kvNamespace}`, kv.status, kv.resource.id);
+  const r2 = await ensure(
+    () => withPermission("r2", () => cf.listR2Buckets(accountId)).then((all) => all.find((bucket) => bucket.name === names.r2Bucket)),
+    () => withPermission("r2", () => cf.createR2Bucket(accountId, names.r2Bucket)),
+  );
+  step(`R2 bucket ${names.r2Bucket}`, r2.status);
+  const pages = await ensure(
+    () => withPermission("pages", () => cf.listPagesProjects(accountId)).then((all) => all.find((project) => project.name === names.pagesProject)),
+    () => withPermission("pages", () => cf.createPagesProject(accountId, { name: names.pagesProject, productionBranch: names.productionBranch })),
+  );
+  // A taken *.pages.dev name gets a suffix from Cloudflare: the subdomain it answers with is the one to use.
+  const pagesHost = pages.resource.subdomain ?? `${names.pagesProject}.pages.dev`;
+  step(`Pages project ${names.pagesProject}`, pages.status, pagesHost);
+
+  const vars: Record<string, string> = {
+    APP_URL: `https://${appHost}`,
+    BASE_DOMAIN: inputs.baseDomain,
+    CLOUDFLARE_ZONE_ID: zone.id,
+    ...pick(inputs.github ?? {}, GITHUB_APP_VARS),
+    ...(inputs.allowedGithubLogins !== undefined ? { ALLOWED_GITHUB_LOGINS: inputs.allowedGithubLogins } : {}),
+    ...(inputs.adminGithubLogins !== undefined ? { ADMIN_GITHUB_LOGINS: inputs.adminGithubLogins } : {}),
+  };
+  const bindings: Array<[Location, string]> = [
+    [{ table: "d1_databases", binding: "DB", key: "database_name" }, names.d1Database],
+    [{ table: "d1_databases", binding: "DB", key: "database_id" }, d1.resource.uuid],
+    [{ table: "kv_namespaces", binding: "SESSIONS", key: "id" }, kv.resource.id],
+    [{ table: "r2_buckets", binding: "AGENTS", key: "bucket_name" }, names.r2Bucket],
+    ...Object.entries(vars).map(([key, value]): [Location, string] => [{ table: "vars", key }, value]),
+  ];
+  for (const [label, path, values] of [
+    ["wrangler.toml", options.paths.wranglerToml, [[{ table: "", key: "name" }, names.pagesProject] as [Location, string], ...bindings]],
+    ["scripts/scheduler.wrangler.toml", options.paths.schedulerToml, [[{ table: "", key: "name" }, names.schedulerWorker] as [Location, string], ...bindings]],
+  ] as const) {
+    const changed = updateWranglerFile(path, [...values]);
+    step(label, changed.length ? "updated" : "unchanged", changed.length ? changed.join(", ") : undefined);
+  }
+
+  const secrets = ensureSecrets(options.paths.secretsFile, inputs);
+  step(".sam/secrets.env", secrets.status, secrets.detail);
+
+  const sent = await putSecrets(options.runner, options.paths, secrets.values, names);
+  step("Pages and scheduler secrets", sent.length ? "updated" : "unchanged", sent.length ? sent.join(", ") : undefined);
+
+  const record = await ensureAppRecord(cf, zone.id, appHost, pagesHost, names.pagesProject);
+  step(`DNS record ${appHost}`, record.status, `CNAME → ${pagesHost}, proxied`);
+
+  const missingGithub = [...GITHUB_APP_VARS, ...GITHUB_APP_SECRETS].filter((name) => !(name in vars) && !secrets.values[name]);
+  if (missingGithub.length) step("GitHub App", "pending", `still needed: ${missingGithub.join(", ")}`);
+
+  const nextSteps = [
+    `In the Cloudflare dashboard, add ${appHost} as a custom domain of the Pages project ${names.pagesProject} (Workers & Pages → ${names.pagesProject} → Custom domains); the DNS record is already in place.`,
+    `Set SSL/TLS encryption mode of ${zone.name} to Full (strict).`,
+    ...(missingGithub.length ? ["Register the GitHub App with the settings below, then run `npm run setup` again with its values."] : []),
+    "Commit wrangler.toml and scripts/scheduler.wrangler.toml (ids only, nothing secret); keep .sam/secrets.env safe and out of git.",
+    "Deploy with `npm run deploy`.",
+  ];
+  return { steps, accountId, zone: { id: zone.id, name: zone.name }, appHost, nextSteps, githubApp: githubAppInstructions(appHost) };
+}
+
+function normalizeInputs(inputs: SetupInputs): SetupInputs {
+  const missing = [
+    ["CLOUDFLARE_API_TOKEN", inputs.cloudflareApiToken],
+    ["BASE_DOMAIN", inputs.baseDomain],
+  ].filter(([, value]) => !value?.trim()).map(([name]) => name);
+  if (missing.length) throw new SetupError(`Missing ${missing.join(" and ")}: set ${missing.length > 1 ? "them" : "it"} in the environment or answer the prompt.`);
+  const baseDomain = inputs.baseDomain.trim().toLowerCase().replace(/\.$/, "");
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(baseDomain)) throw new SetupError(`BASE_DOMAIN "${inputs.baseDomain}" is not a domain name such as example.com.`);
+  const appHostname = (inputs.appHostname?.trim() || `app.${baseDomain}`).toLowerCase();
+  const github = { ...inputs.github };
+  const key = github.GITHUB_APP_PRIVATE_KEY?.trim();
+  // The key may be given as the path of the .pem file GitHub downloads.
+  if (key && !key.startsWith("-----BEGIN") && existsSync(key)) github.GITHUB_APP_PRIVATE_KEY = readFileSync(key, "utf8").trim();
+  return { ...inputs, cloudflareApiToken: inputs.cloudflareApiToken.trim(), baseDomain, appHostname, github };
+}
+
+async function verifyToken(cf: CloudflareClient): Promise<void> {
+  let token: { status: string };
+  try {
+    token = await cf.verifyToken();
+  } catch (error) {
+    if (error instanceof ProviderError && error.status >= 400 && error.status < 500) {
+      throw new SetupError(`Cloudflare rejected the API token (${error.message}). Create a token as docs/self-hosting.md describes and use its value.`);
+    }
+    throw new SetupError(`Could not reach the Cloudflare API to verify the token: ${(error as Error).message}`);
+  }
+  if (token.status !== "active") throw new SetupError(`The Cloudflare API token is ${token.status}: make a new one (docs/self-hosting.md).`);
+}
+
+/** The zone of the domain, or of its nearest parent (BASE_DOMAIN may be a subdomain of the zone). */
+async function findZone(cf: CloudflareClient, domain: string): Promise<CloudflareZone> {
+  const labels = domain.split(".");
+  for (let at = 0; at < labels.length - 1; at++) {
+    const name = labels.slice(at).join(".");
+    const [zone] = (await cf.listZones({ name })).filter((candidate) => candidate.name === name);
+    if (zone) return zone;
+  }
+  throw new SetupError(
+    `No Cloudflare zone for ${domain} is visible to this token. Add the domain to Cloudflare, and include its zone in the token's Zone Resources (${PERMISSIONS.dns}; ${PERMISSIONS.ssl}).`,
+  );
+}
+
+async function ensure<T>(find: () => Promise<T | undefined>, create: () => Promise<T>): Promise<{ resource: T; status: "created" | "found" }> {
+  const existing = await find();
+  if (existing) return { resource: existing, status: "found" };
+  return { resource: await create(), status: "created" };
+}
+
+function pick<K extends string>(values: Partial<Record<string, string>>, keys: readonly K[]): Partial<Record<K, string>> {
+  const picked: Partial<Record<K, string>> = {};
+  for (const key of keys) if (values[key]?.trim()) picked[key] = values[key]!.trim();
+  return picked;
+}
+
+/** Keeps what the file has, generates missing keys, and takes the token and GitHub App secrets given now. */
+function ensureSecrets(path: string, inputs: SetupInputs): { values: Record<string, string>; status: StepStatus; detail?: string } {
+  const existed = existsSync(path);
+  const current = readSecretsFile(path);
+  const next = { ...current };
+  const generated: string[] = [];
+  const keys = generateKeys() as Record<string, string>;
+  // The JWT values are one key pair and its id: replace all three or none.
+  const groups = [["ENCRYPTION_KEY"], ["SESSION_SECRET"], ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "JWT_KEY_ID"]];
+  for (const group of groups) {
+    if (group.every((name) => current[name])) continue;
+    for (const name of group) next[name] = keys[name]!;
+    generated.push(...group);
+  }
+  if (!next.GITHUB_WEBHOOK_SECRET && !inputs.github?.GITHUB_WEBHOOK_SECRET) {
+    next.GITHUB_WEBHOOK_SECRET = randomBytes(24).toString("hex");
+    generated.push("GITHUB_WEBHOOK_SECRET");
+  }
+  const given: Record<string, string | undefined> = { CLOUDFLARE_API_TOKEN: inputs.cloudflareApiToken, ...pick(inputs.github ?? {}, GITHUB_APP_SECRETS) };
+  const taken: string[] = [];
+  for (const [name, value] of Object.entries(given)) {
+    if (value && next[name] !== value) {
+      next[name] = value;
+      taken.push(name);
+    }
+  }
+  if (generated.length === 0 && taken.length === 0) return { values: current, status: "unchanged" };
+  writeSecretsFile(path, next);
+  const detail = [generated.length ? `generated ${generated.join(", ")}` : "", taken.length ? `stored ${taken.join(", ")}` : ""].filter(Boolean).join("; ");
+  // Read back, so this run sends exactly what a later run will read (dotenv trims PEM line ends).
+  return { values: readSecretsFile(path), status: existed ? "updated" : "created", detail };
+}
+
+/** Sends each secret whose value changed since the last run to the Pages project and the scheduler Worker. */
+export async function putSecrets(runner: Runner, paths: Paths, values: Record<string, string>, names: ResourceNames): Promise<string[]> {
+  const state = readState(paths.stateFile);
+  const sent: string[] = [];
+  try {
+    for (const name of SECRET_NAMES) {
+      const value = values[name];
+      if (!value) continue;
+      for (const command of secretCommands(name, value, names, paths)) {
+        const print = fingerprint(command.target, name, value);
+        if (state.secrets[`${command.target}:${name}`] === print) continue;
+        await runner.run(command);
+        state.secrets[`${command.target}:${name}`] = print;
+        sent.push(`${name} (${command.target})`);
+      }
+    }
+  } finally {
+    if (sent.length) writeState(paths.stateFile, state);
+  }
+  return sent;
+}
+
+export function secretCommands(name: string, value: string, names: ResourceNames, paths: Pick<Paths, "schedulerToml">) {
+  return [
+    { target: "pages", title: `Pages secret ${name}`, command: "wrangler", args: ["pages", "secret", "put", name, "--project-name", names.pagesProject], input: value },
+    { target: "scheduler", title: `scheduler secret ${name}`, command: "wrangler", args: ["secret", "put", name, "-c", paths.schedulerToml], input: value },
+  ];
+}
+
+async function ensureAppRecord(cf: CloudflareClient, zoneId: string, appHost: string, target: string, project: string): Promise<{ status: StepStatus }> {
+  const existing = await withPermission("dns", () => cf.listDnsRecords(zoneId, { name: appHost }));
+  const wanted = { type: "CNAME" as const, name: appHost, content: target, proxied: true, comment: DNS_COMMENT(project) };
+  const same = existing.find((record) => record.type === "CNAME" && record.content === target && record.proxied);
+  if (same) return { status: "found" };
+  const ours = existing.find((record) => record.comment === DNS_COMMENT(project));
+  if (ours) {
+    await withPermission("dns", () => cf.patchDnsRecord(zoneId, ours.id, wanted));
+    return { status: "updated" };
+  }
+  if (existing.length) {
+    const other = existing[0]!;
+    throw new SetupError(`${appHost} already has a DNS record setup did not make (${other.type} → ${other.content}). Delete it in the Cloudflare dashboard, or choose another APP_HOSTNAME.`);
+  }
+  await withPermission("dns", () => cf.createDnsRecord(zoneId, wanted));
+  return { status: "created" };
+}
+
+export function formatReport(report: SetupReport): string {
+  const width = Math.max(...report.steps.map((step) => step.what.length));
+  const lines = report.steps.map((step) => `  ${step.status.padEnd(9)} ${step.what.padEnd(width)}${step.detail ? `  ${step.detail}` : ""}`);
+  const counts = (["created", "found", "updated", "unchanged", "pending"] as const)
+    .map((status) => [status, report.steps.filter((step) => step.status === status).length] as const)
+    .filter(([, count]) => count > 0)
+    .map(([status, count]) => `${count} ${status}`)
+    .join(", ");
+  return [`Summary (${counts}):`, ...lines, "", report.githubApp, "", "Next:", ...report.nextSteps.map((line, index) => `  ${index + 1}. ${line}`)].join("\n");
+}
