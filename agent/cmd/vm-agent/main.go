@@ -60,6 +60,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitConfig
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	slog.SetDefault(log) // libraries that log through the default logger use the same handler
 	exe, err := os.Executable()
 	if err != nil {
 		exe = "vm-agent"
