@@ -1,0 +1,295 @@
+import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
+import { parseDotenv } from "../../scripts/keys.mjs";
+import { clearFaults, CLOUD, injectFault, installApp, saveHetznerToken } from "./helpers";
+
+/**
+ * Workspaces end to end on the local cloud: every "server" is a real agent process, so a workspace that
+ * reaches `running` has booted, redeemed its bootstrap token and called back.
+ */
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const appPort = process.env.SAM_E2E_APP_PORT ?? "8798";
+const APP = `http://localhost:${appPort}`;
+const persist = [`.wrangler/e2e-state-${appPort}`, ".wrangler/e2e-state"].find((dir) => existsSync(join(root, dir)))!;
+
+test.describe.configure({ mode: "serial" });
+test.setTimeout(120_000);
+
+interface CloudState {
+  servers: Array<{ id: number; labels: Record<string, string>; agent: { pid: number | null; alive: boolean; dir: string } | null }>;
+  firewalls: Array<{ id: number; labels?: Record<string, string> }>;
+  cloudflare: { dns_records: Array<{ id: string; name: string; content: string; proxied?: boolean }> };
+}
+
+async function cloudState(request: APIRequestContext): Promise<CloudState> {
+  const response = await request.get(`${CLOUD}/_local/state`);
+  expect(response.ok()).toBeTruthy();
+  return response.json();
+}
+
+async function leftovers(request: APIRequestContext, id: string) {
+  const state = await cloudState(request);
+  return {
+    servers: state.servers.filter((server) => server.labels.workspace === id).length,
+    firewalls: state.firewalls.filter((firewall) => firewall.labels?.workspace === id).length,
+    records: state.cloudflare.dns_records.filter((record) => record.name.startsWith(`ws-${id}.`)).length,
+  };
+}
+
+async function expectNothingLeft(request: APIRequestContext, id: string) {
+  await expect.poll(() => leftovers(request, id), { timeout: 30_000 }).toEqual({ servers: 0, firewalls: 0, records: 0 });
+}
+
+/** Runs SQL on the end-to-end database (to shorten a timeout the UI rightly does not offer). */
+function sql(command: string) {
+  execFileSync(join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", command], {
+    cwd: root,
+    stdio: "ignore",
+    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+  });
+}
+
+/** Runs the sweep now, as the local runner does every 30 s. */
+async function sweep(request: APIRequestContext) {
+  const { SESSION_SECRET } = parseDotenv(readFileSync(join(root, ".dev.vars"), "utf8"));
+  const bearer = createHmac("sha256", SESSION_SECRET!).update("sam-internal-sweep").digest("hex");
+  const response = await request.post(`${APP}/api/internal/sweep`, { headers: { Authorization: `Bearer ${bearer}` } });
+  expect(response.status()).toBe(200);
+  return response.json();
+}
+
+/** Signs in through the local GitHub (which approves at once as `login`). */
+async function signInAs(page: Page, login: string) {
+  await page.goto(`${CLOUD}/github/session?login=${login}`);
+  await page.goto("/auth/github?redirectTo=/dashboard");
+  await expect(page.getByTestId("user-menu")).toContainText(login);
+}
+
+let prepared = false;
+
+/** Signs in as sam-dev; the first time also saves the Hetzner token and installs the GitHub App. */
+async function ready(page: Page) {
+  await signInAs(page, "sam-dev");
+  if (prepared) return;
+  await saveHetznerToken(page);
+  await expect(page.getByTestId("saved-hetzner")).toBeVisible();
+  await installApp(page);
+  prepared = true;
+}
+
+async function createWorkspace(page: Page, name: string, options: { branch?: string; location?: string } = {}): Promise<string> {
+  await page.goto("/dashboard");
+  await page.getByRole("link", { name: "New workspace" }).click();
+  await expect(page).toHaveURL(/\/workspaces\/new$/);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Repository").fill("sam-dev/hello-world");
+  if (options.branch) await page.getByLabel("Branch").fill(options.branch);
+  if (options.location) await page.getByLabel("Location").selectOption(options.location);
+  await page.getByLabel("Small").check();
+  await page.getByLabel("None").check();
+  await page.getByRole("button", { name: "Create workspace" }).click();
+  await expect(page).toHaveURL(/\/workspaces\/[a-z2-7]{12}$/);
+  return page.url().split("/").pop()!;
+}
+
+const status = (page: Page) => page.locator("h1 [data-status]");
+
+test.afterEach(async ({ request }) => {
+  await clearFaults(request);
+});
+
+test("create → running → stop → restart → running → delete, with nothing left behind", async ({ page, request }) => {
+  await ready(page);
+  await page.goto("/workspaces/new");
+  await expect(page.getByTestId("price-small")).toContainText(/€0\.\d+\/h/);
+
+  const id = await createWorkspace(page, "e2e main", { branch: "develop" });
+  await expect(status(page)).toHaveText("creating");
+  const timeline = page.getByRole("list", { name: "Timeline" });
+  await expect(timeline.locator('[data-step="server"][data-status="ok"]')).toBeVisible();
+  await expect(status(page)).toHaveText("running", { timeout: 60_000 });
+  await expect(timeline.locator('[data-step="agent.clone"][data-status="ok"]')).toBeVisible();
+  await expect(page.getByRole("link", { name: "Open terminal" })).toHaveAttribute("href", `/workspaces/${id}/terminal`);
+
+  let state = await cloudState(request);
+  const server = state.servers.find((candidate) => candidate.labels.workspace === id)!;
+  expect(server.labels["managed-by"]).toBe("sam");
+  expect(server.agent?.alive).toBe(true);
+  expect(state.cloudflare.dns_records.find((record) => record.name === `ws-${id}.localhost`)).toMatchObject({ proxied: true });
+  expect(state.firewalls.filter((firewall) => firewall.labels?.workspace === id)).toHaveLength(1);
+
+  await page.goto("/dashboard");
+  const row = page.locator(`tr[data-workspace="${id}"]`);
+  await expect(row).toContainText("sam-dev/hello-world@develop");
+  await expect(row).toContainText("running");
+  await expect(row).toContainText(/€[\d.]+ · €[\d.]+\/h/);
+
+  // Stop: asks first, then deletes the server (the agent process ends) but keeps the workspace.
+  await row.getByRole("link").click();
+  await page.getByRole("button", { name: "Stop" }).click();
+  await page.getByRole("button", { name: "Yes, stop" }).click();
+  await expect(status(page)).toHaveText("stopped", { timeout: 30_000 });
+  await expectNothingLeft(request, id);
+  const pid = server.agent!.pid!;
+  expect(() => process.kill(-pid, 0)).toThrow();
+
+  // A second stop does nothing.
+  const again = await page.request.post(`/workspaces/${id}`, { form: { intent: "stop" }, maxRedirects: 0 });
+  expect(again.status()).toBe(302);
+  await expect(status(page)).toHaveText("stopped");
+
+  await page.getByRole("button", { name: "Restart" }).click();
+  await expect(status(page)).toHaveText("running", { timeout: 60_000 });
+  state = await cloudState(request);
+  const fresh = state.servers.find((candidate) => candidate.labels.workspace === id)!;
+  expect(fresh.id).not.toBe(server.id);
+
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: "Yes, delete" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+  await expect(page.locator(`tr[data-workspace="${id}"]`)).toHaveCount(0, { timeout: 30_000 });
+  await expectNothingLeft(request, id);
+  expect((await page.goto(`/workspaces/${id}`))?.status()).toBe(404);
+});
+
+const hetznerFaults = [
+  { name: "Hetzner answers 500", fault: { status: 500, body: { error: { code: "server_error", message: "internal server error" } } }, message: /Hetzner had an internal error \(500\)/ },
+  {
+    name: "Hetzner answers 429",
+    fault: { status: 429, body: { error: { code: "rate_limit_exceeded", message: "limit of 3600 requests per hour reached" } } },
+    message: /Hetzner is rate-limiting/,
+  },
+  { name: "Hetzner hangs", fault: { hang: true }, message: /Hetzner did not answer in time/ },
+];
+
+for (const { name, fault, message } of hetznerFaults) {
+  test(`${name} on create: an error to act on, and nothing left`, async ({ page, request }) => {
+    await ready(page);
+    await injectFault(request, { service: "hetzner", method: "POST", path: "^/servers$", fault });
+    const id = await createWorkspace(page, `e2e ${name}`);
+    await expect(status(page)).toHaveText("error", { timeout: 45_000 });
+    await expect(page.getByTestId("workspace-error")).toContainText(message);
+    await expect(page.getByRole("list", { name: "Timeline" }).locator('[data-step="server"][data-status="error"]')).toBeVisible();
+    await expectNothingLeft(request, id);
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Yes, delete" }).click();
+    await expect(page.locator(`tr[data-workspace="${id}"]`)).toHaveCount(0, { timeout: 30_000 });
+  });
+}
+
+test("a DNS failure after the server exists removes the server too", async ({ page, request }) => {
+  await ready(page);
+  await injectFault(request, {
+    service: "cloudflare",
+    method: "POST",
+    path: "/dns_records$",
+    fault: { status: 500, body: { success: false, errors: [{ code: 10001, message: "Internal server error" }], messages: [], result: null } },
+  });
+  const id = await createWorkspace(page, "e2e dns failure");
+  await expect(status(page)).toHaveText("error", { timeout: 30_000 });
+  await expect(page.getByTestId("workspace-error")).toContainText(/Cloudflare had an internal error \(500\)/);
+  const timeline = page.getByRole("list", { name: "Timeline" });
+  await expect(timeline.locator('[data-step="server"][data-status="ok"]')).toBeVisible();
+  await expect(timeline.locator('[data-step="dns"][data-status="error"]')).toBeVisible();
+  await expectNothingLeft(request, id);
+
+  // Retry works once the fault is gone.
+  await page.getByRole("button", { name: "Retry" }).click();
+  await expect(status(page)).toHaveText("running", { timeout: 60_000 });
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: "Yes, delete" }).click();
+  await expectNothingLeft(request, id);
+});
+
+test("an agent that never calls ready is cleaned up by the sweep", async ({ page, request }) => {
+  await ready(page);
+  // The clone hangs, so the agent never gets as far as calling /ready.
+  await injectFault(request, { service: "github", path: "^/sam-dev/hello-world\\.git/", fault: { hang: true }, times: 5 });
+  const id = await createWorkspace(page, "e2e never ready");
+  await expect(page.getByRole("list", { name: "Timeline" }).locator('[data-step="agent.clone"][data-status="started"]')).toBeVisible({ timeout: 30_000 });
+  await expect(status(page)).toHaveText("creating");
+
+  sql(`UPDATE workspaces SET started_at = started_at - 11 * 60 * 1000 WHERE id = '${id}'`);
+  const report = await sweep(request);
+  expect(report.provisioningTimedOut).toContain(id);
+  await page.reload();
+  await expect(status(page)).toHaveText("error");
+  await expect(page.getByTestId("workspace-error")).toContainText("did not finish starting within 10 minutes");
+  await expectNothingLeft(request, id);
+});
+
+test("a bootstrap token is redeemed once: concurrent redemptions, at most one wins", async ({ page, request }) => {
+  await ready(page);
+  const id = await createWorkspace(page, "e2e bootstrap race");
+  // cloud-init writes the agent's env file before it downloads the agent: race the agent for the token.
+  let env = "";
+  await expect
+    .poll(
+      async () => {
+        const server = (await cloudState(request)).servers.find((candidate) => candidate.labels.workspace === id);
+        const file = server?.agent ? join(server.agent.dir, "etc/sam/agent.env") : null;
+        env = file && existsSync(file) ? readFileSync(file, "utf8") : "";
+        return env.includes("SAM_BOOTSTRAP_TOKEN=");
+      },
+      { intervals: [20], timeout: 30_000 },
+    )
+    .toBe(true);
+  const token = /SAM_BOOTSTRAP_TOKEN=(\S+)/.exec(env)![1]!;
+  const [first, second] = await Promise.all([request.post(`${APP}/api/bootstrap/${token}`, { data: {} }), request.post(`${APP}/api/bootstrap/${token}`, { data: {} })]);
+  const statuses = [first.status(), second.status()].sort();
+  expect(statuses.every((code) => code === 200 || code === 410)).toBe(true);
+  expect(statuses.filter((code) => code === 200).length).toBeLessThanOrEqual(1);
+  expect((await request.post(`${APP}/api/bootstrap/${token}`, { data: {} })).status()).toBe(410);
+
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: "Yes, delete" }).click();
+  await expectNothingLeft(request, id);
+});
+
+test("a workspace without activity is stopped by the control plane", async ({ page, request }) => {
+  await ready(page);
+  const id = await createWorkspace(page, "e2e idle");
+  await expect(status(page)).toHaveText("running", { timeout: 60_000 });
+  // The shortest idle timeout the form offers is 15 minutes; shorten it for the test.
+  sql(`UPDATE workspaces SET idle_timeout_seconds = 1 WHERE id = '${id}'`);
+  // The next heartbeat (every 30 s) or sweep finds it idle and deletes the server.
+  await expect(status(page)).toHaveText("stopped", { timeout: 75_000 });
+  await expect(page.getByRole("list", { name: "Timeline" })).toContainText("No input or output for the idle timeout");
+  await expectNothingLeft(request, id);
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: "Yes, delete" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+});
+
+test("another user gets 404 for every page and action of the first user's workspace", async ({ page, browser, request }) => {
+  await ready(page);
+  const id = await createWorkspace(page, "e2e private");
+  await expect(status(page)).toHaveText("running", { timeout: 60_000 });
+
+  const other = await (await browser.newContext()).newPage();
+  await signInAs(other, "sam-other");
+  for (const path of [`/workspaces/${id}`, `/workspaces/${id}/terminal`]) {
+    expect((await other.goto(path))?.status(), path).toBe(404);
+  }
+  for (const intent of ["stop", "restart", "delete", "keep-alive"]) {
+    const response = await other.request.post(`/workspaces/${id}`, { form: { intent }, maxRedirects: 0 });
+    expect(response.status(), intent).toBe(404);
+  }
+  await other.goto("/dashboard");
+  await expect(other.locator(`tr[data-workspace="${id}"]`)).toHaveCount(0);
+  // Agent endpoints take a callback token for this workspace, never a browser session.
+  for (const endpoint of ["boot-log", "ready", "heartbeat", "git-token", "request-stop"]) {
+    const response = await other.request.post(`/api/workspaces/${id}/${endpoint}`, { data: {} });
+    expect(response.status(), endpoint).toBe(401);
+  }
+  await expect(status(page)).toHaveText("running");
+
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: "Yes, delete" }).click();
+  await expectNothingLeft(request, id);
+});
