@@ -16,6 +16,8 @@ export const agentCliNames = Object.keys(agentClis) as [AgentCli, ...AgentCli[]]
 /** Idle timeouts offered, in minutes (15 min … 24 h); the policy's maximum cuts the list. */
 export const idleTimeoutChoices = [15, 30, 60, 120, 240, 480, 720, 1440] as const;
 export const MIN_IDLE_MINUTES = 15;
+/** The workspace page warns this long before an idle stop, with a "Keep alive" button. */
+export const IDLE_WARNING_MS = 5 * 60 * 1000;
 
 export interface WorkspaceFormLimits {
   sizes: string[];

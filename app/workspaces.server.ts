@@ -33,7 +33,6 @@ export const PROVISIONING_TIMEOUT_MS = 10 * 60 * 1000;
 export const HEARTBEAT_INTERVAL_MS = 30 * 1000;
 /** A running workspace missing this many heartbeats in a row is considered lost. */
 export const MISSED_HEARTBEATS = 3;
-export const IDLE_WARNING_MS = 5 * 60 * 1000;
 export const MANAGED_BY = "sam";
 const IMAGE = "ubuntu-24.04";
 

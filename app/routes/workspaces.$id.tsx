@@ -8,7 +8,7 @@ import { ConfirmAction } from "~/components/workspace-actions";
 import { formatEuro, formatUntil, inTransition, useLiveRevalidation, WorkspaceStatusBadge } from "~/components/workspace-status";
 import { getPolicy } from "~/policy.server";
 import { redirectWithToast } from "~/toast.server";
-import { agentClis, formatMinutes } from "~/workspace-schema";
+import { agentClis, formatMinutes, IDLE_WARNING_MS } from "~/workspace-schema";
 import {
   claimDelete,
   claimRestart,
@@ -16,7 +16,6 @@ import {
   countLiveWorkspaces,
   finishStop,
   getWorkspace,
-  IDLE_WARNING_MS,
   keepAlive,
   listEvents,
   presentWorkspace,
