@@ -1,0 +1,348 @@
+import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
+import { eq } from "drizzle-orm";
+import { beforeEach, describe, expect, it } from "vitest";
+import { consumeBootstrapToken, mintBootstrapToken, peekBootstrapToken, purgeExpiredBootstrapTokens } from "./bootstrap.server";
+import { parseConfig } from "./config.server";
+import * as schema from "./db/schema";
+import { ProviderError } from "./http.server";
+import { action as bootstrapAction } from "./routes/api.bootstrap.$token";
+import { action as heartbeatAction } from "./routes/api.workspaces.$id.heartbeat";
+import { action as readyAction } from "./routes/api.workspaces.$id.ready";
+import { runSweep } from "./sweep.server";
+import { issueCallbackToken } from "./agent-auth.server";
+import {
+  claimDelete,
+  claimRestart,
+  claimStop,
+  finishStop,
+  listEvents,
+  newWorkspaceId,
+  provision,
+  type Clouds,
+  type CloudsFactory,
+  type Workspace,
+} from "./workspaces.server";
+
+const db = drizzle(env.DB, { schema });
+const config = parseConfig(env as unknown as Record<string, unknown>);
+const deps = { db, config };
+
+/** An in-memory Hetzner project and Cloudflare zone, with a way to make the next call of a kind fail. */
+function fakeClouds() {
+  let nextId = 100;
+  const servers = new Map<number, { id: number; labels: Record<string, string> }>();
+  const firewalls = new Map<number, { id: number; labels: Record<string, string> }>();
+  const records = new Map<string, { id: string; name: string; content: string }>();
+  const failures = new Map<string, ProviderError>();
+  const maybeFail = (call: string) => {
+    const error = failures.get(call);
+    if (error) {
+      failures.delete(call);
+      throw error;
+    }
+  };
+  const matches = (labels: Record<string, string>, selector?: string) =>
+    !selector || selector.split(",").every((term) => labels[term.split("=")[0]!] === term.split("=")[1]);
+  const clouds: Clouds = {
+    hetzner: {
+      createFirewall: async (input) => {
+        maybeFail("createFirewall");
+        const firewall = { id: nextId++, labels: input.labels };
+        firewalls.set(firewall.id, firewall);
+        return { firewall: { ...firewall, name: input.name, created: "", rules: input.rules, applied_to: [] }, actions: [] };
+      },
+      createServer: async (input) => {
+        maybeFail("createServer");
+        const server = { id: nextId++, labels: input.labels };
+        servers.set(server.id, server);
+        return {
+          server: {
+            ...server,
+            name: input.name,
+            status: "initializing",
+            created: "",
+            public_net: { ipv4: { ip: `10.0.0.${server.id % 250}` }, ipv6: null },
+            server_type: { id: 1, name: input.serverType },
+            location: { id: 1, name: input.location },
+          },
+          action: { id: 1, command: "create_server", status: "running", progress: 0, started: "", finished: null, resources: [], error: null },
+          nextActions: [],
+        };
+      },
+      listServers: async (filter = {}) => [...servers.values()].filter((server) => matches(server.labels, filter.labelSelector)) as never,
+      listFirewalls: async (filter = {}) =>
+        [...firewalls.values()].filter((firewall) => matches(firewall.labels, filter.labelSelector)).map((firewall) => ({ ...firewall, applied_to: [] })) as never,
+      deleteServer: async (id) => {
+        maybeFail("deleteServer");
+        servers.delete(id);
+        return null;
+      },
+      deleteFirewall: async (id) => {
+        firewalls.delete(id);
+      },
+    },
+    dns: {
+      createRecord: async (name, content) => {
+        maybeFail("createRecord");
+        const record = { id: crypto.randomUUID().replace(/-/g, ""), name, content };
+        records.set(record.id, record);
+        return record.id;
+      },
+      deleteRecord: async (id) => {
+        records.delete(id);
+      },
+      findRecords: async (name) => [...records.values()].filter((record) => record.name === name).map((record) => record.id),
+    },
+  };
+  const factory: CloudsFactory = async () => clouds;
+  return { clouds, factory, servers, firewalls, records, failures };
+}
+
+let userId: string;
+
+beforeEach(async () => {
+  const [user] = await db
+    .insert(schema.users)
+    .values({ githubId: Math.floor(Math.random() * 1e9), login: `user-${crypto.randomUUID().slice(0, 8)}` })
+    .returning();
+  userId = user!.id;
+});
+
+async function newWorkspace(values: Partial<typeof schema.workspaces.$inferInsert> = {}): Promise<Workspace> {
+  const [row] = await db
+    .insert(schema.workspaces)
+    .values({
+      id: newWorkspaceId(),
+      userId,
+      name: "test",
+      status: "creating",
+      repository: "sam-dev/hello-world",
+      branch: "main",
+      installationId: 1,
+      size: "small",
+      serverType: "cx23",
+      location: "fsn1",
+      agentCli: "codex",
+      hourlyPrice: "0.0053",
+      startedAt: new Date(),
+      ...values,
+    })
+    .returning();
+  return row!;
+}
+
+const reload = async (id: string) => (await db.query.workspaces.findFirst({ where: eq(schema.workspaces.id, id) })) ?? null;
+
+describe("bootstrap tokens", () => {
+  it("redeemed twice concurrently: exactly one wins", async () => {
+    const workspace = await newWorkspace();
+    const { token } = await mintBootstrapToken(db, workspace.id);
+    const peek = await peekBootstrapToken(db, token);
+    expect(peek.kind).toBe("redeemable");
+    const results = await Promise.all(Array.from({ length: 8 }, () => consumeBootstrapToken(db, (peek as { tokenHash: string }).tokenHash)));
+    expect(results.filter((result) => result === workspace.id)).toHaveLength(1);
+    expect(results.filter((result) => result === null)).toHaveLength(7);
+    expect((await peekBootstrapToken(db, token)).kind).toBe("gone");
+  });
+
+  it("the endpoint answers 200 once, then 410; 404 for unknown and 401 for malformed tokens", async () => {
+    const workspace = await newWorkspace();
+    const { token } = await mintBootstrapToken(db, workspace.id);
+    const call = (value: string) =>
+      bootstrapAction({
+        request: new Request(`http://localhost/api/bootstrap/${value}`, { method: "POST", body: "{}" }),
+        context: { db, config } as never,
+        params: { token: value },
+      });
+    const responses = await Promise.all([call(token), call(token), call(token)]);
+    const statuses = responses.map((response) => response.status).sort();
+    expect(statuses).toEqual([200, 410, 410]);
+    const winner = responses.find((response) => response.status === 200)!;
+    const body = await winner.json();
+    expect(body).toMatchObject({
+      workspace_id: workspace.id,
+      repository: { clone_url: `${config.GITHUB_URL}/sam-dev/hello-world.git`, branch: "main", full_name: "sam-dev/hello-world" },
+      agent_cli: "codex",
+      certificate: null,
+    });
+    expect(typeof body.callback_token).toBe("string");
+    expect((await call("x".repeat(43))).status).toBe(404);
+    expect((await call("not-a-token")).status).toBe(401);
+  });
+
+  it("expires after 15 minutes and is purged", async () => {
+    const workspace = await newWorkspace();
+    const { token } = await mintBootstrapToken(db, workspace.id, Date.now() - 16 * 60 * 1000);
+    expect((await peekBootstrapToken(db, token)).kind).toBe("gone");
+    expect(await purgeExpiredBootstrapTokens(db)).toBeGreaterThanOrEqual(1);
+    expect((await peekBootstrapToken(db, token)).kind).toBe("unknown");
+  });
+});
+
+describe("provisioning", () => {
+  it("creates a firewall, a server and a proxied DNS record, and logs each step", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    const row = await reload(workspace.id);
+    expect(row).toMatchObject({ status: "creating", error: null });
+    expect(row!.serverId).toBe([...fake.servers.keys()][0]);
+    expect(fake.servers.get(row!.serverId!)!.labels).toEqual({ "managed-by": "sam", workspace: workspace.id, user: userId });
+    expect([...fake.records.values()]).toEqual([expect.objectContaining({ name: `ws-${workspace.id}.${config.BASE_DOMAIN}` })]);
+    const events = await listEvents(db, workspace.id);
+    expect(events.map((event) => `${event.step}:${event.status}`)).toEqual([
+      "cloud-init:ok",
+      "firewall:started",
+      "firewall:ok",
+      "server:started",
+      "server:ok",
+      "dns:started",
+      "dns:ok",
+      "boot:started",
+    ]);
+  });
+
+  it.each([
+    ["createServer", new ProviderError({ provider: "hetzner", status: 412, code: "resource_unavailable", message: "no capacity" }), /no capacity for cx23 in fsn1/],
+    ["createServer", new ProviderError({ provider: "hetzner", status: 401, code: "unauthorized", message: "unable to authenticate" }), /rejected the token/],
+    ["createRecord", new ProviderError({ provider: "cloudflare", status: 500, message: "Internal server error" }), /Cloudflare had an internal error/],
+  ])("a failing %s leaves nothing behind and an error to act on", async (call, error, message) => {
+    const fake = fakeClouds();
+    fake.failures.set(call, error);
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    const row = await reload(workspace.id);
+    expect(row!.status).toBe("error");
+    expect(row!.error).toMatch(message);
+    expect({ servers: fake.servers.size, firewalls: fake.firewalls.size, records: fake.records.size }).toEqual({ servers: 0, firewalls: 0, records: 0 });
+    expect(row).toMatchObject({ serverId: null, firewallId: null, dnsRecordId: null });
+  });
+
+  it("a server created by a request whose answer was lost is found by its label and deleted", async () => {
+    const fake = fakeClouds();
+    const original = fake.clouds.hetzner.createServer;
+    fake.clouds.hetzner.createServer = async (input) => {
+      await original(input);
+      throw new ProviderError({ provider: "hetzner", status: 0, code: "timeout", message: "Hetzner did not answer within 15 s" });
+    };
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    expect((await reload(workspace.id))!.error).toMatch(/did not answer in time/);
+    expect(fake.servers.size).toBe(0);
+  });
+
+  it("stopped while provisioning: what was made is removed and the stop wins", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace();
+    const original = fake.clouds.hetzner.createServer;
+    fake.clouds.hetzner.createServer = async (input) => {
+      await claimStop(deps, { id: workspace.id, userId }, "Stopped by you");
+      return original(input);
+    };
+    await provision(deps, workspace, { clouds: fake.factory });
+    expect(fake.servers.size + fake.firewalls.size + fake.records.size).toBe(0);
+    expect((await reload(workspace.id))!.status).toBe("stopping");
+  });
+});
+
+describe("state transitions", () => {
+  it("a double stop acts once; stop deletes the cloud side, keeps the row and adds the billed time", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 3600_000) });
+    await provision(deps, workspace, { clouds: fake.factory });
+    await db.update(schema.workspaces).set({ status: "running" }).where(eq(schema.workspaces.id, workspace.id));
+
+    const [first, second] = await Promise.all([claimStop(deps, { id: workspace.id, userId }, "Stopped by you"), claimStop(deps, { id: workspace.id, userId }, "Stopped by you")]);
+    expect([first, second].filter(Boolean)).toHaveLength(1);
+    await finishStop(deps, (first ?? second)!, { clouds: fake.factory });
+    const row = await reload(workspace.id);
+    expect(row).toMatchObject({ status: "stopped", serverId: null, startedAt: null });
+    expect(row!.billedSeconds).toBeGreaterThanOrEqual(3599);
+    expect(fake.servers.size + fake.firewalls.size + fake.records.size).toBe(0);
+    expect(await claimStop(deps, { id: workspace.id, userId }, "again")).toBeNull();
+  });
+
+  it("another user's id matches nothing", async () => {
+    const workspace = await newWorkspace({ status: "running" });
+    expect(await claimStop(deps, { id: workspace.id, userId: "someone-else" }, "x")).toBeNull();
+    expect(await claimDelete(deps, { id: workspace.id, userId: "someone-else" })).toBeNull();
+    expect((await reload(workspace.id))!.status).toBe("running");
+  });
+
+  it("restart only from stopped or error, once; delete removes the row", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ status: "stopped", startedAt: null });
+    const [a, b] = await Promise.all([claimRestart(deps, { id: workspace.id, userId }), claimRestart(deps, { id: workspace.id, userId })]);
+    expect([a, b].filter(Boolean)).toHaveLength(1);
+    expect(await claimRestart(deps, { id: workspace.id, userId })).toBeNull();
+    await provision(deps, (a ?? b)!, { clouds: fake.factory });
+    const claimed = await claimDelete(deps, { id: workspace.id, userId });
+    await finishStop(deps, claimed!, { remove: true, clouds: fake.factory });
+    expect(await reload(workspace.id)).toBeNull();
+    expect(fake.servers.size + fake.records.size).toBe(0);
+  });
+});
+
+describe("agent callbacks", () => {
+  const call = async (handler: typeof readyAction, workspace: Workspace, body: unknown, token?: string) => {
+    const waits: Promise<unknown>[] = [];
+    const bearer = token ?? (await issueCallbackToken(config, workspace.id)).callback_token;
+    const response = await handler({
+      request: new Request("http://localhost/", { method: "POST", headers: { Authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) }),
+      context: { db, config, cloudflare: { env, ctx: { waitUntil: (promise: Promise<unknown>) => waits.push(promise) } } } as never,
+      params: { id: workspace.id },
+    });
+    return { response, waits };
+  };
+
+  it("ready moves creating → running once", async () => {
+    const workspace = await newWorkspace();
+    expect((await call(readyAction, workspace, {})).response.status).toBe(200);
+    expect((await reload(workspace.id))!.status).toBe("running");
+    expect((await call(readyAction, (await reload(workspace.id))!, {})).response.status).toBe(200);
+  });
+
+  it("a heartbeat refreshes the token; an idle workspace is told to stop", async () => {
+    const workspace = await newWorkspace({ status: "running", startedAt: new Date(Date.now() - 3600_000), idleTimeoutSeconds: 900 });
+    const idle = { last_input_at: null, last_output_at: new Date(Date.now() - 20 * 60_000).toISOString(), attached_clients: 0, sessions: 1, agent_running: false };
+    const { response } = await call(heartbeatAction, workspace, idle);
+    const body = (await response.json()) as { action: string; callback_token: string };
+    expect(body.action).toBe("stop");
+    expect(body.callback_token).toMatch(/^ey/);
+    expect((await reload(workspace.id))!.status).toBe("stopping");
+  });
+
+  it("a busy workspace goes on; a malformed body is a 400 naming the field; a wrong token is a 401", async () => {
+    const workspace = await newWorkspace({ status: "running", startedAt: new Date(Date.now() - 3600_000), idleTimeoutSeconds: 900 });
+    const busy = { last_input_at: new Date().toISOString(), last_output_at: null, attached_clients: 1, sessions: 1, agent_running: false };
+    expect(await (await call(heartbeatAction, workspace, busy)).response.json()).toMatchObject({ action: "continue" });
+    const bad = await call(heartbeatAction, workspace, { ...busy, sessions: "many" }).catch((error: Response) => ({ response: error }));
+    expect(bad.response.status).toBe(400);
+    expect(await bad.response.text()).toContain("sessions");
+    const other = await newWorkspace();
+    const wrong = await call(heartbeatAction, workspace, busy, (await issueCallbackToken(config, other.id)).callback_token).catch((error: Response) => ({ response: error }));
+    expect(wrong.response.status).toBe(401);
+  });
+});
+
+describe("sweep", () => {
+  it("provisioning past 10 minutes is cleaned up and set to error; a silent agent's workspace is stopped; orphans go", async () => {
+    const fake = fakeClouds();
+    await db.insert(schema.credentials).values({ userId, kind: "hetzner", ciphertext: "x", iv: "x", keyVersion: 1, last4: "0000" });
+    const late = await newWorkspace({ startedAt: new Date(Date.now() - 11 * 60_000) });
+    await provision(deps, late, { clouds: fake.factory });
+    const silent = await newWorkspace({ status: "running", lastHeartbeatAt: new Date(Date.now() - 5 * 60_000) });
+    const orphan = await fake.clouds.hetzner.createServer({ name: "x", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: { "managed-by": "sam", workspace: "gonegonegone" } });
+
+    const report = await runSweep({ db, config }, { clouds: fake.factory });
+    expect(report.provisioningTimedOut).toContain(late.id);
+    expect((await reload(late.id))).toMatchObject({ status: "error", error: expect.stringContaining("10 minutes") });
+    expect(report.stopped).toContainEqual({ id: silent.id, reason: "heartbeat" });
+    expect((await reload(silent.id))!.status).toBe("stopped");
+    expect(report.orphanServersDeleted).toContain(orphan.server.id);
+    expect(fake.servers.size + fake.records.size).toBe(0);
+    const audit = await db.query.auditLog.findMany({ where: eq(schema.auditLog.userId, userId) });
+    expect(audit.map((entry) => entry.action)).toEqual(expect.arrayContaining(["workspace.provisioning_timed_out", "workspace.stopped", "orphan.server_deleted"]));
+  });
+});
