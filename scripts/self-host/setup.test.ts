@@ -65,7 +65,7 @@ describe("npm run setup against the local cloud", () => {
     expect(readFileSync(paths.wranglerToml, "utf8")).toMatch(/^# Cloudflare Pages project for the SAM control plane\./);
     expect(readFileSync(paths.wranglerToml, "utf8")).toContain('pages_build_output_dir = "./build/client"');
 
-    const secrets = parseDotenv(readFileSync(paths.secretsFile, "utf8"));
+    const secrets = parseDotenv(readFileSync(paths.secretsFile, "utf8")) as Record<string, string>;
     expect(statSync(paths.secretsFile).mode & 0o777).toBe(0o600);
     expect(secrets).toMatchObject({ CLOUDFLARE_API_TOKEN: CLOUDFLARE_TOKEN });
     for (const name of ["ENCRYPTION_KEY", "SESSION_SECRET", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "JWT_KEY_ID", "GITHUB_WEBHOOK_SECRET"]) expect(secrets[name]).toBeTruthy();

@@ -138,7 +138,7 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
     step(label, changed.length ? "updated" : "unchanged", changed.length ? changed.join(", ") : undefined);
   }
 
-  const secrets = ensureSecrets(options.paths.secretsFile, inputs);
+  const secrets = ensureSecrets(options.paths.secretsFile, { ...inputs, cloudflareAccountId: accountId });
   step(".sam/secrets.env", secrets.status, secrets.detail);
 
   const sent = await putSecrets(options.runner, options.paths, secrets.values, names);
@@ -232,7 +232,8 @@ function ensureSecrets(path: string, inputs: SetupInputs): { values: Record<stri
     next.GITHUB_WEBHOOK_SECRET = randomBytes(24).toString("hex");
     generated.push("GITHUB_WEBHOOK_SECRET");
   }
-  const given: Record<string, string | undefined> = { CLOUDFLARE_API_TOKEN: inputs.cloudflareApiToken, ...pick(inputs.github ?? {}, GITHUB_APP_SECRETS) };
+  // CLOUDFLARE_ACCOUNT_ID is not secret, but wrangler needs it beside the token, so it is kept with it.
+  const given: Record<string, string | undefined> = { CLOUDFLARE_API_TOKEN: inputs.cloudflareApiToken, CLOUDFLARE_ACCOUNT_ID: inputs.cloudflareAccountId, ...pick(inputs.github ?? {}, GITHUB_APP_SECRETS) };
   const taken: string[] = [];
   for (const [name, value] of Object.entries(given)) {
     if (value && next[name] !== value) {
