@@ -1,14 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "./http.server";
-import { explainError, idleDecision, isWorkspaceId, newWorkspaceId, stopsAt } from "./workspaces.server";
+import { explainError, idleDecision, isWorkspaceId, newWorkspaceId, stopsAt, type IdleInput } from "./workspaces.server";
 
+type IdleInputWithoutNow = Omit<IdleInput, "now">;
 const minute = 60_000;
 const start = new Date("2026-01-01T10:00:00Z");
 const at = (minutes: number) => start.getTime() + minutes * minute;
-const base = { startedAt: start, lastActivityAt: null, idleTimeoutSeconds: 30 * 60, maxLifetimeSeconds: 12 * 3600, agentRunning: false };
+const base: IdleInputWithoutNow = { startedAt: start, lastActivityAt: null, idleTimeoutSeconds: 30 * 60, maxLifetimeSeconds: 12 * 3600, agentRunning: false };
 
 describe("idle decision", () => {
-  const cases: Array<[string, Partial<typeof base> & { now: number }, string]> = [
+  const cases: Array<[string, Partial<IdleInputWithoutNow> & { now: number }, string]> = [
     ["fresh workspace, no activity yet", { now: at(10) }, "continue"],
     ["no activity since start for the idle timeout", { now: at(30) }, "stop:idle"],
     ["recent input or output", { now: at(45), lastActivityAt: new Date(at(20)) }, "continue"],
@@ -16,7 +17,7 @@ describe("idle decision", () => {
     ["idle, but an agent CLI is working", { now: at(120), agentRunning: true }, "continue"],
     ["past the maximum lifetime, even while busy", { now: at(12 * 60), agentRunning: true, lastActivityAt: new Date(at(12 * 60 - 1)) }, "stop:lifetime"],
     ["short idle timeout", { now: at(2), idleTimeoutSeconds: 60 }, "stop:idle"],
-    ["not started", { now: at(100), startedAt: null as unknown as Date }, "continue"],
+    ["not started", { now: at(100), startedAt: null }, "continue"],
   ];
   for (const [name, input, expected] of cases) {
     it(name, () => {

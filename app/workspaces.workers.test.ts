@@ -159,7 +159,7 @@ describe("bootstrap tokens", () => {
     const statuses = responses.map((response) => response.status).sort();
     expect(statuses).toEqual([200, 410, 410]);
     const winner = responses.find((response) => response.status === 200)!;
-    const body = await winner.json();
+    const body = (await winner.json()) as Record<string, unknown>;
     expect(body).toMatchObject({
       workspace_id: workspace.id,
       repository: { clone_url: `${config.GITHUB_URL}/sam-dev/hello-world.git`, branch: "main", full_name: "sam-dev/hello-world" },

@@ -56,7 +56,7 @@ function sql(command: string) {
 
 /** Runs the sweep now, as the local runner does every 30 s. */
 async function sweep(request: APIRequestContext) {
-  const { SESSION_SECRET } = parseDotenv(readFileSync(join(root, ".dev.vars"), "utf8"));
+  const { SESSION_SECRET } = parseDotenv(readFileSync(join(root, ".dev.vars"), "utf8")) as Record<string, string>;
   const bearer = createHmac("sha256", SESSION_SECRET!).update("sam-internal-sweep").digest("hex");
   const response = await request.post(`${APP}/api/internal/sweep`, { headers: { Authorization: `Bearer ${bearer}` } });
   expect(response.status()).toBe(200);
