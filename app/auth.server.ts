@@ -1,5 +1,5 @@
 import { redirect, type AppLoadContext } from "@remix-run/cloudflare";
-import { OAuth2Client } from "arctic";
+import { OAuth2Client, OAuth2RequestError, OAuth2Tokens, UnexpectedResponseError } from "arctic";
 import { eq } from "drizzle-orm";
 import { Authenticator } from "remix-auth";
 import { GitHubStrategy } from "remix-auth-github";
@@ -17,15 +17,37 @@ export type SignInResult = { kind: "signed-in"; user: User } | { kind: "refused"
 /**
  * remix-auth-github with its endpoints moved to GITHUB_URL, so the local cloud (and GitHub
  * Enterprise) work through the same code. The strategy checks `state` against its cookie.
+ * GitHub answers token errors with status 200 and an `error` field, which the generic OAuth client
+ * does not look for, so the exchange is done here as arctic's own GitHub provider does it.
  */
 class ConfigurableGitHubStrategy<T> extends GitHubStrategy<T> {
   constructor(githubUrl: string, options: GitHubStrategy.ConstructorOptions, verify: ConstructorParameters<typeof GitHubStrategy<T>>[1]) {
     super(options, verify);
     const oauth = new OAuth2Client(options.clientId, options.clientSecret, options.redirectURI.toString());
+    const tokenEndpoint = `${githubUrl}/login/oauth/access_token`;
+    const exchange = async (grant: Record<string, string>) => {
+      const response = await fetch(tokenEndpoint, {
+        method: "POST",
+        headers: {
+          Accept: "application/json",
+          "Content-Type": "application/x-www-form-urlencoded",
+          Authorization: `Basic ${btoa(`${options.clientId}:${options.clientSecret}`)}`,
+          "User-Agent": "simple-agent-manager",
+        },
+        body: new URLSearchParams(grant),
+      });
+      const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
+      if (!response.ok || !body) throw new UnexpectedResponseError(response.status);
+      if (typeof body.error === "string") {
+        throw new OAuth2RequestError(body.error, typeof body.error_description === "string" ? body.error_description : null, null, null);
+      }
+      return new OAuth2Tokens(body);
+    };
     this.client = {
       createAuthorizationURL: (state: string, scopes: string[]) => oauth.createAuthorizationURL(`${githubUrl}/login/oauth/authorize`, state, scopes),
-      validateAuthorizationCode: (code: string) => oauth.validateAuthorizationCode(`${githubUrl}/login/oauth/access_token`, code, null),
-      refreshAccessToken: (token: string) => oauth.refreshAccessToken(`${githubUrl}/login/oauth/access_token`, token, []),
+      validateAuthorizationCode: (code: string) =>
+        exchange({ grant_type: "authorization_code", code, redirect_uri: options.redirectURI.toString() }),
+      refreshAccessToken: (refreshToken: string) => exchange({ grant_type: "refresh_token", refresh_token: refreshToken }),
     } as unknown as GitHubStrategy<T>["client"];
   }
 }

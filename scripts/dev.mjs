@@ -23,7 +23,13 @@ process.chdir(root);
 /** Ports: `npm start` and the end-to-end run use different ones, so tests can run beside a dev server. */
 export const PORTS = {
   start: { appPort: 8788, cloudPort: 8790, persist: ".wrangler/state", cloudDir: ".local-cloud/start" },
-  e2e: { appPort: 8798, cloudPort: 8799, persist: ".wrangler/e2e-state", cloudDir: ".local-cloud/e2e" },
+  // SAM_E2E_APP_PORT / SAM_E2E_CLOUD_PORT let two end-to-end runs share a machine.
+  e2e: {
+    appPort: Number(process.env.SAM_E2E_APP_PORT ?? 8798),
+    cloudPort: Number(process.env.SAM_E2E_CLOUD_PORT ?? 8799),
+    persist: `.wrangler/e2e-state-${process.env.SAM_E2E_APP_PORT ?? 8798}`,
+    cloudDir: `.local-cloud/e2e-${process.env.SAM_E2E_APP_PORT ?? 8798}`,
+  },
 };
 
 const quietWrangler = { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_D1_WARNING: "true" };

@@ -1,6 +1,6 @@
 import { defineConfig, devices } from "@playwright/test";
 
-const appPort = 8798;
+const appPort = Number(process.env.SAM_E2E_APP_PORT ?? 8798);
 
 export default defineConfig({
   testDir: "./e2e",
@@ -32,7 +32,7 @@ export default defineConfig({
     cwd: "..",
     url: `http://localhost:${appPort}/api/health`,
     reuseExistingServer: false,
-    timeout: 90_000,
+    timeout: 180_000,
     stdout: "pipe",
     stderr: "pipe",
     gracefulShutdown: { signal: "SIGTERM", timeout: 5000 },

@@ -16,7 +16,9 @@ export async function action({ request, context }: ActionFunctionArgs) {
 /** Starts the GitHub web flow; remembers where to return in a short-lived cookie. */
 async function startSignIn(request: Request, context: AppLoadContext, redirectTo: string) {
   try {
-    await authenticator(request, context).authenticate("github", request);
+    // The strategy reads only the URL and cookies; the form body was consumed above.
+    const bodyless = new Request(request.url, { headers: request.headers });
+    await authenticator(request, context).authenticate("github", bodyless);
   } catch (response) {
     if (!(response instanceof Response)) throw response;
     response.headers.append("Set-Cookie", returnToCookie(redirectTo, context.config.APP_URL.startsWith("https://")));

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { ArcticFetchError } from "arctic";
+import { ArcticFetchError, OAuth2RequestError } from "arctic";
 import { authenticator, createUserSession } from "~/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ProviderError } from "~/http.server";
@@ -16,7 +16,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     if (error instanceof ArcticFetchError || (error instanceof ProviderError && (error.status === 0 || error.status >= 500))) {
       throw new Response("GitHub could not be reached, so sign-in did not complete. Try again in a moment.", { status: 502 });
     }
-    console.error("sign-in failed", error instanceof Error ? error.message : error);
+    console.error("sign-in failed", error instanceof OAuth2RequestError ? `${error.code}: ${error.description}` : error instanceof Error ? error.message : error);
     throw new Response("Sign-in did not complete: the request expired or was not started here. Please sign in again.", { status: 400 });
   }
   if (result.kind === "refused") throw redirect("/private", { headers: { "Set-Cookie": clearReturnTo } });

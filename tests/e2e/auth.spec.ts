@@ -1,0 +1,116 @@
+import { expect, test } from "@playwright/test";
+import { clearFaults, CLOUD, injectFault, installApp, LOCAL_HETZNER_TOKEN, saveHetznerToken, signIn } from "./helpers";
+
+test.afterEach(async ({ request }) => clearFaults(request));
+
+test("sign in through GitHub returns to the page asked for, and sign-out ends the session", async ({ page }) => {
+  await signIn(page, "sam-dev", "/settings/audit");
+  await expect(page).toHaveURL("/settings/audit");
+  await expect(page.getByRole("table", { name: "Audit log" })).toContainText("sign_in");
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page).toHaveURL("/");
+  await page.goto("/settings");
+  await expect(page).toHaveURL("/login?redirectTo=%2Fsettings");
+});
+
+test("the Hetzner token is checked with Hetzner, stored, shown by its last 4, and removable", async ({ page, request }) => {
+  await signIn(page);
+
+  await saveHetznerToken(page, "Q".repeat(64));
+  await expect(page.getByText("Hetzner rejected this token")).toBeVisible();
+  await expect(page.getByTestId("saved-hetzner")).toHaveCount(0);
+
+  await saveHetznerToken(page, "short");
+  await expect(page.getByText("A Hetzner Cloud API token is 64 letters and digits")).toBeVisible();
+  await expect(page.getByLabel("API token")).toHaveAttribute("aria-invalid", "true");
+
+  await injectFault(request, { service: "hetzner", path: ".*", times: 5, fault: { reset: true } });
+  await saveHetznerToken(page);
+  await expect(page.getByText("Hetzner could not be reached; nothing was saved")).toBeVisible();
+  await expect(page.getByTestId("saved-hetzner")).toHaveCount(0);
+  await clearFaults(request);
+
+  await saveHetznerToken(page);
+  await expect(page.getByRole("status")).toContainText("Hetzner token saved");
+  await expect(page.getByTestId("saved-hetzner")).toContainText(`ending in ${LOCAL_HETZNER_TOKEN.slice(-4)}`);
+  const html = await page.content();
+  expect(html).not.toContain(LOCAL_HETZNER_TOKEN);
+
+  await page.getByRole("button", { name: "Remove Hetzner Cloud token" }).click();
+  await expect(page.getByTestId("saved-hetzner")).toHaveCount(0);
+});
+
+test("agent credentials are format-checked and shown by their last 4", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/settings");
+  await page.getByRole("combobox", { name: "Credential" }).selectOption("openai_api_key");
+  await page.getByLabel("Key").fill("not-a-key");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByText("An OpenAI API key starts with sk-")).toBeVisible();
+
+  await page.getByLabel("Key").fill("sk-proj-abcdefghijklmnopqrstuvwxyz0123");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByTestId("saved-openai_api_key")).toContainText("ending in 0123");
+  await page.getByRole("button", { name: "Remove OpenAI API key" }).click();
+  await expect(page.getByTestId("saved-openai_api_key")).toHaveCount(0);
+});
+
+test("installing the GitHub App records the installation only after GitHub confirms it", async ({ page }) => {
+  await signIn(page);
+  await installApp(page);
+  await expect(page.getByRole("list", { name: "Installations" })).toContainText("sam-dev");
+  await expect(page.getByRole("list", { name: "Installations" })).toContainText(/\d+ repositor/);
+
+  // A forged setup redirect for an installation this user cannot see records nothing.
+  await page.goto("/api/github/callback?installation_id=999999");
+  await expect(page.getByRole("status")).toContainText("Installation not recorded");
+});
+
+test("webhooks are refused without a valid signature", async ({ request }) => {
+  const body = JSON.stringify({ action: "deleted", installation: { id: 1 } });
+  const unsigned = await request.post("/api/github/webhook", { data: body, headers: { "X-GitHub-Event": "installation", "Content-Type": "application/json" } });
+  expect(unsigned.status()).toBe(401);
+  const forged = await request.post("/api/github/webhook", {
+    data: body,
+    headers: { "X-GitHub-Event": "installation", "Content-Type": "application/json", "X-Hub-Signature-256": `sha256=${"0".repeat(64)}` },
+  });
+  expect(forged.status()).toBe(401);
+});
+
+test("another GitHub user sees none of the first user's data", async ({ browser }) => {
+  const first = await browser.newPage();
+  await signIn(first, "sam-dev");
+  await saveHetznerToken(first);
+  await expect(first.getByTestId("saved-hetzner")).toBeVisible();
+
+  const second = await (await browser.newContext()).newPage();
+  await signIn(second, "sam-other");
+  await second.goto("/settings");
+  await expect(second.getByTestId("saved-hetzner")).toHaveCount(0);
+  await second.goto("/settings/audit");
+  await expect(second.getByRole("table", { name: "Audit log" })).not.toContainText("credential.saved");
+  const admin = await second.goto("/admin");
+  expect(admin?.status()).toBe(404);
+});
+
+test("an admin's allow-list keeps everyone else out with a clear page", async ({ browser }) => {
+  const admin = await browser.newPage();
+  await signIn(admin, "sam-dev");
+  await admin.goto("/admin");
+  await admin.getByLabel("GitHub logins allowed to sign in").fill("sam-dev");
+  await admin.getByRole("button", { name: "Save policy" }).click();
+  await expect(admin.getByRole("status")).toContainText("Instance policy saved");
+
+  const stranger = await (await browser.newContext()).newPage();
+  await stranger.goto(`${CLOUD}/github/session?login=sam-other`);
+  await stranger.goto("/login");
+  await stranger.getByRole("button", { name: "Sign in with GitHub" }).click();
+  await expect(stranger.getByRole("heading", { name: "This instance is private" })).toBeVisible();
+  await stranger.goto("/settings");
+  await expect(stranger).toHaveURL(/\/login/);
+
+  await admin.getByLabel("GitHub logins allowed to sign in").fill("");
+  await admin.getByRole("button", { name: "Save policy" }).click();
+  await expect(admin.getByRole("table", { name: "Audit log" })).toContainText("policy.updated");
+});

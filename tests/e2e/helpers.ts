@@ -1,0 +1,37 @@
+import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { LOCAL_HETZNER_TOKEN } from "../../scripts/local-env.mjs";
+
+export const CLOUD = `http://127.0.0.1:${process.env.SAM_E2E_CLOUD_PORT ?? 8799}`;
+export { LOCAL_HETZNER_TOKEN };
+
+/** Chooses who the local GitHub considers signed in (its own session cookie), then signs in to SAM. */
+export async function signIn(page: Page, login = "sam-dev", from = "/dashboard") {
+  await page.goto(`${CLOUD}/github/session?login=${encodeURIComponent(login)}`);
+  await page.goto(from);
+  await expect(page).toHaveURL(/\/login\?redirectTo=/);
+  await page.getByRole("button", { name: "Sign in with GitHub" }).click();
+  await expect(page.getByTestId("user-menu")).toContainText(login);
+}
+
+export async function saveHetznerToken(page: Page, token = LOCAL_HETZNER_TOKEN) {
+  await page.goto("/settings");
+  await page.getByLabel(/API token|Replace with a new token/).fill(token);
+  await page.getByRole("button", { name: "Check and save" }).click();
+}
+
+export async function installApp(page: Page) {
+  await page.goto("/settings");
+  await page.getByRole("link", { name: "Install the GitHub App" }).click();
+  await page.getByRole("button", { name: /install/i }).click();
+  await expect(page).toHaveURL(/\/settings$/);
+  await expect(page.getByRole("status")).toContainText("GitHub App installed");
+}
+
+export async function injectFault(request: APIRequestContext, fault: Record<string, unknown>) {
+  const response = await request.post(`${CLOUD}/_local/faults`, { data: fault });
+  expect(response.ok()).toBeTruthy();
+}
+
+export async function clearFaults(request: APIRequestContext) {
+  await request.delete(`${CLOUD}/_local/faults`);
+}
