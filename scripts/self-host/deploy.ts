@@ -28,8 +28,8 @@ export interface DeployInputs {
 const value = (raw: unknown) => (typeof raw === "string" && raw.trim() !== "" ? raw : undefined);
 
 /**
- * Reads wrangler.toml [vars], then .sam/secrets.env, then the environment (GitHub Actions), later ones
- * winning, and checks everything before any command runs. Every problem is named at once.
+ * Reads wrangler.toml [vars] and the secrets (environment, e.g. GitHub Actions, else .sam/secrets.env) and
+ * checks everything before any command runs. Every problem is named at once.
  */
 export function validateDeploy(paths: Paths, env: Record<string, string | undefined>): DeployInputs {
   const problems: string[] = [];
@@ -37,8 +37,11 @@ export function validateDeploy(paths: Paths, env: Record<string, string | undefi
   const scheduler = readWranglerConfig(paths.schedulerToml);
   const file = readSecretsFile(paths.secretsFile);
   const merged: Record<string, string> = {};
+  // Values come from where the deployed app will read them: [vars] from wrangler.toml only (what
+  // `wrangler pages deploy` uploads), secrets from the environment or else .sam/secrets.env.
+  const secretNames = new Set<string>(SECRET_NAMES);
   for (const name of CONFIG_NAMES) {
-    const found = value(env[name]) ?? value(file[name]) ?? value(pages.vars?.[name]);
+    const found = secretNames.has(name) ? (value(env[name]) ?? value(file[name])) : value(pages.vars?.[name]);
     if (found !== undefined) merged[name] = found;
   }
   let config: Config | undefined;
