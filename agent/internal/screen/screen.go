@@ -122,6 +122,7 @@ type Screen struct {
 	utf8n     int
 	utf8need  int
 	pending   []byte // raw bytes of the unfinished sequence or rune
+	blankRow  []cell // a row of blanks in the last used background, see fill
 	lastRune  rune
 }
 
@@ -201,11 +202,11 @@ func (s *Screen) Write(p []byte) (int, error) {
 		if s.state == stGround && s.utf8need == 0 {
 			// Fast path: a run of printable ASCII.
 			if b >= 0x20 && b < 0x7f {
-				j := i
+				j := i + 1
 				for j < len(p) && p[j] >= 0x20 && p[j] < 0x7f {
-					s.print(rune(p[j]), 1)
 					j++
 				}
+				s.printASCII(p[i:j])
 				i = j - 1
 				continue
 			}
@@ -398,6 +399,45 @@ func (s *Screen) print(r rune, w int) {
 	}
 }
 
+// printASCII prints a run of printable ASCII a row segment at a time; it is print unrolled for the common case.
+func (s *Screen) printASCII(run []byte) {
+	if s.mode.insert || s.cur.graphics[s.cur.gl] {
+		for _, b := range run {
+			s.print(rune(b), 1)
+		}
+		return
+	}
+	for len(run) > 0 {
+		if s.cur.wrapPending {
+			if s.mode.autowrap {
+				s.cur.x = 0
+				s.lineFeed()
+			}
+			s.cur.wrapPending = false
+		}
+		line := s.buf.lines[s.cur.y]
+		x := s.cur.x
+		n := min(len(run), s.cols-x)
+		s.clearWideAt(line, x)
+		p := s.cur.pen
+		seg := line[x : x+n]
+		for i := range seg {
+			seg[i] = cell{r: rune(run[i]), pen: p}
+		}
+		if x+n < s.cols && line[x+n].flags&attrWideCont != 0 {
+			line[x+n] = cell{r: ' ', pen: pen{fg: line[x+n].fg, bg: line[x+n].bg}}
+		}
+		s.lastRune = rune(run[n-1])
+		run = run[n:]
+		if x+n >= s.cols {
+			s.cur.x = s.cols - 1
+			s.cur.wrapPending = true
+		} else {
+			s.cur.x = x + n
+		}
+	}
+}
+
 // clearWideAt blanks the other half of a wide character that x is part of.
 func (s *Screen) clearWideAt(line []cell, x int) {
 	if x >= len(line) {
@@ -464,11 +504,19 @@ func (s *Screen) reverseIndex() {
 
 func (s *Screen) blankCell() cell { return cell{r: ' ', pen: pen{bg: s.cur.pen.bg}} }
 
+// fill blanks l with the current background, copying from a cached blank row rather than cell by cell.
 func (s *Screen) fill(l []cell) {
 	b := s.blankCell()
-	for i := range l {
-		l[i] = b
+	if len(s.blankRow) < len(l) {
+		s.blankRow = make([]cell, max(s.cols, len(l)))
+		s.blankRow[0] = cell{r: -1}
 	}
+	if s.blankRow[0] != b {
+		for i := range s.blankRow {
+			s.blankRow[i] = b
+		}
+	}
+	copy(l, s.blankRow)
 }
 
 // scrollUp moves rows top..bot up by n, rotating the row slices so no cells are copied.

@@ -36,7 +36,7 @@ type env struct {
 	sessions *session.Manager
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	return &env{iss: iss, srv: srv, http: hs, sessions: m}
 }
 
-func (e *env) request(t *testing.T, method, path, token, body string) (*http.Response, []byte) {
+func (e *env) request(t testing.TB, method, path, token, body string) (*http.Response, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.http.URL+path, strings.NewReader(body))
 	if token != "" {
@@ -73,7 +73,7 @@ func (e *env) request(t *testing.T, method, path, token, body string) (*http.Res
 	return resp, b
 }
 
-func (e *env) createSession(t *testing.T, body string) protocol.SessionInfo {
+func (e *env) createSession(t testing.TB, body string) protocol.SessionInfo {
 	t.Helper()
 	resp, b := e.request(t, "POST", "/api/sessions", e.iss.Valid(t), body)
 	if resp.StatusCode != http.StatusCreated {
@@ -86,7 +86,7 @@ func (e *env) createSession(t *testing.T, body string) protocol.SessionInfo {
 	return info
 }
 
-func (e *env) dial(t *testing.T, id, token, org string) (*websocket.Conn, *http.Response, error) {
+func (e *env) dial(t testing.TB, id, token, org string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -115,7 +115,7 @@ type terminalReader struct {
 	texts []string
 }
 
-func attachOK(t *testing.T, e *env, id string) *terminalReader {
+func attachOK(t testing.TB, e *env, id string) *terminalReader {
 	t.Helper()
 	c, resp, err := e.dial(t, id, e.iss.Valid(t), origin)
 	if err != nil {
@@ -136,7 +136,7 @@ func attachOK(t *testing.T, e *env, id string) *terminalReader {
 }
 
 // readUntil reads frames until the raw output contains want.
-func (tr *terminalReader) readUntil(t *testing.T, want string) {
+func (tr *terminalReader) readUntil(t testing.TB, want string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -153,7 +153,7 @@ func (tr *terminalReader) readUntil(t *testing.T, want string) {
 	}
 }
 
-func (tr *terminalReader) send(t *testing.T, s string) {
+func (tr *terminalReader) send(t testing.TB, s string) {
 	t.Helper()
 	if err := tr.conn.Write(context.Background(), websocket.MessageBinary, []byte(s)); err != nil {
 		t.Fatal(err)
