@@ -55,8 +55,9 @@ func NewVerifier(ctx context.Context, jwksURL, issuer, workspace string) (*Verif
 		HTTPTimeout:       10 * time.Second,
 		RefreshInterval:   time.Hour,
 		RefreshUnknownKID: rate.NewLimiter(rate.Every(time.Minute), 1),
-		// Do not hold a request waiting for the limiter: an unknown kid within the minute is simply refused.
-		RateLimitWaitMax: time.Millisecond,
+		// The limiter refuses at once when its next token is further away than this, so an unknown kid within
+		// the minute is refused without waiting; a too-short value would fail even when a token is available.
+		RateLimitWaitMax: time.Second,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("jwks %s: %w", jwksURL, err)
