@@ -167,14 +167,14 @@ func redeem(ctx context.Context, cfg config.Config, cp *controlplane.Client, log
 
 func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *controlplane.Client, st *state.Store,
 	sessions *session.Manager, stopRequested chan<- struct{}, log *slog.Logger) {
-	repoHost := "github.com"
+	repoScheme, repoHost := "https", "github.com"
 	if repo := st.Get().Repository; repo != nil {
 		if u, err := url.Parse(repo.CloneURL); err == nil && u.Host != "" {
-			repoHost = u.Hostname()
+			repoScheme, repoHost = u.Scheme, u.Host
 		}
 	}
 	creds := &credential.Server{
-		Path: cfg.CredentialSocketPath(), Host: repoHost, Log: log,
+		Path: cfg.CredentialSocketPath(), Protocol: repoScheme, Host: repoHost, Log: log,
 		Tokens: &credential.TokenSource{Fetch: cp.GitToken},
 	}
 	go func() {

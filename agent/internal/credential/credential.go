@@ -67,10 +67,11 @@ type response struct {
 
 // Server answers helper requests on a unix socket.
 type Server struct {
-	Path   string
-	Host   string // only this host gets the token (the clone URL's host)
-	Tokens *TokenSource
-	Log    *slog.Logger
+	Path     string
+	Protocol string // only this scheme and host get the token: the clone URL's
+	Host     string
+	Tokens   *TokenSource
+	Log      *slog.Logger
 }
 
 // Serve listens on s.Path (mode 0600) until ctx ends.
@@ -110,7 +111,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 	}
 	var resp response
 	switch {
-	case req.Protocol != "https" || !strings.EqualFold(req.Host, s.Host):
+	case req.Protocol != s.Protocol || !strings.EqualFold(req.Host, s.Host):
 		resp.Error = "no credentials for " + req.Protocol + "://" + req.Host
 	default:
 		tok, err := s.Tokens.Token(ctx)

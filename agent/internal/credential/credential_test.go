@@ -32,7 +32,7 @@ func startServer(t *testing.T, fetches *atomic.Int32, expiresIn time.Duration) s
 	t.Helper()
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "git-credential.sock")
-	srv := &Server{Path: sock, Host: "github.com", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	srv := &Server{Path: sock, Protocol: "https", Host: "github.com", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Tokens: &TokenSource{Fetch: func(context.Context) (controlplane.GitToken, error) {
 			n := fetches.Add(1)
 			return controlplane.GitToken{Token: fmt.Sprintf("ghs_fresh_%d", n), ExpiresAt: time.Now().Add(expiresIn)}, nil
@@ -100,9 +100,11 @@ func TestOtherHostsGetNothing(t *testing.T) {
 	var fetches atomic.Int32
 	sock := startServer(t, &fetches, time.Hour)
 	var out strings.Builder
-	err := RunHelper([]string{"--socket", sock, "get"}, strings.NewReader("protocol=https\nhost=evil.example\n\n"), &out)
-	if err == nil || out.Len() != 0 || fetches.Load() != 0 {
-		t.Fatalf("err %v out %q fetches %d", err, out.String(), fetches.Load())
+	for _, attrs := range []string{"protocol=https\nhost=evil.example\n\n", "protocol=http\nhost=github.com\n\n"} {
+		err := RunHelper([]string{"--socket", sock, "get"}, strings.NewReader(attrs), &out)
+		if err == nil || out.Len() != 0 || fetches.Load() != 0 {
+			t.Fatalf("%q: err %v out %q fetches %d", attrs, err, out.String(), fetches.Load())
+		}
 	}
 }
 

@@ -194,8 +194,9 @@ func (a *attachment) readLoop(ctx context.Context) error {
 			return err
 		}
 		if typ == websocket.MessageBinary {
-			if err := a.sess.WriteInput(data); err != nil && !errors.Is(err, session.ErrExited) {
-				return err
+			// Input to a session that is ending is dropped; the output side reports the exit.
+			if err := a.sess.WriteInput(data); err != nil {
+				a.log.Debug("input dropped", "err", err)
 			}
 			continue
 		}

@@ -117,7 +117,7 @@ func (m *Manager) Create(req CreateRequest) (*Session, error) {
 	}
 	m.sessions[id] = s
 	m.mu.Unlock()
-	go s.readLoop(nil)
+	go s.readLoop()
 	m.opts.Logger.Info("session created", "session", id, "command", command[0], "cols", cols, "rows", rows)
 	return s, nil
 }

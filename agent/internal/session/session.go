@@ -91,7 +91,7 @@ func (s *Session) infoLocked() protocol.SessionInfo {
 
 // readLoop is the session's only PTY reader. Output goes to the ring and the emulator under one lock, so an
 // attach sees a snapshot and an offset that line up exactly.
-func (s *Session) readLoop(onExit func(*Session)) {
+func (s *Session) readLoop() {
 	buf := make([]byte, readBufferSize)
 	for {
 		n, err := s.proc.Read(buf)
@@ -120,10 +120,8 @@ func (s *Session) readLoop(onExit func(*Session)) {
 		c.wake()
 	}
 	s.mu.Unlock()
+	_ = s.proc.Close() // the PTY is done; release its descriptor now rather than when the session is removed
 	close(s.done)
-	if onExit != nil {
-		onExit(s)
-	}
 }
 
 // Attach registers a client and returns it with a snapshot that, written to a terminal, restores the
