@@ -57,3 +57,19 @@ func (r *ring) readAt(dst []byte, off uint64) int {
 	}
 	return total
 }
+
+// segments returns the ring memory holding [from, to) as at most two slices, oldest first, without copying.
+func (r *ring) segments(from, to uint64) (first, second []byte) {
+	if from >= to {
+		return nil, nil
+	}
+	size := uint64(len(r.buf))
+	start, end := from%size, to%size
+	if end == 0 {
+		end = size
+	}
+	if start < end {
+		return r.buf[start:end], nil
+	}
+	return r.buf[start:], r.buf[:end]
+}

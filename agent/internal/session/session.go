@@ -153,24 +153,40 @@ func (s *Session) replayStart(end uint64) uint64 {
 	if end <= oldest {
 		return end
 	}
-	window := make([]byte, int(end-oldest))
-	s.out.readAt(window, oldest)
+	first, second := s.out.segments(oldest, end)
 	want := s.lines + s.rows
-	i := len(window)
-	for count := 0; ; {
-		j := bytes.LastIndexByte(window[:i], '\n')
-		if j < 0 {
-			if oldest == 0 {
-				return 0 // the whole history is here; start at its beginning
+	count := 0
+	// Scan backwards for newlines, newest segment first, without copying the ring.
+	for _, seg := range []struct {
+		data []byte
+		base uint64
+	}{{second, oldest + uint64(len(first))}, {first, oldest}} {
+		i := len(seg.data)
+		for {
+			j := bytes.LastIndexByte(seg.data[:i], '\n')
+			if j < 0 {
+				break
 			}
-			return end // no line start found in the held bytes
+			count++
+			if count > want {
+				return seg.base + uint64(j+1)
+			}
+			i = j
 		}
-		count++
-		if count > want {
-			return oldest + uint64(j+1)
-		}
-		i = j
 	}
+	if oldest == 0 {
+		return 0 // the whole history is here; start at its beginning
+	}
+	// The oldest held byte is mid-line: start after the first newline, or nowhere if there is none.
+	for _, seg := range []struct {
+		data []byte
+		base uint64
+	}{{first, oldest}, {second, oldest + uint64(len(first))}} {
+		if j := bytes.IndexByte(seg.data, '\n'); j >= 0 {
+			return seg.base + uint64(j+1)
+		}
+	}
+	return end
 }
 
 // WriteInput sends keyboard input to the process.

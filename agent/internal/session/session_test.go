@@ -182,3 +182,31 @@ func TestRingKeepsNewestBytes(t *testing.T) {
 		t.Fatalf("ring = %q written %d", got[:n], r.written)
 	}
 }
+
+func TestReplayStartsAtLineStartAndKeepsEnoughLines(t *testing.T) {
+	s := newSession("id", "n", newFake(), 80, 2, 3, time.Now())
+	s.out = newRing(32)
+	s.out.write([]byte("aaaa\nbbbb\ncccc\ndddd\neeee\nffff\ngg"))
+	// 3 scrollback lines + 2 rows = at most 5 newlines, starting at a line start.
+	start := s.replayStart(s.out.written)
+	got := make([]byte, s.out.written-start)
+	s.out.readAt(got, start)
+	if string(got) != "bbbb\ncccc\ndddd\neeee\nffff\ngg" {
+		t.Fatalf("replay = %q", got)
+	}
+	s.out.write([]byte("\nhhhh\niiii\njjjj\n"))
+	start = s.replayStart(s.out.written)
+	got = make([]byte, s.out.written-start)
+	s.out.readAt(got, start)
+	if string(got) != "ffff\ngg\nhhhh\niiii\njjjj\n" {
+		t.Fatalf("replay after wrap = %q", got)
+	}
+	s.out = newRing(16)
+	s.out.write([]byte("xxxxxxxxxxxx\nab\ncd"))
+	start = s.replayStart(s.out.written)
+	got = make([]byte, s.out.written-start)
+	s.out.readAt(got, start)
+	if string(got) != "ab\ncd" {
+		t.Fatalf("replay from a cut line = %q", got)
+	}
+}
