@@ -329,7 +329,10 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
       await teardown(deps, clouds, leftovers).catch(() => undefined); // the sweep reaps what this could not
       return;
     }
-    await failProvisioning(deps, leftovers, clouds, explainError(error, workspace));
+    // Never let a failure here leave the row in `creating` silently: the sweep is the backstop, the log says why.
+    await failProvisioning(deps, leftovers, clouds, explainError(error, workspace)).catch((failure) =>
+      console.error(`workspace ${workspace.id}: could not record the failed provisioning`, failure instanceof Error ? failure.message : failure),
+    );
   }
 }
 
