@@ -67,8 +67,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	err = agent.Run(ctx, cfg, agent.Options{Executable: exe, Logger: log})
 	switch {
-	case err == nil:
-		return exitOK
+	case err == nil, ctx.Err() != nil && errors.Is(err, context.Canceled):
+		return exitOK // a signal during bootstrap is a normal stop
 	case errors.Is(err, bootstrap.ErrRejected):
 		log.Error("bootstrap rejected", "err", err)
 		return exitRejected
