@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { parseDotenv } from "../../scripts/keys.mjs";
-import { clearFaults, CLOUD, injectFault, installApp, saveHetznerToken } from "./helpers";
+import { clearFaults, CLOUD, injectFault, installApp, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * Workspaces end to end on the local cloud: every "server" is a real agent process, so a workspace that
@@ -63,18 +63,11 @@ async function sweep(request: APIRequestContext) {
   return response.json();
 }
 
-/** Signs in through the local GitHub (which approves at once as `login`). */
-async function signInAs(page: Page, login: string) {
-  await page.goto(`${CLOUD}/github/session?login=${login}`);
-  await page.goto("/auth/github?redirectTo=/dashboard");
-  await expect(page.getByTestId("user-menu")).toContainText(login);
-}
-
 let prepared = false;
 
 /** Signs in as sam-dev; the first time also saves the Hetzner token and installs the GitHub App. */
 async function ready(page: Page) {
-  await signInAs(page, "sam-dev");
+  await signIn(page, "sam-dev");
   if (prepared) return;
   await saveHetznerToken(page);
   await expect(page.getByTestId("saved-hetzner")).toBeVisible();
@@ -272,7 +265,7 @@ test("another user gets 404 for every page and action of the first user's worksp
   await expect(status(page)).toHaveText("running", { timeout: 60_000 });
 
   const other = await (await browser.newContext()).newPage();
-  await signInAs(other, "sam-other");
+  await signIn(other, "sam-other");
   for (const path of [`/workspaces/${id}`, `/workspaces/${id}/terminal`]) {
     expect((await other.goto(path))?.status(), path).toBe(404);
   }
