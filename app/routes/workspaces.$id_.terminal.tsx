@@ -3,7 +3,7 @@ import { Link, useLoaderData, useSearchParams } from "@remix-run/react";
 import xtermStyles from "@xterm/xterm/css/xterm.css?url";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { agentApi } from "~/terminal/agent-api.client";
+import { agentApi } from "~/terminal/agent-api";
 import type { ConnectionStatus } from "~/terminal/connection.client";
 import type { SessionInfo } from "~/terminal/protocol";
 import { terminalAccess } from "~/terminal.server";

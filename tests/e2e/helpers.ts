@@ -35,3 +35,19 @@ export async function injectFault(request: APIRequestContext, fault: Record<stri
 export async function clearFaults(request: APIRequestContext) {
   await request.delete(`${CLOUD}/_local/faults`);
 }
+
+/** Creates a small workspace from sam-dev/hello-world through the form and returns its id. */
+export async function createWorkspace(page: Page, name: string, options: { branch?: string; location?: string } = {}): Promise<string> {
+  await page.goto("/dashboard");
+  await page.getByRole("link", { name: "New workspace" }).click();
+  await expect(page).toHaveURL(/\/workspaces\/new$/);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Repository").fill("sam-dev/hello-world");
+  if (options.branch) await page.getByLabel("Branch").fill(options.branch);
+  if (options.location) await page.getByLabel("Location").selectOption(options.location);
+  await page.getByLabel("Small").check();
+  await page.getByLabel("None").check();
+  await page.getByRole("button", { name: "Create workspace" }).click();
+  await expect(page).toHaveURL(/\/workspaces\/[a-z2-7]{12}$/);
+  return page.url().split("/").pop()!;
+}
