@@ -70,13 +70,13 @@ const hints: Partial<Record<keyof Config, string>> = {
   JWT_PRIVATE_KEY: "run `npm run generate-keys -- --env` and set it as a secret",
   JWT_PUBLIC_KEY: "run `npm run generate-keys -- --env` and set it as a secret",
   JWT_KEY_ID: "run `npm run generate-keys -- --env` and set it as a secret",
-  GITHUB_CLIENT_ID: "copy it from your GitHub OAuth App (docs/self-hosting.md)",
-  GITHUB_CLIENT_SECRET: "generate one in your GitHub OAuth App and set it as a secret",
+  GITHUB_CLIENT_ID: "copy the Client ID from your GitHub App's settings page (docs/self-hosting.md)",
+  GITHUB_CLIENT_SECRET: "generate a client secret in your GitHub App and set it as a secret",
   GITHUB_APP_ID: "copy it from your GitHub App's settings page",
   GITHUB_APP_SLUG: "the last part of your GitHub App's public URL",
   GITHUB_APP_PRIVATE_KEY: "generate a private key in your GitHub App and set it as a secret",
   GITHUB_WEBHOOK_SECRET: "the webhook secret you entered in your GitHub App",
-  CLOUDFLARE_API_TOKEN: "create a token with Zone DNS Edit and SSL and Certificates Edit",
+  CLOUDFLARE_API_TOKEN: "create a Cloudflare API token with the permissions docs/self-hosting.md lists (Zone · DNS · Edit and Zone · SSL and Certificates · Edit at least)",
   CLOUDFLARE_ZONE_ID: "copy it from the Overview page of your zone in the Cloudflare dashboard",
 };
 
