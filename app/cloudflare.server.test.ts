@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cloudflare } from "./cloudflare.server";
-import { fakeFetch, hang, json, networkDown } from "./fixtures/fake-fetch";
+import { fakeFetch, hang, json, networkDown, rejection } from "./fixtures/fake-fetch";
 import { ProviderError } from "./http.server";
 
 const BASE = "https://api.cloudflare.test/client/v4";
@@ -8,16 +8,6 @@ const TOKEN = "YQSn-xWAQiiEh9qM58wZNnyQS7FUdoqGIUAbrh7T";
 const ZONE = "023e105f4ecef8ad9ca31a8372d0c353";
 const fast = { maxAttempts: 3, retryDelayMs: 1 };
 
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 const ok = (result: unknown, resultInfo?: unknown) => json(200, { success: true, errors: [], messages: [], result, ...(resultInfo ? { result_info: resultInfo } : {}) });
 const failure = (status: number, errors: Array<{ code: number; message: string }>, headers: Record<string, string> = {}) =>

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { decodeProtectedHeader, importSPKI, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
-import { fakeFetch, json, networkDown } from "./fixtures/fake-fetch";
+import { fakeFetch, json, networkDown, rejection } from "./fixtures/fake-fetch";
 import { createAppJwt, github } from "./github.server";
 import { ProviderError } from "./http.server";
 
@@ -9,16 +9,6 @@ const API = "https://api.github.test";
 const TOKEN = "ghu_16C7e42F292c6912E7710c838347Ae178B4a";
 const fast = { maxAttempts: 3, retryDelayMs: 1 };
 
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 // Shaped from the spec's examples (repository, simple-user, installation), trimmed.
 const owner = { login: "octocat", id: 1, type: "User", avatar_url: "https://github.com/images/error/octocat_happy.gif" };

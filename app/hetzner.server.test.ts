@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fakeFetch, hang, json, networkDown } from "./fixtures/fake-fetch";
+import { fakeFetch, hang, json, networkDown, rejection } from "./fixtures/fake-fetch";
 import { hetzner } from "./hetzner.server";
 import { ProviderError } from "./http.server";
 
@@ -50,16 +50,6 @@ function page(items: unknown[], key: string, pageNumber: number, last: number) {
 const hetznerError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
   json(status, { error: { code, message, details: null } }, headers);
 
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 describe("hetzner client", () => {
   it("verifies a token with an authenticated read against the configured base URL", async () => {

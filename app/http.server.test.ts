@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
-import { fakeFetch, hang, json, networkDown } from "./fixtures/fake-fetch";
+import { fakeFetch, hang, json, networkDown, rejection } from "./fixtures/fake-fetch";
 import { buildUrl, nextLink, ProviderError, request, retryAfterSeconds, type HttpConfig } from "./http.server";
 
 const TOKEN = "secret-token-value-123";
@@ -17,16 +17,6 @@ function config(fetch: typeof globalThis.fetch, overrides: Partial<HttpConfig> =
   };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a rejection");
-    },
-    (reason: unknown) => reason,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 describe("request", () => {
   it("joins base URL and path, adds query values (arrays repeated) and sends JSON with bearer auth", async () => {

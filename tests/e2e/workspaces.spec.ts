@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
 import { parseDotenv } from "../../scripts/keys.mjs";
-import { clearFaults, CLOUD, injectFault, installApp, saveHetznerToken, signIn } from "./helpers";
+import { clearFaults, CLOUD, createWorkspace, injectFault, installApp, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * Workspaces end to end on the local cloud: every "server" is a real agent process, so a workspace that
@@ -73,21 +73,6 @@ async function ready(page: Page) {
   await expect(page.getByTestId("saved-hetzner")).toBeVisible();
   await installApp(page);
   prepared = true;
-}
-
-async function createWorkspace(page: Page, name: string, options: { branch?: string; location?: string } = {}): Promise<string> {
-  await page.goto("/dashboard");
-  await page.getByRole("link", { name: "New workspace" }).click();
-  await expect(page).toHaveURL(/\/workspaces\/new$/);
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Repository").fill("sam-dev/hello-world");
-  if (options.branch) await page.getByLabel("Branch").fill(options.branch);
-  if (options.location) await page.getByLabel("Location").selectOption(options.location);
-  await page.getByLabel("Small").check();
-  await page.getByLabel("None").check();
-  await page.getByRole("button", { name: "Create workspace" }).click();
-  await expect(page).toHaveURL(/\/workspaces\/[a-z2-7]{12}$/);
-  return page.url().split("/").pop()!;
 }
 
 const status = (page: Page) => page.locator("h1 [data-status]");
