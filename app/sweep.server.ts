@@ -1,5 +1,5 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
-import { and, eq, inArray, isNotNull, lt, or } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { audit } from "./audit.server";
 import { purgeExpiredBootstrapTokens } from "./bootstrap.server";
 import type { Config } from "./config.server";
@@ -75,13 +75,17 @@ export async function runSweep(context: SweepContext, options: { now?: number; c
     }
   };
 
-  // Provisioning past its timeout: clean up, then error.
+  // Provisioning past its timeout: clean up, then error. A workspace whose agent already checked in but whose
+  // provisioning never recorded a DNS record (the app died half-way) counts too: nobody will finish it.
   const lateCreates = await context.db.query.workspaces.findMany({
-    where: and(eq(workspaces.status, "creating"), lt(workspaces.startedAt, new Date(now - PROVISIONING_TIMEOUT_MS))),
+    where: and(
+      or(eq(workspaces.status, "creating"), and(eq(workspaces.status, "running"), isNull(workspaces.dnsRecordId))),
+      lt(workspaces.startedAt, new Date(now - PROVISIONING_TIMEOUT_MS)),
+    ),
   });
   for (const workspace of lateCreates) {
     await attempt(`provisioning timeout ${workspace.id}`, async () => {
-      const claimed = await transition(context.db, { id: workspace.id }, ["creating"], { status: "stopping" });
+      const claimed = await transition(context.db, { id: workspace.id }, ["creating", "running"], { status: "stopping" });
       if (!claimed) return;
       const minutes = PROVISIONING_TIMEOUT_MS / 60_000;
       await recordEvent(context.db, claimed.id, "boot", "error", `The agent did not report ready within ${minutes} minutes`);
@@ -151,19 +155,18 @@ export async function runSweep(context: SweepContext, options: { now?: number; c
 function stopReason(workspace: Workspace, now: number): keyof typeof stopReasons | null {
   const lastSign = workspace.lastHeartbeatAt?.getTime() ?? workspace.updatedAt.getTime();
   if (now - lastSign > MISSED_HEARTBEATS * HEARTBEAT_INTERVAL_MS) return "heartbeat";
+  if (workspace.startedAt && now - workspace.startedAt.getTime() >= workspace.maxLifetimeSeconds * 1000) return "lifetime";
+  // Activity is only as fresh as the last heartbeat, so idleness is judged as of one and a half intervals
+  // ago: a busy agent's next heartbeat would by then have reported newer activity.
   const decision = idleDecision({
-    now,
+    now: now - 1.5 * HEARTBEAT_INTERVAL_MS,
     startedAt: workspace.startedAt,
     lastActivityAt: workspace.lastActivityAt,
     idleTimeoutSeconds: workspace.idleTimeoutSeconds,
     maxLifetimeSeconds: workspace.maxLifetimeSeconds,
     agentRunning: false,
   });
-  // Between heartbeats the agent's own report decides; the sweep only acts once activity is well past due.
-  if (decision.action === "stop" && (decision.reason === "lifetime" || now - lastSign < MISSED_HEARTBEATS * HEARTBEAT_INTERVAL_MS)) {
-    return decision.reason;
-  }
-  return null;
+  return decision.action === "stop" && decision.reason === "idle" ? "idle" : null;
 }
 
 /**

@@ -351,7 +351,8 @@ async function failProvisioning(deps: Deps, workspace: Workspace, clouds: Clouds
       leftovers = { startedAt: null, lastHeartbeatAt: null };
     }
   }
-  const row = await transition(deps.db, { id: workspace.id }, ["creating", "stopping"], {
+  // "running" too: the agent may check in before a slow last step fails, and the server is gone either way.
+  const row = await transition(deps.db, { id: workspace.id }, ["creating", "running", "stopping"], {
     status: "error",
     error,
     ...leftovers,

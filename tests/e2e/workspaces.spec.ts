@@ -244,6 +244,54 @@ test("a workspace without activity is stopped by the control plane", async ({ pa
   await expect(page).toHaveURL(/\/dashboard$/);
 });
 
+test("provisioning cut off half-way (as when the app restarts) is cleaned up by the sweep", async ({ page, request }) => {
+  await ready(page);
+  // The DNS call never answers: provisioning stops after the server exists, as if the app had died there.
+  // (The agent still boots and checks in, so the row may read "running" without a DNS record.)
+  await injectFault(request, { service: "cloudflare", method: "POST", path: "/dns_records$", fault: { hang: true }, times: 1 });
+  const id = await createWorkspace(page, "e2e cut off");
+  const timeline = page.getByRole("list", { name: "Timeline" });
+  await expect(timeline.locator('[data-step="server"][data-status="ok"]')).toBeVisible({ timeout: 30_000 });
+  await expect(timeline.locator('[data-step="dns"][data-status="started"]')).toBeVisible();
+  expect((await leftovers(request, id)).servers).toBe(1);
+
+  sql(`UPDATE workspaces SET started_at = started_at - 11 * 60 * 1000 WHERE id = '${id}'`);
+  const report = await sweep(request);
+  expect(report.provisioningTimedOut).toContain(id);
+  await page.reload();
+  await expect(status(page)).toHaveText("error");
+  await expectNothingLeft(request, id);
+  // When the cut-off request finally fails, its own undo must not bring anything back.
+  await page.waitForTimeout(20_000);
+  await expectNothingLeft(request, id);
+  await expect(status(page)).toHaveText("error");
+});
+
+test("a workspace running a command that produces output is not stopped as idle", async ({ page, request }) => {
+  await ready(page);
+  const id = await createWorkspace(page, "e2e busy");
+  await expect(status(page)).toHaveText("running", { timeout: 60_000 });
+  await page.getByRole("link", { name: "Open terminal" }).click();
+  const screen = page.getByTestId("terminal").locator(".xterm-rows");
+  await expect(screen).toContainText(/[$#]/, { timeout: 20_000 });
+  await page.getByTestId("terminal").click();
+  await page.keyboard.type("while :; do echo tick-$((n+=1)); sleep 0.5; done\n");
+  await expect(screen).toContainText("tick-3");
+
+  // An idle timeout of seconds (the form offers 15 minutes at least): output every half second keeps it busy.
+  sql(`UPDATE workspaces SET idle_timeout_seconds = 5 WHERE id = '${id}'`);
+  await page.goto(`/workspaces/${id}`);
+  // Two heartbeats (30 s apart) and two sweeps see the output and leave it running.
+  await page.waitForTimeout(65_000);
+  await page.reload();
+  await expect(status(page)).toHaveText("running");
+  expect((await leftovers(request, id)).servers).toBe(1);
+
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: "Yes, delete" }).click();
+  await expectNothingLeft(request, id);
+});
+
 test("another user gets 404 for every page and action of the first user's workspace", async ({ page, browser, request }) => {
   await ready(page);
   const id = await createWorkspace(page, "e2e private");
