@@ -11,7 +11,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
-import { arch as hostArch } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { dotenvLine, generateKeys, parseDotenv } from "./keys.mjs";
@@ -34,7 +33,6 @@ export const PORTS = {
 
 const quietWrangler = { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", NO_D1_WARNING: "true" };
 const bin = (name) => join(root, "node_modules", ".bin", name);
-const goArch = { x64: "amd64", arm64: "arm64" }[hostArch()] ?? hostArch();
 
 function log(message) {
   console.log(`\x1b[36m›\x1b[0m ${message}`);
@@ -88,9 +86,12 @@ function checkConfig(mode) {
   run(bin("tsx"), ["scripts/check-config.ts"], { env: { SAM_CONFIG_JSON: JSON.stringify(localEnv(mode)) } });
 }
 
+/** The Linux agents cloud-init downloads (amd64 and arm64 servers); the local cloud runs this machine's. */
+const LINUX_PLATFORMS = ["linux-amd64", "linux-arm64"];
+
 function buildAgent() {
-  log(`building the agent (linux/${goArch})`);
-  run("make", ["-C", "agent", "--no-print-directory", "build-all", `PLATFORMS=linux-${goArch}`]);
+  log(`building the agent (${LINUX_PLATFORMS.join(", ")})`);
+  run("make", ["-C", "agent", "--no-print-directory", "build-all", `PLATFORMS=${LINUX_PLATFORMS.join(" ")}`]);
 }
 
 function migrate(persist) {
@@ -99,9 +100,9 @@ function migrate(persist) {
 }
 
 function uploadAgent(persist) {
-  log("uploading the agent binary to local R2");
+  log("uploading the agent binaries to local R2");
   for (const [key, file] of [
-    [`vm-agent-linux-${goArch}`, `agent/bin/vm-agent-linux-${goArch}`],
+    ...LINUX_PLATFORMS.map((platform) => [`vm-agent-${platform}`, `agent/bin/vm-agent-${platform}`]),
     ["version.json", "agent/bin/version.json"],
   ]) {
     run(bin("wrangler"), ["r2", "object", "put", `sam-agents/${key}`, "--file", file, "--local", "--persist-to", persist], {

@@ -77,8 +77,7 @@ export default function TerminalPage() {
     return () => {
       cancelled = true;
     };
-    // Only on first load: later changes come from the tab actions.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Only on first load: later session changes come from the tab actions, not from this effect.
   }, [workspace.status]);
 
   if (workspace.status !== "running") {
