@@ -12,6 +12,7 @@ const MB = 1024 * 1024;
 const only = process.argv[2];
 const results = new Results(join(root, "bench/results.json"));
 const started = performance.now();
+const failures: string[] = [];
 
 const hardStop = setTimeout(() => {
   console.error("bench: still running after 15 minutes; giving up");
@@ -55,13 +56,17 @@ async function main() {
   if (!only || only === "terminal") await terminalFigures();
   if (!only || only === "app") {
     const { appFigures } = await import("./app-bench");
-    await appFigures(results);
+    await appFigures(results).catch((error: Error) => {
+      failures.push(error.message);
+      console.error(`bench: app figures stopped: ${error.message}`);
+    });
   }
+  if (failures.length) process.exitCode = 1;
   console.log(`\nbench: done in ${((performance.now() - started) / 1000).toFixed(0)} s; figures in bench/results.json`);
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (error) => {
     console.error(error);
     process.exit(1);
