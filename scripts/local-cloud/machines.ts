@@ -108,6 +108,8 @@ export function newMachine(serverId: number, dir: string): Machine {
 export async function runCloudInit(machine: Machine, userData: string | null, log: (line: string) => void): Promise<void> {
   const { dir, agent } = machine;
   const fail = (message: string) => {
+    // A server deleted while it booted has no directory left to log into, and nobody to tell.
+    if (machine.stopped) return;
     agent.error = message;
     writeFileSync(join(dir, "cloud-init.log"), `${message}\n`, { flag: "a" });
     log(`server ${machine.serverId}: ${message}`);
