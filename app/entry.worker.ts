@@ -4,7 +4,7 @@
  */
 import { createRequestHandler, type ServerBuild } from "@remix-run/cloudflare";
 // The server build is produced by `remix vite:build`; scripts/build.mjs bundles this file after it.
-import * as build from "../build/server/index.js";
+import * as build from "sam-server-build";
 import { getLoadContext } from "./context.server";
 import { isCrossSiteWrite } from "./csrf.server";
 

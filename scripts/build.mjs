@@ -14,6 +14,7 @@ await build({
   mainFields: ["browser", "module", "main"],
   conditions: ["workerd", "worker", "browser"],
   external: ["cloudflare:*", "node:*"],
+  alias: { "sam-server-build": "./build/server/index.js" },
   minify: true,
   legalComments: "none",
   logLevel: "warning",
