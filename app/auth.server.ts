@@ -99,14 +99,16 @@ export function safeRedirect(to: FormDataEntryValue | string | null | undefined,
   try {
     const url = new URL(to, "http://sam.invalid");
     if (url.origin !== "http://sam.invalid") return fallback;
-    return `${url.pathname}${url.search}${url.hash}`;
+    // Normalising can itself produce a protocol-relative path ("/..//evil.example" → "//evil.example").
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    return path.startsWith("//") || path.startsWith("/\\") ? fallback : path;
   } catch {
     return fallback;
   }
 }
 
 export async function getUserId(request: Request, context: AppLoadContext): Promise<string | null> {
-  if (!request.headers.get("Cookie")?.includes("__session=")) return null;
+  if (!request.headers.get("Cookie")?.includes("session=")) return null;
   const session = await getSession(request, context);
   return session.get("userId") ?? null;
 }
@@ -120,7 +122,11 @@ export async function getOptionalUser(request: Request, context: AppLoadContext)
 /** The signed-in user, or a redirect to sign in that brings them back to this page. */
 export async function requireUser(request: Request, context: AppLoadContext): Promise<User> {
   const user = await getOptionalUser(request, context);
-  if (user) return user;
+  if (user) {
+    // Taking someone off the allow-list ends their access at once, not when their session expires.
+    if (!(await isLoginAllowed(context, user.login))) throw await destroyUserSession(request, context, "/private");
+    return user;
+  }
   const url = new URL(request.url);
   const back = request.method === "GET" ? `${url.pathname}${url.search}` : url.pathname;
   throw redirect(`/login?${new URLSearchParams({ redirectTo: back })}`);
@@ -134,16 +140,17 @@ export async function requireAdmin(request: Request, context: AppLoadContext): P
 }
 
 export async function createUserSession(request: Request, context: AppLoadContext, userId: string, redirectTo: string) {
-  const session = await getSession(request, context);
+  // Always a new session id: reusing one the browser brought would let a planted cookie become the victim's session.
+  const session = await sessionStorage(context).getSession();
   session.set("userId", userId);
   return redirect(redirectTo, { headers: { "Set-Cookie": await commitSession(session, context) } });
 }
 
-export async function destroyUserSession(request: Request, context: AppLoadContext) {
+export async function destroyUserSession(request: Request, context: AppLoadContext, to = "/") {
   const session = await getSession(request, context);
   // A visitor without a stored session has nothing to destroy (and KV refuses an empty key).
-  if (!session.id) return redirect("/");
+  if (!session.id) return redirect(to);
   const userId = session.get("userId");
   if (userId) await audit(context, request, { userId, action: "sign_out" });
-  return redirect("/", { headers: { "Set-Cookie": await sessionStorage(context).destroySession(session) } });
+  return redirect(to, { headers: { "Set-Cookie": await sessionStorage(context).destroySession(session) } });
 }

@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { listCredentials, readCredential, removeCredential, saveCredential } from "./credentials.server";
-import { users } from "./db/schema";
-import { commitSession, getSession, sessionStorage } from "./session.server";
+import { users, workspaces } from "./db/schema";
+import { createUserSession } from "./auth.server";
+import { commitSession, getSession, sessionCookieName, sessionStorage } from "./session.server";
+import { settingsAction } from "./settings.server";
 import { testContext } from "./test-context.workers";
 
 async function newUser(login: string) {
@@ -76,3 +78,44 @@ describe("sessions", () => {
     expect(loaded.get("userId")).toBeUndefined();
   });
 });
+
+describe("session fixation", () => {
+  it("sign-in issues a new session id even when the browser brings a valid one", async () => {
+    const { context } = testContext();
+    const planted = await getSession(new Request("http://localhost/"), context);
+    planted.set("userId", "attacker");
+    const plantedCookie = (await commitSession(planted, context)).split(";")[0]!;
+
+    const response = await createUserSession(new Request("http://localhost/auth/github/callback", { headers: { Cookie: plantedCookie } }), context, "victim", "/dashboard");
+    const issued = response.headers.get("Set-Cookie")!.split(";")[0]!;
+    expect(issued).not.toBe(plantedCookie);
+    // The planted id still belongs to its owner; the victim's session is one the attacker does not know.
+    expect((await getSession(new Request("http://localhost/", { headers: { Cookie: plantedCookie } }), context)).get("userId")).toBe("attacker");
+    expect((await getSession(new Request("http://localhost/", { headers: { Cookie: issued } }), context)).get("userId")).toBe("victim");
+  });
+
+  it("the cookie is __Host- prefixed over https, so a workspace host cannot set it", () => {
+    expect(sessionCookieName("https://app.example.com")).toBe("__Host-session");
+    expect(sessionCookieName("http://localhost:8788")).toBe("__session");
+  });
+});
+
+describe("the Hetzner token while servers exist", () => {
+  const post = (fields: Record<string, string>) =>
+    new Request("http://localhost/settings", { method: "POST", body: new URLSearchParams(fields), headers: { Origin: "http://localhost:8788" } });
+
+  it("cannot be replaced or removed, since the servers can only be deleted with it", async () => {
+    const { context } = testContext();
+    const user = await newUser("carol");
+    await saveCredential(context, user.id, "hetzner", "A".repeat(60) + "keep");
+    await context.db.insert(workspaces).values({ userId: user.id, name: "live", size: "small", serverType: "cx23", location: "fsn1", status: "running", serverId: 42 });
+
+    const replaced = await settingsAction(post({ intent: "save-hetzner", token: "B".repeat(64) }), context, user);
+    expect(JSON.stringify(replaced)).toContain("Stop your workspaces first");
+    const removed = await settingsAction(post({ intent: "remove", kind: "hetzner" }), context, user);
+    expect(removed).toBeInstanceOf(Response);
+    expect((removed as Response).status).toBe(302);
+    expect(await readCredential(context, user.id, "hetzner")).toBe("A".repeat(60) + "keep");
+  });
+});
+

@@ -16,12 +16,17 @@ interface FlashData {
 
 const storages = new WeakMap<object, ReturnType<typeof build>>();
 
+/** Over https the cookie is `__Host-` prefixed: browsers then refuse one set by a sibling host (a workspace). */
+export function sessionCookieName(appUrl: string) {
+  return appUrl.startsWith("https://") ? "__Host-session" : "__session";
+}
+
 function build(context: AppLoadContext) {
   const { config, cloudflare } = context;
   return createWorkersKVSessionStorage<SessionData, FlashData>({
     kv: cloudflare.env.SESSIONS,
     cookie: {
-      name: "__session",
+      name: sessionCookieName(config.APP_URL),
       httpOnly: true,
       sameSite: "lax",
       path: "/",

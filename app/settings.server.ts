@@ -1,8 +1,10 @@
 import { parseWithZod } from "@conform-to/zod/v4";
 import { data, type AppLoadContext } from "@remix-run/cloudflare";
+import { and, eq, inArray, isNotNull, or } from "drizzle-orm";
 import { audit } from "./audit.server";
 import type { User } from "./auth.server";
 import { listCredentials, removeCredential, saveCredential } from "./credentials.server";
+import { workspaces } from "./db/schema";
 import { hetzner } from "./hetzner.server";
 import { ProviderError } from "./http.server";
 import { listInstallations } from "./installations.server";
@@ -30,6 +32,23 @@ export function hetznerTokenProblem(error: unknown): { message: string; status: 
   return { status: 502, message: "Hetzner answered in a way SAM did not expect; nothing was saved. Try again in a moment." };
 }
 
+/**
+ * Servers are deleted with the token that made them; a different token (another project) would answer
+ * "not found" and leave them billing. So the Hetzner token is fixed while any server may exist.
+ */
+async function hasCloudResources(context: AppLoadContext, userId: string): Promise<boolean> {
+  const row = await context.db.query.workspaces.findFirst({
+    columns: { id: true },
+    where: and(
+      eq(workspaces.userId, userId),
+      or(inArray(workspaces.status, ["creating", "running", "stopping"]), isNotNull(workspaces.serverId), isNotNull(workspaces.firewallId)),
+    ),
+  });
+  return Boolean(row);
+}
+
+const TOKEN_IN_USE = "Stop your workspaces first: their servers were made with the current Hetzner token, and SAM needs it to delete them.";
+
 const credentialLabel = (kind: string) =>
   kind === "hetzner" ? "Hetzner Cloud token" : (agentCredentialKinds[kind as keyof typeof agentCredentialKinds]?.label ?? kind);
 
@@ -41,6 +60,9 @@ export async function settingsAction(request: Request, context: AppLoadContext, 
     const submission = parseWithZod(formData, { schema: hetznerTokenSchema });
     if (submission.status !== "success") return data({ form: "hetzner", result: submission.reply({ hideFields: ["token"] }) }, { status: 400 });
     const { token } = submission.value;
+    if (await hasCloudResources(context, user.id)) {
+      return data({ form: "hetzner", result: submission.reply({ formErrors: [TOKEN_IN_USE], hideFields: ["token"] }) }, { status: 409 });
+    }
     try {
       await hetzner({ baseUrl: context.config.HETZNER_API_URL, token }).verifyToken();
     } catch (error) {
@@ -65,6 +87,9 @@ export async function settingsAction(request: Request, context: AppLoadContext, 
     const submission = parseWithZod(formData, { schema: removeCredentialSchema });
     if (submission.status !== "success") return data({ form: "remove", result: submission.reply() }, { status: 400 });
     const { kind } = submission.value;
+    if (kind === "hetzner" && (await hasCloudResources(context, user.id))) {
+      return redirectWithToast(request, context, "/settings", { kind: "error", title: "Hetzner token kept", description: TOKEN_IN_USE });
+    }
     if (await removeCredential(context, user.id, kind)) {
       await audit(context, request, { userId: user.id, action: "credential.removed", details: { kind } });
     }

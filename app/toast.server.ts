@@ -12,7 +12,7 @@ export async function redirectWithToast(request: Request, context: AppLoadContex
 
 /** Reads (and consumes) the pending toast; returns the Set-Cookie header to send when there was one. */
 export async function takeToast(request: Request, context: AppLoadContext): Promise<{ toast: Toast | null; headers: HeadersInit }> {
-  if (!request.headers.get("Cookie")?.includes("__session=")) return { toast: null, headers: {} };
+  if (!request.headers.get("Cookie")?.includes("session=")) return { toast: null, headers: {} };
   const session = await getSession(request, context);
   const toast = session.get("toast") ?? null;
   if (!toast) return { toast: null, headers: {} };

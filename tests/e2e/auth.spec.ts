@@ -94,7 +94,10 @@ test("another GitHub user sees none of the first user's data", async ({ browser 
   expect(admin?.status()).toBe(404);
 });
 
-test("an admin's allow-list keeps everyone else out with a clear page", async ({ browser }) => {
+test("an admin's allow-list keeps everyone else out with a clear page, and ends their sessions", async ({ browser }) => {
+  const stranger = await (await browser.newContext()).newPage();
+  await signIn(stranger, "sam-other");
+
   const admin = await browser.newPage();
   await signIn(admin, "sam-dev");
   await admin.goto("/admin");
@@ -102,13 +105,14 @@ test("an admin's allow-list keeps everyone else out with a clear page", async ({
   await admin.getByRole("button", { name: "Save policy" }).click();
   await expect(admin.getByRole("status")).toContainText("Instance policy saved");
 
-  const stranger = await (await browser.newContext()).newPage();
-  await stranger.goto(`${CLOUD}/github/session?login=sam-other`);
-  await stranger.goto("/login");
-  await stranger.getByRole("button", { name: "Sign in with GitHub" }).click();
+  // Already signed in: the next request ends the session.
+  await stranger.goto("/settings");
   await expect(stranger.getByRole("heading", { name: "This instance is private" })).toBeVisible();
   await stranger.goto("/settings");
   await expect(stranger).toHaveURL(/\/login/);
+  // Signing in again gets no account.
+  await stranger.getByRole("button", { name: "Sign in with GitHub" }).click();
+  await expect(stranger.getByRole("heading", { name: "This instance is private" })).toBeVisible();
 
   await admin.getByLabel("GitHub logins allowed to sign in").fill("");
   await admin.getByRole("button", { name: "Save policy" }).click();
