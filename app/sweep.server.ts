@@ -11,7 +11,7 @@ import {
   HEARTBEAT_INTERVAL_MS,
   idleDecision,
   LIVE_STATUSES,
-  MANAGED_BY,
+  ownedSelector,
   MISSED_HEARTBEATS,
   PROVISIONING_TIMEOUT_MS,
   recordEvent,
@@ -184,7 +184,7 @@ async function reapOrphans(
   for (const { userId } of owners) {
     const client = await clouds(deps, userId).catch(() => null);
     if (!client) continue;
-    const selector = `managed-by=${MANAGED_BY}`;
+    const selector = ownedSelector(deps.config);
     let servers;
     try {
       servers = await client.hetzner.listServers({ labelSelector: selector });

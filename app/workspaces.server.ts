@@ -184,8 +184,21 @@ export const CLOUDFLARE_IP_RANGES = [
 
 export const AGENT_PORT = "8443";
 
-export function labelsFor(workspace: Pick<Workspace, "id" | "userId">) {
-  return { "managed-by": MANAGED_BY, workspace: workspace.id, user: workspace.userId };
+/**
+ * Which SAM instance made a resource (its app host, as a Hetzner label value), so two instances sharing a
+ * Hetzner project never reap each other's servers as orphans.
+ */
+export function instanceLabel(config: Pick<Config, "APP_URL">): string {
+  return new URL(config.APP_URL).host.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 63);
+}
+
+/** The label selector for everything this instance made. */
+export function ownedSelector(config: Pick<Config, "APP_URL">): string {
+  return `managed-by=${MANAGED_BY},instance=${instanceLabel(config)}`;
+}
+
+export function labelsFor(workspace: Pick<Workspace, "id" | "userId">, config: Pick<Config, "APP_URL">) {
+  return { "managed-by": MANAGED_BY, instance: instanceLabel(config), workspace: workspace.id, user: workspace.userId };
 }
 
 // ---- errors a person can act on -----------------------------------------------------------------------
@@ -266,7 +279,7 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
     await recordEvent(db, workspace.id, "cloud-init", "ok", `Prepared the boot script (${userData.length} bytes, no secrets)`);
 
     const suffix = Date.now().toString(36);
-    const labels = labelsFor(workspace);
+    const labels = labelsFor(workspace, deps.config);
     const { firewall } = await step(
       db,
       workspace,
@@ -378,7 +391,7 @@ export async function teardown(deps: Deps, clouds: Clouds, workspace: Pick<Works
   if (workspace.dnsRecordId) recordIds.add(workspace.dnsRecordId);
   for (const id of recordIds) await clouds.dns.deleteRecord(id);
 
-  const selector = `managed-by=${MANAGED_BY},workspace=${workspace.id}`;
+  const selector = `${ownedSelector(deps.config)},workspace=${workspace.id}`;
   const serverIds = new Set((await clouds.hetzner.listServers({ labelSelector: selector })).map((server) => server.id));
   if (workspace.serverId && workspace.serverId > 0) serverIds.add(workspace.serverId);
   for (const id of serverIds) await clouds.hetzner.deleteServer(id);
@@ -646,7 +659,14 @@ async function listRepositories(context: AppLoadContext, githubToken: string, in
   const client = github({ apiUrl: context.config.GITHUB_API_URL });
   const lists = await Promise.all(
     installations.map(async ({ installationId }) =>
-      (await client.listUserInstallationRepositories(githubToken, installationId))
+      (
+        await client.listUserInstallationRepositories(githubToken, installationId).catch((error: unknown) => {
+          // An installation the user can no longer see (they left the organisation: no webhook tells us)
+          // offers nothing, rather than hiding every other installation's repositories.
+          if (error instanceof ProviderError && (error.status === 403 || error.status === 404)) return [];
+          throw error;
+        })
+      )
         .filter((repository) => !repository.archived)
         .map((repository) => ({
           fullName: repository.full_name,

@@ -188,7 +188,7 @@ describe("provisioning", () => {
     const row = await reload(workspace.id);
     expect(row).toMatchObject({ status: "creating", error: null });
     expect(row!.serverId).toBe([...fake.servers.keys()][0]);
-    expect(fake.servers.get(row!.serverId!)!.labels).toEqual({ "managed-by": "sam", workspace: workspace.id, user: userId });
+    expect(fake.servers.get(row!.serverId!)!.labels).toEqual({ "managed-by": "sam", instance: "localhost-8788", workspace: workspace.id, user: userId });
     expect([...fake.records.values()]).toEqual([expect.objectContaining({ name: `ws-${workspace.id}.${config.BASE_DOMAIN}` })]);
     const events = await listEvents(db, workspace.id);
     expect(events.map((event) => `${event.step}:${event.status}`)).toEqual([
@@ -333,7 +333,9 @@ describe("sweep", () => {
     const late = await newWorkspace({ startedAt: new Date(Date.now() - 11 * 60_000) });
     await provision(deps, late, { clouds: fake.factory });
     const silent = await newWorkspace({ status: "running", lastHeartbeatAt: new Date(Date.now() - 5 * 60_000) });
-    const orphan = await fake.clouds.hetzner.createServer({ name: "x", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: { "managed-by": "sam", workspace: "gonegonegone" } });
+    const orphan = await fake.clouds.hetzner.createServer({ name: "x", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: { "managed-by": "sam", instance: "localhost-8788", workspace: "gonegonegone" } });
+    // Another SAM instance sharing the Hetzner project: its servers are not this instance's orphans.
+    const neighbour = await fake.clouds.hetzner.createServer({ name: "y", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: { "managed-by": "sam", instance: "staging.example.com", workspace: "notminenotmi" } });
 
     const report = await runSweep({ db, config }, { clouds: fake.factory });
     expect(report.provisioningTimedOut).toContain(late.id);
@@ -341,7 +343,9 @@ describe("sweep", () => {
     expect(report.stopped).toContainEqual({ id: silent.id, reason: "heartbeat" });
     expect((await reload(silent.id))!.status).toBe("stopped");
     expect(report.orphanServersDeleted).toContain(orphan.server.id);
-    expect(fake.servers.size + fake.records.size).toBe(0);
+    expect(report.orphanServersDeleted).not.toContain(neighbour.server.id);
+    expect([...fake.servers.keys()]).toEqual([neighbour.server.id]);
+    expect(fake.records.size).toBe(0);
     const audit = await db.query.auditLog.findMany({ where: eq(schema.auditLog.userId, userId) });
     expect(audit.map((entry) => entry.action)).toEqual(expect.arrayContaining(["workspace.provisioning_timed_out", "workspace.stopped", "orphan.server_deleted"]));
   });
