@@ -1,5 +1,5 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
-import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { audit } from "./audit.server";
 import { mintBootstrapToken, revokeBootstrapTokens } from "./bootstrap.server";
 import { archForServerType, renderCloudInit } from "./cloud-init.server";
@@ -80,7 +80,11 @@ export async function countLiveWorkspaces(db: Database, userId: string): Promise
 
 // ---- transitions --------------------------------------------------------------------------------------
 
-type Scope = { id: string; userId?: string };
+/** Which row (and, for provisioning, which run of it: the run's `startedAt`) a write may touch. */
+type Scope = { id: string; userId?: string; run?: Date | null };
+
+const runMatches = (run: Date | null | undefined) =>
+  run === undefined ? undefined : run === null ? isNull(workspaces.startedAt) : eq(workspaces.startedAt, run);
 
 /** The one way a status changes: `UPDATE … WHERE id = ? [AND user_id = ?] AND status IN (from) RETURNING`. */
 export async function transition(
@@ -92,17 +96,27 @@ export async function transition(
   const [row] = await db
     .update(workspaces)
     .set({ ...set, updatedAt: new Date() })
-    .where(and(eq(workspaces.id, scope.id), scope.userId ? eq(workspaces.userId, scope.userId) : undefined, inArray(workspaces.status, [...from])))
+    .where(
+      and(
+        eq(workspaces.id, scope.id),
+        scope.userId ? eq(workspaces.userId, scope.userId) : undefined,
+        runMatches(scope.run),
+        inArray(workspaces.status, [...from]),
+      ),
+    )
     .returning();
   return row ?? null;
 }
 
-/** Records provisioning progress only while the workspace is still being created by us. */
-async function saveWhileCreating(db: Database, id: string, set: Partial<typeof workspaces.$inferInsert>): Promise<boolean> {
+/**
+ * Records provisioning progress only while the workspace is still being created by this run: after a stop
+ * and a restart, a late answer to the old run must not write into the new one.
+ */
+async function saveWhileCreating(db: Database, run: Pick<Workspace, "id" | "startedAt">, set: Partial<typeof workspaces.$inferInsert>): Promise<boolean> {
   const [row] = await db
     .update(workspaces)
     .set({ ...set, updatedAt: new Date() })
-    .where(and(eq(workspaces.id, id), eq(workspaces.status, "creating")))
+    .where(and(eq(workspaces.id, run.id), eq(workspaces.status, "creating"), runMatches(run.startedAt)))
     .returning({ id: workspaces.id });
   return Boolean(row);
 }
@@ -294,7 +308,7 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
       ({ firewall }) => `Firewall ${firewall.id} created`,
     );
     made.firewallId = firewall.id;
-    if (!(await saveWhileCreating(db, workspace.id, { firewallId: firewall.id }))) throw new ProvisioningAborted();
+    if (!(await saveWhileCreating(db, workspace, { firewallId: firewall.id }))) throw new ProvisioningAborted();
 
     const { server } = await step(
       db,
@@ -322,7 +336,7 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
     );
     made.serverId = server.id;
     const ipv4 = server.public_net.ipv4?.ip;
-    if (!(await saveWhileCreating(db, workspace.id, { serverId: server.id, ipv4: ipv4 ?? null }))) throw new ProvisioningAborted();
+    if (!(await saveWhileCreating(db, workspace, { serverId: server.id, ipv4: ipv4 ?? null }))) throw new ProvisioningAborted();
     if (!ipv4) throw new Error(`Hetzner gave server ${server.id} no IPv4 address`);
 
     const dnsRecordId = await step(
@@ -334,12 +348,17 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
       () => `${hostname} → ${ipv4} (proxied by Cloudflare)`,
     );
     made.dnsRecordId = dnsRecordId;
-    if (!(await saveWhileCreating(db, workspace.id, { dnsRecordId }))) throw new ProvisioningAborted();
+    if (!(await saveWhileCreating(db, workspace, { dnsRecordId }))) throw new ProvisioningAborted();
     await recordEvent(db, workspace.id, "boot", "started", "Waiting for the server to boot and the agent to check in");
   } catch (error) {
     const leftovers = { ...workspace, firewallId: made.firewallId ?? null, serverId: made.serverId ?? null, dnsRecordId: made.dnsRecordId ?? null };
     if (error instanceof ProvisioningAborted) {
-      await teardown(deps, clouds, leftovers).catch(() => undefined); // the sweep reaps what this could not
+      // Stopped or deleted meanwhile. If a newer run has begun, only what this run made may go: searching by
+      // label or name would find the new run's server and record too.
+      const current = await db.query.workspaces.findFirst({ where: eq(workspaces.id, workspace.id), columns: { startedAt: true, status: true } });
+      const newerRun = current && (current.status === "creating" || current.status === "running") && current.startedAt?.getTime() !== workspace.startedAt?.getTime();
+      const undo = newerRun ? deleteExactly(clouds, made) : teardown(deps, clouds, leftovers);
+      await undo.catch(() => undefined); // the sweep reaps what this could not
       return;
     }
     // Never let a failure here leave the row in `creating` silently: the sweep is the backstop, the log says why.
@@ -365,7 +384,7 @@ async function failProvisioning(deps: Deps, workspace: Workspace, clouds: Clouds
     }
   }
   // "running" too: the agent may check in before a slow last step fails, and the server is gone either way.
-  const row = await transition(deps.db, { id: workspace.id }, ["creating", "running", "stopping"], {
+  const row = await transition(deps.db, { id: workspace.id, run: workspace.startedAt }, ["creating", "running", "stopping"], {
     status: "error",
     error,
     ...leftovers,
@@ -376,6 +395,13 @@ async function failProvisioning(deps: Deps, workspace: Workspace, clouds: Clouds
 }
 
 // ---- teardown -----------------------------------------------------------------------------------------
+
+/** Deletes just the resources one provisioning run recorded making. */
+async function deleteExactly(clouds: Clouds, made: { serverId?: number; firewallId?: number; dnsRecordId?: string }) {
+  if (made.dnsRecordId) await clouds.dns.deleteRecord(made.dnsRecordId);
+  if (made.serverId && made.serverId > 0) await clouds.hetzner.deleteServer(made.serverId);
+  if (made.firewallId) await clouds.hetzner.deleteFirewall(made.firewallId);
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -477,7 +503,7 @@ export async function claimRestart(deps: Deps, scope: Scope): Promise<Workspace 
 }
 
 /** "Keep alive": counts as activity now. */
-export async function keepAlive(db: Database, scope: Required<Scope>) {
+export async function keepAlive(db: Database, scope: Required<Omit<Scope, "run">>) {
   const [row] = await db
     .update(workspaces)
     .set({ lastActivityAt: new Date(), updatedAt: new Date() })

@@ -246,6 +246,33 @@ describe("provisioning", () => {
   });
 });
 
+describe("a run overtaken by stop and restart", () => {
+  it("a late answer to the old run neither writes into the new run nor removes its server", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
+    const original = fake.clouds.hetzner.createServer;
+    let restarted: Workspace | null = null;
+    fake.clouds.hetzner.createServer = async (input) => {
+      if (!restarted) {
+        // While the first run waits for Hetzner, the user stops and restarts; the second run provisions fully.
+        const stopping = await claimStop(deps, { id: workspace.id, userId }, "Stopped by you");
+        await finishStop(deps, stopping!, { clouds: fake.factory });
+        restarted = await claimRestart(deps, { id: workspace.id, userId });
+        await provision(deps, restarted!, { clouds: fake.factory });
+      }
+      return original(input);
+    };
+    await provision(deps, workspace, { clouds: fake.factory });
+
+    const row = await reload(workspace.id);
+    expect(row!.status).toBe("creating");
+    expect(row!.startedAt!.getTime()).toBe(restarted!.startedAt!.getTime());
+    // Exactly the new run's server and record are left, and the row points at them.
+    expect([...fake.servers.keys()]).toEqual([row!.serverId]);
+    expect([...fake.records.keys()]).toEqual([row!.dnsRecordId]);
+  });
+});
+
 describe("state transitions", () => {
   it("a double stop acts once; stop deletes the cloud side, keeps the row and adds the billed time", async () => {
     const fake = fakeClouds();
