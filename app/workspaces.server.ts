@@ -412,19 +412,28 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * left to the sweep.
  */
 export async function teardown(deps: Deps, clouds: Clouds, workspace: Pick<Workspace, "id" | "serverId" | "firewallId" | "dnsRecordId">) {
-  const hostname = workspaceHostname(deps.config, workspace.id);
-  const recordIds = new Set(await clouds.dns.findRecords(hostname));
-  if (workspace.dnsRecordId) recordIds.add(workspace.dnsRecordId);
-  for (const id of recordIds) await clouds.dns.deleteRecord(id);
-
+  // Servers first (they bill), and each part is tried even when another fails; the first failure is thrown
+  // afterwards so the workspace records it and the sweep tries again.
+  const failures: unknown[] = [];
+  const attempt = (work: () => Promise<void>) => work().catch((error: unknown) => void failures.push(error));
   const selector = `${ownedSelector(deps.config)},workspace=${workspace.id}`;
-  const serverIds = new Set((await clouds.hetzner.listServers({ labelSelector: selector })).map((server) => server.id));
-  if (workspace.serverId && workspace.serverId > 0) serverIds.add(workspace.serverId);
-  for (const id of serverIds) await clouds.hetzner.deleteServer(id);
 
-  const firewallIds = new Set((await clouds.hetzner.listFirewalls({ labelSelector: selector })).map((firewall) => firewall.id));
-  if (workspace.firewallId) firewallIds.add(workspace.firewallId);
-  for (const id of firewallIds) await deleteFirewallWhenFree(clouds, id);
+  await attempt(async () => {
+    const serverIds = new Set((await clouds.hetzner.listServers({ labelSelector: selector })).map((server) => server.id));
+    if (workspace.serverId && workspace.serverId > 0) serverIds.add(workspace.serverId);
+    for (const id of serverIds) await clouds.hetzner.deleteServer(id);
+  });
+  await attempt(async () => {
+    const recordIds = new Set(await clouds.dns.findRecords(workspaceHostname(deps.config, workspace.id)));
+    if (workspace.dnsRecordId) recordIds.add(workspace.dnsRecordId);
+    for (const id of recordIds) await clouds.dns.deleteRecord(id);
+  });
+  await attempt(async () => {
+    const firewallIds = new Set((await clouds.hetzner.listFirewalls({ labelSelector: selector })).map((firewall) => firewall.id));
+    if (workspace.firewallId) firewallIds.add(workspace.firewallId);
+    for (const id of firewallIds) await deleteFirewallWhenFree(clouds, id);
+  });
+  if (failures.length) throw failures[0];
 }
 
 /** Hetzner detaches a firewall from a deleted server a moment later; until then the delete answers 422. */

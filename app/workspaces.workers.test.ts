@@ -90,6 +90,7 @@ function fakeClouds() {
         return record.id;
       },
       deleteRecord: async (id) => {
+        maybeFail("deleteRecord");
         records.delete(id);
       },
       findRecords: async (name) => [...records.values()].filter((record) => record.name === name).map((record) => record.id),
@@ -243,6 +244,22 @@ describe("provisioning", () => {
     await provision(deps, workspace, { clouds: fake.factory });
     expect(fake.servers.size + fake.firewalls.size + fake.records.size).toBe(0);
     expect((await reload(workspace.id))!.status).toBe("stopping");
+  });
+});
+
+describe("teardown", () => {
+  it("a DNS failure on stop does not keep the server: it goes, and the workspace says what is left", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
+    await provision(deps, workspace, { clouds: fake.factory });
+    await db.update(schema.workspaces).set({ status: "running" }).where(eq(schema.workspaces.id, workspace.id));
+    fake.failures.set("deleteRecord", new ProviderError({ provider: "cloudflare", status: 500, message: "Internal server error" }));
+
+    const stopping = await claimStop(deps, { id: workspace.id, userId }, "Stopped by you");
+    await finishStop(deps, stopping!, { clouds: fake.factory });
+    expect(fake.servers.size + fake.firewalls.size).toBe(0);
+    expect(fake.records.size).toBe(1);
+    expect(await reload(workspace.id)).toMatchObject({ status: "error", error: expect.stringMatching(/Cloudflare/) });
   });
 });
 
