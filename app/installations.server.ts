@@ -132,3 +132,16 @@ export async function userOwnsInstallation(context: AppLoadContext, userId: stri
   });
   return Boolean(row && row.suspendedAt === null);
 }
+
+/**
+ * Whether the user can still see a repository on GitHub, asked with their own token (not the App's):
+ * "reauthenticate" when that token has expired. A workspace without a repository needs no access.
+ */
+export async function repositoryAccess(context: AppLoadContext, userId: string, fullName: string | null): Promise<"ok" | "denied" | "reauthenticate"> {
+  if (!fullName) return "ok";
+  const token = await readCredential(context, userId, "github_user_token");
+  if (!token) return "reauthenticate";
+  const [owner, repo] = fullName.split("/");
+  const repository = await github({ apiUrl: context.config.GITHUB_API_URL }).getRepository(token, owner!, repo!);
+  return repository ? "ok" : "denied";
+}

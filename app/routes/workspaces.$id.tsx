@@ -1,4 +1,5 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import { redirect } from "@remix-run/cloudflare";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { audit } from "~/audit.server";
@@ -6,6 +7,7 @@ import { requireUser } from "~/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ConfirmAction } from "~/components/workspace-actions";
 import { formatEuro, formatUntil, inTransition, useLiveRevalidation, WorkspaceStatusBadge } from "~/components/workspace-status";
+import { repositoryAccess } from "~/installations.server";
 import { getPolicy } from "~/policy.server";
 import { redirectWithToast } from "~/toast.server";
 import { agentClis, formatMinutes, IDLE_WARNING_MS } from "~/workspace-schema";
@@ -65,6 +67,17 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
           kind: "error",
           title: "Too many live workspaces",
           description: `This instance allows ${policy.maxWorkspacesPerUser}: stop or delete one first.`,
+        });
+      }
+      // Access to the repository is checked again with the user's own GitHub token: the App could still
+      // clone it for someone who has since lost access.
+      const access = await repositoryAccess(context, user.id, workspace.repository);
+      if (access === "reauthenticate") throw redirect(`/auth/github?${new URLSearchParams({ redirectTo: here })}`);
+      if (access === "denied") {
+        return redirectWithToast(request, context, here, {
+          kind: "error",
+          title: "No access to the repository",
+          description: `GitHub no longer shows ${workspace.repository} to your account, so the workspace cannot be restarted. Delete it, or ask for access again.`,
         });
       }
       const claimed = await claimRestart(context, scope);
