@@ -15,6 +15,6 @@ export async function audit(
   });
 }
 
-export function clientIp(request: Request): string | null {
+function clientIp(request: Request): string | null {
   return request.headers.get("CF-Connecting-IP") ?? request.headers.get("X-Forwarded-For")?.split(",")[0]?.trim() ?? null;
 }

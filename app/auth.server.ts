@@ -113,10 +113,20 @@ export async function getUserId(request: Request, context: AppLoadContext): Prom
   return session.get("userId") ?? null;
 }
 
-export async function getOptionalUser(request: Request, context: AppLoadContext): Promise<User | null> {
-  const userId = await getUserId(request, context);
-  if (!userId) return null;
-  return (await context.db.query.users.findFirst({ where: eq(users.id, userId) })) ?? null;
+// The root loader and the route's loader both ask who is signing in; the load context is one per request.
+const usersByRequest = new WeakMap<AppLoadContext, Promise<User | null>>();
+
+export function getOptionalUser(request: Request, context: AppLoadContext): Promise<User | null> {
+  let user = usersByRequest.get(context);
+  if (!user) {
+    user = (async () => {
+      const userId = await getUserId(request, context);
+      if (!userId) return null;
+      return (await context.db.query.users.findFirst({ where: eq(users.id, userId) })) ?? null;
+    })();
+    usersByRequest.set(context, user);
+  }
+  return user;
 }
 
 /** The signed-in user, or a redirect to sign in that brings them back to this page. */

@@ -35,7 +35,19 @@ export const defaultPolicy: Policy = {
 
 const POLICY_KEY = "policy";
 
-export async function getPolicy(context: AppLoadContext): Promise<Policy> {
+// Read once per request (sign-in checks, forms and actions may each ask); the load context is one per request.
+const policies = new WeakMap<AppLoadContext, Promise<Policy>>();
+
+export function getPolicy(context: AppLoadContext): Promise<Policy> {
+  let policy = policies.get(context);
+  if (!policy) {
+    policy = readPolicy(context);
+    policies.set(context, policy);
+  }
+  return policy;
+}
+
+async function readPolicy(context: AppLoadContext): Promise<Policy> {
   const row = await context.db.query.instanceSettings.findFirst({ where: (settings, { eq }) => eq(settings.key, POLICY_KEY) });
   const stored = row ? policySchema.safeParse({ ...defaultPolicy, ...(row.value as object) }) : null;
   const policy = stored?.success ? stored.data : defaultPolicy;
@@ -51,6 +63,7 @@ export async function savePolicy(context: AppLoadContext, policy: Policy) {
     .insert(instanceSettings)
     .values({ key: POLICY_KEY, value: policy })
     .onConflictDoUpdate({ target: instanceSettings.key, set: { value: policy, updatedAt: new Date() } });
+  policies.delete(context);
 }
 
 export function isAdmin(context: AppLoadContext, login: string): boolean {

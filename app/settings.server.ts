@@ -22,7 +22,7 @@ export async function loadSettings(context: AppLoadContext, user: User) {
 }
 
 /** What a person can do about a failed token check, in one sentence. Never includes the token. */
-export function hetznerTokenProblem(error: unknown): { message: string; status: number } {
+function hetznerTokenProblem(error: unknown): { message: string; status: number } {
   if (error instanceof ProviderError) {
     if (error.status === 401) return { status: 400, message: "Hetzner rejected this token: check that it was copied whole and has not been deleted." };
     if (error.status === 403) return { status: 400, message: "Hetzner refused this token: it needs Read & Write access to create servers." };

@@ -1,6 +1,6 @@
 import type { FitAddon } from "@xterm/addon-fit";
 import type { Terminal } from "@xterm/xterm";
-import { CloseCode, parseServerMessage, reconnectDelay, subprotocols, type ClientMessage, type SessionInfo } from "./protocol";
+import { CloseCode, parseServerMessage, PROTOCOL_VERSION, reconnectDelay, subprotocols, type ClientMessage, type SessionInfo } from "./protocol";
 
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "exited" | "gone";
 
@@ -66,6 +66,11 @@ export class TerminalConnection {
       }
       const message = parseServerMessage(event.data);
       if (message?.type === "hello") {
+        if (message.protocol !== PROTOCOL_VERSION) {
+          this.options.onStatus("gone", `the workspace speaks terminal protocol ${message.protocol}, this page ${PROTOCOL_VERSION}: reload the page`);
+          this.dispose();
+          return;
+        }
         this.attempt = 0;
         this.term.reset();
         this.options.onStatus("connected");

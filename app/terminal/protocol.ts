@@ -25,12 +25,9 @@ export type ServerMessage =
   | { type: "exit"; code: number }
   | { type: "error"; message: string };
 
-/** Close codes the agent uses; anything else is a dropped connection worth reconnecting. */
+/** Close codes that end a session for good; anything else (1001, 4008, a dropped socket) is worth a reconnect. */
 export const CloseCode = {
-  normal: 1000,
-  goingAway: 1001,
   sessionExited: 1000,
-  tooSlow: 4008,
   sessionGone: 4404,
 } as const;
 
