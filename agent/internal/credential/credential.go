@@ -76,13 +76,21 @@ type Server struct {
 
 // Serve listens on s.Path (mode 0600) until ctx ends.
 func (s *Server) Serve(ctx context.Context) error {
-	_ = os.Remove(s.Path)
-	ln, err := net.Listen("unix", s.Path)
+	// Bind under a temporary name, restrict it, then rename it into place:
+	// the socket never exists at s.Path with the umask's wider mode.
+	tmp := s.Path + ".tmp"
+	_ = os.Remove(tmp)
+	ln, err := net.Listen("unix", tmp)
 	if err != nil {
 		return fmt.Errorf("credential socket: %w", err)
 	}
-	if err := os.Chmod(s.Path, 0o600); err != nil {
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err == nil {
+		err = os.Rename(tmp, s.Path)
+	}
+	if err != nil {
 		ln.Close()
+		_ = os.Remove(tmp)
 		return fmt.Errorf("credential socket: %w", err)
 	}
 	go func() {
