@@ -69,6 +69,13 @@ describe("cloudflare client", () => {
     expect(requests[0]!.url.pathname).toBe(`/client/v4/zones/${ZONE}/dns_records`);
     expect(requests[0]!.url.searchParams.get("name")).toBe("ws-1.example.com");
     expect(requests[0]!.url.searchParams.get("type")).toBe("A");
+    expect(requests[0]!.url.searchParams.has("comment.exact")).toBe(false);
+  });
+
+  it("filters DNS records by comment with Cloudflare's comment.exact", async () => {
+    const { fetch, requests } = fakeFetch(() => ok([record("r1")], { page: 1, per_page: 100, count: 1, total_count: 1, total_pages: 1 }));
+    await cloudflare({ baseUrl: BASE, token: TOKEN, fetch }).listDnsRecords(ZONE, { type: "A", comment: "managed-by=sam" });
+    expect(requests[0]!.url.searchParams.get("comment.exact")).toBe("managed-by=sam");
   });
 
   it("pages on count and total_count when total_pages is absent (the 2024 description's result_info)", async () => {

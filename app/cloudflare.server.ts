@@ -180,8 +180,9 @@ export function cloudflare(options: CloudflareOptions) {
 
     getZone: (zoneId: string) => get(zone(zoneId), zoneSchema),
 
-    listDnsRecords: (zoneId: string, filter: { name?: string; type?: string } = {}) =>
-      listPages(`${zone(zoneId)}/dns_records`, dnsRecordSchema, { name: filter.name, type: filter.type }, 100),
+    /** Records meeting every given filter; `comment` is Cloudflare's case-insensitive `comment.exact`. */
+    listDnsRecords: (zoneId: string, filter: { name?: string; type?: string; comment?: string } = {}) =>
+      listPages(`${zone(zoneId)}/dns_records`, dnsRecordSchema, { name: filter.name, type: filter.type, "comment.exact": filter.comment }, 100),
 
     /** POST — never retried; on failure look the record up by name before trying again. */
     createDnsRecord: (zoneId: string, input: DnsRecordInput) =>

@@ -7,6 +7,7 @@ import type { Database } from "./context.server";
 import { credentials, workspaces } from "./db/schema";
 import {
   claimStop,
+  dnsClient,
   finishStop,
   HEARTBEAT_INTERVAL_MS,
   idleDecision,
@@ -21,6 +22,7 @@ import {
   userClouds,
   type CloudsFactory,
   type Deps,
+  type DnsClient,
   type Workspace,
 } from "./workspaces.server";
 
@@ -28,7 +30,7 @@ import {
  * The periodic sweep (ARCHITECTURE.md §2): production runs it from a scheduler Worker's cron, locally
  * `scripts/dev.mjs` calls POST /api/internal/sweep. It repairs what a lost request or a dead VM left:
  * provisioning that never finished, agents that went silent, idle workspaces whose heartbeats stopped
- * arriving, servers and firewalls that belong to no live workspace, and expired bootstrap tokens.
+ * arriving, servers, firewalls and DNS records that belong to no live workspace, and expired bootstrap tokens.
  */
 
 export interface SweepContext {
@@ -44,6 +46,7 @@ export interface SweepReport {
   leftoversCleaned: string[];
   orphanServersDeleted: number[];
   orphanFirewallsDeleted: number[];
+  orphanDnsRecordsDeleted: string[];
   bootstrapTokensPurged: number;
   errors: string[];
 }
@@ -51,7 +54,10 @@ export interface SweepReport {
 /** A stop whose request died half-way (waitUntil cut short) is finished after this long. */
 const STUCK_STOP_MS = 5 * 60 * 1000;
 
-export async function runSweep(context: SweepContext, options: { now?: number; clouds?: CloudsFactory } = {}): Promise<SweepReport> {
+export async function runSweep(
+  context: SweepContext,
+  options: { now?: number; clouds?: CloudsFactory; dns?: DnsClient } = {},
+): Promise<SweepReport> {
   const now = options.now ?? Date.now();
   const deps: Deps = { db: context.db, config: context.config };
   const clouds = options.clouds ?? userClouds;
@@ -62,6 +68,7 @@ export async function runSweep(context: SweepContext, options: { now?: number; c
     leftoversCleaned: [],
     orphanServersDeleted: [],
     orphanFirewallsDeleted: [],
+    orphanDnsRecordsDeleted: [],
     bootstrapTokensPurged: 0,
     errors: [],
   };
@@ -146,6 +153,7 @@ export async function runSweep(context: SweepContext, options: { now?: number; c
   }
 
   await attempt("orphans", () => reapOrphans(deps, clouds, report, record));
+  await attempt("orphan DNS records", () => reapOrphanRecords(deps, options.dns ?? dnsClient(context.config), report, record));
 
   report.bootstrapTokensPurged = await purgeExpiredBootstrapTokens(context.db, now);
   if (report.bootstrapTokensPurged > 0) await record(null, "bootstrap_tokens.purged", { count: report.bootstrapTokensPurged });
@@ -234,6 +242,41 @@ async function reapOrphans(
       } catch (error) {
         report.errors.push(`delete firewall ${firewall.id}: ${error instanceof Error ? error.message : String(error)}`);
       }
+    }
+  }
+}
+
+/**
+ * DNS records this instance made (in the operator's zone, so one listing for everyone) whose workspace is
+ * gone or no longer live, or that a running workspace no longer records. A proxied name left pointing at an
+ * address Hetzner hands to someone else would serve their server under this domain.
+ */
+async function reapOrphanRecords(
+  deps: Deps,
+  dns: DnsClient,
+  report: SweepReport,
+  record: (userId: string | null, action: string, details: Record<string, unknown>) => Promise<void>,
+) {
+  const records = await dns.listManaged();
+  const ids = [...new Set(records.map((entry) => entry.workspaceId))];
+  const live = ids.length
+    ? await deps.db
+        .select({ id: workspaces.id, userId: workspaces.userId, status: workspaces.status, dnsRecordId: workspaces.dnsRecordId })
+        .from(workspaces)
+        .where(and(inArray(workspaces.id, ids), inArray(workspaces.status, [...LIVE_STATUSES])))
+    : [];
+  const liveById = new Map(live.map((row) => [row.id, row]));
+  for (const entry of records) {
+    const owner = liveById.get(entry.workspaceId);
+    // Creating and stopping workspaces are mid-change, and a running one that has not recorded its record
+    // yet is the provisioning timeout's to judge.
+    if (owner && (owner.status !== "running" || owner.dnsRecordId === null || owner.dnsRecordId === entry.id)) continue;
+    try {
+      await dns.deleteRecord(entry.id);
+      report.orphanDnsRecordsDeleted.push(entry.id);
+      await record(owner?.userId ?? null, "orphan.dns_record_deleted", { recordId: entry.id, workspaceId: entry.workspaceId });
+    } catch (error) {
+      report.errors.push(`delete DNS record ${entry.id}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 }

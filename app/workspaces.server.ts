@@ -15,7 +15,7 @@ import { listInstallations } from "./installations.server";
 import { getPolicy, sizes, type Policy, type Size } from "./policy.server";
 import type { WorkspaceForm, WorkspaceFormLimits } from "./workspace-schema";
 import { costSoFar } from "./workspace-cost";
-import { workspaceHostname } from "./workspace-url";
+import { workspaceHostname, workspaceIdOf } from "./workspace-url";
 
 /**
  * Workspaces: the rows, their state machine (ARCHITECTURE.md §5) and the cloud work behind each
@@ -34,6 +34,7 @@ export const HEARTBEAT_INTERVAL_MS = 30 * 1000;
 /** A running workspace missing this many heartbeats in a row is considered lost. */
 export const MISSED_HEARTBEATS = 3;
 export const MANAGED_BY = "sam";
+const DNS_COMMENT = `managed-by=${MANAGED_BY}`;
 const IMAGE = "ubuntu-24.04";
 
 // ---- ids and queries ----------------------------------------------------------------------------------
@@ -135,6 +136,8 @@ export interface DnsClient {
   createRecord(hostname: string, ipv4: string): Promise<string>;
   deleteRecord(id: string): Promise<void>;
   findRecords(hostname: string): Promise<string[]>;
+  /** Every record this instance made (its comment and a `ws-<id>.<BASE_DOMAIN>` name), with the workspace it serves. */
+  listManaged(): Promise<Array<{ id: string; workspaceId: string }>>;
 }
 
 export interface Clouds {
@@ -147,11 +150,16 @@ export function dnsClient(config: Config): DnsClient {
   const zone = config.CLOUDFLARE_ZONE_ID;
   return {
     createRecord: async (hostname, ipv4) =>
-      (await client.createDnsRecord(zone, { type: "A", name: hostname, content: ipv4, proxied: true, comment: "managed-by=sam" })).id,
+      (await client.createDnsRecord(zone, { type: "A", name: hostname, content: ipv4, proxied: true, comment: DNS_COMMENT })).id,
     deleteRecord: async (id) => {
       await client.deleteDnsRecord(zone, id);
     },
     findRecords: async (hostname) => (await client.listDnsRecords(zone, { name: hostname })).map((record) => record.id),
+    listManaged: async () =>
+      (await client.listDnsRecords(zone, { type: "A", comment: DNS_COMMENT })).flatMap((record) => {
+        const workspaceId = workspaceIdOf(config, record.name);
+        return workspaceId ? [{ id: record.id, workspaceId }] : [];
+      }),
   };
 }
 

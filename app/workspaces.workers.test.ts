@@ -10,6 +10,7 @@ import { action as bootstrapAction } from "./routes/api.bootstrap.$token";
 import { action as heartbeatAction } from "./routes/api.workspaces.$id.heartbeat";
 import { action as readyAction } from "./routes/api.workspaces.$id.ready";
 import { runSweep } from "./sweep.server";
+import { workspaceHostname, workspaceIdOf } from "./workspace-url";
 import { issueCallbackToken } from "./agent-auth.server";
 import {
   claimDelete,
@@ -94,6 +95,11 @@ function fakeClouds() {
         records.delete(id);
       },
       findRecords: async (name) => [...records.values()].filter((record) => record.name === name).map((record) => record.id),
+      listManaged: async () =>
+        [...records.values()].flatMap((record) => {
+          const workspaceId = workspaceIdOf(config, record.name);
+          return workspaceId ? [{ id: record.id, workspaceId }] : [];
+        }),
     },
   };
   const factory: CloudsFactory = async () => clouds;
@@ -381,7 +387,7 @@ describe("sweep", () => {
     // Another SAM instance sharing the Hetzner project: its servers are not this instance's orphans.
     const neighbour = await fake.clouds.hetzner.createServer({ name: "y", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: { "managed-by": "sam", instance: "staging.example.com", workspace: "notminenotmi" } });
 
-    const report = await runSweep({ db, config }, { clouds: fake.factory });
+    const report = await runSweep({ db, config }, { clouds: fake.factory, dns: fake.clouds.dns });
     expect(report.provisioningTimedOut).toContain(late.id);
     expect((await reload(late.id))).toMatchObject({ status: "error", error: expect.stringContaining("10 minutes") });
     expect(report.stopped).toContainEqual({ id: silent.id, reason: "heartbeat" });
@@ -392,5 +398,25 @@ describe("sweep", () => {
     expect(fake.records.size).toBe(0);
     const audit = await db.query.auditLog.findMany({ where: eq(schema.auditLog.userId, userId) });
     expect(audit.map((entry) => entry.action)).toEqual(expect.arrayContaining(["workspace.provisioning_timed_out", "workspace.stopped", "orphan.server_deleted"]));
+  });
+
+  it("DNS records whose workspace is gone, stopped or re-recorded go; a live workspace's record and foreign names stay", async () => {
+    const fake = fakeClouds();
+    const running = await newWorkspace({ status: "running", lastHeartbeatAt: new Date() });
+    const current = await fake.clouds.dns.createRecord(workspaceHostname(config, running.id), "10.0.0.1");
+    const stale = await fake.clouds.dns.createRecord(workspaceHostname(config, running.id), "10.0.0.9");
+    await db.update(schema.workspaces).set({ dnsRecordId: current }).where(eq(schema.workspaces.id, running.id));
+    const creating = await newWorkspace({ status: "creating" });
+    const inFlight = await fake.clouds.dns.createRecord(workspaceHostname(config, creating.id), "10.0.0.2");
+    const stopped = await newWorkspace({ status: "stopped" });
+    const leftOver = await fake.clouds.dns.createRecord(workspaceHostname(config, stopped.id), "10.0.0.3");
+    const rowGone = await fake.clouds.dns.createRecord(workspaceHostname(config, newWorkspaceId()), "10.0.0.4");
+    const foreign = await fake.clouds.dns.createRecord(`ws-${newWorkspaceId()}.other.example`, "10.0.0.5");
+
+    const report = await runSweep({ db, config }, { clouds: fake.factory, dns: fake.clouds.dns });
+    expect(report.orphanDnsRecordsDeleted.sort()).toEqual([stale, leftOver, rowGone].sort());
+    expect([...fake.records.keys()].sort()).toEqual([current, inFlight, foreign].sort());
+    const audit = await db.query.auditLog.findMany({ where: eq(schema.auditLog.action, "orphan.dns_record_deleted") });
+    expect(audit.map((entry) => (entry.details as { recordId: string }).recordId)).toEqual(expect.arrayContaining([stale, leftOver, rowGone]));
   });
 });

@@ -110,6 +110,20 @@ describe("Cloudflare zones and DNS records", () => {
     const page2 = await cf("GET", `${records}?type=TXT&name=paged.${ZONE}&per_page=5&page=2`);
     expect(page2.json.result_info).toMatchObject({ page: 2, count: 2 });
   });
+
+  it("filters by comment case-insensitively, and match=any takes records meeting any filter", async () => {
+    await cf("POST", records, { type: "A", name: "tagged-1", content: "203.0.113.31", comment: "Managed-By=SAM" });
+    await cf("POST", records, { type: "A", name: "tagged-2", content: "203.0.113.32", comment: "managed-by=sam and more" });
+    await cf("POST", records, { type: "A", name: "untagged", content: "203.0.113.33" });
+    const names = async (query: string) => ((await cf("GET", `${records}?${query}`)).json.result as Array<{ name: string }>).map((r) => r.name).sort();
+    expect(await names("comment.exact=managed-by%3Dsam")).toEqual([`tagged-1.${ZONE}`]);
+    expect(await names("comment=managed-by%3Dsam")).toEqual([`tagged-1.${ZONE}`]);
+    expect(await names("comment.startswith=managed-by%3Dsam&type=A")).toEqual([`tagged-1.${ZONE}`, `tagged-2.${ZONE}`]);
+    expect(await names("comment.endswith=MORE")).toEqual([`tagged-2.${ZONE}`]);
+    expect(await names(`comment.absent&type=A&name=untagged.${ZONE}`)).toEqual([`untagged.${ZONE}`]);
+    expect(await names(`match=any&comment.exact=managed-by%3Dsam&name=untagged.${ZONE}`)).toEqual([`tagged-1.${ZONE}`, `untagged.${ZONE}`]);
+    expect((await cf("GET", `${records}?match=some`)).status).toBe(400);
+  });
 });
 
 describe("Cloudflare Origin CA", () => {

@@ -308,8 +308,17 @@ export class Cloudflare {
     const order = q.get("order") ?? "type";
     const direction = q.get("direction") === "desc" ? -1 : 1;
     if (!["type", "name", "content", "ttl", "proxied"].includes(order)) throw fail(400, 1004, "Invalid order");
+    const match = q.get("match") ?? "all";
+    if (match !== "all" && match !== "any") throw fail(400, 1004, "match must be 'all' or 'any'");
+    // Each given filter is one condition; `match` says whether a record needs all of them or any.
+    const conditions: Array<(rec: DnsRecord) => boolean> = [];
+    if (name) conditions.push((rec) => rec.name === this.normalizeName(name));
+    if (type) conditions.push((rec) => rec.type === type.toUpperCase());
+    if (content) conditions.push((rec) => rec.content === content);
+    if (proxied !== null) conditions.push((rec) => String(rec.proxied) === proxied);
+    conditions.push(...commentConditions(q));
     const matching = [...this.records.values()]
-      .filter((rec) => (!name || rec.name === this.normalizeName(name)) && (!type || rec.type === type.toUpperCase()) && (!content || rec.content === content) && (proxied === null || String(rec.proxied) === proxied))
+      .filter((rec) => conditions.length === 0 || (match === "all" ? conditions.every((test) => test(rec)) : conditions.some((test) => test(rec))))
       .sort((a, b) => {
         const key = order as keyof DnsRecord;
         const x = String(a[key]);
@@ -537,4 +546,24 @@ export class Cloudflare {
       pages_projects: this.pages.map((p) => ({ id: p.id, name: p.name })),
     };
   }
+}
+
+/** The documented `comment`, `comment.exact|contains|startswith|endswith|present|absent` filters; values compare case-insensitively. */
+function commentConditions(q: URLSearchParams): Array<(rec: DnsRecord) => boolean> {
+  const text = (rec: DnsRecord) => (rec.comment ?? "").toLowerCase();
+  const tests: Record<string, (comment: string, value: string) => boolean> = {
+    comment: (comment, value) => comment === value,
+    "comment.exact": (comment, value) => comment === value,
+    "comment.contains": (comment, value) => comment.includes(value),
+    "comment.startswith": (comment, value) => comment.startsWith(value),
+    "comment.endswith": (comment, value) => comment.endsWith(value),
+  };
+  const conditions: Array<(rec: DnsRecord) => boolean> = [];
+  for (const [key, test] of Object.entries(tests)) {
+    const value = q.get(key);
+    if (value !== null) conditions.push((rec) => rec.comment != null && test(text(rec), value.toLowerCase()));
+  }
+  if (q.has("comment.present")) conditions.push((rec) => Boolean(rec.comment));
+  if (q.has("comment.absent")) conditions.push((rec) => !rec.comment);
+  return conditions;
 }
