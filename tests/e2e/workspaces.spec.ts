@@ -45,13 +45,19 @@ async function expectNothingLeft(request: APIRequestContext, id: string) {
   await expect.poll(() => leftovers(request, id), { timeout: 30_000 }).toEqual({ servers: 0, firewalls: 0, records: 0 });
 }
 
-/** Runs SQL on the end-to-end database (to shorten a timeout the UI rightly does not offer). */
-function sql(command: string) {
+/**
+ * Runs SQL on the end-to-end database (to shorten a timeout the UI rightly does not offer), then shows the
+ * workspace again. wrangler writes from another process, and while it holds SQLite's lock the app's own
+ * queries fail (SQLITE_BUSY), so the page, which polls while anything is in transition, waits on a blank page.
+ */
+async function sql(page: Page, id: string, command: string) {
+  await page.goto("about:blank");
   execFileSync(join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", command], {
     cwd: root,
     stdio: "ignore",
     env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
   });
+  await page.goto(`/workspaces/${id}`);
 }
 
 /** Runs the sweep now, as the local runner does every 30 s. */
@@ -120,6 +126,19 @@ test("create → running → stop → restart → running → delete, with nothi
   const again = await page.request.post(`/workspaces/${id}`, { form: { intent: "stop" }, maxRedirects: 0 });
   expect(again.status()).toBe(302);
   await expect(status(page)).toHaveText("stopped");
+
+  // Restart first asks GitHub, with the user's own token, whether they can still see the repository: a
+  // 404 (access lost) keeps the workspace stopped and says why.
+  await injectFault(request, {
+    service: "github",
+    method: "GET",
+    path: "^/repos/sam-dev/hello-world$",
+    fault: { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest/repos/repos#get-a-repository", status: "404" } },
+  });
+  await page.getByRole("button", { name: "Restart" }).click();
+  await expect(page.getByRole("status")).toContainText("No access to the repository");
+  await expect(status(page)).toHaveText("stopped");
+  await clearFaults(request);
 
   await page.getByRole("button", { name: "Restart" }).click();
   await expect(status(page)).toHaveText("running", { timeout: 60_000 });
@@ -192,7 +211,7 @@ test("an agent that never calls ready is cleaned up by the sweep", async ({ page
   await expect(page.getByRole("list", { name: "Timeline" }).locator('[data-step="agent.clone"][data-status="started"]')).toBeVisible({ timeout: 30_000 });
   await expect(status(page)).toHaveText("creating");
 
-  sql(`UPDATE workspaces SET started_at = started_at - 11 * 60 * 1000 WHERE id = '${id}'`);
+  await sql(page, id, `UPDATE workspaces SET started_at = started_at - 11 * 60 * 1000 WHERE id = '${id}'`);
   const report = await sweep(request);
   expect(report.provisioningTimedOut).toContain(id);
   await page.reload();
@@ -234,7 +253,7 @@ test("a workspace without activity is stopped by the control plane", async ({ pa
   const id = await createWorkspace(page, "e2e idle");
   await expect(status(page)).toHaveText("running", { timeout: 60_000 });
   // The shortest idle timeout the form offers is 15 minutes; shorten it for the test.
-  sql(`UPDATE workspaces SET idle_timeout_seconds = 1 WHERE id = '${id}'`);
+  await sql(page, id, `UPDATE workspaces SET idle_timeout_seconds = 1 WHERE id = '${id}'`);
   // The next heartbeat (every 30 s) or sweep finds it idle and deletes the server.
   await expect(status(page)).toHaveText("stopped", { timeout: 75_000 });
   await expect(page.getByRole("list", { name: "Timeline" })).toContainText("No input or output for the idle timeout");
@@ -255,7 +274,7 @@ test("provisioning cut off half-way (as when the app restarts) is cleaned up by 
   await expect(timeline.locator('[data-step="dns"][data-status="started"]')).toBeVisible();
   expect((await leftovers(request, id)).servers).toBe(1);
 
-  sql(`UPDATE workspaces SET started_at = started_at - 11 * 60 * 1000 WHERE id = '${id}'`);
+  await sql(page, id, `UPDATE workspaces SET started_at = started_at - 11 * 60 * 1000 WHERE id = '${id}'`);
   const report = await sweep(request);
   expect(report.provisioningTimedOut).toContain(id);
   await page.reload();
@@ -279,8 +298,7 @@ test("a workspace running a command that produces output is not stopped as idle"
   await expect(screen).toContainText("tick-3");
 
   // An idle timeout of seconds (the form offers 15 minutes at least): output every half second keeps it busy.
-  sql(`UPDATE workspaces SET idle_timeout_seconds = 5 WHERE id = '${id}'`);
-  await page.goto(`/workspaces/${id}`);
+  await sql(page, id, `UPDATE workspaces SET idle_timeout_seconds = 5 WHERE id = '${id}'`);
   // Two heartbeats (30 s apart) and two sweeps see the output and leave it running.
   await page.waitForTimeout(65_000);
   await page.reload();
