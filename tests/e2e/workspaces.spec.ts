@@ -333,6 +333,16 @@ test("another user gets 404 for every page and action of the first user's worksp
   }
   await expect(status(page)).toHaveText("running");
 
+  // The admin (sam-dev, the first user) sees every workspace with its owner; anyone else gets 404 there.
+  expect((await other.goto("/admin"))?.status()).toBe(404);
+  await page.goto("/admin");
+  const listed = page.getByRole("table", { name: "All workspaces" }).getByRole("row").filter({ hasText: "e2e private" });
+  await expect(listed).toHaveCount(1);
+  await expect(listed).toContainText("sam-dev");
+  await expect(listed).toContainText("running");
+  await expect(listed).toContainText(/small · [a-z]+\d/);
+
+  await page.goto(`/workspaces/${id}`);
   await page.getByRole("button", { name: "Delete" }).click();
   await page.getByRole("button", { name: "Yes, delete" }).click();
   await expectNothingLeft(request, id);
