@@ -7,7 +7,7 @@ import type { Database } from "./context.server";
 import { credentials, workspaces } from "./db/schema";
 import {
   claimStop,
-  dnsClient,
+  zoneClient,
   finishStop,
   HEARTBEAT_INTERVAL_MS,
   idleDecision,
@@ -22,7 +22,7 @@ import {
   userClouds,
   type CloudsFactory,
   type Deps,
-  type DnsClient,
+  type ZoneClient,
   type Workspace,
 } from "./workspaces.server";
 
@@ -56,7 +56,7 @@ const STUCK_STOP_MS = 5 * 60 * 1000;
 
 export async function runSweep(
   context: SweepContext,
-  options: { now?: number; clouds?: CloudsFactory; dns?: DnsClient } = {},
+  options: { now?: number; clouds?: CloudsFactory; zone?: ZoneClient } = {},
 ): Promise<SweepReport> {
   const now = options.now ?? Date.now();
   const deps: Deps = { db: context.db, config: context.config };
@@ -153,7 +153,7 @@ export async function runSweep(
   }
 
   await attempt("orphans", () => reapOrphans(deps, clouds, report, record));
-  await attempt("orphan DNS records", () => reapOrphanRecords(deps, options.dns ?? dnsClient(context.config), report, record));
+  await attempt("orphan DNS records", () => reapOrphanRecords(deps, options.zone ?? zoneClient(context.config), report, record));
 
   report.bootstrapTokensPurged = await purgeExpiredBootstrapTokens(context.db, now);
   if (report.bootstrapTokensPurged > 0) await record(null, "bootstrap_tokens.purged", { count: report.bootstrapTokensPurged });
@@ -253,11 +253,11 @@ async function reapOrphans(
  */
 async function reapOrphanRecords(
   deps: Deps,
-  dns: DnsClient,
+  zone: ZoneClient,
   report: SweepReport,
   record: (userId: string | null, action: string, details: Record<string, unknown>) => Promise<void>,
 ) {
-  const records = await dns.listManaged();
+  const records = await zone.listManaged();
   const ids = [...new Set(records.map((entry) => entry.workspaceId))];
   const live = ids.length
     ? await deps.db
@@ -272,7 +272,7 @@ async function reapOrphanRecords(
     // yet is the provisioning timeout's to judge.
     if (owner && (owner.status !== "running" || owner.dnsRecordId === null || owner.dnsRecordId === entry.id)) continue;
     try {
-      await dns.deleteRecord(entry.id);
+      await zone.deleteRecord(entry.id);
       report.orphanDnsRecordsDeleted.push(entry.id);
       await record(owner?.userId ?? null, "orphan.dns_record_deleted", { recordId: entry.id, workspaceId: entry.workspaceId });
     } catch (error) {

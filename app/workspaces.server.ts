@@ -113,7 +113,7 @@ export async function transition(
  * Records provisioning progress only while the workspace is still being created by this run: after a stop
  * and a restart, a late answer to the old run must not write into the new one.
  */
-async function saveWhileCreating(db: Database, run: Pick<Workspace, "id" | "startedAt">, set: Partial<typeof workspaces.$inferInsert>): Promise<boolean> {
+export async function saveWhileCreating(db: Database, run: Pick<Workspace, "id" | "startedAt">, set: Partial<typeof workspaces.$inferInsert>): Promise<boolean> {
   const [row] = await db
     .update(workspaces)
     .set({ ...set, updatedAt: new Date() })
@@ -131,21 +131,24 @@ const cleared = { serverId: null, firewallId: null, ipv4: null, dnsRecordId: nul
 
 // ---- the clouds ---------------------------------------------------------------------------------------
 
-/** The DNS records of workspace hostnames, in the instance's Cloudflare zone. */
-export interface DnsClient {
+/** The instance's Cloudflare zone: workspace hostnames' DNS records and their Origin CA certificates. */
+export interface ZoneClient {
   createRecord(hostname: string, ipv4: string): Promise<string>;
   deleteRecord(id: string): Promise<void>;
   findRecords(hostname: string): Promise<string[]>;
   /** Every record this instance made (its comment and a `ws-<id>.<BASE_DOMAIN>` name), with the workspace it serves. */
   listManaged(): Promise<Array<{ id: string; workspaceId: string }>>;
+  /** Signs the agent's CSR for its hostname (90 days, ECC). */
+  issueCertificate(hostname: string, csr: string): Promise<{ id: string; certificate: string }>;
+  revokeCertificate(id: string): Promise<void>;
 }
 
 export interface Clouds {
   hetzner: Pick<HetznerClient, "createServer" | "deleteServer" | "listServers" | "createFirewall" | "deleteFirewall" | "listFirewalls">;
-  dns: DnsClient;
+  zone: ZoneClient;
 }
 
-export function dnsClient(config: Config): DnsClient {
+export function zoneClient(config: Config): ZoneClient {
   const client = cloudflare({ baseUrl: config.CLOUDFLARE_API_URL, token: config.CLOUDFLARE_API_TOKEN });
   const zone = config.CLOUDFLARE_ZONE_ID;
   return {
@@ -160,11 +163,16 @@ export function dnsClient(config: Config): DnsClient {
         const workspaceId = workspaceIdOf(config, record.name);
         return workspaceId ? [{ id: record.id, workspaceId }] : [];
       }),
+    issueCertificate: async (hostname, csr) => {
+      const { id, certificate } = await client.createOriginCertificate({ csr, hostnames: [hostname], requestType: "origin-ecc", validityDays: 90 });
+      return { id, certificate };
+    },
+    revokeCertificate: (id) => client.revokeOriginCertificate(id),
   };
 }
 
 export function cloudsFor(config: Config, hetznerToken: string): Clouds {
-  return { hetzner: hetzner({ baseUrl: config.HETZNER_API_URL, token: hetznerToken }), dns: dnsClient(config) };
+  return { hetzner: hetzner({ baseUrl: config.HETZNER_API_URL, token: hetznerToken }), zone: zoneClient(config) };
 }
 
 /** Builds the clouds for a workspace's owner; null when they have no Hetzner token any more. */
@@ -352,7 +360,7 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
       workspace,
       "dns",
       `Pointing ${hostname} at the server`,
-      () => clouds.dns.createRecord(hostname, ipv4),
+      () => clouds.zone.createRecord(hostname, ipv4),
       () => `${hostname} → ${ipv4} (proxied by Cloudflare)`,
     );
     made.dnsRecordId = dnsRecordId;
@@ -406,7 +414,7 @@ async function failProvisioning(deps: Deps, workspace: Workspace, clouds: Clouds
 
 /** Deletes just the resources one provisioning run recorded making. */
 async function deleteExactly(clouds: Clouds, made: { serverId?: number; firewallId?: number; dnsRecordId?: string }) {
-  if (made.dnsRecordId) await clouds.dns.deleteRecord(made.dnsRecordId);
+  if (made.dnsRecordId) await clouds.zone.deleteRecord(made.dnsRecordId);
   if (made.serverId && made.serverId > 0) await clouds.hetzner.deleteServer(made.serverId);
   if (made.firewallId) await clouds.hetzner.deleteFirewall(made.firewallId);
 }
@@ -432,16 +440,38 @@ export async function teardown(deps: Deps, clouds: Clouds, workspace: Pick<Works
     for (const id of serverIds) await clouds.hetzner.deleteServer(id);
   });
   await attempt(async () => {
-    const recordIds = new Set(await clouds.dns.findRecords(workspaceHostname(deps.config, workspace.id)));
+    const recordIds = new Set(await clouds.zone.findRecords(workspaceHostname(deps.config, workspace.id)));
     if (workspace.dnsRecordId) recordIds.add(workspace.dnsRecordId);
-    for (const id of recordIds) await clouds.dns.deleteRecord(id);
+    for (const id of recordIds) await clouds.zone.deleteRecord(id);
   });
   await attempt(async () => {
     const firewallIds = new Set((await clouds.hetzner.listFirewalls({ labelSelector: selector })).map((firewall) => firewall.id));
     if (workspace.firewallId) firewallIds.add(workspace.firewallId);
     for (const id of firewallIds) await deleteFirewallWhenFree(clouds, id);
   });
+  await revokeCertificate(deps, clouds, workspace.id);
   if (failures.length) throw failures[0];
+}
+
+/**
+ * Revokes the Origin CA certificate the run's agent got (read from the row, which the agent's bootstrap
+ * may have written after the caller read it). Its private key went with the server, so this only keeps
+ * the account's certificates true: a failure is noted on the timeline and never fails the stop.
+ */
+async function revokeCertificate(deps: Deps, clouds: Clouds, workspaceId: string) {
+  const row = await deps.db.query.workspaces.findFirst({ columns: { certificateId: true }, where: eq(workspaces.id, workspaceId) });
+  const certificateId = row?.certificateId;
+  if (!certificateId) return;
+  try {
+    await clouds.zone.revokeCertificate(certificateId);
+    await deps.db
+      .update(workspaces)
+      .set({ certificateId: null })
+      .where(and(eq(workspaces.id, workspaceId), eq(workspaces.certificateId, certificateId)));
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    await recordEvent(deps.db, workspaceId, "certificate", "error", `Could not revoke the server's certificate (${why}); it expires by itself within 90 days.`);
+  }
 }
 
 /** Hetzner detaches a firewall from a deleted server a moment later; until then the delete answers 422. */

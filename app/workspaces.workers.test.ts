@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { consumeBootstrapToken, mintBootstrapToken, peekBootstrapToken, purgeExpiredBootstrapTokens } from "./bootstrap.server";
 import { parseConfig } from "./config.server";
 import * as schema from "./db/schema";
@@ -35,6 +35,7 @@ function fakeClouds() {
   const servers = new Map<number, { id: number; labels: Record<string, string> }>();
   const firewalls = new Map<number, { id: number; labels: Record<string, string> }>();
   const records = new Map<string, { id: string; name: string; content: string }>();
+  const certificates = new Map<string, { id: string; hostname: string; revoked: boolean }>();
   const failures = new Map<string, ProviderError>();
   const maybeFail = (call: string) => {
     const error = failures.get(call);
@@ -83,7 +84,7 @@ function fakeClouds() {
         firewalls.delete(id);
       },
     },
-    dns: {
+    zone: {
       createRecord: async (name, content) => {
         maybeFail("createRecord");
         const record = { id: crypto.randomUUID().replace(/-/g, ""), name, content };
@@ -100,10 +101,20 @@ function fakeClouds() {
           const workspaceId = workspaceIdOf(config, record.name);
           return workspaceId ? [{ id: record.id, workspaceId }] : [];
         }),
+      issueCertificate: async (hostname) => {
+        const certificate = { id: `cert-${nextId++}`, hostname, revoked: false };
+        certificates.set(certificate.id, certificate);
+        return { id: certificate.id, certificate: "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----" };
+      },
+      revokeCertificate: async (id) => {
+        maybeFail("revokeCertificate");
+        const certificate = certificates.get(id);
+        if (certificate) certificate.revoked = true;
+      },
     },
   };
   const factory: CloudsFactory = async () => clouds;
-  return { clouds, factory, servers, firewalls, records, failures };
+  return { clouds, factory, servers, firewalls, records, certificates, failures };
 }
 
 let userId: string;
@@ -176,6 +187,50 @@ describe("bootstrap tokens", () => {
     expect(typeof body.callback_token).toBe("string");
     expect((await call("x".repeat(43))).status).toBe(404);
     expect((await call("not-a-token")).status).toBe(401);
+  });
+
+  it("with a CSR: the winner's certificate is recorded for revocation, every other one is revoked at once", async () => {
+    const workspace = await newWorkspace();
+    const { token } = await mintBootstrapToken(db, workspace.id);
+    const issued: string[] = [];
+    const revoked: string[] = [];
+    const cloudflareApi = new URL(config.CLOUDFLARE_API_URL);
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      if (url.host !== cloudflareApi.host) throw new Error(`unexpected fetch ${request.url}`);
+      const envelope = (result: unknown) => Response.json({ success: true, errors: [], messages: [], result });
+      if (request.method === "POST" && url.pathname.endsWith("/certificates")) {
+        const id = `cert-${issued.length + 1}`;
+        issued.push(id);
+        return envelope({ id, certificate: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----", expires_on: "2027-02-21 00:00:00 +0000 UTC" });
+      }
+      if (request.method === "DELETE" && url.pathname.includes("/certificates/")) {
+        const id = url.pathname.split("/").pop()!;
+        revoked.push(id);
+        return envelope({ id });
+      }
+      throw new Error(`unexpected ${request.method} ${request.url}`);
+    });
+    try {
+      const csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----";
+      const call = () =>
+        bootstrapAction({
+          request: new Request(`http://localhost/api/bootstrap/${token}`, { method: "POST", body: JSON.stringify({ csr }) }),
+          context: { db, config } as never,
+          params: { token },
+        });
+      const responses = await Promise.all([call(), call(), call()]);
+      expect(responses.map((response) => response.status).sort()).toEqual([200, 410, 410]);
+      const winner = (await responses.find((response) => response.status === 200)!.json()) as { certificate: string };
+      expect(winner.certificate).toContain("BEGIN CERTIFICATE");
+      const kept = (await reload(workspace.id))!.certificateId;
+      expect(issued.length).toBeGreaterThan(1); // the redemptions overlapped, so losers had certificates too
+      expect(issued).toContain(kept);
+      expect(revoked.sort()).toEqual(issued.filter((id) => id !== kept).sort());
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("expires after 15 minutes and is purged", async () => {
@@ -266,6 +321,25 @@ describe("teardown", () => {
     expect(fake.servers.size + fake.firewalls.size).toBe(0);
     expect(fake.records.size).toBe(1);
     expect(await reload(workspace.id)).toMatchObject({ status: "error", error: expect.stringMatching(/Cloudflare/) });
+  });
+
+  it("stop revokes the run's certificate; a revocation Cloudflare refuses is noted and the stop still completes", async () => {
+    const fake = fakeClouds();
+    for (const refuse of [false, true]) {
+      const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
+      await provision(deps, workspace, { clouds: fake.factory });
+      const { id: certificateId } = await fake.clouds.zone.issueCertificate(`ws-${workspace.id}.${config.BASE_DOMAIN}`, "csr");
+      await db.update(schema.workspaces).set({ status: "running", certificateId }).where(eq(schema.workspaces.id, workspace.id));
+      if (refuse) fake.failures.set("revokeCertificate", new ProviderError({ provider: "cloudflare", status: 403, code: "10000", message: "Authentication error" }));
+
+      const stopping = await claimStop(deps, { id: workspace.id, userId }, "Stopped by you");
+      await finishStop(deps, stopping!, { clouds: fake.factory });
+      expect((await reload(workspace.id))!.status).toBe("stopped");
+      expect(fake.certificates.get(certificateId)!.revoked).toBe(!refuse);
+      expect((await reload(workspace.id))!.certificateId).toBe(refuse ? certificateId : null);
+      const noted = (await listEvents(db, workspace.id)).filter((event) => event.step === "certificate" && event.status === "error");
+      expect(noted.map((event) => event.message)).toEqual(refuse ? [expect.stringContaining("Authentication error")] : []);
+    }
   });
 });
 
@@ -387,7 +461,7 @@ describe("sweep", () => {
     // Another SAM instance sharing the Hetzner project: its servers are not this instance's orphans.
     const neighbour = await fake.clouds.hetzner.createServer({ name: "y", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: { "managed-by": "sam", instance: "staging.example.com", workspace: "notminenotmi" } });
 
-    const report = await runSweep({ db, config }, { clouds: fake.factory, dns: fake.clouds.dns });
+    const report = await runSweep({ db, config }, { clouds: fake.factory, zone: fake.clouds.zone });
     expect(report.provisioningTimedOut).toContain(late.id);
     expect((await reload(late.id))).toMatchObject({ status: "error", error: expect.stringContaining("10 minutes") });
     expect(report.stopped).toContainEqual({ id: silent.id, reason: "heartbeat" });
@@ -403,17 +477,17 @@ describe("sweep", () => {
   it("DNS records whose workspace is gone, stopped or re-recorded go; a live workspace's record and foreign names stay", async () => {
     const fake = fakeClouds();
     const running = await newWorkspace({ status: "running", lastHeartbeatAt: new Date() });
-    const current = await fake.clouds.dns.createRecord(workspaceHostname(config, running.id), "10.0.0.1");
-    const stale = await fake.clouds.dns.createRecord(workspaceHostname(config, running.id), "10.0.0.9");
+    const current = await fake.clouds.zone.createRecord(workspaceHostname(config, running.id), "10.0.0.1");
+    const stale = await fake.clouds.zone.createRecord(workspaceHostname(config, running.id), "10.0.0.9");
     await db.update(schema.workspaces).set({ dnsRecordId: current }).where(eq(schema.workspaces.id, running.id));
     const creating = await newWorkspace({ status: "creating" });
-    const inFlight = await fake.clouds.dns.createRecord(workspaceHostname(config, creating.id), "10.0.0.2");
+    const inFlight = await fake.clouds.zone.createRecord(workspaceHostname(config, creating.id), "10.0.0.2");
     const stopped = await newWorkspace({ status: "stopped" });
-    const leftOver = await fake.clouds.dns.createRecord(workspaceHostname(config, stopped.id), "10.0.0.3");
-    const rowGone = await fake.clouds.dns.createRecord(workspaceHostname(config, newWorkspaceId()), "10.0.0.4");
-    const foreign = await fake.clouds.dns.createRecord(`ws-${newWorkspaceId()}.other.example`, "10.0.0.5");
+    const leftOver = await fake.clouds.zone.createRecord(workspaceHostname(config, stopped.id), "10.0.0.3");
+    const rowGone = await fake.clouds.zone.createRecord(workspaceHostname(config, newWorkspaceId()), "10.0.0.4");
+    const foreign = await fake.clouds.zone.createRecord(`ws-${newWorkspaceId()}.other.example`, "10.0.0.5");
 
-    const report = await runSweep({ db, config }, { clouds: fake.factory, dns: fake.clouds.dns });
+    const report = await runSweep({ db, config }, { clouds: fake.factory, zone: fake.clouds.zone });
     expect(report.orphanDnsRecordsDeleted.sort()).toEqual([stale, leftOver, rowGone].sort());
     expect([...fake.records.keys()].sort()).toEqual([current, inFlight, foreign].sort());
     const audit = await db.query.auditLog.findMany({ where: eq(schema.auditLog.action, "orphan.dns_record_deleted") });

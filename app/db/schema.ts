@@ -95,6 +95,8 @@ export const workspaces = sqliteTable(
     firewallId: integer("firewall_id"),
     ipv4: text("ipv4"),
     dnsRecordId: text("dns_record_id"),
+    /** The Origin CA certificate the current run's agent got; revoked at teardown. */
+    certificateId: text("certificate_id"),
     idleTimeoutSeconds: integer("idle_timeout_seconds").notNull().default(1800),
     maxLifetimeSeconds: integer("max_lifetime_seconds").notNull().default(43200),
     lastActivityAt: integer("last_activity_at", { mode: "timestamp_ms" }),

@@ -2,8 +2,7 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { issueCallbackToken, methodNotAllowed, readJsonBody } from "~/agent-auth.server";
 import { consumeBootstrapToken, peekBootstrapToken } from "~/bootstrap.server";
-import { cloudflare } from "~/cloudflare.server";
-import { explainError, getWorkspaceForAgent, recordEvent } from "~/workspaces.server";
+import { explainError, getWorkspaceForAgent, recordEvent, saveWhileCreating, zoneClient } from "~/workspaces.server";
 import { workspaceHostname } from "~/workspace-url";
 
 const bodySchema = z.object({
@@ -35,11 +34,11 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 
   const { config } = context;
   const hostname = workspaceHostname(config, workspace.id);
-  let certificate: string | null = null;
+  const zone = zoneClient(config);
+  let issued: { id: string; certificate: string } | null = null;
   if (body.csr) {
     try {
-      const client = cloudflare({ baseUrl: config.CLOUDFLARE_API_URL, token: config.CLOUDFLARE_API_TOKEN });
-      ({ certificate } = await client.createOriginCertificate({ csr: body.csr, hostnames: [hostname], requestType: "origin-ecc", validityDays: 90 }));
+      issued = await zone.issueCertificate(hostname, body.csr);
     } catch (error) {
       const message = `Could not get a certificate for ${hostname}: ${explainError(error, workspace)}`;
       await recordEvent(context.db, workspace.id, "certificate", "error", message);
@@ -47,7 +46,15 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     }
   }
 
-  if ((await consumeBootstrapToken(context.db, peek.tokenHash)) !== workspace.id) return gone();
+  // The certificate is recorded (for revocation at teardown) only by the winner, and only while this run is
+  // still being created; otherwise nobody will use it, so it is revoked now.
+  const won = (await consumeBootstrapToken(context.db, peek.tokenHash)) === workspace.id;
+  const kept = won && (!issued || (await saveWhileCreating(context.db, workspace, { certificateId: issued.id })));
+  if (!kept) {
+    if (issued) await zone.revokeCertificate(issued.id).catch(() => undefined);
+    return gone();
+  }
+  const certificate = issued?.certificate ?? null;
   await recordEvent(context.db, workspace.id, "bootstrap", "ok", certificate ? `The agent checked in and got a certificate for ${hostname}` : "The agent checked in");
 
   const repository = workspace.repository

@@ -1,0 +1,1 @@
+ALTER TABLE `workspaces` ADD `certificate_id` text;
