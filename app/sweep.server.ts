@@ -5,24 +5,18 @@ import { purgeExpiredBootstrapTokens } from "./bootstrap.server";
 import type { Config } from "./config.server";
 import type { Database } from "./context.server";
 import { credentials, workspaces } from "./db/schema";
+import { finishStop, ownedSelector, teardown, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./workspace-clouds.server";
 import {
   claimStop,
-  zoneClient,
-  finishStop,
   HEARTBEAT_INTERVAL_MS,
   idleDecision,
   LIVE_STATUSES,
-  ownedSelector,
   MISSED_HEARTBEATS,
   PROVISIONING_TIMEOUT_MS,
   recordEvent,
   stopReasons,
-  teardown,
   transition,
-  userClouds,
-  type CloudsFactory,
   type Deps,
-  type ZoneClient,
   type Workspace,
 } from "./workspaces.server";
 

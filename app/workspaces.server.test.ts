@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "./http.server";
-import { explainError, idleDecision, isWorkspaceId, newWorkspaceId, stopsAt, type IdleInput } from "./workspaces.server";
+import { explainError } from "./workspace-clouds.server";
+import { idleDecision, isWorkspaceId, newWorkspaceId, stopsAt, type IdleInput } from "./workspaces.server";
 
 type IdleInputWithoutNow = Omit<IdleInput, "now">;
 const minute = 60_000;

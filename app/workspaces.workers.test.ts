@@ -12,18 +12,8 @@ import { action as readyAction } from "./routes/api.workspaces.$id.ready";
 import { runSweep } from "./sweep.server";
 import { workspaceHostname, workspaceIdOf } from "./workspace-url";
 import { issueCallbackToken } from "./agent-auth.server";
-import {
-  claimDelete,
-  claimRestart,
-  claimStop,
-  finishStop,
-  listEvents,
-  newWorkspaceId,
-  provision,
-  type Clouds,
-  type CloudsFactory,
-  type Workspace,
-} from "./workspaces.server";
+import { finishStop, provision, type Clouds, type CloudsFactory } from "./workspace-clouds.server";
+import { claimDelete, claimRestart, claimStop, listEvents, newWorkspaceId, type Workspace } from "./workspaces.server";
 
 const db = drizzle(env.DB, { schema });
 const config = parseConfig(env as unknown as Record<string, unknown>);

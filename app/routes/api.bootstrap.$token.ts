@@ -2,7 +2,8 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { issueCallbackToken, methodNotAllowed, readJsonBody } from "~/agent-auth.server";
 import { consumeBootstrapToken, peekBootstrapToken } from "~/bootstrap.server";
-import { explainError, getWorkspaceForAgent, recordEvent, saveWhileCreating, zoneClient } from "~/workspaces.server";
+import { explainError, zoneClient } from "~/workspace-clouds.server";
+import { getWorkspaceForAgent, recordEvent, saveWhileCreating } from "~/workspaces.server";
 import { workspaceHostname } from "~/workspace-url";
 
 const bodySchema = z.object({

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { issueCallbackToken, methodNotAllowed, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { finishStop } from "~/workspace-clouds.server";
 import { recordHeartbeat } from "~/workspaces.server";
 
 const timestamp = z.iso.datetime({ offset: true }).nullable();
@@ -19,8 +20,8 @@ const bodySchema = z.object({
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const workspace = await requireAgentWorkspace(request, context, params.id);
   const heartbeat = await readJsonBody(request, bodySchema);
-  const { action, stop } = await recordHeartbeat(context, workspace, heartbeat);
-  if (stop) context.cloudflare.ctx.waitUntil(stop());
+  const { action, claimed } = await recordHeartbeat(context, workspace, heartbeat);
+  if (claimed) context.cloudflare.ctx.waitUntil(finishStop(context, claimed));
   return Response.json({ action, ...(await issueCallbackToken(context.config, workspace.id)) });
 }
 

@@ -2,7 +2,8 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { methodNotAllowed, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
 import { audit } from "~/audit.server";
-import { claimStop, finishStop, stopReasons } from "~/workspaces.server";
+import { finishStop } from "~/workspace-clouds.server";
+import { claimStop, stopReasons } from "~/workspaces.server";
 
 /** The agent asks to be stopped; the control plane deletes its server after answering. */
 export async function action({ request, context, params }: ActionFunctionArgs) {

@@ -11,19 +11,8 @@ import { repositoryAccess } from "~/installations.server";
 import { getPolicy } from "~/policy.server";
 import { redirectWithToast } from "~/toast.server";
 import { agentClis, formatMinutes, IDLE_WARNING_MS } from "~/workspace-schema";
-import {
-  claimDelete,
-  claimRestart,
-  claimStop,
-  countLiveWorkspaces,
-  finishStop,
-  getWorkspace,
-  keepAlive,
-  listEvents,
-  presentWorkspace,
-  provision,
-  stopReasons,
-} from "~/workspaces.server";
+import { finishStop, provision } from "~/workspace-clouds.server";
+import { claimDelete, claimRestart, claimStop, countLiveWorkspaces, getWorkspace, keepAlive, listEvents, presentWorkspace, stopReasons } from "~/workspaces.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.workspace.name ?? "Workspace"} · Simple Agent Manager` }];
 

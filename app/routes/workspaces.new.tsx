@@ -10,7 +10,8 @@ import { ErrorList, Field } from "~/components/forms";
 import { formatEuro, WorkspacePrerequisites } from "~/components/workspace-status";
 import { redirectWithToast } from "~/toast.server";
 import { agentClis, formatMinutes, idleTimeoutChoices, workspaceFormSchema } from "~/workspace-schema";
-import { createWorkspace, formLimits, listBranchNames, loadCreateForm, provision } from "~/workspaces.server";
+import { provision } from "~/workspace-clouds.server";
+import { createWorkspace, formLimits, listBranchNames, loadCreateForm } from "~/workspace-form.server";
 
 export const meta: MetaFunction = () => [{ title: "New workspace · Simple Agent Manager" }];
 
