@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cloudflare } from "./cloudflare.server";
 import { fakeFetch, hang, json, networkDown, rejection } from "./fixtures/fake-fetch";
-import { ProviderError } from "./http.server";
 
 const BASE = "https://api.cloudflare.test/client/v4";
 const TOKEN = "YQSn-xWAQiiEh9qM58wZNnyQS7FUdoqGIUAbrh7T";

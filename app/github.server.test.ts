@@ -3,7 +3,6 @@ import { decodeProtectedHeader, importSPKI, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { fakeFetch, json, networkDown, rejection } from "./fixtures/fake-fetch";
 import { createAppJwt, github } from "./github.server";
-import { ProviderError } from "./http.server";
 
 const API = "https://api.github.test";
 const TOKEN = "ghu_16C7e42F292c6912E7710c838347Ae178B4a";

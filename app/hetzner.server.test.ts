@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fakeFetch, hang, json, networkDown, rejection } from "./fixtures/fake-fetch";
 import { hetzner } from "./hetzner.server";
-import { ProviderError } from "./http.server";
 
 const BASE = "https://api.hetzner.test/v1";
 const TOKEN = "LRK9DAWQ1ZAEFSrCNEEzLCUwhYX1U3g7wMg4dTlkkDC96fyDuyJ39nVbVjCKSDfj";

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { clearFaults, CLOUD, injectFault, installApp, LOCAL_HETZNER_TOKEN, saveHetznerToken, signIn } from "./helpers";
+import { clearFaults, injectFault, installApp, LOCAL_HETZNER_TOKEN, saveHetznerToken, signIn } from "./helpers";
 
 test.afterEach(async ({ request }) => clearFaults(request));
 
