@@ -100,6 +100,15 @@ test("create → running → stop → restart → running → delete, with nothi
   await expect(timeline.locator('[data-step="agent.clone"][data-status="ok"]')).toBeVisible();
   await expect(page.getByRole("link", { name: "Open terminal" })).toHaveAttribute("href", `/workspaces/${id}/terminal`);
 
+  // The terminal reaches a shell in the cloned repository on this very server.
+  await page.getByRole("link", { name: "Open terminal" }).click();
+  const screen = page.getByTestId("terminal").locator(".xterm-rows");
+  await expect(screen).toContainText(/[$#]/, { timeout: 20_000 });
+  await page.getByTestId("terminal").click();
+  await page.keyboard.type("echo lifecycle-$((6*7)) $(git rev-parse --abbrev-ref HEAD)\n", { delay: 5 });
+  await expect(screen).toContainText("lifecycle-42 develop");
+  await page.goto(`/workspaces/${id}`);
+
   let state = await cloudState(request);
   const server = state.servers.find((candidate) => candidate.labels.workspace === id)!;
   expect(server.labels["managed-by"]).toBe("sam");
