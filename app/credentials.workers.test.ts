@@ -72,9 +72,23 @@ describe("sessions", () => {
     const { context } = testContext();
     const session = await getSession(new Request("http://localhost/"), context);
     session.set("userId", "user-1");
+    const [name, value] = (await commitSession(session, context)).split(";")[0]!.split("=") as [string, string];
+    // Change the signature's first character: its 6 bits are all data (the last character's low bits are
+    // base64 padding, so changing those can leave the signature intact).
+    const signed = decodeURIComponent(value);
+    const dot = signed.lastIndexOf(".");
+    const forged = signed.slice(0, dot + 1) + (signed[dot + 1] === "A" ? "B" : "A") + signed.slice(dot + 2);
+    const loaded = await getSession(new Request("http://localhost/", { headers: { Cookie: `${name}=${encodeURIComponent(forged)}` } }), context);
+    expect(loaded.get("userId")).toBeUndefined();
+  });
+
+  it("a mangled cookie (signature not even base64) is a fresh session, not an error", async () => {
+    const { context } = testContext();
+    const session = await getSession(new Request("http://localhost/"), context);
+    session.set("userId", "user-1");
     const [pair] = (await commitSession(session, context)).split(";");
-    const forged = pair!.replace(/.$/, (char) => (char === "A" ? "B" : "A"));
-    const loaded = await getSession(new Request("http://localhost/", { headers: { Cookie: forged } }), context);
+    const mangled = `${pair!.slice(0, pair!.lastIndexOf(".") + 1)}%%not*base64`;
+    const loaded = await getSession(new Request("http://localhost/", { headers: { Cookie: mangled } }), context);
     expect(loaded.get("userId")).toBeUndefined();
   });
 });

@@ -49,8 +49,17 @@ export function sessionStorage(context: AppLoadContext) {
 
 export type AppSession = Session<SessionData, FlashData>;
 
-export function getSession(request: Request, context: AppLoadContext): Promise<AppSession> {
-  return sessionStorage(context).getSession(request.headers.get("Cookie"));
+/**
+ * The request's session, or a fresh one when the cookie is absent, forged or mangled: a cookie whose
+ * signature is not even valid base64 makes the parser throw, and that must not lock a browser out.
+ */
+export async function getSession(request: Request, context: AppLoadContext): Promise<AppSession> {
+  const storage = sessionStorage(context);
+  try {
+    return await storage.getSession(request.headers.get("Cookie"));
+  } catch {
+    return storage.getSession();
+  }
 }
 
 export function commitSession(session: AppSession, context: AppLoadContext): Promise<string> {
