@@ -3,6 +3,7 @@ import { errors, importSPKI, jwtVerify, type CryptoKey as JoseKey, type JWTPaylo
 import type { Config } from "./config.server";
 import type { z } from "zod";
 import { JWT_ALG, signToken } from "./jwt.server";
+import { methodNotAllowed } from "./responses.server";
 import { getWorkspaceForAgent, isWorkspaceId, type Workspace } from "./workspaces.server";
 
 /**
@@ -90,17 +91,12 @@ export async function readJsonBody<T>(request: Request, schema: z.ZodType<T>): P
   return parsed.data;
 }
 
-/** Agent endpoints answer POST only. */
-export function methodNotAllowed() {
-  return Response.json({ error: "Use POST." }, { status: 405, headers: { Allow: "POST" } });
-}
-
 /**
  * For the agent endpoints: the request must be a POST carrying a callback token for exactly this
  * workspace (else 401), and the workspace must still exist (else 404).
  */
 export async function requireAgentWorkspace(request: Request, context: AppLoadContext, workspaceId: string | undefined): Promise<Workspace> {
-  if (request.method !== "POST") throw methodNotAllowed();
+  if (request.method !== "POST") throw methodNotAllowed("POST");
   if (!isWorkspaceId(workspaceId)) throw unauthorized();
   await requireCallbackToken(request, context.config, workspaceId);
   const workspace = await getWorkspaceForAgent(context.db, workspaceId);

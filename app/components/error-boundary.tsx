@@ -5,6 +5,7 @@ const messages: Record<number, { title: string; body: string }> = {
   401: { title: "Please sign in", body: "You need to be signed in to see this page." },
   403: { title: "Not allowed", body: "Your account may not do this." },
   404: { title: "Not found", body: "There is nothing here, or it is not yours to see." },
+  405: { title: "Not available this way", body: "This address does not take that kind of request: use the page's own links and forms." },
 };
 
 /** The one error page every route shows: what went wrong, in words, and a way back. */
@@ -17,7 +18,9 @@ export function GeneralErrorBoundary() {
     status = error.status;
     const known = messages[error.status];
     title = known?.title ?? title;
-    body = typeof error.data === "string" && error.data ? error.data : (known?.body ?? body);
+    // Remix's own answers (no route, no action) carry a message for developers; show ours instead.
+    const internal = (error as { internal?: boolean }).internal === true;
+    body = !internal && typeof error.data === "string" && error.data ? error.data : (known?.body ?? body);
   } else if (error instanceof Error && error.name === "ConfigError") {
     title = "This instance is not configured";
     body = error.message;

@@ -1,5 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
+import { methodNotAllowed } from "~/responses.server";
 
 const querySchema = z.object({
   os: z.enum(["linux", "darwin"], { error: "os must be linux or darwin" }),
@@ -26,3 +27,5 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   if (object.size) headers.set("Content-Length", String(object.size));
   return new Response(object.body, { headers });
 }
+
+export const action = () => methodNotAllowed("GET");

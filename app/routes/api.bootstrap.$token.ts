@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { issueCallbackToken, methodNotAllowed, readJsonBody } from "~/agent-auth.server";
+import { issueCallbackToken, readJsonBody } from "~/agent-auth.server";
+import { methodNotAllowed } from "~/responses.server";
 import { consumeBootstrapToken, peekBootstrapToken } from "~/bootstrap.server";
 import { explainError, zoneClient } from "~/workspace-clouds.server";
 import { getWorkspaceForAgent, recordEvent, saveWhileCreating } from "~/workspaces.server";
@@ -22,7 +23,7 @@ const gone = () => Response.json({ error: "This bootstrap token was already used
  * itself is one conditional UPDATE, so of concurrent redemptions exactly one wins.
  */
 export async function action({ request, context, params }: ActionFunctionArgs) {
-  if (request.method !== "POST") return methodNotAllowed();
+  if (request.method !== "POST") return methodNotAllowed("POST");
   const token = params.token ?? "";
   const peek = await peekBootstrapToken(context.db, token);
   if (peek.kind === "malformed") return Response.json({ error: "This is not a bootstrap token." }, { status: 401 });
@@ -70,4 +71,4 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   });
 }
 
-export const loader = () => methodNotAllowed();
+export const loader = () => methodNotAllowed("POST");

@@ -5,6 +5,7 @@ import { requireUser } from "~/auth.server";
 import { ProviderError } from "~/http.server";
 import { confirmInstallation } from "~/installations.server";
 import { redirectWithToast } from "~/toast.server";
+import { methodNotAllowed } from "~/responses.server";
 
 const querySchema = z.object({ installation_id: z.string().regex(/^\d{1,18}$/).transform(Number) });
 
@@ -42,3 +43,5 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     description: `${result.accountLogin}: ${result.repositoryCount} ${result.repositoryCount === 1 ? "repository" : "repositories"}.`,
   });
 }
+
+export const action = () => methodNotAllowed("GET");

@@ -1,10 +1,9 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { parseWebhook, verifyWebhookSignature, WebhookPayloadError } from "~/github-webhook.server";
 import { applyWebhook } from "~/installations.server";
+import { methodNotAllowed } from "~/responses.server";
 
-export function loader() {
-  return new Response("Method not allowed", { status: 405, headers: { Allow: "POST" } });
-}
+export const loader = () => methodNotAllowed("POST");
 
 /** GitHub App webhooks: signature checked before anything is read; unknown events are acknowledged and ignored. */
 export async function action({ request, context }: ActionFunctionArgs) {

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { methodNotAllowed, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { methodNotAllowed } from "~/responses.server";
 import { recordEvent } from "~/workspaces.server";
 
 const bodySchema = z.object({
@@ -19,4 +20,4 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   return new Response(null, { status: 204 });
 }
 
-export const loader = () => methodNotAllowed();
+export const loader = () => methodNotAllowed("POST");

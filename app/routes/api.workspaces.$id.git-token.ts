@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { methodNotAllowed, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { methodNotAllowed } from "~/responses.server";
 import { createAppJwt, github } from "~/github.server";
 import { isProviderError } from "~/http.server";
 import { userOwnsInstallation } from "~/installations.server";
@@ -34,4 +35,4 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   }
 }
 
-export const loader = () => methodNotAllowed();
+export const loader = () => methodNotAllowed("POST");

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { issueCallbackToken, methodNotAllowed, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { issueCallbackToken, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { methodNotAllowed } from "~/responses.server";
 import { finishStop } from "~/workspace-clouds.server";
 import { recordHeartbeat } from "~/workspaces.server";
 
@@ -25,4 +26,4 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   return Response.json({ action, ...(await issueCallbackToken(context.config, workspace.id)) });
 }
 
-export const loader = () => methodNotAllowed();
+export const loader = () => methodNotAllowed("POST");

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { methodNotAllowed, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { methodNotAllowed } from "~/responses.server";
 import { markReady } from "~/workspaces.server";
 
 /** The agent has booted: creating → running (once; a repeated call is fine). */
@@ -14,4 +15,4 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   return Response.json({ status: "running" });
 }
 
-export const loader = () => methodNotAllowed();
+export const loader = () => methodNotAllowed("POST");

@@ -1,6 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { methodNotAllowed, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
+import { methodNotAllowed } from "~/responses.server";
 import { audit } from "~/audit.server";
 import { finishStop } from "~/workspace-clouds.server";
 import { claimStop, stopReasons } from "~/workspaces.server";
@@ -17,4 +18,4 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   return new Response(null, { status: 202 });
 }
 
-export const loader = () => methodNotAllowed();
+export const loader = () => methodNotAllowed("POST");

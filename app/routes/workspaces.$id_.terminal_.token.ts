@@ -1,5 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { terminalAccess } from "~/terminal.server";
+import { methodNotAllowed } from "~/responses.server";
 
 /** A fresh terminal token for the page's reconnects; same checks as the page itself. */
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
@@ -7,3 +8,5 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   if (!token) return Response.json({ error: "the workspace is not running" }, { status: 409, headers: { "Cache-Control": "no-store" } });
   return Response.json({ token, expiresAt }, { headers: { "Cache-Control": "no-store" } });
 }
+
+export const action = () => methodNotAllowed("GET");

@@ -27,6 +27,8 @@ test("an unknown page shows the shared error page with a way back", async ({ pag
   const response = await page.goto("/no-such-page");
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("alert")).toContainText("Not found");
+  await expect(page.getByRole("alert")).toContainText("There is nothing here");
+  await expect(page.getByRole("alert")).not.toContainText("No route matches");
   await page.getByRole("link", { name: "Back to the start page" }).click();
   await expect(page).toHaveURL("/");
 });
@@ -53,4 +55,31 @@ test("a state-changing request from another site is refused", async ({ request, 
   expect(await response.text()).toContain("another site");
   const sameSite = await request.post("/logout", { headers: { Origin: new URL(baseURL!).origin }, maxRedirects: 0 });
   expect(sameSite.status()).toBe(302);
+});
+
+test("a method an endpoint does not answer gets 405 with Allow and says which to use", async ({ request }) => {
+  for (const path of ["/api/health", "/.well-known/jwks.json", "/api/agent/download", "/api/github/callback", "/workspaces/abcdefghijkl/terminal/token"]) {
+    const response = await request.post(path, { maxRedirects: 0 });
+    expect(response.status(), path).toBe(405);
+    expect(response.headers()["allow"], path).toBe("GET, HEAD");
+    expect(await response.json(), path).toEqual({ error: "Use GET." });
+  }
+  for (const path of ["/api/github/webhook", "/api/workspaces/abcdefghijkl/heartbeat", "/api/bootstrap/x"]) {
+    const response = await request.get(path, { maxRedirects: 0 });
+    expect(response.status(), path).toBe(405);
+    expect(response.headers()["allow"], path).toBe("POST");
+    expect(await response.json(), path).toEqual({ error: "Use POST." });
+  }
+});
+
+test("a page posted to without a form of its own shows the shared error page, not Remix's message for developers", async ({ page }) => {
+  const response = await page.request.post("/auth/github/callback", { headers: { Accept: "text/html" }, maxRedirects: 0 });
+  expect(response.status()).toBe(405);
+  // What the page shows (Remix's hydration data still carries its own message, out of sight).
+  const html = await response.text();
+  const start = html.indexOf('role="alert"');
+  const shown = html.slice(start, html.indexOf("</div>", start));
+  expect(shown).toContain("Not available this way");
+  expect(shown).toContain("use the page");
+  expect(shown).not.toContain("did not provide an `action`");
 });
