@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { sizeNames, type Size } from "./sizes";
+import { MIN_IDLE_MINUTES } from "./workspace-schema";
 
 export const hetznerLocations = {
   fsn1: "Falkenstein, DE",
@@ -9,17 +11,27 @@ export const hetznerLocations = {
   sin: "Singapore",
 } as const;
 
-const minutes = (label: string) => z.number({ error: `Enter the ${label} in minutes` }).int().min(15, "At least 15 minutes").max(1440, "At most 24 hours (1440 minutes)");
-const hours = (label: string) => z.number({ error: `Enter the ${label} in hours` }).int().min(1, "At least 1 hour").max(168, "At most 168 hours");
+/** The bounds an admin may set; the stored policy (policy.server.ts) is checked against the same. */
+export const policyBounds = { idleMinutes: { min: MIN_IDLE_MINUTES, max: 1440 }, lifetimeHours: { min: 1, max: 168 }, workspacesPerUser: { min: 1, max: 100 } } as const;
+const { idleMinutes, lifetimeHours, workspacesPerUser } = policyBounds;
+
+const minutes = (label: string) =>
+  z.number({ error: `Enter the ${label} in minutes` }).int().min(idleMinutes.min, `At least ${idleMinutes.min} minutes`).max(idleMinutes.max, `At most 24 hours (${idleMinutes.max} minutes)`);
+const hours = (label: string) =>
+  z.number({ error: `Enter the ${label} in hours` }).int().min(lifetimeHours.min, `At least ${lifetimeHours.min} hour`).max(lifetimeHours.max, `At most ${lifetimeHours.max} hours`);
 
 /** The admin policy form, as submitted; turned into a Policy by the action. */
 export const policyFormSchema = z
   .object({
-    allowedSizes: z.array(z.enum(["small", "medium", "large"]), { error: "Allow at least one size" }).min(1, "Allow at least one size"),
+    allowedSizes: z.array(z.enum(sizeNames as [Size, ...Size[]]), { error: "Allow at least one size" }).min(1, "Allow at least one size"),
     allowedLocations: z
       .array(z.enum(Object.keys(hetznerLocations) as [keyof typeof hetznerLocations]), { error: "Allow at least one location" })
       .min(1, "Allow at least one location"),
-    maxWorkspacesPerUser: z.number({ error: "Enter a number" }).int().min(1, "At least 1").max(100, "At most 100"),
+    maxWorkspacesPerUser: z
+      .number({ error: "Enter a number" })
+      .int()
+      .min(workspacesPerUser.min, `At least ${workspacesPerUser.min}`)
+      .max(workspacesPerUser.max, `At most ${workspacesPerUser.max}`),
     defaultIdleMinutes: minutes("default idle timeout"),
     maxIdleMinutes: minutes("maximum idle timeout"),
     defaultLifetimeHours: hours("default lifetime"),

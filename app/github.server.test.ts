@@ -125,11 +125,10 @@ describe("github client", () => {
     expect(await github({ apiUrl: API, fetch: forbidden }).getPrimaryEmail(TOKEN)).toBeNull();
   });
 
-  it("returns null for a repository or installation that is not there", async () => {
+  it("returns null for a repository that is not there", async () => {
     const { fetch } = fakeFetch(() => json(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" }));
     const client = github({ apiUrl: API, fetch });
     expect(await client.getRepository(TOKEN, "octocat", "gone")).toBeNull();
-    expect(await client.getInstallation("app.jwt", 5)).toBeNull();
   });
 
   it("maps an exhausted primary rate limit (403, x-ratelimit-remaining 0) to rate_limited with the wait", async () => {

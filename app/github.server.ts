@@ -171,9 +171,6 @@ export function github(options: GitHubOptions) {
     listBranches: (token: string, owner: string, repo: string) =>
       listAll(token, `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/branches`, z.array(branchSchema), (page) => page),
 
-    /** The installation as the App sees it, or null when it no longer exists. */
-    getInstallation: (appJwt: string, installationId: number) => orNull(call(appJwt, "GET", `/app/installations/${installationId}`, installationSchema), 404),
-
     /** A one-hour installation token, optionally narrowed to some repositories (names) and permissions. Never retried. */
     async createInstallationToken(
       appJwt: string,

@@ -244,11 +244,9 @@ describe("hetzner client", () => {
     expect(parsed?.prices[0]).toMatchObject({ location: "fsn1", price_hourly: { gross: "0.0119", net: "0.0100" } });
   });
 
-  it("creates a firewall and removes it from resources with the documented bodies", async () => {
+  it("creates a firewall with the documented body", async () => {
     const firewall = { id: 38, name: "sam", labels: {}, created: "2016-01-30T23:55:00Z", rules: [{ direction: "in", protocol: "tcp", port: "8443", source_ips: ["173.245.48.0/20"], destination_ips: [], description: null }], applied_to: [] };
-    const { fetch, requests } = fakeFetch((request) =>
-      request.url.pathname.endsWith("/firewalls") ? json(201, { firewall, actions: [] }) : json(201, { actions: [{ ...action, command: "remove_firewall" }] }),
-    );
+    const { fetch, requests } = fakeFetch(() => json(201, { firewall, actions: [] }));
     const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch });
     const created = await client.createFirewall({
       name: "sam",
@@ -258,9 +256,5 @@ describe("hetzner client", () => {
     });
     expect(created.firewall.id).toBe(38);
     expect(requests[0]!.body).toMatchObject({ apply_to: [{ type: "label_selector", label_selector: { selector: "managed-by=sam" } }] });
-    const actions = await client.removeFirewallFromResources(38, [{ type: "server", server: { id: 42 } }]);
-    expect(actions[0]?.command).toBe("remove_firewall");
-    expect(requests[1]!.url.pathname).toBe("/v1/firewalls/38/actions/remove_from_resources");
-    expect(requests[1]!.body).toEqual({ remove_from: [{ type: "server", server: { id: 42 } }] });
   });
 });

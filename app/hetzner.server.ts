@@ -303,15 +303,6 @@ export function hetzner(options: HetznerOptions) {
       await orNull(call("DELETE", `/firewalls/${id}`, z.unknown()));
     },
 
-    applyFirewallToResources: (id: number, resources: HetznerFirewallResource[]) =>
-      call("POST", `/firewalls/${id}/actions/apply_to_resources`, z.object({ actions: z.array(actionSchema) }), {
-        body: { apply_to: resources },
-      }).then((data) => data.actions),
-
-    removeFirewallFromResources: (id: number, resources: HetznerFirewallResource[]) =>
-      call("POST", `/firewalls/${id}/actions/remove_from_resources`, z.object({ actions: z.array(actionSchema) }), {
-        body: { remove_from: resources },
-      }).then((data) => data.actions),
   };
 }
 

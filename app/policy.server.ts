@@ -1,5 +1,6 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { z } from "zod";
+import { policyBounds } from "./admin-schema";
 import { instanceSettings } from "./db/schema";
 import { sizeNames, type Size } from "./sizes";
 
@@ -10,11 +11,11 @@ export const policySchema = z
   .object({
     allowedSizes: z.array(z.enum(sizeNames as [Size, ...Size[]])).min(1, "allow at least one size"),
     allowedLocations: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1, "allow at least one location"),
-    maxWorkspacesPerUser: z.number().int().min(1).max(100),
-    defaultIdleMinutes: z.number().int().min(15).max(1440),
-    maxIdleMinutes: z.number().int().min(15).max(1440),
-    defaultLifetimeHours: z.number().int().min(1).max(168),
-    maxLifetimeHours: z.number().int().min(1).max(168),
+    maxWorkspacesPerUser: z.number().int().min(policyBounds.workspacesPerUser.min).max(policyBounds.workspacesPerUser.max),
+    defaultIdleMinutes: z.number().int().min(policyBounds.idleMinutes.min).max(policyBounds.idleMinutes.max),
+    maxIdleMinutes: z.number().int().min(policyBounds.idleMinutes.min).max(policyBounds.idleMinutes.max),
+    defaultLifetimeHours: z.number().int().min(policyBounds.lifetimeHours.min).max(policyBounds.lifetimeHours.max),
+    maxLifetimeHours: z.number().int().min(policyBounds.lifetimeHours.min).max(policyBounds.lifetimeHours.max),
     allowedLogins: z.array(z.string().regex(/^[a-z0-9-]+$/)).nullable(),
   })
   .refine((policy) => policy.defaultIdleMinutes <= policy.maxIdleMinutes, { message: "the default idle timeout exceeds the maximum", path: ["defaultIdleMinutes"] })

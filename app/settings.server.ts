@@ -4,7 +4,7 @@ import { and, eq, inArray, isNotNull, or } from "drizzle-orm";
 import { audit } from "./audit.server";
 import type { User } from "./auth.server";
 import { listCredentials, removeCredential, saveCredential } from "./credentials.server";
-import { workspaces } from "./db/schema";
+import { LIVE_STATUSES, workspaces } from "./db/schema";
 import { hetzner } from "./hetzner.server";
 import { ProviderError } from "./http.server";
 import { listInstallations } from "./installations.server";
@@ -41,7 +41,7 @@ async function hasCloudResources(context: AppLoadContext, userId: string): Promi
     columns: { id: true },
     where: and(
       eq(workspaces.userId, userId),
-      or(inArray(workspaces.status, ["creating", "running", "stopping"]), isNotNull(workspaces.serverId), isNotNull(workspaces.firewallId)),
+      or(inArray(workspaces.status, [...LIVE_STATUSES]), isNotNull(workspaces.serverId), isNotNull(workspaces.firewallId)),
     ),
   });
   return Boolean(row);

@@ -4,13 +4,12 @@ import { audit } from "./audit.server";
 import { purgeExpiredBootstrapTokens } from "./bootstrap.server";
 import type { Config } from "./config.server";
 import type { Database } from "./context.server";
-import { credentials, workspaces } from "./db/schema";
+import { credentials, LIVE_STATUSES, workspaces } from "./db/schema";
 import { finishStop, ownedSelector, teardown, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./workspace-clouds.server";
 import {
   claimStop,
   HEARTBEAT_INTERVAL_MS,
   idleDecision,
-  LIVE_STATUSES,
   MISSED_HEARTBEATS,
   PROVISIONING_TIMEOUT_MS,
   recordEvent,
@@ -30,7 +29,6 @@ import {
 export interface SweepContext {
   db: Database;
   config: Config;
-  env?: unknown;
 }
 
 export interface SweepReport {

@@ -1,3 +1,5 @@
+import { LIVE_STATUSES } from "./db/schema";
+
 /**
  * What a workspace has cost so far, in the currency of Hetzner's prices (EUR): seconds billed in earlier
  * runs plus the current run, at the gross hourly price recorded when it was created. Hetzner bills
@@ -8,7 +10,7 @@ export function costSoFar(
   now: number,
 ): number | null {
   if (workspace.hourlyPrice === null) return null;
-  const running = workspace.startedAt && (workspace.status === "running" || workspace.status === "creating" || workspace.status === "stopping");
+  const running = workspace.startedAt && (LIVE_STATUSES as readonly string[]).includes(workspace.status);
   const seconds = workspace.billedSeconds + (running ? Math.max(0, (now - workspace.startedAt!.getTime()) / 1000) : 0);
   return Math.round((seconds / 3600) * Number(workspace.hourlyPrice) * 10000) / 10000;
 }

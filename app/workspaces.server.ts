@@ -2,7 +2,7 @@ import type { AppLoadContext } from "@remix-run/cloudflare";
 import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { audit } from "./audit.server";
 import type { Database } from "./context.server";
-import { workspaceEvents, workspaces, type WorkspaceStatus } from "./db/schema";
+import { LIVE_STATUSES, workspaceEvents, workspaces, type WorkspaceStatus } from "./db/schema";
 import { sizes, type Size } from "./policy.server";
 import { costSoFar } from "./workspace-cost";
 
@@ -18,7 +18,6 @@ export type WorkspaceEvent = typeof workspaceEvents.$inferSelect;
 /** What the cloud work needs: the database and the configuration (a load context, or the sweep's). */
 export type Deps = Pick<AppLoadContext, "db" | "config">;
 
-export const LIVE_STATUSES = ["creating", "running", "stopping"] as const satisfies WorkspaceStatus[];
 export const PROVISIONING_TIMEOUT_MS = 10 * 60 * 1000;
 export const HEARTBEAT_INTERVAL_MS = 30 * 1000;
 /** A running workspace missing this many heartbeats in a row is considered lost. */

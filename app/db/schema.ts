@@ -73,6 +73,8 @@ export const githubInstallations = sqliteTable(
 
 export const workspaceStatuses = ["creating", "running", "stopping", "stopped", "error"] as const;
 export type WorkspaceStatus = (typeof workspaceStatuses)[number];
+/** A workspace in these states may have a server (and so a bill) in the cloud. */
+export const LIVE_STATUSES = ["creating", "running", "stopping"] as const satisfies readonly WorkspaceStatus[];
 
 export const workspaces = sqliteTable(
   "workspaces",

@@ -17,7 +17,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   if (request.method !== "POST" || !(await sameSecret(given, await sweepSecret(context.config)))) {
     return new Response("Not found", { status: 404 });
   }
-  const report = await runSweep({ db: context.db, config: context.config, env: context.cloudflare.env });
+  const report = await runSweep({ db: context.db, config: context.config });
   return Response.json(report);
 }
 
