@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 )
 
 const (
@@ -68,10 +69,8 @@ func ParseControl(data []byte) (Control, error) {
 	if err := dec.Decode(&raw); err != nil {
 		return Control{}, fmt.Errorf("%w: %w", ErrInvalidControl, err)
 	}
-	if dec.More() {
-		return Control{}, fmt.Errorf("%w: trailing data", ErrInvalidControl)
-	}
-	if _, err := dec.Token(); err == nil {
+	// Only the end of input may follow: Token errors on a stray '}' or ']', so anything but io.EOF is trailing data.
+	if _, err := dec.Token(); err != io.EOF {
 		return Control{}, fmt.Errorf("%w: trailing data", ErrInvalidControl)
 	}
 	switch raw.Type {
