@@ -129,12 +129,5 @@ func lastLine(out []byte) string {
 	if i := bytes.LastIndexByte(out, '\n'); i >= 0 {
 		out = out[i+1:]
 	}
-	return strings.TrimSpace(string(truncate(out, 300)))
-}
-
-func truncate(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[:n]
-	}
-	return b
+	return strings.TrimSpace(string(out[:min(len(out), 300)]))
 }

@@ -110,7 +110,7 @@ func (c *Client) do(ctx context.Context, op, path string, bearer bool, in, out a
 		return fmt.Errorf("%s: read answer: %w", op, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &StatusError{Op: op, Status: resp.StatusCode, Body: string(truncate(data, 200))}
+		return &StatusError{Op: op, Status: resp.StatusCode, Body: string(data[:min(len(data), 200)])}
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -118,13 +118,6 @@ func (c *Client) do(ctx context.Context, op, path string, bearer bool, in, out a
 		}
 	}
 	return nil
-}
-
-func truncate(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[:n]
-	}
-	return b
 }
 
 // Bootstrap redeems a one-time bootstrap token; csrPEM is empty when TLS is off.

@@ -159,9 +159,6 @@ func (s *Screen) reset(cols, rows int) {
 	}
 }
 
-// Size returns the screen's columns and rows.
-func (s *Screen) Size() (cols, rows int) { return s.cols, s.rows }
-
 // AltScreen reports whether the alternate screen is active.
 func (s *Screen) AltScreen() bool { return s.altActive }
 

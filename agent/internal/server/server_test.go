@@ -161,6 +161,43 @@ func (tr *terminalReader) send(t testing.TB, s string) {
 	}
 }
 
+// A valid token is not enough: the subprotocol must be offered, the session must exist, and a draining
+// agent takes no new attachments.
+func TestAttachRefusalsWithAValidToken(t *testing.T) {
+	e := newEnv(t)
+	info := e.createSession(t, `{"command":["/bin/sh","-c","sleep 60"]}`)
+	url := "ws" + strings.TrimPrefix(e.http.URL, "http") + "/api/sessions/"
+	dial := func(id string, protos []string) (*http.Response, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, resp, err := websocket.Dial(ctx, url+id+"/attach", &websocket.DialOptions{Subprotocols: protos, HTTPHeader: http.Header{"Origin": {origin}}})
+		if c != nil {
+			c.CloseNow()
+			t.Fatal("upgraded")
+		}
+		return resp, err
+	}
+	for _, tt := range []struct {
+		name   string
+		id     string
+		protos []string
+		status int
+	}{
+		{"subprotocol not offered", info.ID, []string{protocol.BearerPrefix + e.iss.Valid(t)}, http.StatusBadRequest},
+		{"unknown session", "no-such-session", []string{protocol.Subprotocol, protocol.BearerPrefix + e.iss.Valid(t)}, http.StatusNotFound},
+	} {
+		if resp, err := dial(tt.id, tt.protos); err == nil || resp == nil || resp.StatusCode != tt.status {
+			t.Fatalf("%s: status %v, want %d", tt.name, resp, tt.status)
+		}
+	}
+	if err := e.srv.CloseConnections(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := dial(info.ID, []string{protocol.Subprotocol, protocol.BearerPrefix + e.iss.Valid(t)}); err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("draining: status %v, want 503", resp)
+	}
+}
+
 func TestForgedTokensAreRefusedBeforeUpgrade(t *testing.T) {
 	e := newEnv(t)
 	info := e.createSession(t, `{"command":["/bin/sh","-c","sleep 60"]}`)

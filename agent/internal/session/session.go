@@ -18,7 +18,6 @@ var (
 	ErrSessionGone = errors.New("session was closed")
 	ErrExited      = errors.New("session process exited")
 	ErrTooSlow     = errors.New("client fell behind the output")
-	ErrDetached    = errors.New("client detached")
 	ErrTooMany     = errors.New("too many sessions")
 )
 
