@@ -88,12 +88,8 @@ export async function runSweep(
       if (!claimed) return;
       const minutes = PROVISIONING_TIMEOUT_MS / 60_000;
       await recordEvent(context.db, claimed.id, "boot", "error", `The agent did not report ready within ${minutes} minutes`);
-      await finishStop(deps, claimed, { clouds });
-      const settled = await transition(context.db, { id: claimed.id }, ["stopped"], {
-        status: "error",
-        error: `The server did not finish starting within ${minutes} minutes, so SAM removed it. Check the timeline for the last step, then retry.`,
-      });
-      if (settled) {
+      const failure = `The server did not finish starting within ${minutes} minutes, so SAM removed it. Check the timeline for the last step, then retry.`;
+      if (await finishStop(deps, claimed, { clouds, failure })) {
         report.provisioningTimedOut.push(claimed.id);
         await record(claimed.userId, "workspace.provisioning_timed_out", { workspaceId: claimed.id });
       }

@@ -382,8 +382,16 @@ async function deleteFirewallWhenFree(clouds: Clouds, id: number) {
 
 // ---- stop and delete ----------------------------------------------------------------------------------
 
-/** After claimStop/claimDelete: deletes the cloud side, then settles the row (stopped, deleted or error). */
-export async function finishStop(deps: Deps, workspace: Workspace, options: { remove?: boolean; clouds?: CloudsFactory } = {}) {
+/**
+ * After claimStop/claimDelete: deletes the cloud side, then settles the row (stopped, deleted or error).
+ * With `failure`, a workspace that never came up: once its cloud side is gone it ends in `error` with that
+ * sentence rather than `stopped`. Returns the settled row, or null when it ended otherwise.
+ */
+export async function finishStop(
+  deps: Deps,
+  workspace: Workspace,
+  options: { remove?: boolean; failure?: string; clouds?: CloudsFactory } = {},
+): Promise<Workspace | null> {
   const { db } = deps;
   await revokeBootstrapTokens(db, workspace.id);
   const now = Date.now();
@@ -397,7 +405,7 @@ export async function finishStop(deps: Deps, workspace: Workspace, options: { re
       billedSeconds: billed,
       startedAt: null,
     });
-    return;
+    return null;
   }
   try {
     if (clouds) await teardown(deps, clouds, workspace);
@@ -405,13 +413,16 @@ export async function finishStop(deps: Deps, workspace: Workspace, options: { re
     const message = `Could not remove the server: ${explainError(error, workspace)}`;
     await recordEvent(db, workspace.id, options.remove ? "delete" : "stop", "error", message);
     await transition(db, { id: workspace.id }, ["stopping"], { status: "error", error: message, billedSeconds: billed, startedAt: null });
-    return;
+    return null;
   }
   if (options.remove) {
     await db.delete(workspaces).where(and(eq(workspaces.id, workspace.id), eq(workspaces.status, "stopping")));
-    return;
+    return null;
   }
-  const row = await transition(db, { id: workspace.id }, ["stopping"], { status: "stopped", ...cleared, stoppedAt: new Date(now), billedSeconds: billed });
-  if (row) await recordEvent(db, workspace.id, "stop", "ok", "Server, firewall and DNS record deleted; nothing is billed while stopped");
+  const settled = options.failure ? { status: "error" as const, error: options.failure } : { status: "stopped" as const };
+  const row = await transition(db, { id: workspace.id }, ["stopping"], { ...settled, ...cleared, stoppedAt: new Date(now), billedSeconds: billed });
+  if (row && options.failure) await recordEvent(db, workspace.id, "cleanup", "ok", "Removed what had been created");
+  else if (row) await recordEvent(db, workspace.id, "stop", "ok", "Server, firewall and DNS record deleted; nothing is billed while stopped");
+  return row;
 }
 
