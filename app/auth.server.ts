@@ -8,7 +8,7 @@ import { saveCredential } from "./credentials.server";
 import { users } from "./db/schema";
 import { github } from "./github.server";
 import { isAdmin, isLoginAllowed } from "./policy.server";
-import { commitSession, getSession, sessionStorage } from "./session.server";
+import { commitSession, destroySession, getSession, sessionStorage } from "./session.server";
 
 export type User = typeof users.$inferSelect;
 
@@ -162,5 +162,5 @@ export async function destroyUserSession(request: Request, context: AppLoadConte
   if (!session.id) return redirect(to);
   const userId = session.get("userId");
   if (userId) await audit(context, request, { userId, action: "sign_out" });
-  return redirect(to, { headers: { "Set-Cookie": await sessionStorage(context).destroySession(session) } });
+  return redirect(to, { headers: { "Set-Cookie": await destroySession(session, context) } });
 }

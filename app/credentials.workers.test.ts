@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { listCredentials, readCredential, removeCredential, saveCredential } from "./credentials.server";
 import { users, workspaces } from "./db/schema";
 import { createUserSession } from "./auth.server";
-import { commitSession, getSession, sessionCookieName, sessionStorage } from "./session.server";
+import { commitSession, destroySession, getSession, sessionCookieName } from "./session.server";
 import { settingsAction } from "./settings.server";
 import { testContext } from "./test-context.workers";
 
@@ -64,8 +64,20 @@ describe("sessions", () => {
     expect(loaded.get("userId")).toBe("user-1");
     expect((await env.SESSIONS.list()).keys.length).toBeGreaterThan(0);
 
-    await sessionStorage(context).destroySession(loaded);
+    await destroySession(loaded, context);
     expect((await getSession(request, context)).get("userId")).toBeUndefined();
+  });
+
+  it("are read once per request: the root loader and the route share one session", async () => {
+    const { context } = testContext();
+    const session = await getSession(new Request("http://localhost/"), context);
+    session.set("userId", "user-1");
+    const cookie = (await commitSession(session, context)).split(";")[0]!;
+    const request = new Request("http://localhost/", { headers: { Cookie: cookie } });
+    const first = await getSession(request, context);
+    expect(await getSession(new Request("http://localhost/dashboard", { headers: { Cookie: cookie } }), context)).toBe(first);
+    // A new request (a new load context) reads it afresh.
+    expect(await getSession(request, testContext().context)).not.toBe(first);
   });
 
   it("ignore a cookie whose signature does not match", async () => {

@@ -53,15 +53,28 @@ export type AppSession = Session<SessionData, FlashData>;
  * The request's session, or a fresh one when the cookie is absent, forged or mangled: a cookie whose
  * signature is not even valid base64 makes the parser throw, and that must not lock a browser out.
  */
-export async function getSession(request: Request, context: AppLoadContext): Promise<AppSession> {
-  const storage = sessionStorage(context);
-  try {
-    return await storage.getSession(request.headers.get("Cookie"));
-  } catch {
-    return storage.getSession();
+export function getSession(request: Request, context: AppLoadContext): Promise<AppSession> {
+  // The root loader (toast) and the route (user) both read it: one KV read per request, one object they share.
+  const cookie = request.headers.get("Cookie");
+  let sessions = sessionsByRequest.get(context);
+  if (!sessions) sessionsByRequest.set(context, (sessions = new Map()));
+  let session = sessions.get(cookie);
+  if (!session) {
+    const storage = sessionStorage(context);
+    session = storage.getSession(cookie).catch(() => storage.getSession());
+    sessions.set(cookie, session);
   }
+  return session;
 }
+
+/** The load context is one per request; what getSession read is kept there until the session is destroyed. */
+const sessionsByRequest = new WeakMap<AppLoadContext, Map<string | null, Promise<AppSession>>>();
 
 export function commitSession(session: AppSession, context: AppLoadContext): Promise<string> {
   return sessionStorage(context).commitSession(session);
+}
+
+export function destroySession(session: AppSession, context: AppLoadContext): Promise<string> {
+  sessionsByRequest.delete(context);
+  return sessionStorage(context).destroySession(session);
 }

@@ -13,7 +13,7 @@ import { runSweep } from "./sweep.server";
 import { workspaceHostname, workspaceIdOf } from "./workspace-url";
 import { issueCallbackToken } from "./agent-auth.server";
 import { finishStop, provision, type Clouds, type CloudsFactory } from "./workspace-clouds.server";
-import { claimDelete, claimRestart, claimStop, listEvents, newWorkspaceId, type Workspace } from "./workspaces.server";
+import { claimDelete, claimRestart, claimStop, keepAlive, listEvents, newWorkspaceId, type Workspace } from "./workspaces.server";
 
 const db = drizzle(env.DB, { schema });
 const config = parseConfig(env as unknown as Record<string, unknown>);
@@ -375,6 +375,15 @@ describe("state transitions", () => {
     expect(row!.billedSeconds).toBeGreaterThanOrEqual(3599);
     expect(fake.servers.size + fake.firewalls.size + fake.records.size).toBe(0);
     expect(await claimStop(deps, { id: workspace.id, userId }, "again")).toBeNull();
+  });
+
+  it("keep-alive counts as activity now, only for the owner and only while running", async () => {
+    const workspace = await newWorkspace({ status: "running", lastActivityAt: new Date(Date.now() - 20 * 60_000) });
+    expect(await keepAlive(db, { id: workspace.id, userId: "someone-else" })).toBe(false);
+    expect(await keepAlive(db, { id: workspace.id, userId })).toBe(true);
+    expect(Date.now() - (await reload(workspace.id))!.lastActivityAt!.getTime()).toBeLessThan(5_000);
+    const stopped = await newWorkspace({ status: "stopped" });
+    expect(await keepAlive(db, { id: stopped.id, userId })).toBe(false);
   });
 
   it("another user's id matches nothing", async () => {

@@ -83,7 +83,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       return redirectWithToast(request, context, "/dashboard", { kind: "success", title: `Deleting ${workspace.name}`, description: "Its server and DNS record are being removed." });
     }
     case "keep-alive": {
-      await keepAlive(context.db, scope);
+      if (!(await keepAlive(context.db, scope))) {
+        return redirectWithToast(request, context, here, { kind: "info", title: "Nothing to keep alive", description: `The workspace is ${workspace.status}.` });
+      }
       return redirectWithToast(request, context, here, { kind: "success", title: "Kept alive", description: "The idle timer starts again now." });
     }
   }

@@ -131,9 +131,11 @@ test("create → running → stop → restart → running → delete, with nothi
   const pid = server.agent!.pid!;
   expect(() => process.kill(-pid, 0)).toThrow();
 
-  // A second stop does nothing.
+  // A second stop does nothing, and neither does keep-alive.
   const again = await page.request.post(`/workspaces/${id}`, { form: { intent: "stop" }, maxRedirects: 0 });
   expect(again.status()).toBe(302);
+  const notKept = await page.request.post(`/workspaces/${id}`, { form: { intent: "keep-alive" } });
+  expect(await notKept.text()).toContain("Nothing to keep alive");
   await expect(status(page)).toHaveText("stopped");
 
   // Restart first asks GitHub, with the user's own token, whether they can still see the repository: a
@@ -341,6 +343,10 @@ test("another user gets 404 for every page and action of the first user's worksp
     expect(response.status(), endpoint).toBe(401);
   }
   await expect(status(page)).toHaveText("running");
+
+  // The owner's keep-alive is taken (and only while the workspace runs; see the lifecycle test).
+  const kept = await page.request.post(`/workspaces/${id}`, { form: { intent: "keep-alive" } });
+  expect(await kept.text()).toContain("Kept alive");
 
   // The admin (sam-dev, the first user) sees every workspace with its owner; anyone else gets 404 there.
   expect((await other.goto("/admin"))?.status()).toBe(404);
