@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { installation, repo, user } from "./fixtures/github-webhooks";
 import { parseWebhook, verifyWebhookSignature, WebhookPayloadError } from "./github-webhook.server";
 
 const SECRET = "It's a Secret to Everybody";
@@ -39,29 +40,6 @@ describe("verifyWebhookSignature", () => {
   });
 });
 
-// Built from the x-webhooks schemas in github.openapi.json (required fields, trimmed URLs).
-const user = { login: "octocat", id: 1, node_id: "MDQ6VXNlcjE=", avatar_url: "", gravatar_id: "", url: "", html_url: "", type: "User", site_admin: false };
-const org = { ...user, login: "acme", id: 2, type: "Organization" };
-const installation = {
-  id: 42,
-  app_id: 7,
-  app_slug: "sam",
-  target_id: 2,
-  target_type: "Organization",
-  account: org,
-  repository_selection: "selected",
-  access_tokens_url: "",
-  html_url: "",
-  repositories_url: "",
-  events: [],
-  permissions: { contents: "write", metadata: "read" },
-  created_at: "2024-01-01T00:00:00Z",
-  updated_at: "2024-01-01T00:00:00Z",
-  single_file_name: null,
-  suspended_by: null,
-  suspended_at: null,
-};
-const repo = (id: number) => ({ id, node_id: `R_${id}`, name: `repo-${id}`, full_name: `acme/repo-${id}`, private: true });
 
 describe("parseWebhook", () => {
   it("parses installation created with its repositories", () => {
