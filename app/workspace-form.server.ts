@@ -68,10 +68,13 @@ export async function loadCreateForm(context: AppLoadContext, userId: string) {
     const [repositories, catalog] = await Promise.all([listRepositories(context, githubToken!, active), hetznerCatalog(context.config, hetznerToken!, policy)]);
     return { ...base, repositories, ...catalog, limits: { ...limits, sizes: catalog.sizes.map((choice) => choice.size), locations: catalog.locations.map((location) => location.name) } };
   } catch (error) {
-    if (error instanceof ProviderError && error.provider === "github" && error.status === 401) return { ...base, missing: ["github-sign-in" as const] };
+    if (githubSignInExpired(error)) return { ...base, missing: ["github-sign-in" as const] };
     return { ...base, problem: explainError(error, { serverType: "the chosen size", location: "that location" }) };
   }
 }
+
+/** GitHub refused the user's own token: it expired or was revoked, and only signing in again renews it. */
+const githubSignInExpired = (error: unknown) => error instanceof ProviderError && error.provider === "github" && error.status === 401;
 
 async function listRepositories(context: AppLoadContext, githubToken: string, installations: Array<{ installationId: number }>): Promise<RepositoryChoice[]> {
   const client = github({ apiUrl: context.config.GITHUB_API_URL });
@@ -141,7 +144,8 @@ export async function createWorkspace(context: AppLoadContext, userId: string, f
   const policy = await getPolicy(context);
   const [hetznerToken, githubToken] = await Promise.all([readCredential(context, userId, "hetzner"), readCredential(context, userId, "github_user_token")]);
   if (!hetznerToken) return invalid({}, ["There is no Hetzner token saved: add it in Settings first."]);
-  if (!githubToken) return invalid({}, ["SAM cannot see your repositories any more: sign out and sign in again."]);
+  const signInAgain = "SAM cannot see your repositories any more: sign out and sign in again.";
+  if (!githubToken) return invalid({}, [signInAgain]);
   if ((await countLiveWorkspaces(context.db, userId)) >= policy.maxWorkspacesPerUser) {
     return invalid({}, [`You already have ${policy.maxWorkspacesPerUser} live workspaces, the most this instance allows: stop or delete one first.`]);
   }
@@ -155,7 +159,7 @@ export async function createWorkspace(context: AppLoadContext, userId: string, f
     repository = repositories.find((candidate) => candidate.fullName.toLowerCase() === form.repository.toLowerCase());
     hourlyPrice = catalog.sizes.find((choice) => choice.size === form.size)?.hourly[form.location];
   } catch (error) {
-    return invalid({}, [explainError(error, { serverType, location: form.location })]);
+    return invalid({}, [githubSignInExpired(error) ? signInAgain : explainError(error, { serverType, location: form.location })]);
   }
   if (!repository) return invalid({ repository: ["The GitHub App cannot see this repository: pick one from the list, or add it to the installation in Settings."] });
   if (!hourlyPrice) return invalid({ location: [`Hetzner does not offer ${serverType} in ${form.location} right now: pick another location.`] });

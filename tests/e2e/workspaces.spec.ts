@@ -190,6 +190,20 @@ for (const { name, fault, message } of hetznerFaults) {
   });
 }
 
+test("an expired GitHub sign-in is named on the form and on create, with the way to renew it", async ({ page, request }) => {
+  await ready(page);
+  const expired = { status: 401, body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" } };
+  await injectFault(request, { service: "github", method: "GET", path: "^/user/installations/\\d+/repositories", fault: expired, times: 2 });
+  await page.goto("/workspaces/new");
+  await expect(page.getByText("Your GitHub sign-in has expired")).toBeVisible();
+  await expect(page.getByRole("link", { name: "sign in again" })).toHaveAttribute("href", "/login?redirectTo=/workspaces/new");
+
+  // A form submitted before it expired gets the same advice, not a generic GitHub error.
+  const form = { name: "e2e expired", repository: "sam-dev/hello-world", size: "small", location: "fsn1", idleTimeoutMinutes: "30", maxLifetimeHours: "12", agentCli: "none" };
+  const response = await page.request.post("/workspaces/new", { form });
+  expect(await response.text()).toContain("sign out and sign in again");
+});
+
 test("a DNS failure after the server exists removes the server too", async ({ page, request }) => {
   await ready(page);
   await injectFault(request, {
