@@ -57,7 +57,7 @@ const PROXIABLE = new Set(["A", "AAAA", "CNAME"]);
 const VALIDITIES = [7, 30, 90, 365, 730, 1095, 5475];
 
 /** Permission names (see docs/local-cloud.md): what each group of endpoints needs. */
-export const CLOUDFLARE_PERMISSIONS = [
+const CLOUDFLARE_PERMISSIONS = [
   "zone:read",
   "dns_records:read",
   "dns_records:edit",
@@ -68,6 +68,7 @@ export const CLOUDFLARE_PERMISSIONS = [
   "pages:edit",
   "account:read",
 ] as const;
+type CloudflarePermission = (typeof CLOUDFLARE_PERMISSIONS)[number];
 
 export class Cloudflare {
   readonly accountId = "0000000000000000000000000000acc1";
@@ -157,11 +158,11 @@ export class Cloudflare {
     }
   }
 
-  private can(token: ApiToken, ...needed: string[]): boolean {
+  private can(token: ApiToken, ...needed: CloudflarePermission[]): boolean {
     return token.permissions.has("*") || needed.some((p) => token.permissions.has(p));
   }
 
-  private require(token: ApiToken, ...needed: string[]): void {
+  private require(token: ApiToken, ...needed: CloudflarePermission[]): void {
     if (!this.can(token, ...needed)) throw authError();
   }
 
@@ -284,7 +285,7 @@ export class Cloudflare {
     const recordId = parts[3]!;
     if (!HEX32.test(recordId)) throw noRoute(`/zones/${zoneId}/dns_records/${recordId}`);
     only("GET", "PATCH", "PUT", "DELETE");
-    this.require(token, ...(r.method === "GET" ? ["dns_records:read", "dns_records:edit"] : ["dns_records:edit"]));
+    this.require(token, ...(r.method === "GET" ? (["dns_records:read", "dns_records:edit"] as const) : (["dns_records:edit"] as const)));
     const existing = this.records.get(recordId);
     if (!existing) throw fail(404, 81044, "Record does not exist.");
     if (r.method === "GET") return { result: this.recordJson(existing) };

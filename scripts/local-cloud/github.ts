@@ -822,7 +822,6 @@ ${checkboxes}
 
   private requireApp(principal: Principal, docs: string): void {
     if (principal.kind === "app") return;
-    if (principal.kind === "anonymous") throw new GitHubError(401, "A JSON web token could not be decoded", docs);
     throw new GitHubError(401, "A JSON web token could not be decoded", docs);
   }
 

@@ -23,7 +23,6 @@ export interface HetznerServer {
   ipv6: string;
   userData: string | null;
   /** Firewalls applied to this server directly (not through a label selector). */
-  firewallIds: number[];
 }
 
 interface FirewallRule {
@@ -393,7 +392,6 @@ export class Hetzner {
       ipv4: `203.0.113.${host}`,
       ipv6: `2001:db8:0:${host.toString(16)}::/64`,
       userData: (user_data as string | undefined) ?? null,
-      firewallIds,
     };
     this.servers.set(server.id, server);
     for (const fwId of firewallIds) this.firewalls.get(fwId)!.appliedTo.push({ type: "server", serverId: server.id });
@@ -668,7 +666,6 @@ export class Hetzner {
           if (already) throw new HetznerError(422, "firewall_already_applied", "firewall is already applied to the resource");
         }
         firewall.appliedTo.push(...targets);
-        for (const t of targets) if (t.type === "server") this.servers.get(t.serverId)!.firewallIds.push(firewall.id);
         const actions = targets.map((t) => this.newAction("apply_firewall", [{ id: firewall.id, type: "firewall" }, ...(t.type === "server" ? [{ id: t.serverId, type: "server" }] : [])], true));
         return { status: 201, body: { actions: actions.map((a) => this.actionJson(a)) } };
       }
@@ -688,12 +685,6 @@ export class Hetzner {
           }
         }
         firewall.appliedTo = firewall.appliedTo.filter((e) => !targets.some((t) => (t.type === "server" && e.type === "server" ? e.serverId === t.serverId : t.type === "label_selector" && e.type === "label_selector" && e.selector === t.selector)));
-        for (const t of targets) {
-          if (t.type === "server") {
-            const server = this.servers.get(t.serverId)!;
-            server.firewallIds = server.firewallIds.filter((f) => f !== firewall.id);
-          }
-        }
         const actions = targets.map((t) => this.newAction("remove_firewall", [{ id: firewall.id, type: "firewall" }, ...(t.type === "server" ? [{ id: t.serverId, type: "server" }] : [])], true));
         return { status: 201, body: { actions: actions.map((a) => this.actionJson(a)) } };
       }
