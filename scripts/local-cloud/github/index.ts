@@ -4,10 +4,10 @@ import { createHmac, createPublicKey, randomBytes, randomUUID, type KeyObject } 
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { errors as joseErrors, jwtVerify, decodeJwt, decodeProtectedHeader } from "jose";
-import type { CloudContext, Request } from "./context";
-import { escapeHtml, htmlPage, intParam, isoNow, parseCookies, sendJson, sendText } from "./http";
-import { createFixtureRepo, listBranches, repoSizeKb, serveGit } from "./git";
-import { WindowLimiter, type Budget } from "./rate-limit";
+import type { CloudContext, Request } from "../context";
+import { escapeHtml, htmlPage, intParam, isoNow, parseCookies, sendJson, sendText } from "../http";
+import { createFixtureRepo, listBranches, repoSizeKb, serveGit } from "../git";
+import { WindowLimiter, type Budget } from "../rate-limit";
 
 export interface GitHubUser {
   id: number;

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { SignJWT, importPKCS8 } from "jose";
 import { createPrivateKey } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalCloud } from "./server";
-import { appPrivateKey, call, contractErrors, startTestCloud } from "./test-support";
+import type { LocalCloud } from "../server";
+import { appPrivateKey, call, contractErrors, startTestCloud } from "../test-support";
 
 let cloud: LocalCloud;
 let app: Server;
