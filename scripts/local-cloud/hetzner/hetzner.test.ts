@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalCloud } from "./server";
-import { call, contractErrors, HETZNER_TOKEN, startTestCloud } from "./test-support";
+import type { LocalCloud } from "../server";
+import { call, contractErrors, HETZNER_TOKEN, startTestCloud } from "../test-support";
 
 let cloud: LocalCloud;
 let base: string;

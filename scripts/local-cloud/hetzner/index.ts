@@ -1,12 +1,12 @@
 // Hetzner Cloud API v1 subset (see contract/hetzner.json and docs/local-cloud.md).
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
-import type { CloudContext, Request } from "./context";
-import { BodyTooLargeError, intParam, isoNow, sendJson } from "./http";
-import { byIdOrName, datacenterJson, IMAGES, imageJson, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./hetzner-catalog";
-import { LabelSelectorError, labelProblems, matchesSelector, parseLabelSelector } from "./labels";
-import { destroyMachine, newMachine, runCloudInit, stopAgent } from "./machines";
-import { RefillingLimiter } from "./rate-limit";
+import type { CloudContext, Request } from "../context";
+import { BodyTooLargeError, intParam, isoNow, sendJson } from "../http";
+import { byIdOrName, datacenterJson, IMAGES, imageJson, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./catalog";
+import { LabelSelectorError, labelProblems, matchesSelector, parseLabelSelector } from "../labels";
+import { destroyMachine, newMachine, runCloudInit, stopAgent } from "../machines";
+import { RefillingLimiter } from "../rate-limit";
 
 type ServerStatus = "initializing" | "starting" | "running" | "stopping" | "off" | "deleting";
 
