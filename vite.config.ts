@@ -1,7 +1,7 @@
 import { vitePlugin as remix, cloudflareDevProxyVitePlugin } from "@remix-run/dev";
 import tailwindcss from "@tailwindcss/vite";
 import { defineConfig } from "vite";
-import { getLoadContext } from "./app/context.server";
+import { getLoadContext } from "./app/platform/context.server";
 
 declare module "@remix-run/cloudflare" {
   interface Future {

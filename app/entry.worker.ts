@@ -5,8 +5,8 @@
 import { createRequestHandler, type ServerBuild } from "@remix-run/cloudflare";
 // The server build is produced by `remix vite:build`; scripts/build.mjs bundles this file after it.
 import * as build from "sam-server-build";
-import { getLoadContext } from "./context.server";
-import { isCrossSiteWrite } from "./csrf.server";
+import { getLoadContext } from "./platform/context.server";
+import { isCrossSiteWrite } from "./security/csrf.server";
 
 const handleRemixRequest = createRequestHandler(build as unknown as ServerBuild);
 

@@ -4,10 +4,10 @@ import type { ReactNode } from "react";
 import { GeneralErrorBoundary } from "./components/error-boundary";
 import { Toaster } from "./components/toaster";
 import { UserMenu } from "./components/user-menu";
-import { getOptionalUser } from "./auth.server";
-import { isAdmin } from "./policy.server";
+import { getOptionalUser } from "./auth/auth.server";
+import { isAdmin } from "./admin/policy.server";
 import stylesheet from "./styles.css?url";
-import { takeToast } from "./toast.server";
+import { takeToast } from "./platform/toast.server";
 
 export const links: LinksFunction = () => [
   { rel: "stylesheet", href: stylesheet },

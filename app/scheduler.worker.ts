@@ -2,8 +2,8 @@
  * The scheduler Worker (scripts/scheduler.wrangler.toml): a Cron Trigger every 5 minutes runs the sweep
  * (ARCHITECTURE.md §2) with the same bindings, configuration and load context as the Pages app.
  */
-import { getLoadContext } from "./context.server";
-import { runSweep } from "./sweep.server";
+import { getLoadContext } from "./platform/context.server";
+import { runSweep } from "./workspaces/sweep.server";
 
 export default {
   async scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {

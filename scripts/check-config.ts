@@ -2,7 +2,7 @@
 // overlaid with the local values (SAM_CONFIG_JSON), through the app's own schema.
 import { readFileSync } from "node:fs";
 import { parse } from "smol-toml";
-import { ConfigError, parseConfig } from "../app/config.server";
+import { ConfigError, parseConfig } from "../app/platform/config.server";
 
 const wrangler = parse(readFileSync("wrangler.toml", "utf8")) as { vars?: Record<string, string> };
 const local = JSON.parse(process.env.SAM_CONFIG_JSON ?? "{}") as Record<string, string>;

@@ -185,7 +185,7 @@ function serve(mode) {
     "--show-interactive-dev-session=false",
     ...bindings,
   ]);
-  // Locally the sweep (app/sweep.server.ts) runs from here instead of a cron; the bearer is the HMAC the app derives.
+  // Locally the sweep (app/workspaces/sweep.server.ts) runs from here instead of a cron; the bearer is the HMAC the app derives.
   const sweepBearer = createHmac("sha256", env.SESSION_SECRET).update("sam-internal-sweep").digest("hex");
   setInterval(() => {
     fetch(`${env.APP_URL}/api/internal/sweep`, { method: "POST", headers: { Authorization: `Bearer ${sweepBearer}` } }).catch(() => {});

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { publicJwks } from "~/jwt.server";
-import { methodNotAllowed } from "~/responses.server";
+import { publicJwks } from "~/security/jwt.server";
+import { methodNotAllowed } from "~/platform/responses.server";
 
 export async function loader({ context }: LoaderFunctionArgs) {
   return Response.json(await publicJwks(context.config), {

@@ -2,13 +2,13 @@ import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@co
 import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
-import { hetznerLocations, policyFormSchema } from "~/admin-schema";
-import { adminAction, loadAdmin } from "~/admin.server";
-import { requireAdmin } from "~/auth.server";
+import { hetznerLocations, policyFormSchema } from "~/admin/schema";
+import { adminAction, loadAdmin } from "~/admin/admin.server";
+import { requireAdmin } from "~/auth/auth.server";
 import { AuditTable } from "~/components/audit-table";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
-import { sizes } from "~/sizes";
+import { sizes } from "~/workspaces/sizes";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Simple Agent Manager" }];
 

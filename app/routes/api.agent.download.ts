@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { methodNotAllowed } from "~/responses.server";
+import { methodNotAllowed } from "~/platform/responses.server";
 
 const querySchema = z.object({
   os: z.enum(["linux", "darwin"], { error: "os must be linux or darwin" }),

@@ -1,11 +1,11 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { issueCallbackToken, readJsonBody } from "~/agent-auth.server";
-import { methodNotAllowed } from "~/responses.server";
-import { consumeBootstrapToken, peekBootstrapToken } from "~/bootstrap.server";
-import { explainError, zoneClient } from "~/workspace-clouds.server";
-import { getWorkspaceForAgent, recordEvent, saveWhileCreating } from "~/workspaces.server";
-import { workspaceHostname } from "~/workspace-url";
+import { issueCallbackToken, readJsonBody } from "~/security/agent-auth.server";
+import { methodNotAllowed } from "~/platform/responses.server";
+import { consumeBootstrapToken, peekBootstrapToken } from "~/workspaces/bootstrap.server";
+import { explainError, zoneClient } from "~/workspaces/clouds.server";
+import { getWorkspaceForAgent, recordEvent, saveWhileCreating } from "~/workspaces/workspaces.server";
+import { workspaceHostname } from "~/workspaces/url";
 
 const bodySchema = z.object({
   csr: z

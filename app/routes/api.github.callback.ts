@@ -1,11 +1,11 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { requireUser } from "~/auth.server";
-import { ProviderError } from "~/http.server";
-import { confirmInstallation } from "~/installations.server";
-import { redirectWithToast } from "~/toast.server";
-import { methodNotAllowed } from "~/responses.server";
+import { requireUser } from "~/auth/auth.server";
+import { ProviderError } from "~/providers/http.server";
+import { confirmInstallation } from "~/github/installations.server";
+import { redirectWithToast } from "~/platform/toast.server";
+import { methodNotAllowed } from "~/platform/responses.server";
 
 const querySchema = z.object({ installation_id: z.string().regex(/^\d{1,18}$/).transform(Number) });
 

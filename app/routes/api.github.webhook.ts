@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
-import { parseWebhook, verifyWebhookSignature, WebhookPayloadError } from "~/github-webhook.server";
-import { applyWebhook } from "~/installations.server";
-import { methodNotAllowed } from "~/responses.server";
+import { parseWebhook, verifyWebhookSignature, WebhookPayloadError } from "~/github/webhook.server";
+import { applyWebhook } from "~/github/installations.server";
+import { methodNotAllowed } from "~/platform/responses.server";
 
 export const loader = () => methodNotAllowed("POST");
 

@@ -1,5 +1,5 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { methodNotAllowed } from "~/responses.server";
+import { methodNotAllowed } from "~/platform/responses.server";
 
 export function loader({ context }: LoaderFunctionArgs) {
   return Response.json({ status: "ok", version: context.config.VERSION }, { headers: { "Cache-Control": "no-store" } });

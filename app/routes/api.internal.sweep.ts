@@ -1,5 +1,5 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
-import { runSweep, sweepSecret } from "~/sweep.server";
+import { runSweep, sweepSecret } from "~/workspaces/sweep.server";
 
 async function sameSecret(given: string, expected: string): Promise<boolean> {
   // Compare digests so the time taken says nothing about the secret.

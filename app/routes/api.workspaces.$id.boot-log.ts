@@ -1,8 +1,8 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
-import { methodNotAllowed } from "~/responses.server";
-import { recordEvent } from "~/workspaces.server";
+import { readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
+import { methodNotAllowed } from "~/platform/responses.server";
+import { recordEvent } from "~/workspaces/workspaces.server";
 
 const bodySchema = z.object({
   step: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a short lowercase step name"),

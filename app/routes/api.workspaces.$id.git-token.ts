@@ -1,10 +1,10 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
-import { methodNotAllowed } from "~/responses.server";
-import { createAppJwt, github } from "~/github.server";
-import { isProviderError } from "~/http.server";
-import { userOwnsInstallation } from "~/installations.server";
+import { readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
+import { methodNotAllowed } from "~/platform/responses.server";
+import { createAppJwt, github } from "~/providers/github.server";
+import { isProviderError } from "~/providers/http.server";
+import { userOwnsInstallation } from "~/github/installations.server";
 
 /**
  * A fresh GitHub App installation token, narrowed to the workspace's repository, for git's credential

@@ -1,9 +1,9 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { issueCallbackToken, readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
-import { methodNotAllowed } from "~/responses.server";
-import { finishStop } from "~/workspace-clouds.server";
-import { recordHeartbeat } from "~/workspaces.server";
+import { issueCallbackToken, readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
+import { methodNotAllowed } from "~/platform/responses.server";
+import { finishStop } from "~/workspaces/clouds.server";
+import { recordHeartbeat } from "~/workspaces/workspaces.server";
 
 const timestamp = z.iso.datetime({ offset: true }).nullable();
 const bodySchema = z.object({

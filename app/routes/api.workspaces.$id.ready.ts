@@ -1,8 +1,8 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
-import { methodNotAllowed } from "~/responses.server";
-import { markReady } from "~/workspaces.server";
+import { readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
+import { methodNotAllowed } from "~/platform/responses.server";
+import { markReady } from "~/workspaces/workspaces.server";
 
 /** The agent has booted: creating → running (once; a repeated call is fine). */
 export async function action({ request, context, params }: ActionFunctionArgs) {

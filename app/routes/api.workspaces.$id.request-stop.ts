@@ -1,10 +1,10 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
-import { readJsonBody, requireAgentWorkspace } from "~/agent-auth.server";
-import { methodNotAllowed } from "~/responses.server";
-import { audit } from "~/audit.server";
-import { finishStop } from "~/workspace-clouds.server";
-import { claimStop, stopReasons } from "~/workspaces.server";
+import { readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
+import { methodNotAllowed } from "~/platform/responses.server";
+import { audit } from "~/platform/audit.server";
+import { finishStop } from "~/workspaces/clouds.server";
+import { claimStop, stopReasons } from "~/workspaces/workspaces.server";
 
 /** The agent asks to be stopped; the control plane deletes its server after answering. */
 export async function action({ request, context, params }: ActionFunctionArgs) {

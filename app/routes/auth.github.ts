@@ -1,7 +1,7 @@
 import type { ActionFunctionArgs, AppLoadContext, LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { authenticator, safeRedirect } from "~/auth.server";
-import { returnToCookie } from "~/return-to.server";
+import { authenticator, safeRedirect } from "~/auth/auth.server";
+import { returnToCookie } from "~/auth/return-to.server";
 
 /** GET starts the flow too, for a forced re-authentication (e.g. the GitHub token expired). */
 export async function loader({ request, context }: LoaderFunctionArgs) {

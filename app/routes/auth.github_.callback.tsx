@@ -1,10 +1,10 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
 import { ArcticFetchError, OAuth2RequestError } from "arctic";
-import { authenticator, createUserSession } from "~/auth.server";
+import { authenticator, createUserSession } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { ProviderError } from "~/http.server";
-import { clearReturnTo, readReturnTo } from "~/return-to.server";
+import { ProviderError } from "~/providers/http.server";
+import { clearReturnTo, readReturnTo } from "~/auth/return-to.server";
 
 /** GitHub sends the browser back here; the strategy checks `state`, exchanges the code and signs the user in. */
 export async function loader({ request, context }: LoaderFunctionArgs) {

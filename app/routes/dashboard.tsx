@@ -1,11 +1,11 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { Link, useLoaderData } from "@remix-run/react";
-import { requireUser } from "~/auth.server";
+import { requireUser } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { formatEuro, formatUntil, inTransition, useLiveRevalidation, WorkspacePrerequisites, WorkspaceStatusBadge } from "~/components/workspace-status";
-import { listCredentials } from "~/credentials.server";
-import { listInstallations } from "~/installations.server";
-import { listWorkspaces, presentWorkspace } from "~/workspaces.server";
+import { listCredentials } from "~/settings/credentials.server";
+import { listInstallations } from "~/github/installations.server";
+import { listWorkspaces, presentWorkspace } from "~/workspaces/workspaces.server";
 
 export const meta: MetaFunction = () => [{ title: "Workspaces · Simple Agent Manager" }];
 

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { redirect } from "@remix-run/cloudflare";
-import { destroyUserSession } from "~/auth.server";
+import { destroyUserSession } from "~/auth/auth.server";
 
 export function loader() {
   return redirect("/");

@@ -3,11 +3,11 @@ import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { Form, useActionData, useLoaderData, useNavigation } from "@remix-run/react";
 import { useState } from "react";
-import { requireUser } from "~/auth.server";
+import { requireUser } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
-import { agentCredentialKinds, agentCredentialSchema, hetznerTokenSchema, type AgentCredentialKind } from "~/settings-schema";
-import { loadSettings, settingsAction } from "~/settings.server";
+import { agentCredentialKinds, agentCredentialSchema, hetznerTokenSchema, type AgentCredentialKind } from "~/settings/schema";
+import { loadSettings, settingsAction } from "~/settings/settings.server";
 
 export const meta: MetaFunction = () => [{ title: "Settings · Simple Agent Manager" }];
 

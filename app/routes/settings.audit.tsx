@@ -1,7 +1,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { useLoaderData } from "@remix-run/react";
 import { desc, eq } from "drizzle-orm";
-import { requireUser } from "~/auth.server";
+import { requireUser } from "~/auth/auth.server";
 import { AuditTable } from "~/components/audit-table";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { auditLog } from "~/db/schema";

@@ -2,17 +2,17 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { redirect } from "@remix-run/cloudflare";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
-import { audit } from "~/audit.server";
-import { requireUser } from "~/auth.server";
+import { audit } from "~/platform/audit.server";
+import { requireUser } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ConfirmAction } from "~/components/workspace-actions";
 import { formatEuro, formatUntil, inTransition, useLiveRevalidation, WorkspaceStatusBadge } from "~/components/workspace-status";
-import { repositoryAccess } from "~/installations.server";
-import { getPolicy } from "~/policy.server";
-import { redirectWithToast } from "~/toast.server";
-import { agentClis, formatMinutes, IDLE_WARNING_MS } from "~/workspace-schema";
-import { finishStop, provision } from "~/workspace-clouds.server";
-import { claimDelete, claimRestart, claimStop, countLiveWorkspaces, getWorkspace, keepAlive, listEvents, presentWorkspace, stopReasons } from "~/workspaces.server";
+import { repositoryAccess } from "~/github/installations.server";
+import { getPolicy } from "~/admin/policy.server";
+import { redirectWithToast } from "~/platform/toast.server";
+import { agentClis, formatMinutes, IDLE_WARNING_MS } from "~/workspaces/schema";
+import { finishStop, provision } from "~/workspaces/clouds.server";
+import { claimDelete, claimRestart, claimStop, countLiveWorkspaces, getWorkspace, keepAlive, listEvents, presentWorkspace, stopReasons } from "~/workspaces/workspaces.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.workspace.name ?? "Workspace"} · Simple Agent Manager` }];
 

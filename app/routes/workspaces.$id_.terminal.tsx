@@ -6,7 +6,7 @@ import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { agentApi } from "~/terminal/agent-api";
 import type { ConnectionStatus } from "~/terminal/connection.client";
 import type { SessionInfo } from "~/terminal/protocol";
-import { terminalAccess } from "~/terminal.server";
+import { terminalAccess } from "~/workspaces/terminal.server";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: xtermStyles }];
 

@@ -1,6 +1,6 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
-import { terminalAccess } from "~/terminal.server";
-import { methodNotAllowed } from "~/responses.server";
+import { terminalAccess } from "~/workspaces/terminal.server";
+import { methodNotAllowed } from "~/platform/responses.server";
 
 /** A fresh terminal token for the page's reconnects; same checks as the page itself. */
 export async function loader({ request, context, params }: LoaderFunctionArgs) {

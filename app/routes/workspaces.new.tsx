@@ -3,15 +3,15 @@ import { parseWithZod } from "@conform-to/zod/v4";
 import { data, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from "@remix-run/cloudflare";
 import { Form, Link, useActionData, useFetcher, useLoaderData, useNavigation } from "@remix-run/react";
 import { useEffect, useMemo, useState } from "react";
-import { audit } from "~/audit.server";
-import { requireUser } from "~/auth.server";
+import { audit } from "~/platform/audit.server";
+import { requireUser } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
 import { formatEuro, WorkspacePrerequisites } from "~/components/workspace-status";
-import { redirectWithToast } from "~/toast.server";
-import { agentClis, formatMinutes, idleTimeoutChoices, workspaceFormSchema } from "~/workspace-schema";
-import { provision } from "~/workspace-clouds.server";
-import { createWorkspace, formLimits, listBranchNames, loadCreateForm } from "~/workspace-form.server";
+import { redirectWithToast } from "~/platform/toast.server";
+import { agentClis, formatMinutes, idleTimeoutChoices, workspaceFormSchema } from "~/workspaces/schema";
+import { provision } from "~/workspaces/clouds.server";
+import { createWorkspace, formLimits, listBranchNames, loadCreateForm } from "~/workspaces/form.server";
 
 export const meta: MetaFunction = () => [{ title: "New workspace · Simple Agent Manager" }];
 

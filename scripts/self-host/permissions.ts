@@ -1,7 +1,7 @@
 // The Cloudflare API token's permissions: what setup needs, how to probe each without changing anything,
 // and the name the dashboard shows for it (My Profile → API Tokens → Edit).
-import type { CloudflareClient } from "../../app/cloudflare.server";
-import { ProviderError } from "../../app/http.server";
+import type { CloudflareClient } from "../../app/providers/cloudflare.server";
+import { ProviderError } from "../../app/providers/http.server";
 
 export const PERMISSIONS = {
   d1: "Account · D1 · Edit",

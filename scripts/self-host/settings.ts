@@ -1,7 +1,7 @@
 // What a self-hosted deployment is made of: resource names, where the operator's files live, and which
 // configuration values are secrets. Shared by setup, deploy and teardown.
 import { join } from "node:path";
-import { configSchema, type Config } from "../../app/config.server";
+import { configSchema, type Config } from "../../app/platform/config.server";
 
 export type ConfigName = keyof Config;
 

@@ -3,8 +3,8 @@
 // changes nothing. scripts/setup.ts is the command line around this; tests run it against the local cloud.
 import { existsSync, readFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
-import { cloudflare, type CloudflareClient, type CloudflareZone } from "../../app/cloudflare.server";
-import { ProviderError } from "../../app/http.server";
+import { cloudflare, type CloudflareClient, type CloudflareZone } from "../../app/providers/cloudflare.server";
+import { ProviderError } from "../../app/providers/http.server";
 import { generateKeys } from "../keys.mjs";
 import { githubAppInstructions } from "./github-app";
 import { PERMISSIONS, probePermissions, withPermission } from "./permissions";

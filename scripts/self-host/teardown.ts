@@ -1,7 +1,7 @@
 // `npm run teardown`: removes what setup made (scheduler Worker, Pages project, the app's DNS record, KV
 // namespace, R2 bucket with the agent binaries) after the operator types DELETE. The D1 database and its
 // data stay unless --delete-data. What is already gone is skipped, so it can run again after a failure.
-import { cloudflare } from "../../app/cloudflare.server";
+import { cloudflare } from "../../app/providers/cloudflare.server";
 import type { Command, Runner } from "./runner";
 import { readSecretsFile } from "./secrets-file";
 import { AGENT_OBJECTS, appHostFrom, CLOUDFLARE_API_URL, DEFAULT_RESOURCES, type Paths } from "./settings";

@@ -1,0 +1,79 @@
+import type { AppLoadContext } from "@remix-run/cloudflare";
+import { z } from "zod";
+import { policyBounds } from "./schema";
+import { instanceSettings } from "../db/schema";
+import { sizeNames, type Size } from "../workspaces/sizes";
+
+/** The instance's policy, set by admins on /admin and read by sign-in and the workspace code. */
+export { sizes, sizeNames, type Size } from "../workspaces/sizes";
+
+export const policySchema = z
+  .object({
+    allowedSizes: z.array(z.enum(sizeNames as [Size, ...Size[]])).min(1, "allow at least one size"),
+    allowedLocations: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1, "allow at least one location"),
+    maxWorkspacesPerUser: z.number().int().min(policyBounds.workspacesPerUser.min).max(policyBounds.workspacesPerUser.max),
+    defaultIdleMinutes: z.number().int().min(policyBounds.idleMinutes.min).max(policyBounds.idleMinutes.max),
+    maxIdleMinutes: z.number().int().min(policyBounds.idleMinutes.min).max(policyBounds.idleMinutes.max),
+    defaultLifetimeHours: z.number().int().min(policyBounds.lifetimeHours.min).max(policyBounds.lifetimeHours.max),
+    maxLifetimeHours: z.number().int().min(policyBounds.lifetimeHours.min).max(policyBounds.lifetimeHours.max),
+    allowedLogins: z.array(z.string().regex(/^[a-z0-9-]+$/)).nullable(),
+  })
+  .refine((policy) => policy.defaultIdleMinutes <= policy.maxIdleMinutes, { message: "the default idle timeout exceeds the maximum", path: ["defaultIdleMinutes"] })
+  .refine((policy) => policy.defaultLifetimeHours <= policy.maxLifetimeHours, { message: "the default lifetime exceeds the maximum", path: ["defaultLifetimeHours"] });
+
+export type Policy = z.infer<typeof policySchema>;
+
+export const defaultPolicy: Policy = {
+  allowedSizes: ["small", "medium", "large"],
+  allowedLocations: ["fsn1", "nbg1", "hel1"],
+  maxWorkspacesPerUser: 10,
+  defaultIdleMinutes: 30,
+  maxIdleMinutes: 24 * 60,
+  defaultLifetimeHours: 12,
+  maxLifetimeHours: 24,
+  allowedLogins: null,
+};
+
+const POLICY_KEY = "policy";
+
+// Read once per request (sign-in checks, forms and actions may each ask); the load context is one per request.
+const policies = new WeakMap<AppLoadContext, Promise<Policy>>();
+
+export function getPolicy(context: AppLoadContext): Promise<Policy> {
+  let policy = policies.get(context);
+  if (!policy) {
+    policy = readPolicy(context);
+    policies.set(context, policy);
+  }
+  return policy;
+}
+
+async function readPolicy(context: AppLoadContext): Promise<Policy> {
+  const row = await context.db.query.instanceSettings.findFirst({ where: (settings, { eq }) => eq(settings.key, POLICY_KEY) });
+  const stored = row ? policySchema.safeParse({ ...defaultPolicy, ...(row.value as object) }) : null;
+  const policy = stored?.success ? stored.data : defaultPolicy;
+  // Until an admin saves an allow-list, ALLOWED_GITHUB_LOGINS seeds it.
+  if (policy.allowedLogins === null && context.config.ALLOWED_GITHUB_LOGINS.length > 0) {
+    return { ...policy, allowedLogins: context.config.ALLOWED_GITHUB_LOGINS };
+  }
+  return policy;
+}
+
+export async function savePolicy(context: AppLoadContext, policy: Policy) {
+  await context.db
+    .insert(instanceSettings)
+    .values({ key: POLICY_KEY, value: policy })
+    .onConflictDoUpdate({ target: instanceSettings.key, set: { value: policy, updatedAt: new Date() } });
+  policies.delete(context);
+}
+
+export function isAdmin(context: AppLoadContext, login: string): boolean {
+  return context.config.ADMIN_GITHUB_LOGINS.includes(login.toLowerCase());
+}
+
+/** Admins may always sign in; otherwise an allow-list, when set, decides. */
+export async function isLoginAllowed(context: AppLoadContext, login: string): Promise<boolean> {
+  if (isAdmin(context, login)) return true;
+  const { allowedLogins } = await getPolicy(context);
+  return allowedLogins === null || allowedLogins.length === 0 || allowedLogins.includes(login.toLowerCase());
+}

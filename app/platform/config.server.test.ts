@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig } from "./config.server";
+import { testEnv } from "../../tests/support/test-env";
+
+function problemsOf(env: Record<string, unknown>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("parseConfig", () => {
+  it("accepts the local configuration and normalises it", () => {
+    const config = parseConfig({ ...testEnv(), APP_URL: "http://localhost:8788/" });
+    expect(config.APP_URL).toBe("http://localhost:8788");
+    expect(config.ADMIN_GITHUB_LOGINS).toEqual(["sam-dev"]);
+    expect(config.ALLOWED_GITHUB_LOGINS).toEqual([]);
+    expect(config.JWT_PRIVATE_KEY).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+  });
+
+  it.each(["ENCRYPTION_KEY", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "GITHUB_CLIENT_ID", "HETZNER_API_URL", "CLOUDFLARE_ZONE_ID"])(
+    "names %s and how to set it when it is missing",
+    (name) => {
+      const env = testEnv();
+      delete env[name];
+      const problems = problemsOf(env);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${name} is missing: .+`));
+    },
+  );
+
+  it("explains a malformed value without echoing it", () => {
+    const problems = problemsOf({ ...testEnv(), ENCRYPTION_KEY: "not-a-real-key", APP_URL: "ftp://example.com" });
+    expect(problems).toEqual([
+      expect.stringMatching(/^APP_URL must be an http\(s\) URL/),
+      expect.stringMatching(/^ENCRYPTION_KEY must be 32 random bytes in base64 \(run `npm run generate-keys`\)/),
+    ]);
+    expect(problems.join("\n")).not.toContain("not-a-real-key");
+  });
+
+  it("accepts PEM values written with \\n escapes, as dotenv files hold them", () => {
+    const env = testEnv();
+    const config = parseConfig({ ...env, JWT_PUBLIC_KEY: env.JWT_PUBLIC_KEY!.replaceAll("\n", "\\n") });
+    expect(config.JWT_PUBLIC_KEY).toBe(env.JWT_PUBLIC_KEY!.trim());
+  });
+});

@@ -1,0 +1,277 @@
+import type { AppLoadContext } from "@remix-run/cloudflare";
+import { and, eq, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { audit } from "../platform/audit.server";
+import { purgeExpiredBootstrapTokens } from "./bootstrap.server";
+import type { Config } from "../platform/config.server";
+import type { Database } from "../platform/context.server";
+import { credentials, LIVE_STATUSES, workspaces } from "../db/schema";
+import { finishStop, ownedSelector, teardown, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./clouds.server";
+import {
+  claimStop,
+  HEARTBEAT_INTERVAL_MS,
+  idleDecision,
+  MISSED_HEARTBEATS,
+  PROVISIONING_TIMEOUT_MS,
+  recordEvent,
+  stopReasons,
+  transition,
+  type Deps,
+  type Workspace,
+} from "./workspaces.server";
+
+/**
+ * The periodic sweep (ARCHITECTURE.md §2): production runs it from a scheduler Worker's cron, locally
+ * `scripts/dev.mjs` calls POST /api/internal/sweep. It repairs what a lost request or a dead VM left:
+ * provisioning that never finished, agents that went silent, idle workspaces whose heartbeats stopped
+ * arriving, servers, firewalls and DNS records that belong to no live workspace, and expired bootstrap tokens.
+ */
+
+export interface SweepContext {
+  db: Database;
+  config: Config;
+}
+
+export interface SweepReport {
+  provisioningTimedOut: string[];
+  stopped: Array<{ id: string; reason: string }>;
+  stuckStopsFinished: string[];
+  leftoversCleaned: string[];
+  orphanServersDeleted: number[];
+  orphanFirewallsDeleted: number[];
+  orphanDnsRecordsDeleted: string[];
+  bootstrapTokensPurged: number;
+  errors: string[];
+}
+
+/** A stop whose request died half-way (waitUntil cut short) is finished after this long. */
+const STUCK_STOP_MS = 5 * 60 * 1000;
+
+export async function runSweep(
+  context: SweepContext,
+  options: { now?: number; clouds?: CloudsFactory; zone?: ZoneClient } = {},
+): Promise<SweepReport> {
+  const now = options.now ?? Date.now();
+  const deps: Deps = { db: context.db, config: context.config };
+  const clouds = options.clouds ?? userClouds;
+  const report: SweepReport = {
+    provisioningTimedOut: [],
+    stopped: [],
+    stuckStopsFinished: [],
+    leftoversCleaned: [],
+    orphanServersDeleted: [],
+    orphanFirewallsDeleted: [],
+    orphanDnsRecordsDeleted: [],
+    bootstrapTokensPurged: 0,
+    errors: [],
+  };
+  const record = (userId: string | null, action: string, details: Record<string, unknown>) =>
+    audit(deps as AppLoadContext, null, { userId, action, details: { ...details, by: "sweep" } });
+  const attempt = async (what: string, work: () => Promise<void>) => {
+    try {
+      await work();
+    } catch (error) {
+      report.errors.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
+  // Provisioning past its timeout: clean up, then error. A workspace whose agent already checked in but whose
+  // provisioning never recorded a DNS record (the app died half-way) counts too: nobody will finish it.
+  const lateCreates = await context.db.query.workspaces.findMany({
+    where: and(
+      or(eq(workspaces.status, "creating"), and(eq(workspaces.status, "running"), isNull(workspaces.dnsRecordId))),
+      lt(workspaces.startedAt, new Date(now - PROVISIONING_TIMEOUT_MS)),
+    ),
+  });
+  for (const workspace of lateCreates) {
+    await attempt(`provisioning timeout ${workspace.id}`, async () => {
+      const claimed = await transition(context.db, { id: workspace.id }, ["creating", "running"], { status: "stopping" });
+      if (!claimed) return;
+      const minutes = PROVISIONING_TIMEOUT_MS / 60_000;
+      await recordEvent(context.db, claimed.id, "boot", "error", `The agent did not report ready within ${minutes} minutes`);
+      const failure = `The server did not finish starting within ${minutes} minutes, so SAM removed it. Check the timeline for the last step, then retry.`;
+      if (await finishStop(deps, claimed, { clouds, failure })) {
+        report.provisioningTimedOut.push(claimed.id);
+        await record(claimed.userId, "workspace.provisioning_timed_out", { workspaceId: claimed.id });
+      }
+    });
+  }
+
+  // Running: lost agents (no heartbeat for several intervals), idle and over-age workspaces.
+  const running = await context.db.query.workspaces.findMany({ where: eq(workspaces.status, "running") });
+  for (const workspace of running) {
+    const reason = stopReason(workspace, now);
+    if (!reason) continue;
+    await attempt(`stop ${workspace.id}`, async () => {
+      const claimed = await claimStop(deps, { id: workspace.id }, stopReasons[reason]);
+      if (!claimed) return;
+      await finishStop(deps, claimed, { clouds });
+      report.stopped.push({ id: claimed.id, reason });
+      await record(claimed.userId, "workspace.stopped", { workspaceId: claimed.id, reason });
+    });
+  }
+
+  // Stops that never finished.
+  const stuck = await context.db.query.workspaces.findMany({
+    where: and(eq(workspaces.status, "stopping"), lt(workspaces.updatedAt, new Date(now - STUCK_STOP_MS))),
+  });
+  for (const workspace of stuck) {
+    await attempt(`finish stop ${workspace.id}`, async () => {
+      await finishStop(deps, workspace, { clouds });
+      report.stuckStopsFinished.push(workspace.id);
+      await record(workspace.userId, "workspace.stop_finished", { workspaceId: workspace.id });
+    });
+  }
+
+  // Failed attempts whose cleanup failed too: try again.
+  const leftovers = await context.db.query.workspaces.findMany({
+    where: and(eq(workspaces.status, "error"), or(isNotNull(workspaces.serverId), isNotNull(workspaces.firewallId), isNotNull(workspaces.dnsRecordId))),
+  });
+  for (const workspace of leftovers) {
+    await attempt(`clean up ${workspace.id}`, async () => {
+      const client = await clouds(deps, workspace.userId);
+      if (!client) return;
+      await teardown(deps, client, workspace);
+      await context.db
+        .update(workspaces)
+        .set({ serverId: null, firewallId: null, dnsRecordId: null, ipv4: null })
+        .where(and(eq(workspaces.id, workspace.id), eq(workspaces.status, "error")));
+      report.leftoversCleaned.push(workspace.id);
+      await record(workspace.userId, "workspace.leftovers_removed", { workspaceId: workspace.id });
+    });
+  }
+
+  await attempt("orphans", () => reapOrphans(deps, clouds, report, record));
+  await attempt("orphan DNS records", () => reapOrphanRecords(deps, options.zone ?? zoneClient(context.config), report, record));
+
+  report.bootstrapTokensPurged = await purgeExpiredBootstrapTokens(context.db, now);
+  if (report.bootstrapTokensPurged > 0) await record(null, "bootstrap_tokens.purged", { count: report.bootstrapTokensPurged });
+  return report;
+}
+
+function stopReason(workspace: Workspace, now: number): keyof typeof stopReasons | null {
+  const lastSign = workspace.lastHeartbeatAt?.getTime() ?? workspace.updatedAt.getTime();
+  if (now - lastSign > MISSED_HEARTBEATS * HEARTBEAT_INTERVAL_MS) return "heartbeat";
+  if (workspace.startedAt && now - workspace.startedAt.getTime() >= workspace.maxLifetimeSeconds * 1000) return "lifetime";
+  // Activity is only as fresh as the last heartbeat, so idleness is judged as of one and a half intervals
+  // ago: a busy agent's next heartbeat would by then have reported newer activity.
+  const decision = idleDecision({
+    now: now - 1.5 * HEARTBEAT_INTERVAL_MS,
+    startedAt: workspace.startedAt,
+    lastActivityAt: workspace.lastActivityAt,
+    idleTimeoutSeconds: workspace.idleTimeoutSeconds,
+    maxLifetimeSeconds: workspace.maxLifetimeSeconds,
+    agentRunning: false,
+  });
+  return decision.action === "stop" && decision.reason === "idle" ? "idle" : null;
+}
+
+/**
+ * Servers and firewalls labelled as ours whose workspace is not live (or that a live workspace no longer
+ * records), in every project SAM holds a token for. A workspace still `creating` keeps its servers: its
+ * provisioning may not have recorded them yet.
+ */
+async function reapOrphans(
+  deps: Deps,
+  clouds: CloudsFactory,
+  report: SweepReport,
+  record: (userId: string | null, action: string, details: Record<string, unknown>) => Promise<void>,
+) {
+  const owners = await deps.db.select({ userId: credentials.userId }).from(credentials).where(eq(credentials.kind, "hetzner"));
+  for (const { userId } of owners) {
+    const client = await clouds(deps, userId).catch(() => null);
+    if (!client) continue;
+    const selector = ownedSelector(deps.config);
+    let servers;
+    try {
+      servers = await client.hetzner.listServers({ labelSelector: selector });
+    } catch (error) {
+      report.errors.push(`list servers for user ${userId}: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
+    const ids = [...new Set(servers.map((server) => server.labels.workspace).filter((id): id is string => Boolean(id)))];
+    const live = ids.length
+      ? await deps.db
+          .select({ id: workspaces.id, status: workspaces.status, serverId: workspaces.serverId })
+          .from(workspaces)
+          .where(and(inArray(workspaces.id, ids), inArray(workspaces.status, [...LIVE_STATUSES])))
+      : [];
+    const liveById = new Map(live.map((row) => [row.id, row]));
+    for (const server of servers) {
+      const owner = server.labels.workspace ? liveById.get(server.labels.workspace) : undefined;
+      const keep = owner && (owner.status === "creating" || owner.status === "stopping" || owner.serverId === server.id);
+      if (keep) continue;
+      try {
+        await client.hetzner.deleteServer(server.id);
+        report.orphanServersDeleted.push(server.id);
+        await record(userId, "orphan.server_deleted", { serverId: server.id, workspaceId: server.labels.workspace ?? null });
+      } catch (error) {
+        report.errors.push(`delete server ${server.id}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+
+    const firewalls = await client.hetzner.listFirewalls({ labelSelector: selector }).catch(() => []);
+    const firewallOwners = [...new Set(firewalls.map((firewall) => firewall.labels?.workspace).filter((id): id is string => Boolean(id)))];
+    const liveFirewallOwners = new Set(
+      firewallOwners.length
+        ? (
+            await deps.db
+              .select({ id: workspaces.id })
+              .from(workspaces)
+              .where(and(inArray(workspaces.id, firewallOwners), inArray(workspaces.status, [...LIVE_STATUSES])))
+          ).map((row) => row.id)
+        : [],
+    );
+    for (const firewall of firewalls) {
+      if (firewall.labels?.workspace && liveFirewallOwners.has(firewall.labels.workspace)) continue;
+      if (firewall.applied_to.length > 0) continue; // still on a server being deleted; next sweep
+      try {
+        await client.hetzner.deleteFirewall(firewall.id);
+        report.orphanFirewallsDeleted.push(firewall.id);
+      } catch (error) {
+        report.errors.push(`delete firewall ${firewall.id}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
+
+/**
+ * DNS records this instance made (in the operator's zone, so one listing for everyone) whose workspace is
+ * gone or no longer live, or that a running workspace no longer records. A proxied name left pointing at an
+ * address Hetzner hands to someone else would serve their server under this domain.
+ */
+async function reapOrphanRecords(
+  deps: Deps,
+  zone: ZoneClient,
+  report: SweepReport,
+  record: (userId: string | null, action: string, details: Record<string, unknown>) => Promise<void>,
+) {
+  const records = await zone.listManaged();
+  const ids = [...new Set(records.map((entry) => entry.workspaceId))];
+  const live = ids.length
+    ? await deps.db
+        .select({ id: workspaces.id, userId: workspaces.userId, status: workspaces.status, dnsRecordId: workspaces.dnsRecordId })
+        .from(workspaces)
+        .where(and(inArray(workspaces.id, ids), inArray(workspaces.status, [...LIVE_STATUSES])))
+    : [];
+  const liveById = new Map(live.map((row) => [row.id, row]));
+  for (const entry of records) {
+    const owner = liveById.get(entry.workspaceId);
+    // Creating and stopping workspaces are mid-change, and a running one that has not recorded its record
+    // yet is the provisioning timeout's to judge.
+    if (owner && (owner.status !== "running" || owner.dnsRecordId === null || owner.dnsRecordId === entry.id)) continue;
+    try {
+      await zone.deleteRecord(entry.id);
+      report.orphanDnsRecordsDeleted.push(entry.id);
+      await record(owner?.userId ?? null, "orphan.dns_record_deleted", { recordId: entry.id, workspaceId: entry.workspaceId });
+    } catch (error) {
+      report.errors.push(`delete DNS record ${entry.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+}
+
+/** The bearer the local runner sends to /api/internal/sweep: HMAC-SHA256(SESSION_SECRET, purpose), hex. */
+export async function sweepSecret(config: Pick<Config, "SESSION_SECRET">): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(config.SESSION_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("sam-internal-sweep"));
+  return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,31 @@
+import type { AppLoadContext } from "@remix-run/cloudflare";
+import { requireUser } from "../auth/auth.server";
+import { signToken } from "../security/jwt.server";
+import { workspaceUrl } from "./url";
+import { getWorkspace } from "./workspaces.server";
+
+export const TERMINAL_TOKEN_SECONDS = 300;
+
+/** A short-lived token for one user on one workspace's terminal, after checking the workspace is theirs. */
+export async function terminalAccess(request: Request, context: AppLoadContext, workspaceId: string) {
+  const user = await requireUser(request, context);
+  const found = await getWorkspace(context.db, { id: workspaceId, userId: user.id });
+  if (!found) throw new Response("Not found", { status: 404 });
+  const { id, name, status, repository, branch } = found;
+  const workspace = { id, name, status, repository, branch };
+  const token =
+    workspace.status === "running"
+      ? await signToken(context.config, {
+          audience: "workspace-terminal",
+          subject: user.id,
+          ttlSeconds: TERMINAL_TOKEN_SECONDS,
+          claims: { workspace: workspace.id },
+        })
+      : null;
+  return {
+    workspace,
+    agentUrl: workspaceUrl(context.config, workspace.id),
+    token,
+    expiresAt: token ? Date.now() + TERMINAL_TOKEN_SECONDS * 1000 : null,
+  };
+}

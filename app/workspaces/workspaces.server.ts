@@ -1,0 +1,295 @@
+import type { AppLoadContext } from "@remix-run/cloudflare";
+import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { audit } from "../platform/audit.server";
+import type { Database } from "../platform/context.server";
+import { LIVE_STATUSES, workspaceEvents, workspaces, type WorkspaceStatus } from "../db/schema";
+import { sizes, type Size } from "../admin/policy.server";
+import { costSoFar } from "./cost";
+
+/**
+ * Workspaces: the rows and their state machine (ARCHITECTURE.md §5), idle decisions, the agent's
+ * callbacks and what pages show. Every transition is one conditional UPDATE … RETURNING, so of two racing
+ * requests only one acts; every user-facing query takes the user id. The cloud work behind a transition is
+ * in workspace-clouds.server.ts, the create form in workspace-form.server.ts.
+ */
+
+export type Workspace = typeof workspaces.$inferSelect;
+export type WorkspaceEvent = typeof workspaceEvents.$inferSelect;
+/** What the cloud work needs: the database and the configuration (a load context, or the sweep's). */
+export type Deps = Pick<AppLoadContext, "db" | "config">;
+
+export const PROVISIONING_TIMEOUT_MS = 10 * 60 * 1000;
+export const HEARTBEAT_INTERVAL_MS = 30 * 1000;
+/** A running workspace missing this many heartbeats in a row is considered lost. */
+export const MISSED_HEARTBEATS = 3;
+
+// ---- ids and queries ----------------------------------------------------------------------------------
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** 12 lowercase base32 characters (60 random bits): short, and safe as a DNS label and a Hetzner label. */
+export function newWorkspaceId(): string {
+  return [...crypto.getRandomValues(new Uint8Array(12))].map((byte) => BASE32[byte & 31]).join("");
+}
+
+export const isWorkspaceId = (value: string | undefined): value is string => typeof value === "string" && /^[a-z2-7]{12}$/.test(value);
+
+export function listWorkspaces(db: Database, userId: string) {
+  return db.query.workspaces.findMany({ where: eq(workspaces.userId, userId), orderBy: [desc(workspaces.createdAt)] });
+}
+
+export async function getWorkspace(db: Database, { id, userId }: { id: string; userId: string }): Promise<Workspace | null> {
+  if (!isWorkspaceId(id)) return null;
+  return (await db.query.workspaces.findFirst({ where: and(eq(workspaces.id, id), eq(workspaces.userId, userId)) })) ?? null;
+}
+
+/** For agent endpoints, whose caller proved the workspace id with a callback token. */
+export async function getWorkspaceForAgent(db: Database, id: string): Promise<Workspace | null> {
+  return (await db.query.workspaces.findFirst({ where: eq(workspaces.id, id) })) ?? null;
+}
+
+/** The timeline; the caller has already checked whose workspace it is. */
+export function listEvents(db: Database, workspaceId: string) {
+  return db.query.workspaceEvents.findMany({ where: eq(workspaceEvents.workspaceId, workspaceId), orderBy: [asc(workspaceEvents.id)] });
+}
+
+export async function recordEvent(db: Database, workspaceId: string, step: string, status: WorkspaceEvent["status"], message?: string | null) {
+  await db.insert(workspaceEvents).values({ workspaceId, step, status, message: message ? message.slice(0, 2000) : null });
+}
+
+export async function countLiveWorkspaces(db: Database, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ count: sql<number>`count(*)` })
+    .from(workspaces)
+    .where(and(eq(workspaces.userId, userId), inArray(workspaces.status, [...LIVE_STATUSES])));
+  return row?.count ?? 0;
+}
+
+// ---- transitions --------------------------------------------------------------------------------------
+
+/** Which row (and, for provisioning, which run of it: the run's `startedAt`) a write may touch. */
+type Scope = { id: string; userId?: string; run?: Date | null };
+
+const runMatches = (run: Date | null | undefined) =>
+  run === undefined ? undefined : run === null ? isNull(workspaces.startedAt) : eq(workspaces.startedAt, run);
+
+/** The one way a status changes: `UPDATE … WHERE id = ? [AND user_id = ?] AND status IN (from) RETURNING`. */
+export async function transition(
+  db: Database,
+  scope: Scope,
+  from: readonly WorkspaceStatus[],
+  set: Partial<typeof workspaces.$inferInsert> & { status: WorkspaceStatus },
+): Promise<Workspace | null> {
+  const [row] = await db
+    .update(workspaces)
+    .set({ ...set, updatedAt: new Date() })
+    .where(
+      and(
+        eq(workspaces.id, scope.id),
+        scope.userId ? eq(workspaces.userId, scope.userId) : undefined,
+        runMatches(scope.run),
+        inArray(workspaces.status, [...from]),
+      ),
+    )
+    .returning();
+  return row ?? null;
+}
+
+/**
+ * Records provisioning progress only while the workspace is still being created by this run: after a stop
+ * and a restart, a late answer to the old run must not write into the new one.
+ */
+export async function saveWhileCreating(db: Database, run: Pick<Workspace, "id" | "startedAt">, set: Partial<typeof workspaces.$inferInsert>): Promise<boolean> {
+  const [row] = await db
+    .update(workspaces)
+    .set({ ...set, updatedAt: new Date() })
+    .where(and(eq(workspaces.id, run.id), eq(workspaces.status, "creating"), runMatches(run.startedAt)))
+    .returning({ id: workspaces.id });
+  return Boolean(row);
+}
+
+/** Seconds of the current run, added to billedSeconds when the servers go. */
+export function runSeconds(workspace: Pick<Workspace, "startedAt">, now: number) {
+  return workspace.startedAt ? Math.max(0, Math.round((now - workspace.startedAt.getTime()) / 1000)) : 0;
+}
+
+export const cleared = { serverId: null, firewallId: null, ipv4: null, dnsRecordId: null, startedAt: null, lastHeartbeatAt: null } as const;
+
+// ---- stop, restart, delete ----------------------------------------------------------------------------
+
+/** Claims the stop (creating/running → stopping); null when someone else already did, or it is not live. */
+export async function claimStop(deps: Deps, scope: Scope, reason: string): Promise<Workspace | null> {
+  const row = await transition(deps.db, scope, ["creating", "running"], { status: "stopping" });
+  if (row) await recordEvent(deps.db, row.id, "stop", "started", reason);
+  return row;
+}
+
+/** Claims a delete from any settled or live state except a stop already in progress. */
+export async function claimDelete(deps: Deps, scope: Scope): Promise<Workspace | null> {
+  const row = await transition(deps.db, scope, ["creating", "running", "stopped", "error"], { status: "stopping", error: null });
+  if (row) await recordEvent(deps.db, row.id, "delete", "started", "Deleting the workspace");
+  return row;
+}
+
+/** stopped/error → creating, with a fresh bootstrap token and server (provision runs after). */
+export async function claimRestart(deps: Deps, scope: Scope): Promise<Workspace | null> {
+  const row = await transition(deps.db, scope, ["stopped", "error"], {
+    status: "creating",
+    error: null,
+    startedAt: new Date(),
+    lastActivityAt: null,
+    lastHeartbeatAt: null,
+  });
+  if (row) await recordEvent(deps.db, row.id, "restart", "started", "Restarting on a fresh server");
+  return row;
+}
+
+/** "Keep alive": counts as activity now. */
+export async function keepAlive(db: Database, scope: Required<Omit<Scope, "run">>) {
+  const [row] = await db
+    .update(workspaces)
+    .set({ lastActivityAt: new Date(), updatedAt: new Date() })
+    .where(and(eq(workspaces.id, scope.id), eq(workspaces.userId, scope.userId), eq(workspaces.status, "running")))
+    .returning({ id: workspaces.id });
+  return Boolean(row);
+}
+
+// ---- idle ---------------------------------------------------------------------------------------------
+
+export interface IdleInput {
+  now: number;
+  /** When the current run started (the server was asked for). */
+  startedAt: Date | null;
+  lastActivityAt: Date | null;
+  idleTimeoutSeconds: number;
+  maxLifetimeSeconds: number;
+  agentRunning: boolean;
+}
+
+export type IdleDecision = { action: "continue"; idleStopAt: number | null } | { action: "stop"; reason: "idle" | "lifetime" };
+
+/**
+ * The control plane's rule: stop after the maximum lifetime, or after the idle timeout without input or
+ * output — unless an agent CLI is at work, which counts as activity.
+ */
+export function idleDecision(input: IdleInput): IdleDecision {
+  if (!input.startedAt) return { action: "continue", idleStopAt: null };
+  const started = input.startedAt.getTime();
+  if (input.now - started >= input.maxLifetimeSeconds * 1000) return { action: "stop", reason: "lifetime" };
+  if (input.agentRunning) return { action: "continue", idleStopAt: input.now + input.idleTimeoutSeconds * 1000 };
+  const last = Math.max(started, input.lastActivityAt?.getTime() ?? 0);
+  const idleStopAt = last + input.idleTimeoutSeconds * 1000;
+  if (input.now >= idleStopAt) return { action: "stop", reason: "idle" };
+  return { action: "continue", idleStopAt };
+}
+
+/** When the workspace will stop for idleness or lifetime, whichever is first (for the UI). */
+export function stopsAt(workspace: Pick<Workspace, "status" | "startedAt" | "lastActivityAt" | "idleTimeoutSeconds" | "maxLifetimeSeconds">) {
+  if (workspace.status !== "running" || !workspace.startedAt) return null;
+  const started = workspace.startedAt.getTime();
+  const idle = Math.max(started, workspace.lastActivityAt?.getTime() ?? 0) + workspace.idleTimeoutSeconds * 1000;
+  const lifetime = started + workspace.maxLifetimeSeconds * 1000;
+  return idle <= lifetime ? { at: idle, reason: "idle" as const } : { at: lifetime, reason: "lifetime" as const };
+}
+
+export const stopReasons = {
+  idle: "No input or output for the idle timeout: stopped to save cost",
+  lifetime: "Reached its maximum lifetime: stopped",
+  heartbeat: `The agent stopped reporting (no heartbeat for ${(MISSED_HEARTBEATS * HEARTBEAT_INTERVAL_MS) / 1000} s): stopped`,
+  agent: "The workspace asked to be stopped",
+  user: "Stopped by you",
+} as const;
+
+// ---- agent callbacks ----------------------------------------------------------------------------------
+
+export interface Heartbeat {
+  last_input_at: string | null;
+  last_output_at: string | null;
+  attached_clients: number;
+  sessions: number;
+  agent_running: boolean;
+}
+
+/**
+ * Records a heartbeat and decides whether the workspace should go on. A stop decided here is claimed at
+ * once; the returned `stop` (when set) deletes the server and should run after the response.
+ */
+export async function recordHeartbeat(
+  deps: Deps,
+  workspace: Workspace,
+  heartbeat: Heartbeat,
+  now = Date.now(),
+): Promise<{ action: "continue" | "stop"; claimed?: Workspace }> {
+  if (workspace.status !== "running" && workspace.status !== "creating") return { action: "stop" };
+  const reported = [heartbeat.last_input_at, heartbeat.last_output_at]
+    .map((value) => (value ? Date.parse(value) : Number.NaN))
+    .filter((value) => Number.isFinite(value))
+    .map((value) => Math.min(value, now));
+  const activity = Math.max(workspace.lastActivityAt?.getTime() ?? 0, ...reported, heartbeat.agent_running ? now : 0);
+  const [updated] = await deps.db
+    .update(workspaces)
+    .set({ lastHeartbeatAt: new Date(now), ...(activity > 0 ? { lastActivityAt: new Date(activity) } : {}) })
+    .where(and(eq(workspaces.id, workspace.id), inArray(workspaces.status, ["creating", "running"])))
+    .returning();
+  if (!updated) return { action: "stop" };
+  if (updated.status !== "running") return { action: "continue" };
+  const decision = idleDecision({
+    now,
+    startedAt: updated.startedAt,
+    lastActivityAt: updated.lastActivityAt,
+    idleTimeoutSeconds: updated.idleTimeoutSeconds,
+    maxLifetimeSeconds: updated.maxLifetimeSeconds,
+    agentRunning: heartbeat.agent_running,
+  });
+  if (decision.action === "continue") return { action: "continue" };
+  const claimed = await claimStop(deps, { id: workspace.id }, stopReasons[decision.reason]);
+  if (claimed) {
+    await audit(deps as AppLoadContext, null, { userId: claimed.userId, action: "workspace.stopped", details: { workspaceId: claimed.id, reason: decision.reason } });
+  }
+  return { action: "stop", claimed: claimed ?? undefined };
+}
+
+/** creating → running, once; the agent may repeat the call. */
+export async function markReady(deps: Deps, workspace: Workspace, now = Date.now()): Promise<"ready" | "already" | "conflict"> {
+  const row = await transition(deps.db, { id: workspace.id }, ["creating"], {
+    status: "running",
+    lastHeartbeatAt: new Date(now),
+    lastActivityAt: new Date(now),
+    error: null,
+  });
+  if (row) {
+    await recordEvent(deps.db, workspace.id, "boot", "ok", "The agent checked in");
+    return "ready";
+  }
+  return workspace.status === "running" ? "already" : "conflict";
+}
+
+// ---- what pages show ----------------------------------------------------------------------------------
+
+/** The fields a page shows, with cost and the next automatic stop worked out; no provider ids. */
+export function presentWorkspace(workspace: Workspace, now = Date.now()) {
+  const stop = stopsAt(workspace);
+  return {
+    id: workspace.id,
+    name: workspace.name,
+    status: workspace.status,
+    repository: workspace.repository,
+    branch: workspace.branch,
+    size: workspace.size,
+    sizeLabel: sizes[workspace.size as Size]?.label ?? workspace.size,
+    serverType: workspace.serverType,
+    location: workspace.location,
+    agentCli: workspace.agentCli,
+    hourlyPrice: workspace.hourlyPrice === null ? null : Number(workspace.hourlyPrice),
+    costSoFar: costSoFar(workspace, now),
+    stopsAt: stop?.at ?? null,
+    stopReason: stop?.reason ?? null,
+    idleTimeoutSeconds: workspace.idleTimeoutSeconds,
+    maxLifetimeSeconds: workspace.maxLifetimeSeconds,
+    error: workspace.error,
+    createdAt: workspace.createdAt.getTime(),
+    now,
+  };
+}
+
+export type PresentedWorkspace = ReturnType<typeof presentWorkspace>;
