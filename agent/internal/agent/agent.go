@@ -41,11 +41,8 @@ type Options struct {
 // Run runs the agent until ctx ends (a signal) or the control plane asks it to stop; both drain and return nil.
 func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	log := opts.Logger
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	if err := os.Chmod(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
+	if err := makeDataDir(cfg.DataDir); err != nil {
+		return err
 	}
 
 	var st *state.Store
@@ -71,14 +68,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	srv := server.New(server.Options{
 		AllowedOrigin: cfg.AllowedOrigin, Verifier: verifier, Sessions: sessions, Logger: log, Version: version.String(),
 	})
-	httpServer := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		TLSConfig:         tlsConfig,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	httpServer := newHTTPServer(srv.Handler(), tlsConfig, log)
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.ListenAddr, err)
@@ -111,6 +101,34 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		runErr = fmt.Errorf("serve: %w", err)
 	}
 
+	drain(srv, httpServer, sessions, stopBackground, st, log)
+	return runErr
+}
+
+func makeDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	return nil
+}
+
+func newHTTPServer(h http.Handler, tlsConfig *tls.Config, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         tlsConfig,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// drain closes WebSockets (1001) and the HTTP server within drainTimeout, then ends sessions and background
+// tasks and saves the state one last time.
+func drain(srv *server.Server, httpServer *http.Server, sessions *session.Manager, stopBackground func(), st *state.Store, log *slog.Logger) {
 	drainCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	if err := srv.CloseConnections(drainCtx); err != nil {
@@ -127,7 +145,6 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 	log.Info("agent stopped")
-	return runErr
 }
 
 func redeem(ctx context.Context, cfg config.Config, cp *controlplane.Client, log *slog.Logger) (*state.Store, *tls.Config, error) {

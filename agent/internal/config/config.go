@@ -168,6 +168,7 @@ func invalid(key, format string, a ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalid, key, fmt.Sprintf(format, a...))
 }
 
+// build checks the raw values step by step and returns the first failure.
 func build(raw map[string]string) (Config, error) {
 	c := Config{
 		WorkspaceID:    raw["SAM_WORKSPACE_ID"],
@@ -178,46 +179,50 @@ func build(raw map[string]string) (Config, error) {
 		WorkspaceDir:   raw["SAM_WORKSPACE_DIR"],
 		Shell:          raw["SAM_SHELL"],
 	}
+	for _, step := range []func(*Config, map[string]string) error{
+		(*Config).buildIdentity, (*Config).buildControlPlane, (*Config).buildListener, (*Config).buildPaths,
+		(*Config).buildAuthURLs, (*Config).buildTimings, (*Config).buildSessions, (*Config).buildBootstrap,
+	} {
+		if err := step(&c, raw); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+func (c *Config) buildIdentity(map[string]string) error {
 	if c.WorkspaceID == "" {
-		return c, invalid("SAM_WORKSPACE_ID", "required")
+		return invalid("SAM_WORKSPACE_ID", "required")
 	}
 	if strings.ContainsAny(c.WorkspaceID, "/?#% \t\n") {
-		return c, invalid("SAM_WORKSPACE_ID", "%q contains characters not allowed in a URL path segment", c.WorkspaceID)
+		return invalid("SAM_WORKSPACE_ID", "%q contains characters not allowed in a URL path segment", c.WorkspaceID)
 	}
+	return nil
+}
+
+func (c *Config) buildControlPlane(raw map[string]string) error {
 	cp := strings.TrimRight(raw["SAM_CONTROL_PLANE_URL"], "/")
 	if cp == "" {
-		return c, invalid("SAM_CONTROL_PLANE_URL", "required")
+		return invalid("SAM_CONTROL_PLANE_URL", "required")
 	}
 	u, err := url.Parse(cp)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, invalid("SAM_CONTROL_PLANE_URL", "%q is not an http(s) URL", raw["SAM_CONTROL_PLANE_URL"])
+		return invalid("SAM_CONTROL_PLANE_URL", "%q is not an http(s) URL", raw["SAM_CONTROL_PLANE_URL"])
 	}
 	c.ControlPlaneURL = cp
-	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
-		return c, invalid("SAM_LISTEN_ADDR", "%q is not host:port", c.ListenAddr)
-	}
-	switch raw["SAM_TLS"] {
-	case "on":
-		c.TLS = true
-	case "off":
-	default:
-		return c, invalid("SAM_TLS", "%q must be \"on\" or \"off\"", raw["SAM_TLS"])
-	}
-	if c.TLS && c.Hostname == "" {
-		return c, invalid("SAM_HOSTNAME", "required when SAM_TLS is on")
-	}
-	if c.DataDir == "" || !strings.HasPrefix(c.DataDir, "/") {
-		return c, invalid("SAM_DATA_DIR", "%q must be an absolute path", c.DataDir)
-	}
-	if c.WorkspaceDir == "" || !strings.HasPrefix(c.WorkspaceDir, "/") {
-		return c, invalid("SAM_WORKSPACE_DIR", "%q must be an absolute path", c.WorkspaceDir)
-	}
+	return nil
+}
+
+// buildAuthURLs sets the dashboard origin, token issuer and JWKS URL, each defaulting from the control plane URL.
+func (c *Config) buildAuthURLs(raw map[string]string) error {
+	cp := c.ControlPlaneURL
+	u, _ := url.Parse(cp) // checked by buildControlPlane
 	c.AllowedOrigin = raw["SAM_ALLOWED_ORIGIN"]
 	if c.AllowedOrigin == "" {
 		c.AllowedOrigin = u.Scheme + "://" + u.Host
 	}
 	if o, err := url.Parse(c.AllowedOrigin); err != nil || (o.Scheme != "http" && o.Scheme != "https") || o.Host == "" || (o.Path != "" && o.Path != "/") || o.RawQuery != "" {
-		return c, invalid("SAM_ALLOWED_ORIGIN", "%q is not an origin like https://app.example.com", c.AllowedOrigin)
+		return invalid("SAM_ALLOWED_ORIGIN", "%q is not an origin like https://app.example.com", c.AllowedOrigin)
 	}
 	c.AllowedOrigin = strings.TrimRight(c.AllowedOrigin, "/")
 	c.JWTIssuer = raw["SAM_JWT_ISSUER"]
@@ -229,41 +234,81 @@ func build(raw map[string]string) (Config, error) {
 		c.JWKSURL = cp + "/.well-known/jwks.json"
 	}
 	if j, err := url.Parse(c.JWKSURL); err != nil || (j.Scheme != "http" && j.Scheme != "https") || j.Host == "" {
-		return c, invalid("SAM_JWKS_URL", "%q is not an http(s) URL", c.JWKSURL)
+		return invalid("SAM_JWKS_URL", "%q is not an http(s) URL", c.JWKSURL)
 	}
+	return nil
+}
+
+func (c *Config) buildListener(raw map[string]string) error {
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		return invalid("SAM_LISTEN_ADDR", "%q is not host:port", c.ListenAddr)
+	}
+	switch raw["SAM_TLS"] {
+	case "on":
+		c.TLS = true
+	case "off":
+	default:
+		return invalid("SAM_TLS", "%q must be \"on\" or \"off\"", raw["SAM_TLS"])
+	}
+	if c.TLS && c.Hostname == "" {
+		return invalid("SAM_HOSTNAME", "required when SAM_TLS is on")
+	}
+	return nil
+}
+
+func (c *Config) buildPaths(map[string]string) error {
+	if c.DataDir == "" || !strings.HasPrefix(c.DataDir, "/") {
+		return invalid("SAM_DATA_DIR", "%q must be an absolute path", c.DataDir)
+	}
+	if c.WorkspaceDir == "" || !strings.HasPrefix(c.WorkspaceDir, "/") {
+		return invalid("SAM_WORKSPACE_DIR", "%q must be an absolute path", c.WorkspaceDir)
+	}
+	return nil
+}
+
+func (c *Config) buildTimings(raw map[string]string) error {
+	var err error
 	if c.SessionGrace, err = positiveDuration("SAM_SESSION_GRACE", raw); err != nil {
-		return c, err
+		return err
 	}
 	if c.HeartbeatInterval, err = positiveDuration("SAM_HEARTBEAT_INTERVAL", raw); err != nil {
-		return c, err
+		return err
 	}
 	if c.HeartbeatInterval < time.Second {
-		return c, invalid("SAM_HEARTBEAT_INTERVAL", "%s is shorter than 1s", c.HeartbeatInterval)
+		return invalid("SAM_HEARTBEAT_INTERVAL", "%s is shorter than 1s", c.HeartbeatInterval)
 	}
+	return nil
+}
+
+func (c *Config) buildSessions(raw map[string]string) error {
 	if !strings.HasPrefix(c.Shell, "/") {
-		return c, invalid("SAM_SHELL", "%q must be an absolute path", c.Shell)
+		return invalid("SAM_SHELL", "%q must be an absolute path", c.Shell)
 	}
 	n, err := strconv.Atoi(raw["SAM_SCROLLBACK_LINES"])
 	if err != nil {
-		return c, invalid("SAM_SCROLLBACK_LINES", "%q is not a whole number", raw["SAM_SCROLLBACK_LINES"])
+		return invalid("SAM_SCROLLBACK_LINES", "%q is not a whole number", raw["SAM_SCROLLBACK_LINES"])
 	}
 	if n < MinScrollbackLines || n > 1_000_000 {
-		return c, invalid("SAM_SCROLLBACK_LINES", "%d must be between %d and 1000000", n, MinScrollbackLines)
+		return invalid("SAM_SCROLLBACK_LINES", "%d must be between %d and 1000000", n, MinScrollbackLines)
 	}
 	c.ScrollbackLines = n
+	return nil
+}
+
+func (c *Config) buildBootstrap(raw map[string]string) error {
 	switch raw["SAM_SKIP_BOOTSTRAP"] {
 	case "true":
 		c.SkipBootstrap = true
 	case "false", "":
 	default:
-		return c, invalid("SAM_SKIP_BOOTSTRAP", "%q must be \"true\" or \"false\"", raw["SAM_SKIP_BOOTSTRAP"])
+		return invalid("SAM_SKIP_BOOTSTRAP", "%q must be \"true\" or \"false\"", raw["SAM_SKIP_BOOTSTRAP"])
 	}
 	if !c.SkipBootstrap && c.BootstrapToken == "" {
 		if _, err := os.Stat(c.StatePath()); err != nil {
-			return c, invalid("SAM_BOOTSTRAP_TOKEN", "required because %s does not exist", c.StatePath())
+			return invalid("SAM_BOOTSTRAP_TOKEN", "required because %s does not exist", c.StatePath())
 		}
 	}
-	return c, nil
+	return nil
 }
 
 func positiveDuration(key string, raw map[string]string) (time.Duration, error) {
