@@ -3,7 +3,7 @@ import { auditLog } from "../db/schema";
 
 /** Records who did what, from where; `details` must never hold a secret (last 4 characters at most). */
 export async function audit(
-  context: AppLoadContext,
+  context: Pick<AppLoadContext, "db">,
   request: Request | null,
   entry: { userId: string | null; action: string; details?: Record<string, unknown> },
 ) {

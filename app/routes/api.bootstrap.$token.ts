@@ -3,7 +3,8 @@ import { z } from "zod";
 import { issueCallbackToken, readJsonBody } from "~/security/agent-auth.server";
 import { methodNotAllowed } from "~/platform/responses.server";
 import { consumeBootstrapToken, peekBootstrapToken } from "~/workspaces/bootstrap.server";
-import { explainError, zoneClient } from "~/workspaces/clouds.server";
+import { zoneClient } from "~/workspaces/clouds.server";
+import { explainError } from "~/workspaces/errors.server";
 import { getWorkspaceForAgent, recordEvent, saveWhileCreating } from "~/workspaces/workspaces.server";
 import { workspaceHostname } from "~/workspaces/url";
 

@@ -2,7 +2,7 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { issueCallbackToken, readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
 import { methodNotAllowed } from "~/platform/responses.server";
-import { finishStop } from "~/workspaces/clouds.server";
+import { finishStop } from "~/workspaces/teardown.server";
 import { recordHeartbeat } from "~/workspaces/workspaces.server";
 
 const timestamp = z.iso.datetime({ offset: true }).nullable();

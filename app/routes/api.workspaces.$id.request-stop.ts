@@ -3,7 +3,7 @@ import { z } from "zod";
 import { readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
 import { methodNotAllowed } from "~/platform/responses.server";
 import { audit } from "~/platform/audit.server";
-import { finishStop } from "~/workspaces/clouds.server";
+import { finishStop } from "~/workspaces/teardown.server";
 import { claimStop, stopReasons } from "~/workspaces/workspaces.server";
 
 /** The agent asks to be stopped; the control plane deletes its server after answering. */

@@ -11,7 +11,8 @@ import { repositoryAccess } from "~/github/installations.server";
 import { getPolicy } from "~/admin/policy.server";
 import { redirectWithToast } from "~/platform/toast.server";
 import { agentClis, formatMinutes, IDLE_WARNING_MS } from "~/workspaces/schema";
-import { finishStop, provision } from "~/workspaces/clouds.server";
+import { provision } from "~/workspaces/provision.server";
+import { finishStop } from "~/workspaces/teardown.server";
 import { claimDelete, claimRestart, claimStop, countLiveWorkspaces, getWorkspace, keepAlive, listEvents, presentWorkspace, stopReasons } from "~/workspaces/workspaces.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.workspace.name ?? "Workspace"} · Simple Agent Manager` }];

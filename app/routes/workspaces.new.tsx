@@ -10,7 +10,7 @@ import { ErrorList, Field } from "~/components/forms";
 import { formatEuro, WorkspacePrerequisites } from "~/components/workspace-status";
 import { redirectWithToast } from "~/platform/toast.server";
 import { agentClis, formatMinutes, idleTimeoutChoices, workspaceFormSchema } from "~/workspaces/schema";
-import { provision } from "~/workspaces/clouds.server";
+import { provision } from "~/workspaces/provision.server";
 import { createWorkspace, formLimits, listBranchNames, loadCreateForm } from "~/workspaces/form.server";
 
 export const meta: MetaFunction = () => [{ title: "New workspace · Simple Agent Manager" }];

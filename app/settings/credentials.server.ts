@@ -37,7 +37,7 @@ export async function listCredentials(context: AppLoadContext, userId: string): 
 }
 
 /** The decrypted secret, for server-side calls only; null when absent or expired. Rows under a previous key are re-encrypted. */
-export async function readCredential(context: AppLoadContext, userId: string, kind: CredentialKind): Promise<string | null> {
+export async function readCredential(context: Pick<AppLoadContext, "db" | "config">, userId: string, kind: CredentialKind): Promise<string | null> {
   const row = await context.db.query.credentials.findFirst({
     where: and(eq(credentials.userId, userId), eq(credentials.kind, kind)),
   });

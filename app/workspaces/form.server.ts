@@ -8,7 +8,7 @@ import { hetzner } from "../providers/hetzner.server";
 import { ProviderError } from "../providers/http.server";
 import { listInstallations } from "../github/installations.server";
 import { getPolicy, sizes, type Policy, type Size } from "../admin/policy.server";
-import { explainError } from "./clouds.server";
+import { explainError } from "./errors.server";
 import type { WorkspaceForm, WorkspaceFormLimits } from "./schema";
 import { countLiveWorkspaces, newWorkspaceId, recordEvent, type Workspace } from "./workspaces.server";
 

@@ -1,11 +1,11 @@
-import type { AppLoadContext } from "@remix-run/cloudflare";
 import { and, eq, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { audit } from "../platform/audit.server";
 import { purgeExpiredBootstrapTokens } from "./bootstrap.server";
 import type { Config } from "../platform/config.server";
 import type { Database } from "../platform/context.server";
 import { credentials, LIVE_STATUSES, workspaces } from "../db/schema";
-import { finishStop, ownedSelector, teardown, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./clouds.server";
+import { ownedSelector, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./clouds.server";
+import { finishStop, teardown } from "./teardown.server";
 import {
   claimStop,
   HEARTBEAT_INTERVAL_MS,
@@ -20,7 +20,7 @@ import {
 } from "./workspaces.server";
 
 /**
- * The periodic sweep (ARCHITECTURE.md §2): production runs it from a scheduler Worker's cron, locally
+ * The periodic sweep (docs/architecture.md, "Sweep"): production runs it from a scheduler Worker's cron, locally
  * `scripts/dev.mjs` calls POST /api/internal/sweep. It repairs what a lost request or a dead VM left:
  * provisioning that never finished, agents that went silent, idle workspaces whose heartbeats stopped
  * arriving, servers, firewalls and DNS records that belong to no live workspace, and expired bootstrap tokens.
@@ -46,13 +46,24 @@ export interface SweepReport {
 /** A stop whose request died half-way (waitUntil cut short) is finished after this long. */
 const STUCK_STOP_MS = 5 * 60 * 1000;
 
+type AuditWriter = (userId: string | null, action: string, details: Record<string, unknown>) => Promise<void>;
+
+/** What every pass of one sweep shares: the clock, the clouds, the report it adds to and its audit writer. */
+interface Sweep {
+  deps: Deps;
+  now: number;
+  clouds: CloudsFactory;
+  report: SweepReport;
+  record: AuditWriter;
+  /** Runs one unit of work; a failure is noted in the report and the sweep goes on. */
+  attempt: (what: string, work: () => Promise<void>) => Promise<void>;
+}
+
 export async function runSweep(
   context: SweepContext,
   options: { now?: number; clouds?: CloudsFactory; zone?: ZoneClient } = {},
 ): Promise<SweepReport> {
-  const now = options.now ?? Date.now();
   const deps: Deps = { db: context.db, config: context.config };
-  const clouds = options.clouds ?? userClouds;
   const report: SweepReport = {
     provisioningTimedOut: [],
     stopped: [],
@@ -64,19 +75,36 @@ export async function runSweep(
     bootstrapTokensPurged: 0,
     errors: [],
   };
-  const record = (userId: string | null, action: string, details: Record<string, unknown>) =>
-    audit(deps as AppLoadContext, null, { userId, action, details: { ...details, by: "sweep" } });
-  const attempt = async (what: string, work: () => Promise<void>) => {
-    try {
-      await work();
-    } catch (error) {
-      report.errors.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+  const sweep: Sweep = {
+    deps,
+    now: options.now ?? Date.now(),
+    clouds: options.clouds ?? userClouds,
+    report,
+    record: (userId, action, details) => audit(deps, null, { userId, action, details: { ...details, by: "sweep" } }),
+    attempt: async (what, work) => {
+      try {
+        await work();
+      } catch (error) {
+        report.errors.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
   };
+  await timeOutProvisioning(sweep);
+  await stopLostIdleAndOverAge(sweep);
+  await finishStuckStops(sweep);
+  await retryFailedCleanups(sweep);
+  await sweep.attempt("orphans", () => reapOrphans(sweep));
+  await sweep.attempt("orphan DNS records", () => reapOrphanRecords(sweep, options.zone ?? zoneClient(context.config)));
+  await purgeBootstrapTokens(sweep);
+  return report;
+}
 
-  // Provisioning past its timeout: clean up, then error. A workspace whose agent already checked in but whose
-  // provisioning never recorded a DNS record (the app died half-way) counts too: nobody will finish it.
-  const lateCreates = await context.db.query.workspaces.findMany({
+/**
+ * Provisioning past its timeout: clean up, then error. A workspace whose agent already checked in but whose
+ * provisioning never recorded a DNS record (the app died half-way) counts too: nobody will finish it.
+ */
+async function timeOutProvisioning({ deps, now, clouds, report, record, attempt }: Sweep) {
+  const lateCreates = await deps.db.query.workspaces.findMany({
     where: and(
       or(eq(workspaces.status, "creating"), and(eq(workspaces.status, "running"), isNull(workspaces.dnsRecordId))),
       lt(workspaces.startedAt, new Date(now - PROVISIONING_TIMEOUT_MS)),
@@ -84,10 +112,10 @@ export async function runSweep(
   });
   for (const workspace of lateCreates) {
     await attempt(`provisioning timeout ${workspace.id}`, async () => {
-      const claimed = await transition(context.db, { id: workspace.id }, ["creating", "running"], { status: "stopping" });
+      const claimed = await transition(deps.db, { id: workspace.id }, ["creating", "running"], { status: "stopping" });
       if (!claimed) return;
       const minutes = PROVISIONING_TIMEOUT_MS / 60_000;
-      await recordEvent(context.db, claimed.id, "boot", "error", `The agent did not report ready within ${minutes} minutes`);
+      await recordEvent(deps.db, claimed.id, "boot", "error", `The agent did not report ready within ${minutes} minutes`);
       const failure = `The server did not finish starting within ${minutes} minutes, so SAM removed it. Check the timeline for the last step, then retry.`;
       if (await finishStop(deps, claimed, { clouds, failure })) {
         report.provisioningTimedOut.push(claimed.id);
@@ -95,9 +123,11 @@ export async function runSweep(
       }
     });
   }
+}
 
-  // Running: lost agents (no heartbeat for several intervals), idle and over-age workspaces.
-  const running = await context.db.query.workspaces.findMany({ where: eq(workspaces.status, "running") });
+/** Running workspaces whose agent went silent (no heartbeat for several intervals), that are idle, or over age. */
+async function stopLostIdleAndOverAge({ deps, now, clouds, report, record, attempt }: Sweep) {
+  const running = await deps.db.query.workspaces.findMany({ where: eq(workspaces.status, "running") });
   for (const workspace of running) {
     const reason = stopReason(workspace, now);
     if (!reason) continue;
@@ -109,9 +139,11 @@ export async function runSweep(
       await record(claimed.userId, "workspace.stopped", { workspaceId: claimed.id, reason });
     });
   }
+}
 
-  // Stops that never finished.
-  const stuck = await context.db.query.workspaces.findMany({
+/** Stops whose request died half-way (waitUntil cut short). */
+async function finishStuckStops({ deps, now, clouds, report, record, attempt }: Sweep) {
+  const stuck = await deps.db.query.workspaces.findMany({
     where: and(eq(workspaces.status, "stopping"), lt(workspaces.updatedAt, new Date(now - STUCK_STOP_MS))),
   });
   for (const workspace of stuck) {
@@ -121,9 +153,11 @@ export async function runSweep(
       await record(workspace.userId, "workspace.stop_finished", { workspaceId: workspace.id });
     });
   }
+}
 
-  // Failed attempts whose cleanup failed too: try again.
-  const leftovers = await context.db.query.workspaces.findMany({
+/** Failed workspaces whose cleanup failed too: try the teardown again. */
+async function retryFailedCleanups({ deps, clouds, report, record, attempt }: Sweep) {
+  const leftovers = await deps.db.query.workspaces.findMany({
     where: and(eq(workspaces.status, "error"), or(isNotNull(workspaces.serverId), isNotNull(workspaces.firewallId), isNotNull(workspaces.dnsRecordId))),
   });
   for (const workspace of leftovers) {
@@ -131,7 +165,7 @@ export async function runSweep(
       const client = await clouds(deps, workspace.userId);
       if (!client) return;
       await teardown(deps, client, workspace);
-      await context.db
+      await deps.db
         .update(workspaces)
         .set({ serverId: null, firewallId: null, dnsRecordId: null, ipv4: null })
         .where(and(eq(workspaces.id, workspace.id), eq(workspaces.status, "error")));
@@ -139,13 +173,11 @@ export async function runSweep(
       await record(workspace.userId, "workspace.leftovers_removed", { workspaceId: workspace.id });
     });
   }
+}
 
-  await attempt("orphans", () => reapOrphans(deps, clouds, report, record));
-  await attempt("orphan DNS records", () => reapOrphanRecords(deps, options.zone ?? zoneClient(context.config), report, record));
-
-  report.bootstrapTokensPurged = await purgeExpiredBootstrapTokens(context.db, now);
+async function purgeBootstrapTokens({ deps, now, report, record }: Sweep) {
+  report.bootstrapTokensPurged = await purgeExpiredBootstrapTokens(deps.db, now);
   if (report.bootstrapTokensPurged > 0) await record(null, "bootstrap_tokens.purged", { count: report.bootstrapTokensPurged });
-  return report;
 }
 
 function stopReason(workspace: Workspace, now: number): keyof typeof stopReasons | null {
@@ -170,12 +202,7 @@ function stopReason(workspace: Workspace, now: number): keyof typeof stopReasons
  * records), in every project SAM holds a token for. A workspace still `creating` keeps its servers: its
  * provisioning may not have recorded them yet.
  */
-async function reapOrphans(
-  deps: Deps,
-  clouds: CloudsFactory,
-  report: SweepReport,
-  record: (userId: string | null, action: string, details: Record<string, unknown>) => Promise<void>,
-) {
+async function reapOrphans({ deps, clouds, report, record }: Sweep) {
   const owners = await deps.db.select({ userId: credentials.userId }).from(credentials).where(eq(credentials.kind, "hetzner"));
   for (const { userId } of owners) {
     const client = await clouds(deps, userId).catch(() => null);
@@ -239,12 +266,7 @@ async function reapOrphans(
  * gone or no longer live, or that a running workspace no longer records. A proxied name left pointing at an
  * address Hetzner hands to someone else would serve their server under this domain.
  */
-async function reapOrphanRecords(
-  deps: Deps,
-  zone: ZoneClient,
-  report: SweepReport,
-  record: (userId: string | null, action: string, details: Record<string, unknown>) => Promise<void>,
-) {
+async function reapOrphanRecords({ deps, report, record }: Sweep, zone: ZoneClient) {
   const records = await zone.listManaged();
   const ids = [...new Set(records.map((entry) => entry.workspaceId))];
   const live = ids.length

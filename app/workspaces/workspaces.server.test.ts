@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../providers/http.server";
-import { explainError } from "./clouds.server";
+import { explainError } from "./errors.server";
 import { idleDecision, isWorkspaceId, newWorkspaceId, stopsAt, type IdleInput } from "./workspaces.server";
 
 type IdleInputWithoutNow = Omit<IdleInput, "now">;

@@ -244,7 +244,7 @@ export async function recordHeartbeat(
   if (decision.action === "continue") return { action: "continue" };
   const claimed = await claimStop(deps, { id: workspace.id }, stopReasons[decision.reason]);
   if (claimed) {
-    await audit(deps as AppLoadContext, null, { userId: claimed.userId, action: "workspace.stopped", details: { workspaceId: claimed.id, reason: decision.reason } });
+    await audit(deps, null, { userId: claimed.userId, action: "workspace.stopped", details: { workspaceId: claimed.id, reason: decision.reason } });
   }
   return { action: "stop", claimed: claimed ?? undefined };
 }

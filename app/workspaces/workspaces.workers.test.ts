@@ -12,7 +12,9 @@ import { action as readyAction } from "../routes/api.workspaces.$id.ready";
 import { runSweep } from "./sweep.server";
 import { workspaceHostname, workspaceIdOf } from "./url";
 import { issueCallbackToken } from "../security/agent-auth.server";
-import { finishStop, provision, type Clouds, type CloudsFactory } from "./clouds.server";
+import type { Clouds, CloudsFactory } from "./clouds.server";
+import { provision } from "./provision.server";
+import { finishStop } from "./teardown.server";
 import { claimDelete, claimRestart, claimStop, keepAlive, listEvents, newWorkspaceId, type Workspace } from "./workspaces.server";
 
 const db = drizzle(env.DB, { schema });
