@@ -1,0 +1,152 @@
+// What the GitHub stand-in holds: users, the fixture repositories, App installations and webhook deliveries,
+// with the lookups every part uses; also the REST API's error and the token maker the App and OAuth share.
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { CloudContext } from "../context";
+import { createFixtureRepo } from "../git";
+import { isoNow } from "../http";
+
+export interface GitHubUser {
+  id: number;
+  login: string;
+  name: string;
+  email: string;
+  emailVerified: boolean;
+  created_at: string;
+}
+
+export interface GitHubRepo {
+  id: number;
+  owner: string;
+  name: string;
+  private: boolean;
+  description: string;
+  bare: string;
+  created_at: string;
+}
+
+export interface Installation {
+  id: number;
+  account: string;
+  selection: "all" | "selected";
+  repoIds: number[];
+  created_at: string;
+  updated_at: string;
+  suspended_at: string | null;
+  suspended_by: string | null;
+}
+
+export interface Delivery {
+  id: string;
+  event: string;
+  action: string;
+  installation_id: number;
+  url: string;
+  status: number | null;
+  error: string | null;
+  delivered_at: string;
+}
+
+export class GitHubError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly documentationUrl = "https://docs.github.com/rest",
+  ) {
+    super(message);
+  }
+}
+
+export function randomToken(prefix: string, length: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = randomBytes(length);
+  let out = prefix;
+  for (const byte of bytes) out += alphabet[byte % alphabet.length];
+  return out;
+}
+
+export class GitHubStore {
+  readonly users = new Map<string, GitHubUser>();
+  readonly repos: GitHubRepo[] = [];
+  readonly installations = new Map<number, Installation>();
+  readonly deliveries: Delivery[] = [];
+  private nextUserId = 1003;
+  private nextInstallationId = 40_000_001;
+  readonly gitRoot: string;
+
+  constructor(readonly cloud: CloudContext) {
+    this.gitRoot = join(cloud.dir, "git");
+    this.seed();
+  }
+
+  private seed(): void {
+    const created = "2024-01-15T10:00:00Z";
+    this.addUser({ id: 1001, login: this.cloud.options.githubLogin, name: "SAM Developer", email: `${this.cloud.options.githubLogin}@example.test`, emailVerified: true, created_at: created });
+    if (this.cloud.options.githubLogin !== "sam-other") {
+      this.addUser({ id: 1002, login: "sam-other", name: "Other Developer", email: "sam-other@example.test", emailVerified: true, created_at: created });
+    }
+    const dev = this.cloud.options.githubLogin;
+    const fixtures: Array<[string, string, boolean, string]> = [
+      [dev, "hello-world", false, "A public fixture repository of the local cloud."],
+      [dev, "private-notes", true, "A private fixture repository of the local cloud."],
+      ["sam-other", "other-repo", true, "A private repository of another user."],
+    ];
+    let id = 700_001;
+    for (const [owner, name, isPrivate, description] of fixtures) {
+      const bare = createFixtureRepo(this.gitRoot, owner, name, description);
+      this.repos.push({ id: id++, owner, name, private: isPrivate, description, bare, created_at: created });
+    }
+  }
+
+  reset(): void {
+    this.installations.clear();
+    this.deliveries.length = 0;
+  }
+
+  addUser(user: GitHubUser): GitHubUser {
+    this.users.set(user.login.toLowerCase(), user);
+    return user;
+  }
+
+  createUser(input: { login?: unknown; name?: unknown; email?: unknown; email_verified?: unknown }): GitHubUser {
+    if (typeof input.login !== "string" || !/^[a-zA-Z0-9](-?[a-zA-Z0-9]){0,38}$/.test(input.login)) throw new Error("login must be a GitHub-style login");
+    if (this.users.has(input.login.toLowerCase())) throw new Error(`user ${input.login} exists`);
+    return this.addUser({
+      id: this.nextUserId++,
+      login: input.login,
+      name: typeof input.name === "string" ? input.name : input.login,
+      email: typeof input.email === "string" ? input.email : `${input.login}@example.test`,
+      emailVerified: input.email_verified !== false,
+      created_at: isoNow(),
+    });
+  }
+
+  /** Installs the App on an account; callers first check the account has no installation. */
+  addInstallation(account: string, selection: Installation["selection"], repoIds: number[]): Installation {
+    const now = isoNow();
+    const installation: Installation = { id: this.nextInstallationId++, account, selection, repoIds, created_at: now, updated_at: now, suspended_at: null, suspended_by: null };
+    this.installations.set(installation.id, installation);
+    return installation;
+  }
+
+  get web(): string {
+    return `${this.cloud.url}/github`;
+  }
+
+  get api(): string {
+    return `${this.cloud.url}/github-api`;
+  }
+
+  userOf(login: string): GitHubUser {
+    return this.users.get(login.toLowerCase())!;
+  }
+
+  findRepo(owner: string, name: string): GitHubRepo | undefined {
+    return this.repos.find((r) => r.owner.toLowerCase() === owner.toLowerCase() && r.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /** Repositories an installation grants: all of the account's, or the selected ones. */
+  installationRepos(installation: Installation): GitHubRepo[] {
+    return this.repos.filter((r) => r.owner === installation.account && (installation.selection === "all" || installation.repoIds.includes(r.id)));
+  }
+}
