@@ -13,6 +13,8 @@ export default defineConfig({
   plugins: [
     cloudflareDevProxyVitePlugin({ getLoadContext }),
     remix({
+      // Tests may sit beside the route they test.
+      ignoredRouteFiles: ["**/*.test.ts"],
       future: {
         v3_fetcherPersist: true,
         v3_relativeSplatPath: true,

@@ -1,4 +1,3 @@
-import type { AppLoadContext } from "@remix-run/cloudflare";
 import { cloudflare } from "../providers/cloudflare.server";
 import type { Config } from "../platform/config.server";
 import { readCredential } from "../settings/credentials.server";

@@ -1,6 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { ProviderError } from "../providers/http.server";
-import { explainError } from "./errors.server";
 import { idleDecision, isWorkspaceId, newWorkspaceId, stopsAt, type IdleInput } from "./workspaces.server";
 
 type IdleInputWithoutNow = Omit<IdleInput, "now">;
@@ -42,25 +40,5 @@ describe("workspace ids", () => {
     for (const id of ids) expect(isWorkspaceId(id)).toBe(true);
     expect(isWorkspaceId("../etc")).toBe(false);
     expect(isWorkspaceId("ABCDEFGH2345")).toBe(false);
-  });
-});
-
-describe("errors a person can act on", () => {
-  const workspace = { serverType: "cx33", location: "fsn1" };
-  const hetzner = (status: number, code?: string, message = "x") => new ProviderError({ provider: "hetzner", status, code, message });
-  it.each([
-    [hetzner(401, "unauthorized"), "Hetzner rejected the token: check it in Settings."],
-    [hetzner(412, "resource_unavailable"), "Hetzner has no capacity for cx33 in fsn1: pick another location or size."],
-    [hetzner(429, "rate_limit_exceeded"), "Hetzner is rate-limiting requests: wait a minute, then retry."],
-    [hetzner(500, "server_error"), "Hetzner had an internal error (500): retry in a minute; if it keeps happening, check Hetzner's status page."],
-    [new ProviderError({ provider: "hetzner", status: 0, code: "timeout", message: "Hetzner did not answer within 15 s" }), "Hetzner did not answer in time: retry in a minute; if it keeps happening, check Hetzner's status page."],
-  ])("%s", (error, sentence) => {
-    expect(explainError(error, workspace)).toBe(sentence);
-  });
-
-  it("never repeats a token the provider echoed (the transport redacts it) and names what to check", () => {
-    const message = explainError(hetzner(403, "resource_limit_exceeded", "server limit reached"), workspace);
-    expect(message).toContain("resource limit");
-    expect(message).toContain("server limit reached");
   });
 });

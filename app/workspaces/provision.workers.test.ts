@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { ProviderError } from "../providers/http.server";
+import { provision } from "./provision.server";
+import { finishStop } from "./teardown.server";
+import { claimRestart, claimStop, listEvents, type Workspace } from "./workspaces.server";
+import { config, db, deps, fakeClouds, newWorkspace, reload, useFreshUser, userId } from "../../tests/support/workspaces.workers";
+
+useFreshUser();
+
+describe("provisioning", () => {
+  it("creates a firewall, a server and a proxied DNS record, and logs each step", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    const row = await reload(workspace.id);
+    expect(row).toMatchObject({ status: "creating", error: null });
+    expect(row!.serverId).toBe([...fake.servers.keys()][0]);
+    expect(fake.servers.get(row!.serverId!)!.labels).toEqual({ "managed-by": "sam", instance: "localhost-8788", workspace: workspace.id, user: userId });
+    expect([...fake.records.values()]).toEqual([expect.objectContaining({ name: `ws-${workspace.id}.${config.BASE_DOMAIN}` })]);
+    const events = await listEvents(db, workspace.id);
+    expect(events.map((event) => `${event.step}:${event.status}`)).toEqual([
+      "cloud-init:ok",
+      "firewall:started",
+      "firewall:ok",
+      "server:started",
+      "server:ok",
+      "dns:started",
+      "dns:ok",
+      "boot:started",
+    ]);
+  });
+
+  it.each([
+    ["createServer", new ProviderError({ provider: "hetzner", status: 412, code: "resource_unavailable", message: "no capacity" }), /no capacity for cx23 in fsn1/],
+    ["createServer", new ProviderError({ provider: "hetzner", status: 401, code: "unauthorized", message: "unable to authenticate" }), /rejected the token/],
+    ["createRecord", new ProviderError({ provider: "cloudflare", status: 500, message: "Internal server error" }), /Cloudflare had an internal error/],
+  ])("a failing %s leaves nothing behind and an error to act on", async (call, error, message) => {
+    const fake = fakeClouds();
+    fake.failures.set(call, error);
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    const row = await reload(workspace.id);
+    expect(row!.status).toBe("error");
+    expect(row!.error).toMatch(message);
+    expect({ servers: fake.servers.size, firewalls: fake.firewalls.size, records: fake.records.size }).toEqual({ servers: 0, firewalls: 0, records: 0 });
+    expect(row).toMatchObject({ serverId: null, firewallId: null, dnsRecordId: null });
+  });
+
+  it("a server created by a request whose answer was lost is found by its label and deleted", async () => {
+    const fake = fakeClouds();
+    const original = fake.clouds.hetzner.createServer;
+    fake.clouds.hetzner.createServer = async (input) => {
+      await original(input);
+      throw new ProviderError({ provider: "hetzner", status: 0, code: "timeout", message: "Hetzner did not answer within 15 s" });
+    };
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    expect((await reload(workspace.id))!.error).toMatch(/did not answer in time/);
+    expect(fake.servers.size).toBe(0);
+  });
+
+  it("stopped while provisioning: what was made is removed and the stop wins", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace();
+    const original = fake.clouds.hetzner.createServer;
+    fake.clouds.hetzner.createServer = async (input) => {
+      await claimStop(deps, { id: workspace.id, userId }, "Stopped by you");
+      return original(input);
+    };
+    await provision(deps, workspace, { clouds: fake.factory });
+    expect(fake.servers.size + fake.firewalls.size + fake.records.size).toBe(0);
+    expect((await reload(workspace.id))!.status).toBe("stopping");
+  });
+});
+
+describe("a run overtaken by stop and restart", () => {
+  it("a late answer to the old run neither writes into the new run nor removes its server", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
+    const original = fake.clouds.hetzner.createServer;
+    let restarted: Workspace | null = null;
+    fake.clouds.hetzner.createServer = async (input) => {
+      if (!restarted) {
+        // While the first run waits for Hetzner, the user stops and restarts; the second run provisions fully.
+        const stopping = await claimStop(deps, { id: workspace.id, userId }, "Stopped by you");
+        await finishStop(deps, stopping!, { clouds: fake.factory });
+        restarted = await claimRestart(deps, { id: workspace.id, userId });
+        await provision(deps, restarted!, { clouds: fake.factory });
+      }
+      return original(input);
+    };
+    await provision(deps, workspace, { clouds: fake.factory });
+
+    const row = await reload(workspace.id);
+    expect(row!.status).toBe("creating");
+    expect(row!.startedAt!.getTime()).toBe(restarted!.startedAt!.getTime());
+    // Exactly the new run's server and record are left, and the row points at them.
+    expect([...fake.servers.keys()]).toEqual([row!.serverId]);
+    expect([...fake.records.keys()]).toEqual([row!.dnsRecordId]);
+  });
+});

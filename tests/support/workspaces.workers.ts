@@ -1,0 +1,154 @@
+/** Shared set-up for the workers tests of workspaces: real D1, a fresh user per test and in-memory clouds. */
+import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
+import { eq } from "drizzle-orm";
+import { beforeEach } from "vitest";
+import { parseConfig } from "../../app/platform/config.server";
+import * as schema from "../../app/db/schema";
+import { ProviderError } from "../../app/providers/http.server";
+import { action as readyAction } from "../../app/routes/api.workspaces.$id.ready";
+import { workspaceIdOf } from "../../app/../app/workspaces/url";
+import { issueCallbackToken } from "../../app/security/agent-auth.server";
+import type { Clouds, CloudsFactory } from "../../app/../app/workspaces/clouds.server";
+import { newWorkspaceId, type Workspace } from "../../app/../app/workspaces/workspaces.server";
+export const db = drizzle(env.DB, { schema });
+export const config = parseConfig(env as unknown as Record<string, unknown>);
+export const deps = { db, config };
+
+/** An in-memory Hetzner project and Cloudflare zone, with a way to make the next call of a kind fail. */
+export function fakeClouds() {
+  let nextId = 100;
+  const servers = new Map<number, { id: number; labels: Record<string, string> }>();
+  const firewalls = new Map<number, { id: number; labels: Record<string, string> }>();
+  const records = new Map<string, { id: string; name: string; content: string }>();
+  const certificates = new Map<string, { id: string; hostname: string; revoked: boolean }>();
+  const failures = new Map<string, ProviderError>();
+  const maybeFail = (call: string) => {
+    const error = failures.get(call);
+    if (error) {
+      failures.delete(call);
+      throw error;
+    }
+  };
+  const matches = (labels: Record<string, string>, selector?: string) =>
+    !selector || selector.split(",").every((term) => labels[term.split("=")[0]!] === term.split("=")[1]);
+  const clouds: Clouds = {
+    hetzner: {
+      createFirewall: async (input) => {
+        maybeFail("createFirewall");
+        const firewall = { id: nextId++, labels: input.labels };
+        firewalls.set(firewall.id, firewall);
+        return { firewall: { ...firewall, name: input.name, created: "", rules: input.rules, applied_to: [] }, actions: [] };
+      },
+      createServer: async (input) => {
+        maybeFail("createServer");
+        const server = { id: nextId++, labels: input.labels };
+        servers.set(server.id, server);
+        return {
+          server: {
+            ...server,
+            name: input.name,
+            status: "initializing",
+            created: "",
+            public_net: { ipv4: { ip: `10.0.0.${server.id % 250}` }, ipv6: null },
+            server_type: { id: 1, name: input.serverType },
+            location: { id: 1, name: input.location },
+          },
+          action: { id: 1, command: "create_server", status: "running", progress: 0, started: "", finished: null, resources: [], error: null },
+          nextActions: [],
+        };
+      },
+      listServers: async (filter = {}) => [...servers.values()].filter((server) => matches(server.labels, filter.labelSelector)) as never,
+      listFirewalls: async (filter = {}) =>
+        [...firewalls.values()].filter((firewall) => matches(firewall.labels, filter.labelSelector)).map((firewall) => ({ ...firewall, applied_to: [] })) as never,
+      deleteServer: async (id) => {
+        maybeFail("deleteServer");
+        servers.delete(id);
+        return null;
+      },
+      deleteFirewall: async (id) => {
+        firewalls.delete(id);
+      },
+    },
+    zone: {
+      createRecord: async (name, content) => {
+        maybeFail("createRecord");
+        const record = { id: crypto.randomUUID().replace(/-/g, ""), name, content };
+        records.set(record.id, record);
+        return record.id;
+      },
+      deleteRecord: async (id) => {
+        maybeFail("deleteRecord");
+        records.delete(id);
+      },
+      findRecords: async (name) => [...records.values()].filter((record) => record.name === name).map((record) => record.id),
+      listManaged: async () =>
+        [...records.values()].flatMap((record) => {
+          const workspaceId = workspaceIdOf(config, record.name);
+          return workspaceId ? [{ id: record.id, workspaceId }] : [];
+        }),
+      issueCertificate: async (hostname) => {
+        const certificate = { id: `cert-${nextId++}`, hostname, revoked: false };
+        certificates.set(certificate.id, certificate);
+        return { id: certificate.id, certificate: "-----BEGIN CERTIFICATE-----\n…\n-----END CERTIFICATE-----" };
+      },
+      revokeCertificate: async (id) => {
+        maybeFail("revokeCertificate");
+        const certificate = certificates.get(id);
+        if (certificate) certificate.revoked = true;
+      },
+    },
+  };
+  const factory: CloudsFactory = async () => clouds;
+  return { clouds, factory, servers, firewalls, records, certificates, failures };
+}
+
+/** The user each test's workspaces belong to: a fresh one per test, once useFreshUser() is called. */
+export let userId: string;
+
+export function useFreshUser() {
+  beforeEach(async () => {
+  const [user] = await db
+    .insert(schema.users)
+    .values({ githubId: Math.floor(Math.random() * 1e9), login: `user-${crypto.randomUUID().slice(0, 8)}` })
+    .returning();
+  userId = user!.id;
+  });
+}
+
+export async function newWorkspace(values: Partial<typeof schema.workspaces.$inferInsert> = {}): Promise<Workspace> {
+  const [row] = await db
+    .insert(schema.workspaces)
+    .values({
+      id: newWorkspaceId(),
+      userId,
+      name: "test",
+      status: "creating",
+      repository: "sam-dev/hello-world",
+      branch: "main",
+      installationId: 1,
+      size: "small",
+      serverType: "cx23",
+      location: "fsn1",
+      agentCli: "codex",
+      hourlyPrice: "0.0053",
+      startedAt: new Date(),
+      ...values,
+    })
+    .returning();
+  return row!;
+}
+
+export const reload = async (id: string) => (await db.query.workspaces.findFirst({ where: eq(schema.workspaces.id, id) })) ?? null;
+/** Calls an agent callback route's action as the VM agent would, with a callback token for the workspace. */
+export async function callAgentRoute(handler: typeof readyAction, workspace: Workspace, body: unknown, token?: string) {
+  const waits: Promise<unknown>[] = [];
+  const bearer = token ?? (await issueCallbackToken(config, workspace.id)).callback_token;
+  const response = await handler({
+    request: new Request("http://localhost/", { method: "POST", headers: { Authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) }),
+    context: { db, config, cloudflare: { env, ctx: { waitUntil: (promise: Promise<unknown>) => waits.push(promise) } } } as never,
+    params: { id: workspace.id },
+  });
+  return { response, waits };
+}
+
