@@ -107,7 +107,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     try {
       switch (`${r.method} ${r.path}`) {
         case "GET /health":
-          return sendJson(r.res, 200, { ok: true, url: cloud.url, servers: hetzner.servers.size });
+          return sendJson(r.res, 200, { ok: true, url: cloud.url, servers: hetzner.serverCount });
         case "GET /state":
           return sendJson(r.res, 200, snapshot(hetzner, cloudflare, github, machines, faults));
         case "GET /faults":

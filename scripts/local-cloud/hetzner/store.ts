@@ -1,0 +1,86 @@
+// What the Hetzner project holds: servers, firewalls and the actions that report on their changes.
+import type { CloudContext } from "../context";
+import { isoNow } from "../http";
+
+type ServerStatus = "initializing" | "starting" | "running" | "stopping" | "off" | "deleting";
+
+export interface HetznerServer {
+  id: number;
+  name: string;
+  status: ServerStatus;
+  created: string;
+  labels: Record<string, string>;
+  serverTypeId: number;
+  locationName: string;
+  imageId: number;
+  ipv4: string;
+  ipv6: string;
+  userData: string | null;
+  /** Firewalls applied to this server directly (not through a label selector). */
+}
+
+export interface FirewallRule {
+  description: string | null;
+  direction: "in" | "out";
+  protocol: string;
+  port: string | null;
+  source_ips: string[];
+  destination_ips: string[];
+}
+
+export type FirewallTarget = { type: "server"; serverId: number } | { type: "label_selector"; selector: string };
+
+export interface HetznerFirewall {
+  id: number;
+  name: string;
+  labels: Record<string, string>;
+  created: string;
+  rules: FirewallRule[];
+  appliedTo: FirewallTarget[];
+}
+
+export interface Action {
+  id: number;
+  command: string;
+  started: string;
+  finished: string | null;
+  resources: Array<{ id: number; type: string }>;
+  error: { code: string; message: string } | null;
+}
+
+export class HetznerStore {
+  readonly servers = new Map<number, HetznerServer>();
+  readonly firewalls = new Map<number, HetznerFirewall>();
+  readonly actions = new Map<number, Action>();
+  private nextActionId = 30_000_001;
+
+  constructor(readonly cloud: CloudContext) {}
+
+  reset(): void {
+    this.servers.clear();
+    this.firewalls.clear();
+    this.actions.clear();
+  }
+
+  /** An action on the given resources; `done` finishes it on the next tick (firewall changes take no time). */
+  newAction(command: string, resources: Array<{ id: number; type: string }>, done = false): Action {
+    const action: Action = { id: this.nextActionId++, command, started: isoNow(), finished: null, resources, error: null };
+    this.actions.set(action.id, action);
+    if (done) setImmediate(() => (action.finished = isoNow()));
+    return action;
+  }
+}
+
+export function actionJson(action: Action) {
+  const done = action.finished !== null;
+  return {
+    id: action.id,
+    command: action.command,
+    status: action.error ? "error" : done ? "success" : "running",
+    progress: done ? 100 : 0,
+    started: action.started,
+    finished: action.finished,
+    resources: action.resources,
+    error: action.error,
+  };
+}
