@@ -16,7 +16,6 @@ export interface HetznerServer {
   ipv4: string;
   ipv6: string;
   userData: string | null;
-  /** Firewalls applied to this server directly (not through a label selector). */
 }
 
 export interface FirewallRule {
@@ -36,6 +35,7 @@ export interface HetznerFirewall {
   labels: Record<string, string>;
   created: string;
   rules: FirewallRule[];
+  /** The one record of where a firewall applies; a server's firewalls are derived from these (firewallsOf). */
   appliedTo: FirewallTarget[];
 }
 
