@@ -9,6 +9,7 @@ import { users } from "../db/schema";
 import { github } from "../providers/github.server";
 import { isAdmin, isLoginAllowed } from "../admin/policy.server";
 import { commitSession, destroySession, getSession, sessionStorage } from "./session.server";
+import { notFound } from "../platform/responses.server";
 
 export type User = typeof users.$inferSelect;
 
@@ -145,7 +146,7 @@ export async function requireUser(request: Request, context: AppLoadContext): Pr
 /** Admin pages answer 404 to everyone else, so they do not reveal themselves. */
 export async function requireAdmin(request: Request, context: AppLoadContext): Promise<User> {
   const user = await requireUser(request, context);
-  if (!isAdmin(context, user.login)) throw new Response("Not found", { status: 404 });
+  if (!isAdmin(context, user.login)) throw notFound("There is no such page.");
   return user;
 }
 

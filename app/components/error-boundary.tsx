@@ -8,10 +8,13 @@ const messages: Record<number, { title: string; body: string }> = {
   405: { title: "Not available this way", body: "This address does not take that kind of request: use the page's own links and forms." },
 };
 
-/** The one error page every route shows: what went wrong, in words, and a way back. */
-export function GeneralErrorBoundary() {
+/**
+ * The one error page every route shows: what went wrong, in words, and a way back. `doing` names what the
+ * route was doing in its own terms ("opening this workspace's terminal"), so an unexpected failure says where.
+ */
+export function GeneralErrorBoundary({ doing }: { doing?: string }) {
   const error = useRouteError();
-  let title = "Something went wrong";
+  let title = doing ? `Something went wrong ${doing}` : "Something went wrong";
   let body = "An unexpected error happened. Try again in a moment; if it keeps happening, check the server logs.";
   let status: number | undefined;
   if (isRouteErrorResponse(error)) {

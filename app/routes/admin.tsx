@@ -158,5 +158,5 @@ export default function Admin() {
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="showing the administration page" />;
 }

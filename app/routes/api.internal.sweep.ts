@@ -1,5 +1,6 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { runSweep, sweepSecret } from "~/workspaces/sweep.server";
+import { notFound } from "~/platform/responses.server";
 
 async function sameSecret(given: string, expected: string): Promise<boolean> {
   // Compare digests so the time taken says nothing about the secret.
@@ -15,10 +16,10 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
 export async function action({ request, context }: ActionFunctionArgs) {
   const given = /^Bearer (.+)$/.exec(request.headers.get("Authorization") ?? "")?.[1] ?? "";
   if (request.method !== "POST" || !(await sameSecret(given, await sweepSecret(context.config)))) {
-    return new Response("Not found", { status: 404 });
+    return notFound("There is no such page.");
   }
   const report = await runSweep({ db: context.db, config: context.config });
   return Response.json(report);
 }
 
-export const loader = () => new Response("Not found", { status: 404 });
+export const loader = () => notFound("There is no such page.");

@@ -26,5 +26,5 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="signing you in with GitHub" />;
 }

@@ -85,5 +85,5 @@ export default function Dashboard() {
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="listing your workspaces" />;
 }

@@ -34,5 +34,5 @@ export default function Login() {
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="showing the sign-in page" />;
 }

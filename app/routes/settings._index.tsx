@@ -194,5 +194,5 @@ function AgentCredentialForm() {
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="showing or saving your settings" />;
 }

@@ -25,5 +25,5 @@ export default function AuditLog() {
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="showing your activity log" />;
 }

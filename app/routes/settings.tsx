@@ -29,5 +29,5 @@ export default function SettingsLayout() {
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="showing your settings" />;
 }

@@ -14,15 +14,15 @@ import { agentClis, formatMinutes, IDLE_WARNING_MS } from "~/workspaces/schema";
 import { provision } from "~/workspaces/provision.server";
 import { finishStop } from "~/workspaces/teardown.server";
 import { claimDelete, claimRestart, claimStop, countLiveWorkspaces, getWorkspace, keepAlive, listEvents, presentWorkspace, stopReasons } from "~/workspaces/workspaces.server";
+import { notFound } from "~/platform/responses.server";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.workspace.name ?? "Workspace"} · Simple Agent Manager` }];
 
-const notFound = () => new Response("Not found", { status: 404 });
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
   const workspace = await getWorkspace(context.db, { id: params.id ?? "", userId: user.id });
-  if (!workspace) throw notFound();
+  if (!workspace) throw notFound("There is no workspace with this address, or it is not yours.");
   const events = await listEvents(context.db, workspace.id);
   return {
     workspace: presentWorkspace(workspace),
@@ -35,7 +35,7 @@ const intentSchema = z.object({ intent: z.enum(["stop", "restart", "delete", "ke
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const user = await requireUser(request, context);
   const workspace = await getWorkspace(context.db, { id: params.id ?? "", userId: user.id });
-  if (!workspace) throw notFound();
+  if (!workspace) throw notFound("There is no workspace with this address, or it is not yours.");
   const parsed = intentSchema.safeParse(Object.fromEntries(await request.formData()));
   if (!parsed.success) throw new Response("Unknown action", { status: 400 });
   const scope = { id: workspace.id, userId: user.id };
@@ -228,5 +228,5 @@ function Detail({ label, children }: { label: string; children: React.ReactNode 
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="showing or changing this workspace" />;
 }

@@ -47,7 +47,14 @@ export default function TerminalPage() {
   const activeId = searchParams.get("session");
 
   const select = useCallback(
-    (id: string) => setSearchParams((params) => (params.set("session", id), params), { replace: true, preventScrollReset: true }),
+    (id: string) =>
+      setSearchParams(
+        (params) => {
+          params.set("session", id);
+          return params;
+        },
+        { replace: true, preventScrollReset: true },
+      ),
     [setSearchParams],
   );
 
@@ -62,13 +69,13 @@ export default function TerminalPage() {
     let cancelled = false;
     (async () => {
       try {
-        let list = await refresh();
+        const list = await refresh();
         if (cancelled) return;
         if (activeId && list.some((session) => session.id === activeId)) return;
         const reusable = list.find((session) => !session.exited);
         if (reusable) return select(reusable.id);
         const created = await api.create({ name: "shell" });
-        list = await refresh();
+        await refresh();
         if (!cancelled) select(created.id);
       } catch (error) {
         if (!cancelled) setProblem(`The workspace's agent could not be reached (${error instanceof Error ? error.message : "unknown error"}). It may still be starting; reload in a moment.`);
@@ -221,5 +228,5 @@ function TerminalView({ agentUrl, sessionId, getToken }: { agentUrl: string; ses
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="opening this workspace's terminal" />;
 }

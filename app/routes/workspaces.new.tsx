@@ -56,9 +56,9 @@ export default function NewWorkspace() {
   );
 }
 
-type FormData = Extract<ReturnType<typeof useLoaderData<typeof loader>>, { kind: "form" }>;
+type CreateFormOptions = Extract<ReturnType<typeof useLoaderData<typeof loader>>, { kind: "form" }>;
 
-function CreateForm({ data: loaded }: { data: FormData }) {
+function CreateForm({ data: loaded }: { data: CreateFormOptions }) {
   const actionData = useActionData<{ result: SubmissionResult<string[]> }>();
   const navigation = useNavigation();
   const schema = useMemo(() => workspaceFormSchema(loaded.limits), [loaded.limits]);
@@ -82,7 +82,7 @@ function CreateForm({ data: loaded }: { data: FormData }) {
   const branches = useFetcher<{ kind: "branches"; branches: string[] }>();
   useEffect(() => {
     if (chosen) branches.load(`/workspaces/new?branches=${encodeURIComponent(chosen.fullName)}`);
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- load once per chosen repository
+    // Once per chosen repository: the fetcher is a new object on every render, so it is not a dependency.
   }, [chosen?.fullName]);
   const idleChoices = idleTimeoutChoices.filter((minutes) => minutes <= loaded.limits.maxIdleMinutes);
   const busy = navigation.state !== "idle";
@@ -210,5 +210,5 @@ function CreateForm({ data: loaded }: { data: FormData }) {
 }
 
 export function ErrorBoundary() {
-  return <GeneralErrorBoundary />;
+  return <GeneralErrorBoundary doing="creating the workspace" />;
 }

@@ -79,23 +79,17 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
       workspace,
       "server",
       `Creating a ${workspace.serverType} server in ${workspace.location}`,
-      async () => {
-        try {
-          return await clouds.hetzner.createServer({
-            name: `sam-${workspace.id}-${suffix}`,
-            serverType: workspace.serverType,
-            location: workspace.location,
-            image: IMAGE,
-            userData,
-            labels,
-            firewallIds: [firewall.id],
-          });
-        } catch (error) {
-          // A lost answer may still have made a server; the teardown finds it by its label.
-          made.serverId = -1;
-          throw error;
-        }
-      },
+      // A lost answer may still have made a server: the teardown after a failure finds it by its label.
+      () =>
+        clouds.hetzner.createServer({
+          name: `sam-${workspace.id}-${suffix}`,
+          serverType: workspace.serverType,
+          location: workspace.location,
+          image: IMAGE,
+          userData,
+          labels,
+          firewallIds: [firewall.id],
+        }),
       ({ server }) => `Server ${server.id} created${server.public_net.ipv4 ? ` at ${server.public_net.ipv4.ip}` : ""}`,
     );
     made.serverId = server.id;
@@ -161,6 +155,6 @@ async function failProvisioning(deps: Deps, workspace: Workspace, clouds: Clouds
 /** Deletes just the resources one provisioning run recorded making. */
 async function deleteExactly(clouds: Clouds, made: { serverId?: number; firewallId?: number; dnsRecordId?: string }) {
   if (made.dnsRecordId) await clouds.zone.deleteRecord(made.dnsRecordId);
-  if (made.serverId && made.serverId > 0) await clouds.hetzner.deleteServer(made.serverId);
+  if (made.serverId) await clouds.hetzner.deleteServer(made.serverId);
   if (made.firewallId) await clouds.hetzner.deleteFirewall(made.firewallId);
 }

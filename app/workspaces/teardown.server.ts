@@ -29,7 +29,7 @@ export async function teardown(deps: Deps, clouds: Clouds, workspace: Pick<Works
 
   await attempt(async () => {
     const serverIds = new Set((await clouds.hetzner.listServers({ labelSelector: selector })).map((server) => server.id));
-    if (workspace.serverId && workspace.serverId > 0) serverIds.add(workspace.serverId);
+    if (workspace.serverId) serverIds.add(workspace.serverId);
     for (const id of serverIds) await clouds.hetzner.deleteServer(id);
   });
   await attempt(async () => {

@@ -3,6 +3,7 @@ import { requireUser } from "../auth/auth.server";
 import { signToken } from "../security/jwt.server";
 import { workspaceUrl } from "./url";
 import { getWorkspace } from "./workspaces.server";
+import { notFound } from "../platform/responses.server";
 
 export const TERMINAL_TOKEN_SECONDS = 300;
 
@@ -10,7 +11,7 @@ export const TERMINAL_TOKEN_SECONDS = 300;
 export async function terminalAccess(request: Request, context: AppLoadContext, workspaceId: string) {
   const user = await requireUser(request, context);
   const found = await getWorkspace(context.db, { id: workspaceId, userId: user.id });
-  if (!found) throw new Response("Not found", { status: 404 });
+  if (!found) throw notFound("There is no workspace with this address, or it is not yours.");
   const { id, name, status, repository, branch } = found;
   const workspace = { id, name, status, repository, branch };
   const token =
