@@ -205,6 +205,7 @@ function serve(mode) {
 /** Runs every suite, even after a failure, then prints one line per suite and exits non-zero on any failure. */
 function test() {
   const suites = [
+    ["format", "node", ["scripts/check-format.mjs"]],
     ["typecheck", bin("tsc"), ["--noEmit"]],
     ["vitest", bin("vitest"), ["run", "-c", "tests/vitest.config.ts"]],
     ["go test -race", "go", ["test", "-race", "./..."], { cwd: "agent" }],

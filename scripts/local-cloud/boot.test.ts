@@ -36,7 +36,7 @@ server.listen(Number(port), host, () => console.log("fake agent listening"));
 `;
 
 function userData(downloadBase: string, workspace: string): string {
-  // The shape app/cloud-init.server.ts renders.
+  // The shape app/workspaces/cloud-init.server.ts renders.
   return `#cloud-config
 write_files:
   - path: /etc/sam/agent.env
