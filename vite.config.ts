@@ -30,7 +30,10 @@ export default defineConfig({
       { find: /^~\//, replacement: `${new URL("./app/", import.meta.url).pathname}` },
       // @xterm/xterm 6.0.0's ES module build throws "ReferenceError: i is not defined" on DECRQM (which vim
       // sends at start-up) once bundled, freezing the terminal; its CommonJS build is unaffected.
-      { find: /^@xterm\/xterm$/, replacement: new URL("./node_modules/@xterm/xterm/lib/xterm.js", import.meta.url).pathname },
+      {
+        find: /^@xterm\/xterm$/,
+        replacement: new URL("./node_modules/@xterm/xterm/lib/xterm.js", import.meta.url).pathname,
+      },
     ],
   },
   server: { port: 5173 },

@@ -17,7 +17,10 @@ export default {
     try {
       const loadContext = getLoadContext({ request, context: { cloudflare: { env, ctx } } });
       if (isCrossSiteWrite(request, loadContext.config.APP_URL)) {
-        return new Response("Refused: this request came from another site.", { status: 403, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+        return new Response("Refused: this request came from another site.", {
+          status: 403,
+          headers: { "Content-Type": "text/plain; charset=utf-8" },
+        });
       }
       return await handleRemixRequest(request, loadContext);
     } catch (error) {

@@ -20,8 +20,13 @@ export const meta: MetaFunction = () => [
 ];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  const [{ toast, headers }, user] = await Promise.all([takeToast(request, context), getOptionalUser(request, context)]);
-  const menuUser = user ? { login: user.login, name: user.name, avatarUrl: user.avatarUrl, isAdmin: isAdmin(context, user.login) } : null;
+  const [{ toast, headers }, user] = await Promise.all([
+    takeToast(request, context),
+    getOptionalUser(request, context),
+  ]);
+  const menuUser = user
+    ? { login: user.login, name: user.name, avatarUrl: user.avatarUrl, isAdmin: isAdmin(context, user.login) }
+    : null;
   return data({ toast, version: context.config.VERSION, user: menuUser }, { headers });
 }
 
@@ -40,7 +45,10 @@ export function Layout({ children }: { children: ReactNode }) {
         <header className="border-b border-zinc-200 bg-white/80 backdrop-blur dark:border-zinc-800 dark:bg-zinc-900/80">
           <nav className="mx-auto flex h-14 max-w-6xl items-center justify-between px-4" aria-label="Main">
             <Link to="/" className="flex items-center gap-2 font-semibold tracking-tight">
-              <span aria-hidden className="grid h-7 w-7 place-items-center rounded-md bg-indigo-600 font-mono text-xs text-white">
+              <span
+                aria-hidden
+                className="grid h-7 w-7 place-items-center rounded-md bg-indigo-600 font-mono text-xs text-white"
+              >
                 &gt;_
               </span>
               Simple Agent Manager

@@ -18,20 +18,39 @@ const APP = `http://localhost:${APP_PORT}`;
 const CLOUD = `http://127.0.0.1:${CLOUD_PORT}`;
 const PERSIST = `.wrangler/e2e-state-${APP_PORT}`;
 const WORKSPACES = 12;
-const env = { ...process.env, SAM_E2E_APP_PORT: String(APP_PORT), SAM_E2E_CLOUD_PORT: String(CLOUD_PORT), CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
+const env = {
+  ...process.env,
+  SAM_E2E_APP_PORT: String(APP_PORT),
+  SAM_E2E_CLOUD_PORT: String(CLOUD_PORT),
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_METRICS: "false",
+};
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function d1(args: string[]): unknown[] {
-  const out = execFileSync(join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", PERSIST, "--json", ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+  const out = execFileSync(
+    join(root, "node_modules/.bin/wrangler"),
+    ["d1", "execute", "DB", "--local", "--persist-to", PERSIST, "--json", ...args],
+    { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
   return (JSON.parse(out.toString()) as Array<{ results: unknown[] }>).flatMap((part) => part.results);
 }
 
 async function startApp() {
   if (!process.env.SAM_BENCH_SKIP_PREPARE) {
-    const prepared = spawnSync("node", ["scripts/dev.mjs", "prepare", "--e2e"], { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
+    const prepared = spawnSync("node", ["scripts/dev.mjs", "prepare", "--e2e"], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     if (prepared.status !== 0) throw new Error("node scripts/dev.mjs prepare --e2e failed");
   }
-  const child = spawn("node", ["scripts/dev.mjs", "serve", "--e2e"], { cwd: root, env, detached: true, stdio: "ignore" });
+  const child = spawn("node", ["scripts/dev.mjs", "serve", "--e2e"], {
+    cwd: root,
+    env,
+    detached: true,
+    stdio: "ignore",
+  });
   const deadline = Date.now() + 120_000;
   for (;;) {
     try {
@@ -52,7 +71,14 @@ async function startApp() {
 async function signInAndSetUp(): Promise<string> {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
   });
   try {
     const page = await browser.newPage({ baseURL: APP });
@@ -76,10 +102,27 @@ async function signInAndSetUp(): Promise<string> {
 }
 
 /** An HTTP request to a workspace's agent through the local cloud's edge (Node cannot resolve *.localhost). */
-function edgeRequest(id: string, method: string, path: string, token: string, body?: string): Promise<{ status: number; body: string }> {
+function edgeRequest(
+  id: string,
+  method: string,
+  path: string,
+  token: string,
+  body?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(
-      { host: "127.0.0.1", port: CLOUD_PORT, method, path, headers: { Host: `ws-${id}.localhost:${CLOUD_PORT}`, Authorization: `Bearer ${token}`, Origin: APP, "Content-Type": "application/json" } },
+      {
+        host: "127.0.0.1",
+        port: CLOUD_PORT,
+        method,
+        path,
+        headers: {
+          Host: `ws-${id}.localhost:${CLOUD_PORT}`,
+          Authorization: `Bearer ${token}`,
+          Origin: APP,
+          "Content-Type": "application/json",
+        },
+      },
       (response) => {
         let text = "";
         response.on("data", (chunk) => (text += chunk));
@@ -100,37 +143,58 @@ interface Milestones {
   prompt: number;
 }
 
-const stripAnsi = (text: string) => text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>c]/g, "");
+const stripAnsi = (text: string) =>
+  text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>c]/g, "");
 
 /** One workspace from "create" to the first shell prompt, as the browser would drive it over HTTP. */
 async function timeToTerminal(cookie: string, n: number, form: Record<string, string>): Promise<Milestones> {
   const headers = { Cookie: cookie, Origin: APP };
   const t0 = Date.now();
-  const created = await fetch(`${APP}/workspaces/new`, { method: "POST", headers, body: new URLSearchParams({ ...form, name: `bench ${n}` }), redirect: "manual" });
+  const created = await fetch(`${APP}/workspaces/new`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams({ ...form, name: `bench ${n}` }),
+    redirect: "manual",
+  });
   const id = /\/workspaces\/([a-z2-7]{12})$/.exec(created.headers.get("location") ?? "")?.[1];
   if (!id) throw new Error(`create answered ${created.status}: ${(await created.text()).slice(0, 500)}`);
   const tCreated = Date.now();
   let token = "";
   while (!token) {
-    const response = await fetch(`${APP}/workspaces/${id}/terminal/token`, { headers: { Cookie: cookie, Accept: "application/json" } });
+    const response = await fetch(`${APP}/workspaces/${id}/terminal/token`, {
+      headers: { Cookie: cookie, Accept: "application/json" },
+    });
     if (response.ok) token = ((await response.json()) as { token: string }).token;
     else if (response.status !== 409) throw new Error(`terminal token: ${response.status}`);
     else if (Date.now() - t0 > 90_000) throw new Error(`workspace ${id} not running after 90 s`);
     else await sleep(50);
   }
   const tToken = Date.now();
-  const session = await edgeRequest(id, "POST", "/api/sessions", token, JSON.stringify({ name: "Terminal 1", cols: 120, rows: 30 }));
+  const session = await edgeRequest(
+    id,
+    "POST",
+    "/api/sessions",
+    token,
+    JSON.stringify({ name: "Terminal 1", cols: 120, rows: 30 }),
+  );
   if (session.status !== 201) throw new Error(`create session through the edge: ${session.status} ${session.body}`);
   const sessionId = (JSON.parse(session.body) as { id: string }).id;
   const tSession = Date.now();
-  const socket = new WebSocket(`ws://127.0.0.1:${CLOUD_PORT}/api/sessions/${sessionId}/attach`, ["sam.terminal.v1", `bearer.${token}`], {
-    headers: { Host: `ws-${id}.localhost:${CLOUD_PORT}` },
-    origin: APP,
-    perMessageDeflate: false,
-  });
+  const socket = new WebSocket(
+    `ws://127.0.0.1:${CLOUD_PORT}/api/sessions/${sessionId}/attach`,
+    ["sam.terminal.v1", `bearer.${token}`],
+    {
+      headers: { Host: `ws-${id}.localhost:${CLOUD_PORT}` },
+      origin: APP,
+      perMessageDeflate: false,
+    },
+  );
   const tPrompt = await new Promise<number>((resolve, reject) => {
     let screen = "";
-    const timer = setTimeout(() => reject(new Error(`no prompt from ${id}: ${JSON.stringify(screen.slice(-200))}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`no prompt from ${id}: ${JSON.stringify(screen.slice(-200))}`)),
+      30_000,
+    );
     socket.on("message", (data: Buffer, isBinary) => {
       if (!isBinary) return;
       // The snapshot's restore may end with charset shifts (SI) after the prompt.
@@ -155,31 +219,58 @@ async function createForm(cookie: string): Promise<Record<string, string>> {
   const location = /name="location"[\s\S]*?<option[^>]*value="([^"]+)"/.exec(html)?.[1];
   const idle = /name="idleTimeoutMinutes"[\s\S]*?<option[^>]*value="([^"]+)"/.exec(html)?.[1] ?? "30";
   if (!size || !location) throw new Error("could not read the sizes and locations from /workspaces/new");
-  return { repository: "sam-dev/hello-world", branch: "", size, location, idleTimeoutMinutes: idle, maxLifetimeHours: "1", agentCli: "none" };
+  return {
+    repository: "sam-dev/hello-world",
+    branch: "",
+    size,
+    location,
+    idleTimeoutMinutes: idle,
+    maxLifetimeHours: "1",
+    agentCli: "none",
+  };
 }
 
 async function post(cookie: string, path: string, form: Record<string, string>) {
-  await fetch(`${APP}${path}`, { method: "POST", headers: { Cookie: cookie, Origin: APP }, body: new URLSearchParams(form), redirect: "manual" });
+  await fetch(`${APP}${path}`, {
+    method: "POST",
+    headers: { Cookie: cookie, Origin: APP },
+    body: new URLSearchParams(form),
+    redirect: "manual",
+  });
 }
 
 export function javascriptSizes(): Record<string, number> {
   const assets = join(root, "build/client/assets");
   const file = readdirSync(assets).find((name) => /^manifest-[0-9a-f]+\.js$/.test(name));
   if (!file) throw new Error("no Remix browser manifest in build/client/assets: build the app first");
-  const manifest = JSON.parse(readFileSync(join(assets, file), "utf8").replace(/^window\.__remixManifest=/, "").replace(/;\s*$/, "")) as {
+  const manifest = JSON.parse(
+    readFileSync(join(assets, file), "utf8")
+      .replace(/^window\.__remixManifest=/, "")
+      .replace(/;\s*$/, ""),
+  ) as {
     entry: { module: string; imports?: string[] };
     routes: Record<string, { module: string; imports?: string[] }>;
   };
-  const gzipped = (urls: Iterable<string>) => [...new Set(urls)].reduce((sum, url) => sum + gzipSync(readFileSync(join(root, "build/client", url))).length, 0);
+  const gzipped = (urls: Iterable<string>) =>
+    [...new Set(urls)].reduce((sum, url) => sum + gzipSync(readFileSync(join(root, "build/client", url))).length, 0);
   const page = (route: string) => {
     const chain = [manifest.entry, manifest.routes.root!, manifest.routes[route]!];
     // The manifest lists each chunk with its static imports; the manifest itself is loaded too.
-    return gzipped([`/assets/${file}`, ...chain.flatMap((part) => [part.module, ...(part.imports ?? [])])].map((url) => url.replace(/^\//, "")));
+    return gzipped(
+      [`/assets/${file}`, ...chain.flatMap((part) => [part.module, ...(part.imports ?? [])])].map((url) =>
+        url.replace(/^\//, ""),
+      ),
+    );
   };
   // The terminal page loads xterm, its fit addon and the connection with import() once mounted; the
   // manifest does not list those, so they are found by chunk name.
-  const lazyTerminal = readdirSync(assets).filter((name) => /^(xterm|addon-fit|connection\.client)-[\w-]+\.js$/.test(name)).map((name) => `assets/${name}`);
-  return { dashboard: page("routes/dashboard"), terminal: page("routes/workspaces.$id_.terminal") + gzipped(lazyTerminal) };
+  const lazyTerminal = readdirSync(assets)
+    .filter((name) => /^(xterm|addon-fit|connection\.client)-[\w-]+\.js$/.test(name))
+    .map((name) => `assets/${name}`);
+  return {
+    dashboard: page("routes/dashboard"),
+    terminal: page("routes/workspaces.$id_.terminal") + gzipped(lazyTerminal),
+  };
 }
 
 function seedWorkspaces(userId: string, count: number) {
@@ -191,7 +282,9 @@ function seedWorkspaces(userId: string, count: number) {
   // D1 limits the length of one statement, so 50 rows per INSERT.
   const statements: string[] = [];
   for (let i = 0; i < rows.length; i += 50) {
-    statements.push(`INSERT INTO workspaces (id,user_id,name,status,repository,branch,size,server_type,location,agent_cli,hourly_price,stopped_at,created_at,updated_at) VALUES\n${rows.slice(i, i + 50).join(",\n")};`);
+    statements.push(
+      `INSERT INTO workspaces (id,user_id,name,status,repository,branch,size,server_type,location,agent_cli,hourly_price,stopped_at,created_at,updated_at) VALUES\n${rows.slice(i, i + 50).join(",\n")};`,
+    );
   }
   const sql = `${statements.join("\n")}\n`;
   const file = join(root, PERSIST, "bench-seed.sql");
@@ -215,7 +308,10 @@ export async function appFigures(results: Results) {
     const total = runs.map((run) => run.prompt - run.t0);
     results.add(`time to terminal p50 (${WORKSPACES} workspaces)`, percentile(total, 50), "ms");
     results.add(`time to terminal p95 (${WORKSPACES} workspaces)`, percentile(total, 95), "ms");
-    const events = d1(["--command", `SELECT workspace_id, step, status, created_at FROM workspace_events WHERE workspace_id IN (${runs.map((run) => `'${run.id}'`).join(",")}) ORDER BY id`]) as Array<{
+    const events = d1([
+      "--command",
+      `SELECT workspace_id, step, status, created_at FROM workspace_events WHERE workspace_id IN (${runs.map((run) => `'${run.id}'`).join(",")}) ORDER BY id`,
+    ]) as Array<{
       workspace_id: string;
       step: string;
       status: string;
@@ -225,7 +321,11 @@ export async function appFigures(results: Results) {
     const add = (label: string, ms: number) => offsets.set(label, [...(offsets.get(label) ?? []), ms]);
     for (const run of runs) {
       add("create answered (redirect)", run.created - run.t0);
-      for (const event of events.filter((candidate) => candidate.workspace_id === run.id && candidate.status !== "started" && candidate.created_at <= run.prompt)) add(`event ${event.step} ${event.status}`, event.created_at - run.t0);
+      for (const event of events.filter(
+        (candidate) =>
+          candidate.workspace_id === run.id && candidate.status !== "started" && candidate.created_at <= run.prompt,
+      ))
+        add(`event ${event.step} ${event.status}`, event.created_at - run.t0);
       add("terminal token (running)", run.token - run.t0);
       add("session created via edge", run.session - run.t0);
       add("first prompt byte", run.prompt - run.t0);
@@ -242,7 +342,9 @@ export async function appFigures(results: Results) {
     for (let i = 0; i < 60; i++) {
       const start = performance.now();
       const response = await fetch(`${APP}/dashboard`, { headers: { Cookie: cookie } }).catch((error: Error) => {
-        throw new Error(`GET /dashboard with 1,000 workspaces failed (${error.message}; ${(error.cause as Error | undefined)?.message ?? ""})`);
+        throw new Error(
+          `GET /dashboard with 1,000 workspaces failed (${error.message}; ${(error.cause as Error | undefined)?.message ?? ""})`,
+        );
       });
       const html = await response.text();
       if (!response.ok) throw new Error(`dashboard answered ${response.status}`);

@@ -8,7 +8,14 @@ const server = createServer((_request, response) => response.writeHead(404).end(
 const sockets = new WebSocketServer({ server, perMessageDeflate: false });
 
 sockets.on("connection", (socket) => {
-  const shell = spawn("/bin/sh", [], { name: "xterm-256color", cols: 80, rows: 24, cwd: process.env.HOME, env: process.env, encoding: null });
+  const shell = spawn("/bin/sh", [], {
+    name: "xterm-256color",
+    cols: 80,
+    rows: 24,
+    cwd: process.env.HOME,
+    env: process.env,
+    encoding: null,
+  });
   let paused = false;
   shell.onData((data) => {
     socket.send(data, { binary: true }, () => {

@@ -13,9 +13,17 @@ export class Results {
   constructor(private readonly file: string) {}
 
   add(name: string, value: number, unit: string, peers?: Record<string, number>) {
-    const figure: Figure = { value: round(value), unit, ...(peers ? { peers: Object.fromEntries(Object.entries(peers).map(([peer, n]) => [peer, round(n)])) } : {}) };
+    const figure: Figure = {
+      value: round(value),
+      unit,
+      ...(peers ? { peers: Object.fromEntries(Object.entries(peers).map(([peer, n]) => [peer, round(n)])) } : {}),
+    };
     this.figures[name] = figure;
-    const against = figure.peers ? `   (${Object.entries(figure.peers).map(([peer, n]) => `${peer} ${n}`).join(", ")})` : "";
+    const against = figure.peers
+      ? `   (${Object.entries(figure.peers)
+          .map(([peer, n]) => `${peer} ${n}`)
+          .join(", ")})`
+      : "";
     console.log(`${name.padEnd(44)} ${String(figure.value).padStart(10)} ${unit}${against}`);
     this.save();
   }

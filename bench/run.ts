@@ -26,17 +26,41 @@ async function terminalFigures() {
   try {
     servers.push(await startWetty(), await startPtyWs());
     const peersOf = <T>(all: Record<string, T>, pick: (value: T) => number, skip = "sam") =>
-      Object.fromEntries(Object.entries(all).filter(([name]) => name !== skip).map(([name, value]) => [name, pick(value)]));
+      Object.fromEntries(
+        Object.entries(all)
+          .filter(([name]) => name !== skip)
+          .map(([name, value]) => [name, pick(value)]),
+      );
 
     const idle = await idleRss(servers);
-    results.add("agent RSS idle", idle.sam! / MB, "MiB", peersOf(idle, (bytes) => bytes / MB));
+    results.add(
+      "agent RSS idle",
+      idle.sam! / MB,
+      "MiB",
+      peersOf(idle, (bytes) => bytes / MB),
+    );
 
     const echo = await echoLatency(servers);
-    results.add("echo latency p50", echo.sam!.p50, "ms", peersOf(echo, (value) => value.p50));
-    results.add("echo latency p99", echo.sam!.p99, "ms", peersOf(echo, (value) => value.p99));
+    results.add(
+      "echo latency p50",
+      echo.sam!.p50,
+      "ms",
+      peersOf(echo, (value) => value.p50),
+    );
+    results.add(
+      "echo latency p99",
+      echo.sam!.p99,
+      "ms",
+      peersOf(echo, (value) => value.p99),
+    );
 
     const rates = await throughput(servers);
-    results.add("output throughput (256 MiB)", rates.sam!, "MB/s", peersOf(rates, (value) => value));
+    results.add(
+      "output throughput (256 MiB)",
+      rates.sam!,
+      "MB/s",
+      peersOf(rates, (value) => value),
+    );
     results.add("throughput: SAM client drops (4008) per 256 MiB", (drops.sam ?? 0) / 3, "drops");
 
     const loaded = await agentLoadedRss(agent);

@@ -16,7 +16,10 @@ export function median(values: readonly number[]): number {
  * Runs each contender once per round, rotating who goes first, so slow drifts of the machine (thermal,
  * other work) hit every contender alike and cancel in their ratio. Returns every result per contender.
  */
-export async function alternate<T>(rounds: number, contenders: Record<string, (round: number) => Promise<T>>): Promise<Record<string, T[]>> {
+export async function alternate<T>(
+  rounds: number,
+  contenders: Record<string, (round: number) => Promise<T>>,
+): Promise<Record<string, T[]>> {
   const names = Object.keys(contenders);
   const results: Record<string, T[]> = Object.fromEntries(names.map((name) => [name, []]));
   for (let round = 0; round < rounds; round++) {

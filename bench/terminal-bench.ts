@@ -51,7 +51,12 @@ export async function echoLatency(servers: TerminalServer[], total = 2000) {
     ),
   );
   for (const terminal of terminals.values()) await terminal.close();
-  return Object.fromEntries(Object.entries(results).map(([name, rounds]) => [name, { p50: percentile(rounds.flat(), 50), p99: percentile(rounds.flat(), 99) }]));
+  return Object.fromEntries(
+    Object.entries(results).map(([name, rounds]) => [
+      name,
+      { p50: percentile(rounds.flat(), 50), p99: percentile(rounds.flat(), 99) },
+    ]),
+  );
 }
 
 export const drops: Record<string, number> = {};
@@ -69,7 +74,8 @@ async function throughputThrough(server: TerminalServer): Promise<number> {
   const seconds = (performance.now() - start) / 1000;
   await terminal.close();
   drops[server.name] = (drops[server.name] ?? 0) + terminal.drops;
-  if (terminal.drops === 0 && received < THROUGHPUT_BYTES) throw new Error(`${server.name}: only ${received} of ${THROUGHPUT_BYTES} bytes arrived`);
+  if (terminal.drops === 0 && received < THROUGHPUT_BYTES)
+    throw new Error(`${server.name}: only ${received} of ${THROUGHPUT_BYTES} bytes arrived`);
   return THROUGHPUT_BYTES / seconds / 1e6;
 }
 
@@ -78,7 +84,12 @@ function throughputBarePty(): Promise<number> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     let received = 0;
-    const pty = spawnPty("/bin/sh", ["-c", THROUGHPUT_COMMAND], { name: "xterm-256color", cols: 80, rows: 24, encoding: null });
+    const pty = spawnPty("/bin/sh", ["-c", THROUGHPUT_COMMAND], {
+      name: "xterm-256color",
+      cols: 80,
+      rows: 24,
+      encoding: null,
+    });
     pty.onData((data) => (received += data.length));
     pty.onExit(() => {
       const seconds = (performance.now() - start) / 1000;
@@ -116,7 +127,11 @@ export async function agentLoadedRss(agent: Agent, count = 50) {
   try {
     const arrivals: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
-      const id = await agent.createSession(["/bin/sh", "-c", `sleep 0.5; head -c ${burst} /dev/zero | tr '\\0' y; while :; do echo tick $(date +%s%N); sleep 0.1; done`]);
+      const id = await agent.createSession([
+        "/bin/sh",
+        "-c",
+        `sleep 0.5; head -c ${burst} /dev/zero | tr '\\0' y; while :; do echo tick $(date +%s%N); sleep 0.1; done`,
+      ]);
       ids.push(id);
       const socket = await agent.attach(id);
       sockets.push(socket);
@@ -141,7 +156,11 @@ export async function agentLoadedRss(agent: Agent, count = 50) {
 
 /** Time from a new WebSocket to the whole snapshot of a session with `lines` lines of scrollback, in ms. */
 export async function reconnect(agent: Agent, lines = 5000, trials = 20) {
-  const id = await agent.createSession(["/bin/sh", "-c", `seq -f 'scrollback line %g of the reconnect benchmark' 1 ${lines}; exec cat`]);
+  const id = await agent.createSession([
+    "/bin/sh",
+    "-c",
+    `seq -f 'scrollback line %g of the reconnect benchmark' 1 ${lines}; exec cat`,
+  ]);
   try {
     await sleep(1000);
     const snapshotBytes = async (until: number | null) => {

@@ -39,7 +39,10 @@ const quietEnv = () => ({ PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UT
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
   return new Promise((resolve, reject) => {
     let seen = "";
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen.slice(-2000)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`timed out waiting for ${pattern}; output so far:\n${seen.slice(-2000)}`)),
+      timeoutMs,
+    );
     const onData = (data: Buffer) => {
       seen += data.toString();
       const match = pattern.exec(seen);
@@ -77,7 +80,9 @@ function openSocket(url: string, protocols: string[], options: WebSocket.ClientO
     const socket = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
     socket.once("open", () => resolve(socket));
     socket.once("error", reject);
-    socket.once("unexpected-response", (_request, response) => reject(new Error(`${url}: HTTP ${response.statusCode}`)));
+    socket.once("unexpected-response", (_request, response) =>
+      reject(new Error(`${url}: HTTP ${response.statusCode}`)),
+    );
   });
 }
 
@@ -98,7 +103,11 @@ function closeSocket(socket: WebSocket): Promise<void> {
  * On 4008 (the client fell behind the session's output ring) it reattaches at once, as the protocol asks,
  * and counts the drop; the fresh snapshot's bytes are then part of the output.
  */
-function samTerminal(first: WebSocket, reattach: (() => Promise<WebSocket>) | null, onClose: () => Promise<void>): Terminal {
+function samTerminal(
+  first: WebSocket,
+  reattach: (() => Promise<WebSocket>) | null,
+  onClose: () => Promise<void>,
+): Terminal {
   let handler: (chunk: Buffer | string) => void = () => {};
   let socket = first;
   let closing = false;
@@ -121,7 +130,10 @@ function samTerminal(first: WebSocket, reattach: (() => Promise<WebSocket>) | nu
     current.once("close", (code) => {
       if (code === 4008 && reattach && !closing) {
         terminal.drops++;
-        reattach().then((next) => wire((socket = next)), () => settle(code));
+        reattach().then(
+          (next) => wire((socket = next)),
+          () => settle(code),
+        );
       } else settle(code);
     });
   };
@@ -181,7 +193,10 @@ export async function startAgent(binary = join(root, "agent/bin/vm-agent")): Pro
   child.stderr?.resume();
   const url = `http://${match[1]}`;
   const api = (path: string, init: RequestInit = {}) =>
-    fetch(`${url}${path}`, { ...init, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...init.headers } });
+    fetch(`${url}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...init.headers },
+    });
   const createSession = async (command = ["/bin/sh"]) => {
     const response = await api("/api/sessions", { method: "POST", body: JSON.stringify({ command }) });
     if (response.status !== 201) throw new Error(`create session: ${response.status} ${await response.text()}`);
@@ -191,7 +206,9 @@ export async function startAgent(binary = join(root, "agent/bin/vm-agent")): Pro
     await api(`/api/sessions/${id}`, { method: "DELETE" });
   };
   const attach = (sessionId: string) =>
-    openSocket(`ws://${match[1]}/api/sessions/${sessionId}/attach`, ["sam.terminal.v1", `bearer.${token}`], { origin: controlPlane });
+    openSocket(`ws://${match[1]}/api/sessions/${sessionId}/attach`, ["sam.terminal.v1", `bearer.${token}`], {
+      origin: controlPlane,
+    });
   return {
     name: "sam",
     pid: child.pid!,
@@ -204,7 +221,11 @@ export async function startAgent(binary = join(root, "agent/bin/vm-agent")): Pro
     attach,
     open: async () => {
       const id = await createSession();
-      return samTerminal(await attach(id), () => attach(id), () => deleteSession(id));
+      return samTerminal(
+        await attach(id),
+        () => attach(id),
+        () => deleteSession(id),
+      );
     },
     stop: async () => {
       await stopChild(child, true);
@@ -240,11 +261,27 @@ export async function startPtyWs(): Promise<TerminalServer> {
  * acknowledges output with `commit` (wetty pauses the PTY past 2 MB unacknowledged); this client does the same.
  */
 export async function startWetty(): Promise<TerminalServer> {
-  const child = spawn(process.execPath, [join(root, "node_modules/wetty/build/main.js"), "--host", "127.0.0.1", "--port", "0", "--base", "/wetty", "--command", "/bin/sh", "--log-level", "info"], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...quietEnv(), HOME: process.env.HOME ?? tmpdir() },
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, "node_modules/wetty/build/main.js"),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--base",
+      "/wetty",
+      "--command",
+      "/bin/sh",
+      "--log-level",
+      "info",
+    ],
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...quietEnv(), HOME: process.env.HOME ?? tmpdir() },
+    },
+  );
   child.stdout?.on("data", (d) => process.env.BENCH_DEBUG && process.stderr.write(d));
   child.stderr?.on("data", (d) => process.env.BENCH_DEBUG && process.stderr.write(d));
   const port = await freePortOf(child);
@@ -304,7 +341,9 @@ async function openWetty(url: string): Promise<Terminal> {
         }
       }
     });
-    socket.once("close", (code, reason) => reject(new Error(`wetty closed the socket before login (${code} ${reason})`)));
+    socket.once("close", (code, reason) =>
+      reject(new Error(`wetty closed the socket before login (${code} ${reason})`)),
+    );
   });
   await connected;
   return {
@@ -321,7 +360,10 @@ export function waitForOutput(terminal: Terminal, marker: string, timeoutMs = 60
   return new Promise((resolve, reject) => {
     let tail = "";
     let count = 0;
-    const timer = setTimeout(() => reject(new Error(`no "${marker}" within ${timeoutMs} ms; last output: ${JSON.stringify(tail)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no "${marker}" within ${timeoutMs} ms; last output: ${JSON.stringify(tail)}`)),
+      timeoutMs,
+    );
     void terminal.closed.then((code) => {
       clearTimeout(timer);
       reject(new Error(`closed with ${code} before "${marker}" (after ${count} bytes)`));

@@ -10,6 +10,8 @@ try {
   parseConfig({ ...wrangler.vars, ...local });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
-  console.error(`${error.message}\n\nLocal values come from .dev.vars (delete it to have \`npm start\` write a fresh one).`);
+  console.error(
+    `${error.message}\n\nLocal values come from .dev.vars (delete it to have \`npm start\` write a fresh one).`,
+  );
   process.exit(1);
 }

@@ -30,7 +30,9 @@ if (gofmt.status !== 0) {
 }
 const unformattedGo = gofmt.stdout.split("\n").filter(Boolean);
 
-const unformatted = [...new Set([...unformattedScripts, ...unformattedGo])].map((file) => relative(repo, resolve(repo, file)));
+const unformatted = [...new Set([...unformattedScripts, ...unformattedGo])].map((file) =>
+  relative(repo, resolve(repo, file)),
+);
 if (unformatted.length > 0) {
   console.error(`These files are not formatted (width 120, see biome.json; Go by gofmt):`);
   for (const file of unformatted) console.error(`  ${file}`);

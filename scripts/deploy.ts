@@ -16,8 +16,18 @@ if (!["all", "app", "agent"].includes(target)) {
 
 try {
   const { secrets, accountId } = validateDeploy(paths, process.env);
-  const runner = processRunner(root, { ...process.env, CLOUDFLARE_API_TOKEN: secrets.CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID: accountId });
-  const { appUrl, version } = await runDeploy({ target, paths, env: process.env, runner, log: (line) => console.log(line) });
+  const runner = processRunner(root, {
+    ...process.env,
+    CLOUDFLARE_API_TOKEN: secrets.CLOUDFLARE_API_TOKEN,
+    CLOUDFLARE_ACCOUNT_ID: accountId,
+  });
+  const { appUrl, version } = await runDeploy({
+    target,
+    paths,
+    env: process.env,
+    runner,
+    log: (line) => console.log(line),
+  });
   console.log(`\n✓ ${appUrl} is running version ${version}`);
 } catch (error) {
   console.error(`\n✗ ${(error as Error).message}`);

@@ -39,9 +39,14 @@ function log(message) {
 }
 
 function run(command, args, options = {}) {
-  const result = spawnSync(command, args, { stdio: "inherit", ...options, env: { ...process.env, ...quietWrangler, ...options.env } });
+  const result = spawnSync(command, args, {
+    stdio: "inherit",
+    ...options,
+    env: { ...process.env, ...quietWrangler, ...options.env },
+  });
   if (result.error) throw new Error(`${command} could not start: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`\`${[command, ...args].join(" ")}\` failed with exit code ${result.status}`);
+  if (result.status !== 0)
+    throw new Error(`\`${[command, ...args].join(" ")}\` failed with exit code ${result.status}`);
 }
 
 function installDependencies() {
@@ -65,7 +70,9 @@ function ensureDevVars() {
   if (missing.length === 0) return;
   if (Object.keys(existing).length === 0) {
     log("writing local configuration and fresh keys to .dev.vars (git-ignored)");
-    writeFileSync(".dev.vars", "# Local configuration written by `npm start`; see README.md. Not for production.\n", { mode: 0o600 });
+    writeFileSync(".dev.vars", "# Local configuration written by `npm start`; see README.md. Not for production.\n", {
+      mode: 0o600,
+    });
   } else {
     log(`adding ${missing.join(", ")} to .dev.vars`);
   }
@@ -105,9 +112,13 @@ function uploadAgent(persist) {
     ...LINUX_PLATFORMS.map((platform) => [`vm-agent-${platform}`, `agent/bin/vm-agent-${platform}`]),
     ["version.json", "agent/bin/version.json"],
   ]) {
-    run(bin("wrangler"), ["r2", "object", "put", `sam-agents/${key}`, "--file", file, "--local", "--persist-to", persist], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
+    run(
+      bin("wrangler"),
+      ["r2", "object", "put", `sam-agents/${key}`, "--file", file, "--local", "--persist-to", persist],
+      {
+        stdio: ["ignore", "ignore", "inherit"],
+      },
+    );
   }
 }
 
@@ -130,7 +141,11 @@ function serve(mode) {
   const env = localEnv(mode);
   const children = [];
   const start = (name, command, args, extraEnv = {}) => {
-    const child = spawn(command, args, { stdio: "inherit", detached: true, env: { ...process.env, ...quietWrangler, ...extraEnv } });
+    const child = spawn(command, args, {
+      stdio: "inherit",
+      detached: true,
+      env: { ...process.env, ...quietWrangler, ...extraEnv },
+    });
     child.on("exit", (code, signal) => {
       if (!stopping) {
         console.error(`${name} exited (${signal ?? code}); stopping.`);
@@ -155,9 +170,11 @@ function serve(mode) {
       }
       process.exit(code);
     }, 3000).unref();
-    Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((done) => child.once("exit", done)) : null))).then(() =>
-      process.exit(code),
-    );
+    Promise.all(
+      children.map((child) =>
+        child.exitCode === null && child.signalCode === null ? new Promise((done) => child.once("exit", done)) : null,
+      ),
+    ).then(() => process.exit(code));
   };
   process.on("SIGINT", () => stop(0));
   process.on("SIGTERM", () => stop(0));
@@ -171,7 +188,10 @@ function serve(mode) {
       LOCAL_GITHUB_LOGIN,
     });
   }
-  const bindings = Object.entries(localDefaults(PORTS[mode])).flatMap(([name, value]) => ["--binding", `${name}=${value}`]);
+  const bindings = Object.entries(localDefaults(PORTS[mode])).flatMap(([name, value]) => [
+    "--binding",
+    `${name}=${value}`,
+  ]);
   start("app", bin("wrangler"), [
     "pages",
     "dev",
@@ -188,7 +208,10 @@ function serve(mode) {
   // Locally the sweep (app/workspaces/sweep.server.ts) runs from here instead of a cron; the bearer is the HMAC the app derives.
   const sweepBearer = createHmac("sha256", env.SESSION_SECRET).update("sam-internal-sweep").digest("hex");
   setInterval(() => {
-    fetch(`${env.APP_URL}/api/internal/sweep`, { method: "POST", headers: { Authorization: `Bearer ${sweepBearer}` } }).catch(() => {});
+    fetch(`${env.APP_URL}/api/internal/sweep`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${sweepBearer}` },
+    }).catch(() => {});
   }, 30_000).unref();
   if (mode === "start") {
     setTimeout(() => {
@@ -216,7 +239,11 @@ function test() {
   for (const [name, command, args, options = {}] of suites) {
     log(`running ${name}`);
     const started = Date.now();
-    const result = spawnSync(command, args, { stdio: "inherit", ...options, env: { ...process.env, ...quietWrangler } });
+    const result = spawnSync(command, args, {
+      stdio: "inherit",
+      ...options,
+      env: { ...process.env, ...quietWrangler },
+    });
     results.push({ name, ok: result.status === 0, seconds: (Date.now() - started) / 1000 });
   }
   console.log("\n\x1b[1mTest summary\x1b[0m");
@@ -224,7 +251,11 @@ function test() {
     console.log(`  ${ok ? "\x1b[32mPASS\x1b[0m" : "\x1b[31mFAIL\x1b[0m"}  ${name.padEnd(16)} ${seconds.toFixed(1)} s`);
   }
   const failed = results.filter((result) => !result.ok);
-  console.log(failed.length ? `\n\x1b[31m${failed.length} of ${results.length} suites failed.\x1b[0m` : `\n\x1b[32mAll ${results.length} suites passed.\x1b[0m`);
+  console.log(
+    failed.length
+      ? `\n\x1b[31m${failed.length} of ${results.length} suites failed.\x1b[0m`
+      : `\n\x1b[32mAll ${results.length} suites passed.\x1b[0m`,
+  );
   process.exit(failed.length ? 1 : 0);
 }
 

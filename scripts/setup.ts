@@ -24,7 +24,9 @@ async function gather(): Promise<SetupInputs> {
     cloudflareAccountId: given("CLOUDFLARE_ACCOUNT_ID") ?? stored.CLOUDFLARE_ACCOUNT_ID,
     baseDomain: given("BASE_DOMAIN") ?? "",
     appHostname: given("APP_HOSTNAME"),
-    github: Object.fromEntries([...GITHUB_APP_VARS, ...GITHUB_APP_SECRETS].flatMap((name) => (given(name) ? [[name, given(name)!]] : []))),
+    github: Object.fromEntries(
+      [...GITHUB_APP_VARS, ...GITHUB_APP_SECRETS].flatMap((name) => (given(name) ? [[name, given(name)!]] : [])),
+    ),
     allowedGithubLogins: given("ALLOWED_GITHUB_LOGINS"),
     adminGithubLogins: given("ADMIN_GITHUB_LOGINS"),
   };
@@ -33,11 +35,22 @@ async function gather(): Promise<SetupInputs> {
   const prompt = terminalPrompter();
   try {
     console.log("SAM self-hosting setup. Press Enter to keep a value shown in [brackets]; see docs/self-hosting.md.\n");
-    if (!inputs.cloudflareApiToken) inputs.cloudflareApiToken = await prompt.ask("Cloudflare API token (permissions: docs/self-hosting.md)");
-    if (!inputs.baseDomain) inputs.baseDomain = await prompt.ask("Base domain, a zone in your Cloudflare account (e.g. example.com)");
-    inputs.appHostname = await prompt.ask("Hostname of the app", { default: inputs.appHostname ?? `app.${inputs.baseDomain}` });
-    const missing = [...GITHUB_APP_VARS, ...GITHUB_APP_SECRETS].filter((name) => !inputs.github?.[name] && !(name === "GITHUB_WEBHOOK_SECRET"));
-    if (missing.length && (await prompt.ask("Have you registered the GitHub App already? (y/N)", { default: "n" })).toLowerCase().startsWith("y")) {
+    if (!inputs.cloudflareApiToken)
+      inputs.cloudflareApiToken = await prompt.ask("Cloudflare API token (permissions: docs/self-hosting.md)");
+    if (!inputs.baseDomain)
+      inputs.baseDomain = await prompt.ask("Base domain, a zone in your Cloudflare account (e.g. example.com)");
+    inputs.appHostname = await prompt.ask("Hostname of the app", {
+      default: inputs.appHostname ?? `app.${inputs.baseDomain}`,
+    });
+    const missing = [...GITHUB_APP_VARS, ...GITHUB_APP_SECRETS].filter(
+      (name) => !inputs.github?.[name] && !(name === "GITHUB_WEBHOOK_SECRET"),
+    );
+    if (
+      missing.length &&
+      (await prompt.ask("Have you registered the GitHub App already? (y/N)", { default: "n" }))
+        .toLowerCase()
+        .startsWith("y")
+    ) {
       for (const name of missing) {
         const label = name === "GITHUB_APP_PRIVATE_KEY" ? `${name} (path of the downloaded .pem file)` : name;
         const answer = await prompt.ask(label);
@@ -57,7 +70,12 @@ try {
     inputs,
     paths,
     runner: {
-      run: (command) => processRunner(root, { ...env, CLOUDFLARE_API_TOKEN: inputs.cloudflareApiToken, CLOUDFLARE_ACCOUNT_ID: readSecretsFile(paths.secretsFile).CLOUDFLARE_ACCOUNT_ID ?? inputs.cloudflareAccountId }).run(command),
+      run: (command) =>
+        processRunner(root, {
+          ...env,
+          CLOUDFLARE_API_TOKEN: inputs.cloudflareApiToken,
+          CLOUDFLARE_ACCOUNT_ID: readSecretsFile(paths.secretsFile).CLOUDFLARE_ACCOUNT_ID ?? inputs.cloudflareAccountId,
+        }).run(command),
     },
     cloudflareApiUrl: env.CLOUDFLARE_API_URL,
     log: (line) => console.log(`  ${line}`),

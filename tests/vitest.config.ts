@@ -8,7 +8,12 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const alias = { "~": `${root}app` };
 
 /** Config values for tests: local defaults and fresh keys, as `npm start` would write them to .dev.vars. */
-const testEnv = { ...localDefaults({ appPort: 8788, cloudPort: 8790 }), ...localSecrets(), ...generateKeys(), VERSION: "test" };
+const testEnv = {
+  ...localDefaults({ appPort: 8788, cloudPort: 8790 }),
+  ...localSecrets(),
+  ...generateKeys(),
+  VERSION: "test",
+};
 
 export default defineConfig({
   test: {

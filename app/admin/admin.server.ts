@@ -14,7 +14,14 @@ export async function loadAdmin(context: AppLoadContext) {
   const [policy, userRows, workspaceRows, auditRows] = await Promise.all([
     getPolicy(context),
     db
-      .select({ id: users.id, login: users.login, name: users.name, createdAt: users.createdAt, lastSignInAt: users.lastSignInAt, workspaces: count(workspaces.id) })
+      .select({
+        id: users.id,
+        login: users.login,
+        name: users.name,
+        createdAt: users.createdAt,
+        lastSignInAt: users.lastSignInAt,
+        workspaces: count(workspaces.id),
+      })
       .from(users)
       .leftJoin(workspaces, eq(workspaces.userId, users.id))
       .groupBy(users.id)
@@ -37,7 +44,14 @@ export async function loadAdmin(context: AppLoadContext) {
       .orderBy(desc(workspaces.createdAt))
       .limit(500),
     db
-      .select({ id: auditLog.id, action: auditLog.action, ip: auditLog.ip, details: auditLog.details, createdAt: auditLog.createdAt, login: users.login })
+      .select({
+        id: auditLog.id,
+        action: auditLog.action,
+        ip: auditLog.ip,
+        details: auditLog.details,
+        createdAt: auditLog.createdAt,
+        login: users.login,
+      })
       .from(auditLog)
       .leftJoin(users, eq(users.id, auditLog.userId))
       .orderBy(desc(auditLog.id))
@@ -46,7 +60,11 @@ export async function loadAdmin(context: AppLoadContext) {
   const now = Date.now();
   return {
     policy,
-    users: userRows.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), lastSignInAt: row.lastSignInAt?.toISOString() ?? null })),
+    users: userRows.map((row) => ({
+      ...row,
+      createdAt: row.createdAt.toISOString(),
+      lastSignInAt: row.lastSignInAt?.toISOString() ?? null,
+    })),
     workspaces: workspaceRows.map(({ startedAt, createdAt, billedSeconds, ...row }) => ({
       ...row,
       createdAt: createdAt.toISOString(),
@@ -61,10 +79,15 @@ export async function adminAction(request: Request, context: AppLoadContext, adm
   const submission = parseWithZod(formData, { schema: policyFormSchema });
   if (submission.status !== "success") return data({ result: submission.reply() }, { status: 400 });
   const before = await getPolicy(context);
-  const policy: Policy = { ...submission.value, allowedLogins: submission.value.allowedLogins.length ? submission.value.allowedLogins : null };
+  const policy: Policy = {
+    ...submission.value,
+    allowedLogins: submission.value.allowedLogins.length ? submission.value.allowedLogins : null,
+  };
   await savePolicy(context, policy);
   const changed = Object.fromEntries(
-    Object.entries(policy).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(before[key as keyof Policy])),
+    Object.entries(policy).filter(
+      ([key, value]) => JSON.stringify(value) !== JSON.stringify(before[key as keyof Policy]),
+    ),
   );
   await audit(context, request, { userId: admin.id, action: "policy.updated", details: changed });
   return redirectWithToast(request, context, "/admin", { kind: "success", title: "Instance policy saved" });

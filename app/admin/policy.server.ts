@@ -11,15 +11,25 @@ export const policySchema = z
   .object({
     allowedSizes: z.array(z.enum(sizeNames as [Size, ...Size[]])).min(1, "allow at least one size"),
     allowedLocations: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1, "allow at least one location"),
-    maxWorkspacesPerUser: z.number().int().min(policyBounds.workspacesPerUser.min).max(policyBounds.workspacesPerUser.max),
+    maxWorkspacesPerUser: z
+      .number()
+      .int()
+      .min(policyBounds.workspacesPerUser.min)
+      .max(policyBounds.workspacesPerUser.max),
     defaultIdleMinutes: z.number().int().min(policyBounds.idleMinutes.min).max(policyBounds.idleMinutes.max),
     maxIdleMinutes: z.number().int().min(policyBounds.idleMinutes.min).max(policyBounds.idleMinutes.max),
     defaultLifetimeHours: z.number().int().min(policyBounds.lifetimeHours.min).max(policyBounds.lifetimeHours.max),
     maxLifetimeHours: z.number().int().min(policyBounds.lifetimeHours.min).max(policyBounds.lifetimeHours.max),
     allowedLogins: z.array(z.string().regex(/^[a-z0-9-]+$/)).nullable(),
   })
-  .refine((policy) => policy.defaultIdleMinutes <= policy.maxIdleMinutes, { message: "the default idle timeout exceeds the maximum", path: ["defaultIdleMinutes"] })
-  .refine((policy) => policy.defaultLifetimeHours <= policy.maxLifetimeHours, { message: "the default lifetime exceeds the maximum", path: ["defaultLifetimeHours"] });
+  .refine((policy) => policy.defaultIdleMinutes <= policy.maxIdleMinutes, {
+    message: "the default idle timeout exceeds the maximum",
+    path: ["defaultIdleMinutes"],
+  })
+  .refine((policy) => policy.defaultLifetimeHours <= policy.maxLifetimeHours, {
+    message: "the default lifetime exceeds the maximum",
+    path: ["defaultLifetimeHours"],
+  });
 
 export type Policy = z.infer<typeof policySchema>;
 
@@ -49,7 +59,9 @@ export function getPolicy(context: AppLoadContext): Promise<Policy> {
 }
 
 async function readPolicy(context: AppLoadContext): Promise<Policy> {
-  const row = await context.db.query.instanceSettings.findFirst({ where: (settings, { eq }) => eq(settings.key, POLICY_KEY) });
+  const row = await context.db.query.instanceSettings.findFirst({
+    where: (settings, { eq }) => eq(settings.key, POLICY_KEY),
+  });
   const stored = row ? policySchema.safeParse({ ...defaultPolicy, ...(row.value as object) }) : null;
   const policy = stored?.success ? stored.data : defaultPolicy;
   // Until an admin saves an allow-list, ALLOWED_GITHUB_LOGINS seeds it.

@@ -32,18 +32,27 @@ describe("admin policy form", () => {
   });
 
   it("says which field is wrong", () => {
-    const entries = valid.filter(([name]) => name !== "allowedSizes").map(([name, value]): [string, string] =>
-      name === "defaultIdleMinutes" ? [name, "300"] : name === "maxWorkspacesPerUser" ? [name, "0"] : [name, value],
-    );
+    const entries = valid
+      .filter(([name]) => name !== "allowedSizes")
+      .map(([name, value]): [string, string] =>
+        name === "defaultIdleMinutes" ? [name, "300"] : name === "maxWorkspacesPerUser" ? [name, "0"] : [name, value],
+      );
     const result = parseWithZod(form(entries), { schema: policyFormSchema });
     expect(result.status).toBe("error");
     expect(result.status === "error" && result.error).toMatchObject({
       allowedSizes: ["Allow at least one size"],
       maxWorkspacesPerUser: ["At least 1"],
     });
-    const withBadDefault = parseWithZod(form(valid.map(([name, value]): [string, string] => (name === "defaultIdleMinutes" ? [name, "300"] : [name, value]))), {
-      schema: policyFormSchema,
-    });
-    expect(withBadDefault.status === "error" && withBadDefault.error?.defaultIdleMinutes).toEqual(["The default is above the maximum"]);
+    const withBadDefault = parseWithZod(
+      form(
+        valid.map(([name, value]): [string, string] => (name === "defaultIdleMinutes" ? [name, "300"] : [name, value])),
+      ),
+      {
+        schema: policyFormSchema,
+      },
+    );
+    expect(withBadDefault.status === "error" && withBadDefault.error?.defaultIdleMinutes).toEqual([
+      "The default is above the maximum",
+    ]);
   });
 });

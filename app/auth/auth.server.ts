@@ -22,7 +22,11 @@ export type SignInResult = { kind: "signed-in"; user: User } | { kind: "refused"
  * does not look for, so the exchange is done here as arctic's own GitHub provider does it.
  */
 class ConfigurableGitHubStrategy<T> extends GitHubStrategy<T> {
-  constructor(githubUrl: string, options: GitHubStrategy.ConstructorOptions, verify: ConstructorParameters<typeof GitHubStrategy<T>>[1]) {
+  constructor(
+    githubUrl: string,
+    options: GitHubStrategy.ConstructorOptions,
+    verify: ConstructorParameters<typeof GitHubStrategy<T>>[1],
+  ) {
     super(options, verify);
     const oauth = new OAuth2Client(options.clientId, options.clientSecret, options.redirectURI.toString());
     const tokenEndpoint = `${githubUrl}/login/oauth/access_token`;
@@ -40,15 +44,22 @@ class ConfigurableGitHubStrategy<T> extends GitHubStrategy<T> {
       const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
       if (!response.ok || !body) throw new UnexpectedResponseError(response.status);
       if (typeof body.error === "string") {
-        throw new OAuth2RequestError(body.error, typeof body.error_description === "string" ? body.error_description : null, null, null);
+        throw new OAuth2RequestError(
+          body.error,
+          typeof body.error_description === "string" ? body.error_description : null,
+          null,
+          null,
+        );
       }
       return new OAuth2Tokens(body);
     };
     this.client = {
-      createAuthorizationURL: (state: string, scopes: string[]) => oauth.createAuthorizationURL(`${githubUrl}/login/oauth/authorize`, state, scopes),
+      createAuthorizationURL: (state: string, scopes: string[]) =>
+        oauth.createAuthorizationURL(`${githubUrl}/login/oauth/authorize`, state, scopes),
       validateAuthorizationCode: (code: string) =>
         exchange({ grant_type: "authorization_code", code, redirect_uri: options.redirectURI.toString() }),
-      refreshAccessToken: (refreshToken: string) => exchange({ grant_type: "refresh_token", refresh_token: refreshToken }),
+      refreshAccessToken: (refreshToken: string) =>
+        exchange({ grant_type: "refresh_token", refresh_token: refreshToken }),
     } as unknown as GitHubStrategy<T>["client"];
   }
 }
@@ -64,16 +75,28 @@ export function authenticator(request: Request, context: AppLoadContext) {
         clientSecret: config.GITHUB_CLIENT_SECRET,
         redirectURI: `${config.APP_URL}/auth/github/callback`,
         scopes: ["read:user", "user:email"],
-        cookie: { name: "__github_state", sameSite: "Lax", httpOnly: true, path: "/", ...(config.APP_URL.startsWith("https://") ? { secure: true as const } : {}) },
+        cookie: {
+          name: "__github_state",
+          sameSite: "Lax",
+          httpOnly: true,
+          path: "/",
+          ...(config.APP_URL.startsWith("https://") ? { secure: true as const } : {}),
+        },
       },
-      async ({ tokens }) => signIn(request, context, tokens.accessToken(), tokens.hasRefreshToken() ? tokens.accessTokenExpiresAt() : null),
+      async ({ tokens }) =>
+        signIn(request, context, tokens.accessToken(), tokens.hasRefreshToken() ? tokens.accessTokenExpiresAt() : null),
     ),
     "github",
   );
   return auth;
 }
 
-async function signIn(request: Request, context: AppLoadContext, accessToken: string, expiresAt: Date | null): Promise<SignInResult> {
+async function signIn(
+  request: Request,
+  context: AppLoadContext,
+  accessToken: string,
+  expiresAt: Date | null,
+): Promise<SignInResult> {
   const client = github({ apiUrl: context.config.GITHUB_API_URL });
   const [profile, email] = await Promise.all([client.getUser(accessToken), client.getPrimaryEmail(accessToken)]);
   if (!(await isLoginAllowed(context, profile.login))) {
@@ -81,7 +104,14 @@ async function signIn(request: Request, context: AppLoadContext, accessToken: st
     return { kind: "refused", login: profile.login };
   }
   const now = new Date();
-  const values = { login: profile.login, name: profile.name ?? null, avatarUrl: profile.avatar_url, email, lastSignInAt: now, updatedAt: now };
+  const values = {
+    login: profile.login,
+    name: profile.name ?? null,
+    avatarUrl: profile.avatar_url,
+    email,
+    lastSignInAt: now,
+    updatedAt: now,
+  };
   const [user] = await context.db
     .insert(users)
     .values({ githubId: profile.id, ...values })

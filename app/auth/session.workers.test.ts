@@ -29,7 +29,9 @@ describe("sessions", () => {
     const cookie = (await commitSession(session, context)).split(";")[0]!;
     const request = new Request("http://localhost/", { headers: { Cookie: cookie } });
     const first = await getSession(request, context);
-    expect(await getSession(new Request("http://localhost/dashboard", { headers: { Cookie: cookie } }), context)).toBe(first);
+    expect(await getSession(new Request("http://localhost/dashboard", { headers: { Cookie: cookie } }), context)).toBe(
+      first,
+    );
     // A new request (a new load context) reads it afresh.
     expect(await getSession(request, testContext().context)).not.toBe(first);
   });
@@ -44,7 +46,10 @@ describe("sessions", () => {
     const signed = decodeURIComponent(value);
     const dot = signed.lastIndexOf(".");
     const forged = signed.slice(0, dot + 1) + (signed[dot + 1] === "A" ? "B" : "A") + signed.slice(dot + 2);
-    const loaded = await getSession(new Request("http://localhost/", { headers: { Cookie: `${name}=${encodeURIComponent(forged)}` } }), context);
+    const loaded = await getSession(
+      new Request("http://localhost/", { headers: { Cookie: `${name}=${encodeURIComponent(forged)}` } }),
+      context,
+    );
     expect(loaded.get("userId")).toBeUndefined();
   });
 
@@ -66,12 +71,23 @@ describe("session fixation", () => {
     planted.set("userId", "attacker");
     const plantedCookie = (await commitSession(planted, context)).split(";")[0]!;
 
-    const response = await createUserSession(new Request("http://localhost/auth/github/callback", { headers: { Cookie: plantedCookie } }), context, "victim", "/dashboard");
+    const response = await createUserSession(
+      new Request("http://localhost/auth/github/callback", { headers: { Cookie: plantedCookie } }),
+      context,
+      "victim",
+      "/dashboard",
+    );
     const issued = response.headers.get("Set-Cookie")!.split(";")[0]!;
     expect(issued).not.toBe(plantedCookie);
     // The planted id still belongs to its owner; the victim's session is one the attacker does not know.
-    expect((await getSession(new Request("http://localhost/", { headers: { Cookie: plantedCookie } }), context)).get("userId")).toBe("attacker");
-    expect((await getSession(new Request("http://localhost/", { headers: { Cookie: issued } }), context)).get("userId")).toBe("victim");
+    expect(
+      (await getSession(new Request("http://localhost/", { headers: { Cookie: plantedCookie } }), context)).get(
+        "userId",
+      ),
+    ).toBe("attacker");
+    expect(
+      (await getSession(new Request("http://localhost/", { headers: { Cookie: issued } }), context)).get("userId"),
+    ).toBe("victim");
   });
 
   it("the cookie is __Host- prefixed over https, so a workspace host cannot set it", () => {

@@ -5,7 +5,10 @@ const messages: Record<number, { title: string; body: string }> = {
   401: { title: "Please sign in", body: "You need to be signed in to see this page." },
   403: { title: "Not allowed", body: "Your account may not do this." },
   404: { title: "Not found", body: "There is nothing here, or it is not yours to see." },
-  405: { title: "Not available this way", body: "This address does not take that kind of request: use the page's own links and forms." },
+  405: {
+    title: "Not available this way",
+    body: "This address does not take that kind of request: use the page's own links and forms.",
+  },
 };
 
 /**

@@ -27,7 +27,12 @@ export function Toaster({ toast }: { toast: ToastMessage | null }) {
       <div role="status" className={`rounded-lg border p-4 shadow-lg ${tone[visible.kind]}`}>
         <div className="flex items-start justify-between gap-3">
           <p className="font-medium">{visible.title}</p>
-          <button type="button" onClick={() => setVisible(null)} aria-label="Dismiss" className="opacity-60 hover:opacity-100">
+          <button
+            type="button"
+            onClick={() => setVisible(null)}
+            aria-label="Dismiss"
+            className="opacity-60 hover:opacity-100"
+          >
             ×
           </button>
         </div>

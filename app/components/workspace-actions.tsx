@@ -29,7 +29,12 @@ export function ConfirmAction({
     );
   }
   return (
-    <Form method="post" className="flex flex-wrap items-center gap-2 rounded-md border border-zinc-300 p-2 dark:border-zinc-700" role="group" aria-label={label}>
+    <Form
+      method="post"
+      className="flex flex-wrap items-center gap-2 rounded-md border border-zinc-300 p-2 dark:border-zinc-700"
+      role="group"
+      aria-label={label}
+    >
       <input type="hidden" name="intent" value={intent} />
       <span className="text-sm">{question}</span>
       <button type="submit" className={danger ? "btn-danger" : "btn-primary"} disabled={busy}>

@@ -14,7 +14,10 @@ export const inTransition = (status: string) => status === "creating" || status 
 
 export function WorkspaceStatusBadge({ status }: { status: string }) {
   return (
-    <span className={`inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ${tones[status] ?? tones.stopped}`} data-status={status}>
+    <span
+      className={`inline-flex items-center gap-1.5 rounded-full px-2 py-0.5 text-xs font-medium ${tones[status] ?? tones.stopped}`}
+      data-status={status}
+    >
       {inTransition(status) ? <span aria-hidden className="h-1.5 w-1.5 animate-pulse rounded-full bg-current" /> : null}
       {status}
     </span>
@@ -33,7 +36,12 @@ export function useLiveRevalidation(active: boolean, ms = 2000) {
   }, [active, ms, revalidator]);
 }
 
-const euro = new Intl.NumberFormat("en", { style: "currency", currency: "EUR", minimumFractionDigits: 2, maximumFractionDigits: 4 });
+const euro = new Intl.NumberFormat("en", {
+  style: "currency",
+  currency: "EUR",
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 4,
+});
 
 export function formatEuro(value: number | null | undefined) {
   return value === null || value === undefined ? "—" : euro.format(value);

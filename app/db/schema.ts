@@ -6,13 +6,9 @@ const id = () =>
     .primaryKey()
     .$defaultFn(() => crypto.randomUUID());
 const createdAt = () =>
-  integer("created_at", { mode: "timestamp_ms" })
-    .notNull()
-    .default(sql`(unixepoch('subsec') * 1000)`);
+  integer("created_at", { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
 const updatedAt = () =>
-  integer("updated_at", { mode: "timestamp_ms" })
-    .notNull()
-    .default(sql`(unixepoch('subsec') * 1000)`);
+  integer("updated_at", { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
 
 export const users = sqliteTable("users", {
   id: id(),
@@ -26,7 +22,13 @@ export const users = sqliteTable("users", {
   lastSignInAt: integer("last_sign_in_at", { mode: "timestamp_ms" }),
 });
 
-export const credentialKinds = ["hetzner", "anthropic_api_key", "claude_oauth_token", "openai_api_key", "github_user_token"] as const;
+export const credentialKinds = [
+  "hetzner",
+  "anthropic_api_key",
+  "claude_oauth_token",
+  "openai_api_key",
+  "github_user_token",
+] as const;
 export type CredentialKind = (typeof credentialKinds)[number];
 
 /** Secrets a user stored: AES-256-GCM ciphertext with the user id as additional data; never sent to a browser. */

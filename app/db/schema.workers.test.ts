@@ -6,7 +6,9 @@ import * as schema from "./schema";
 
 describe("migrations", () => {
   it("create every table of the schema in an empty database", async () => {
-    const { results } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name").all<{ name: string }>();
+    const { results } = await env.DB.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name",
+    ).all<{ name: string }>();
     expect(results.map((row) => row.name)).toEqual([
       "audit_log",
       "bootstrap_tokens",

@@ -31,13 +31,21 @@ export async function listInstallations(context: AppLoadContext, userId: string)
   }));
 }
 
-export type ConfirmResult = { kind: "recorded"; accountLogin: string; repositoryCount: number } | { kind: "reauthenticate" } | { kind: "not-visible" };
+export type ConfirmResult =
+  | { kind: "recorded"; accountLogin: string; repositoryCount: number }
+  | { kind: "reauthenticate" }
+  | { kind: "not-visible" };
 
 /**
  * The setup URL's installation_id can be forged, so it is recorded only when GitHub, asked with the
  * user's own token, lists the installation among those the user can access.
  */
-export async function confirmInstallation(request: Request, context: AppLoadContext, user: User, installationId: number): Promise<ConfirmResult> {
+export async function confirmInstallation(
+  request: Request,
+  context: AppLoadContext,
+  user: User,
+  installationId: number,
+): Promise<ConfirmResult> {
   const token = await readCredential(context, user.id, "github_user_token");
   if (!token) return { kind: "reauthenticate" };
   const client = github({ apiUrl: context.config.GITHUB_API_URL });
@@ -70,7 +78,9 @@ export async function applyWebhook(request: Request, context: AppLoadContext, we
   const where = eq(githubInstallations.installationId, installationId);
   const owners = await context.db.select({ userId: githubInstallations.userId }).from(githubInstallations).where(where);
   const record = (action: string, details: Record<string, unknown> = {}) =>
-    Promise.all(owners.map(({ userId }) => audit(context, request, { userId, action, details: { installationId, ...details } })));
+    Promise.all(
+      owners.map(({ userId }) => audit(context, request, { userId, action, details: { installationId, ...details } })),
+    );
 
   if (webhook.event === "installation_repositories") {
     const delta = webhook.repositoriesAdded.length - webhook.repositoriesRemoved.length;
@@ -117,7 +127,11 @@ export async function applyWebhook(request: Request, context: AppLoadContext, we
         .insert(githubInstallations)
         .values({ userId: installer.id, installationId, ...values })
         .onConflictDoUpdate({ target: [githubInstallations.userId, githubInstallations.installationId], set: values });
-      await audit(context, request, { userId: installer.id, action: "installation.created", details: { installationId, account: values.accountLogin } });
+      await audit(context, request, {
+        userId: installer.id,
+        action: "installation.created",
+        details: { installationId, account: values.accountLogin },
+      });
       return;
     }
     case "new_permissions_accepted":
@@ -137,7 +151,11 @@ export async function userOwnsInstallation(context: AppLoadContext, userId: stri
  * Whether the user can still see a repository on GitHub, asked with their own token (not the App's):
  * "reauthenticate" when that token has expired. A workspace without a repository needs no access.
  */
-export async function repositoryAccess(context: AppLoadContext, userId: string, fullName: string | null): Promise<"ok" | "denied" | "reauthenticate"> {
+export async function repositoryAccess(
+  context: AppLoadContext,
+  userId: string,
+  fullName: string | null,
+): Promise<"ok" | "denied" | "reauthenticate"> {
   if (!fullName) return "ok";
   const token = await readCredential(context, userId, "github_user_token");
   if (!token) return "reauthenticate";

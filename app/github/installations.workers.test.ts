@@ -14,23 +14,50 @@ describe("applyWebhook", () => {
     const hook = { ...installation, id: installationId };
     const owners: string[] = [];
     for (const login of ["hook-a", "hook-b"]) {
-      const [row] = await context.db.insert(users).values({ githubId: Math.floor(Math.random() * 1e9), login }).returning();
-      await context.db.insert(githubInstallations).values({ userId: row!.id, installationId, accountLogin: "acme", accountType: "Organization", repositorySelection: "selected", repositoryCount: 3 });
+      const [row] = await context.db
+        .insert(users)
+        .values({ githubId: Math.floor(Math.random() * 1e9), login })
+        .returning();
+      await context.db.insert(githubInstallations).values({
+        userId: row!.id,
+        installationId,
+        accountLogin: "acme",
+        accountType: "Organization",
+        repositorySelection: "selected",
+        repositoryCount: 3,
+      });
       owners.push(row!.id);
     }
     const request = new Request("http://localhost/api/github/webhook", { method: "POST" });
-    const apply = (event: string, payload: Record<string, unknown>) => applyWebhook(request, context, parseWebhook(event, { installation: hook, sender, ...payload })!);
-    const rows = () => context.db.query.githubInstallations.findMany({ where: eq(githubInstallations.installationId, installationId) });
+    const apply = (event: string, payload: Record<string, unknown>) =>
+      applyWebhook(request, context, parseWebhook(event, { installation: hook, sender, ...payload })!);
+    const rows = () =>
+      context.db.query.githubInstallations.findMany({ where: eq(githubInstallations.installationId, installationId) });
     const owns = () => Promise.all(owners.map((userId) => userOwnsInstallation(context, userId, installationId)));
 
     expect(await owns()).toEqual([true, true]);
-    await apply("installation", { action: "suspend", installation: { ...hook, suspended_at: "2026-01-01T00:00:00Z", suspended_by: sender } });
+    await apply("installation", {
+      action: "suspend",
+      installation: { ...hook, suspended_at: "2026-01-01T00:00:00Z", suspended_by: sender },
+    });
     expect(await owns()).toEqual([false, false]);
     await apply("installation", { action: "unsuspend" });
     expect(await owns()).toEqual([true, true]);
 
-    await apply("installation_repositories", { action: "added", repository_selection: "selected", repositories_added: [repo(1), repo(2)], repositories_removed: [], requester: null });
-    await apply("installation_repositories", { action: "removed", repository_selection: "selected", repositories_added: [], repositories_removed: [repo(3)], requester: null });
+    await apply("installation_repositories", {
+      action: "added",
+      repository_selection: "selected",
+      repositories_added: [repo(1), repo(2)],
+      repositories_removed: [],
+      requester: null,
+    });
+    await apply("installation_repositories", {
+      action: "removed",
+      repository_selection: "selected",
+      repositories_added: [],
+      repositories_removed: [repo(3)],
+      requester: null,
+    });
     expect((await rows()).map((row) => row.repositoryCount)).toEqual([4, 4]);
 
     await apply("installation", { action: "deleted" });
@@ -38,7 +65,12 @@ describe("applyWebhook", () => {
     expect(await owns()).toEqual([false, false]);
     const audit = await context.db.query.auditLog.findMany({ where: eq(auditLog.userId, owners[1]!) });
     expect(audit.map((entry) => entry.action)).toEqual(
-      expect.arrayContaining(["installation.suspended", "installation.unsuspended", "installation.repositories_changed", "installation.deleted"]),
+      expect.arrayContaining([
+        "installation.suspended",
+        "installation.unsuspended",
+        "installation.repositories_changed",
+        "installation.deleted",
+      ]),
     );
   });
 });

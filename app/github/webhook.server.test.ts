@@ -12,8 +12,12 @@ describe("verifyWebhookSignature", () => {
 
   it("accepts GitHub's documented example signature, for a string and for raw bytes", async () => {
     expect(await verifyWebhookSignature(SECRET, body, documented)).toBe(true);
-    expect(await verifyWebhookSignature(SECRET, new TextEncoder().encode(body).buffer as ArrayBuffer, documented)).toBe(true);
-    expect(await verifyWebhookSignature(SECRET, body, documented.toUpperCase().replace("SHA256=", "sha256="))).toBe(true);
+    expect(await verifyWebhookSignature(SECRET, new TextEncoder().encode(body).buffer as ArrayBuffer, documented)).toBe(
+      true,
+    );
+    expect(await verifyWebhookSignature(SECRET, body, documented.toUpperCase().replace("SHA256=", "sha256="))).toBe(
+      true,
+    );
   });
 
   it("accepts a signature computed over a JSON payload", async () => {
@@ -40,25 +44,48 @@ describe("verifyWebhookSignature", () => {
   });
 });
 
-
 describe("parseWebhook", () => {
   it("parses installation created with its repositories", () => {
-    const parsed = parseWebhook("installation", { action: "created", installation, repositories: [repo(1)], requester: null, sender: user });
+    const parsed = parseWebhook("installation", {
+      action: "created",
+      installation,
+      repositories: [repo(1)],
+      requester: null,
+      sender: user,
+    });
     expect(parsed).toEqual({
       event: "installation",
       action: "created",
-      installation: { id: 42, account: { id: 2, login: "acme", type: "Organization" }, repositorySelection: "selected", suspendedAt: null, permissions: { contents: "write", metadata: "read" } },
+      installation: {
+        id: 42,
+        account: { id: 2, login: "acme", type: "Organization" },
+        repositorySelection: "selected",
+        suspendedAt: null,
+        permissions: { contents: "write", metadata: "read" },
+      },
       repositories: [{ id: 1, name: "repo-1", full_name: "acme/repo-1", private: true }],
       sender: { id: 1, login: "octocat" },
     });
   });
 
-  it.each(["deleted", "suspend", "unsuspend", "new_permissions_accepted"] as const)("parses installation %s", (action) => {
-    const suspended = action === "suspend" ? { ...installation, suspended_at: "2024-02-01T00:00:00Z", suspended_by: user } : installation;
-    const parsed = parseWebhook("installation", { action, installation: suspended, sender: user });
-    expect(parsed).toMatchObject({ event: "installation", action, installation: { id: 42 }, repositories: [], sender: { login: "octocat" } });
-    if (action === "suspend") expect(parsed?.installation.suspendedAt).toBe("2024-02-01T00:00:00Z");
-  });
+  it.each(["deleted", "suspend", "unsuspend", "new_permissions_accepted"] as const)(
+    "parses installation %s",
+    (action) => {
+      const suspended =
+        action === "suspend"
+          ? { ...installation, suspended_at: "2024-02-01T00:00:00Z", suspended_by: user }
+          : installation;
+      const parsed = parseWebhook("installation", { action, installation: suspended, sender: user });
+      expect(parsed).toMatchObject({
+        event: "installation",
+        action,
+        installation: { id: 42 },
+        repositories: [],
+        sender: { login: "octocat" },
+      });
+      if (action === "suspend") expect(parsed?.installation.suspendedAt).toBe("2024-02-01T00:00:00Z");
+    },
+  );
 
   it("parses installation_repositories added and removed", () => {
     const added = parseWebhook("installation_repositories", {
@@ -70,8 +97,16 @@ describe("parseWebhook", () => {
       requester: null,
       sender: user,
     });
-    expect(added).toMatchObject({ event: "installation_repositories", action: "added", repositorySelection: "selected", repositoriesRemoved: [] });
-    expect(added?.event === "installation_repositories" && added.repositoriesAdded.map((r) => r.full_name)).toEqual(["acme/repo-1", "acme/repo-2"]);
+    expect(added).toMatchObject({
+      event: "installation_repositories",
+      action: "added",
+      repositorySelection: "selected",
+      repositoriesRemoved: [],
+    });
+    expect(added?.event === "installation_repositories" && added.repositoriesAdded.map((r) => r.full_name)).toEqual([
+      "acme/repo-1",
+      "acme/repo-2",
+    ]);
 
     const removed = parseWebhook("installation_repositories", {
       action: "removed",
@@ -82,12 +117,29 @@ describe("parseWebhook", () => {
       requester: user,
       sender: user,
     });
-    expect(removed).toMatchObject({ action: "removed", installation: { repositorySelection: "all" }, repositoriesRemoved: [{ id: 3 }] });
+    expect(removed).toMatchObject({
+      action: "removed",
+      installation: { repositorySelection: "all" },
+      repositoriesRemoved: [{ id: 3 }],
+    });
   });
 
   it("reads an enterprise account's slug as its login", () => {
-    const enterprise = { id: 9, slug: "acme-ent", name: "Acme", node_id: "E_1", html_url: "", created_at: null, updated_at: null, avatar_url: "" };
-    const parsed = parseWebhook("installation", { action: "deleted", installation: { ...installation, account: enterprise }, sender: user });
+    const enterprise = {
+      id: 9,
+      slug: "acme-ent",
+      name: "Acme",
+      node_id: "E_1",
+      html_url: "",
+      created_at: null,
+      updated_at: null,
+      avatar_url: "",
+    };
+    const parsed = parseWebhook("installation", {
+      action: "deleted",
+      installation: { ...installation, account: enterprise },
+      sender: user,
+    });
     expect(parsed?.installation.account).toEqual({ id: 9, login: "acme-ent", type: "Enterprise" });
   });
 
@@ -99,7 +151,11 @@ describe("parseWebhook", () => {
   });
 
   it("throws WebhookPayloadError for a handled event with a malformed payload", () => {
-    expect(() => parseWebhook("installation", { action: "created", installation: { ...installation, id: "42" }, sender: user })).toThrow(WebhookPayloadError);
-    expect(() => parseWebhook("installation_repositories", { action: "added", installation, sender: user })).toThrow(/repositories_added/);
+    expect(() =>
+      parseWebhook("installation", { action: "created", installation: { ...installation, id: "42" }, sender: user }),
+    ).toThrow(WebhookPayloadError);
+    expect(() => parseWebhook("installation_repositories", { action: "added", installation, sender: user })).toThrow(
+      /repositories_added/,
+    );
   });
 });

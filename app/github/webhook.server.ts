@@ -23,7 +23,11 @@ function hmacKey(secret: string): Promise<CryptoKey> {
  * True when `X-Hub-Signature-256: sha256=<hex>` is the HMAC-SHA256 of the raw body under the secret.
  * `crypto.subtle.verify` compares in constant time. Verify the exact bytes received, before parsing.
  */
-export async function verifyWebhookSignature(secret: string, body: string | ArrayBuffer, signatureHeader: string | null): Promise<boolean> {
+export async function verifyWebhookSignature(
+  secret: string,
+  body: string | ArrayBuffer,
+  signatureHeader: string | null,
+): Promise<boolean> {
   if (!secret || !signatureHeader) return false;
   const match = /^sha256=([0-9a-f]{64})$/i.exec(signatureHeader.trim());
   if (!match) return false;
@@ -36,7 +40,12 @@ export async function verifyWebhookSignature(secret: string, body: string | Arra
 
 const repositoryRef = z.object({ id: z.number(), name: z.string(), full_name: z.string(), private: z.boolean() });
 /** In an `added` event GitHub documents the (empty) removed list with no required fields, and vice versa. */
-const looseRepositoryRef = z.object({ id: z.number(), name: z.string().optional(), full_name: z.string().optional(), private: z.boolean().optional() });
+const looseRepositoryRef = z.object({
+  id: z.number(),
+  name: z.string().optional(),
+  full_name: z.string().optional(),
+  private: z.boolean().optional(),
+});
 const sender = z.object({ id: z.number(), login: z.string() }).transform(({ id, login }) => ({ id, login }));
 const installation = z
   .object({
@@ -97,7 +106,9 @@ export class WebhookPayloadError extends Error {
     readonly event: string,
     readonly issues: z.core.$ZodIssue[],
   ) {
-    super(`The ${event} webhook payload does not match GitHub's schema: ${issues.map((issue) => `${issue.path.join(".") || "(root)"} ${issue.message}`).join("; ")}`);
+    super(
+      `The ${event} webhook payload does not match GitHub's schema: ${issues.map((issue) => `${issue.path.join(".") || "(root)"} ${issue.message}`).join("; ")}`,
+    );
     this.name = "WebhookPayloadError";
   }
 }

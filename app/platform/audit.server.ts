@@ -16,5 +16,7 @@ export async function audit(
 }
 
 function clientIp(request: Request): string | null {
-  return request.headers.get("CF-Connecting-IP") ?? request.headers.get("X-Forwarded-For")?.split(",")[0]?.trim() ?? null;
+  return (
+    request.headers.get("CF-Connecting-IP") ?? request.headers.get("X-Forwarded-For")?.split(",")[0]?.trim() ?? null
+  );
 }

@@ -21,16 +21,20 @@ describe("parseConfig", () => {
     expect(config.JWT_PRIVATE_KEY).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
   });
 
-  it.each(["ENCRYPTION_KEY", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "GITHUB_CLIENT_ID", "HETZNER_API_URL", "CLOUDFLARE_ZONE_ID"])(
-    "names %s and how to set it when it is missing",
-    (name) => {
-      const env = testEnv();
-      delete env[name];
-      const problems = problemsOf(env);
-      expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(new RegExp(`^${name} is missing: .+`));
-    },
-  );
+  it.each([
+    "ENCRYPTION_KEY",
+    "JWT_PRIVATE_KEY",
+    "JWT_PUBLIC_KEY",
+    "GITHUB_CLIENT_ID",
+    "HETZNER_API_URL",
+    "CLOUDFLARE_ZONE_ID",
+  ])("names %s and how to set it when it is missing", (name) => {
+    const env = testEnv();
+    delete env[name];
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${name} is missing: .+`));
+  });
 
   it("explains a malformed value without echoing it", () => {
     const problems = problemsOf({ ...testEnv(), ENCRYPTION_KEY: "not-a-real-key", APP_URL: "ftp://example.com" });

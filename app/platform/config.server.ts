@@ -6,7 +6,9 @@ import { z } from "zod";
  * `wrangler pages secret put` (production) or in `.dev.vars` (local, written by `npm start`).
  */
 
-const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).transform((value) => value.replace(/\/+$/, ""));
+const url = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .transform((value) => value.replace(/\/+$/, ""));
 const pem = (kind: string) =>
   z
     .string()
@@ -27,10 +29,16 @@ export const configSchema = z.object({
   APP_URL: url,
   BASE_DOMAIN: z
     .string()
-    .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, "must be a bare domain name such as example.com"),
+    .regex(
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/,
+      "must be a bare domain name such as example.com",
+    ),
   ENCRYPTION_KEY: z
     .string()
-    .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value), "must be 32 random bytes in base64 (run `npm run generate-keys`)"),
+    .refine(
+      (value) => /^[A-Za-z0-9+/]{43}=$/.test(value),
+      "must be 32 random bytes in base64 (run `npm run generate-keys`)",
+    ),
   ENCRYPTION_KEY_PREVIOUS: z
     .string()
     .refine((value) => /^[A-Za-z0-9+/]{43}=$/.test(value), "must be 32 random bytes in base64")
@@ -44,7 +52,10 @@ export const configSchema = z.object({
   WORKSPACE_URL_TEMPLATE: z
     .string()
     .default("https://ws-{id}.{BASE_DOMAIN}")
-    .refine((value) => /^https?:\/\/[^/]*\{id\}/.test(value), "must be an http(s) URL whose host contains {id}, such as https://ws-{id}.{BASE_DOMAIN}"),
+    .refine(
+      (value) => /^https?:\/\/[^/]*\{id\}/.test(value),
+      "must be an http(s) URL whose host contains {id}, such as https://ws-{id}.{BASE_DOMAIN}",
+    ),
   HETZNER_API_URL: url,
   CLOUDFLARE_API_URL: url,
   GITHUB_URL: url,
@@ -76,7 +87,8 @@ const hints: Partial<Record<keyof Config, string>> = {
   GITHUB_APP_SLUG: "the last part of your GitHub App's public URL",
   GITHUB_APP_PRIVATE_KEY: "generate a private key in your GitHub App and set it as a secret",
   GITHUB_WEBHOOK_SECRET: "the webhook secret you entered in your GitHub App",
-  CLOUDFLARE_API_TOKEN: "create a Cloudflare API token with the permissions docs/self-hosting.md lists (Zone · DNS · Edit and Zone · SSL and Certificates · Edit at least)",
+  CLOUDFLARE_API_TOKEN:
+    "create a Cloudflare API token with the permissions docs/self-hosting.md lists (Zone · DNS · Edit and Zone · SSL and Certificates · Edit at least)",
   CLOUDFLARE_ZONE_ID: "copy it from the Overview page of your zone in the Cloudflare dashboard",
 };
 

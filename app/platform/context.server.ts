@@ -19,7 +19,12 @@ declare module "@remix-run/cloudflare" {
 }
 
 /** Builds the load context every loader and action receives; config is validated here, once per isolate. */
-export function getLoadContext({ context }: { request?: Request; context: { cloudflare: Cloudflare } }): AppLoadContext {
+export function getLoadContext({
+  context,
+}: {
+  request?: Request;
+  context: { cloudflare: Cloudflare };
+}): AppLoadContext {
   const { env } = context.cloudflare;
   return {
     cloudflare: context.cloudflare,

@@ -3,7 +3,10 @@
  * handler for with 405 and a body that says only "Unexpected Server Error".
  */
 export function methodNotAllowed(allow: "GET" | "POST") {
-  return Response.json({ error: `Use ${allow}.` }, { status: 405, headers: { Allow: allow === "GET" ? "GET, HEAD" : "POST" } });
+  return Response.json(
+    { error: `Use ${allow}.` },
+    { status: 405, headers: { Allow: allow === "GET" ? "GET, HEAD" : "POST" } },
+  );
 }
 
 /**

@@ -2,7 +2,13 @@ import { redirect, type AppLoadContext } from "@remix-run/cloudflare";
 import { commitSession, getSession, type Toast } from "../auth/session.server";
 
 /** Redirects and shows a toast on the next page (a flash message in the session). */
-export async function redirectWithToast(request: Request, context: AppLoadContext, to: string, toast: Toast, init?: ResponseInit) {
+export async function redirectWithToast(
+  request: Request,
+  context: AppLoadContext,
+  to: string,
+  toast: Toast,
+  init?: ResponseInit,
+) {
   const session = await getSession(request, context);
   session.flash("toast", toast);
   const headers = new Headers(init?.headers);
@@ -11,7 +17,10 @@ export async function redirectWithToast(request: Request, context: AppLoadContex
 }
 
 /** Reads (and consumes) the pending toast; returns the Set-Cookie header to send when there was one. */
-export async function takeToast(request: Request, context: AppLoadContext): Promise<{ toast: Toast | null; headers: HeadersInit }> {
+export async function takeToast(
+  request: Request,
+  context: AppLoadContext,
+): Promise<{ toast: Toast | null; headers: HeadersInit }> {
   if (!request.headers.get("Cookie")?.includes("session=")) return { toast: null, headers: {} };
   const session = await getSession(request, context);
   const toast = session.get("toast") ?? null;

@@ -1,5 +1,14 @@
 import { z } from "zod";
-import { MAX_PAGES, ProviderError, isProviderError, request, retryAfterSeconds, type HttpConfig, type Method, type Query } from "./http.server";
+import {
+  MAX_PAGES,
+  ProviderError,
+  isProviderError,
+  request,
+  retryAfterSeconds,
+  type HttpConfig,
+  type Method,
+  type Query,
+} from "./http.server";
 
 /**
  * Cloudflare API v4 client: DNS records and Origin CA certificates for workspaces, plus the account
@@ -18,9 +27,19 @@ const resultInfoSchema = z
     cursor: z.string().optional(),
   })
   .nullish();
-const envelopeSchema = z.object({ success: z.boolean(), errors: messagesSchema.default([]), result: z.unknown(), result_info: resultInfoSchema });
+const envelopeSchema = z.object({
+  success: z.boolean(),
+  errors: messagesSchema.default([]),
+  result: z.unknown(),
+  result_info: resultInfoSchema,
+});
 
-const tokenSchema = z.object({ id: z.string(), status: z.enum(["active", "disabled", "expired"]), expires_on: z.string().optional(), not_before: z.string().optional() });
+const tokenSchema = z.object({
+  id: z.string(),
+  status: z.enum(["active", "disabled", "expired"]),
+  expires_on: z.string().optional(),
+  not_before: z.string().optional(),
+});
 
 const zoneSchema = z.object({
   id: z.string(),
@@ -53,9 +72,23 @@ const originCertificateSchema = z.object({
   requested_validity: z.number().optional(),
 });
 
-const d1DatabaseSchema = z.object({ uuid: z.string(), name: z.string(), created_at: z.string().optional(), version: z.string().optional() });
-const kvNamespaceSchema = z.object({ id: z.string(), title: z.string(), supports_url_encoding: z.boolean().optional() });
-const r2BucketSchema = z.object({ name: z.string(), creation_date: z.string().optional(), location: z.string().optional(), storage_class: z.string().optional() });
+const d1DatabaseSchema = z.object({
+  uuid: z.string(),
+  name: z.string(),
+  created_at: z.string().optional(),
+  version: z.string().optional(),
+});
+const kvNamespaceSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  supports_url_encoding: z.boolean().optional(),
+});
+const r2BucketSchema = z.object({
+  name: z.string(),
+  creation_date: z.string().optional(),
+  location: z.string().optional(),
+  storage_class: z.string().optional(),
+});
 // The 2024 description lists deployments here; the live API (and its docs) answer with projects.
 const pagesProjectSchema = z.object({
   id: z.string().optional(),
@@ -112,31 +145,54 @@ export function cloudflare(options: CloudflareOptions) {
     parseError: (response, body) => {
       const parsed = envelopeSchema.safeParse(body);
       const details = parsed.success ? fromErrors(parsed.data.errors) : undefined;
-      const retryAfter = response.status === 429 || response.status >= 500 ? retryAfterSeconds(response.headers) : undefined;
-      return { ...(details ?? { message: `Cloudflare answered ${response.status} ${response.statusText}`.trim() }), retryAfterSeconds: retryAfter };
+      const retryAfter =
+        response.status === 429 || response.status >= 500 ? retryAfterSeconds(response.headers) : undefined;
+      return {
+        ...(details ?? { message: `Cloudflare answered ${response.status} ${response.statusText}`.trim() }),
+        retryAfterSeconds: retryAfter,
+      };
     },
   };
 
-  async function call<T>(method: Method, path: string, result: z.ZodType<T>, extra: { query?: Query; body?: unknown } = {}): Promise<{ result: T; resultInfo?: ResultInfo }> {
+  async function call<T>(
+    method: Method,
+    path: string,
+    result: z.ZodType<T>,
+    extra: { query?: Query; body?: unknown } = {},
+  ): Promise<{ result: T; resultInfo?: ResultInfo }> {
     const { data, status } = await request(http, { method, path, schema: envelopeSchema, ...extra });
     if (!data.success) {
-      throw new ProviderError({ provider: "cloudflare", status, ...(fromErrors(data.errors) ?? { message: "Cloudflare reported a failure without details" }) });
+      throw new ProviderError({
+        provider: "cloudflare",
+        status,
+        ...(fromErrors(data.errors) ?? { message: "Cloudflare reported a failure without details" }),
+      });
     }
     const parsed = result.safeParse(data.result);
     if (!parsed.success) {
-      throw new ProviderError({ provider: "cloudflare", status, code: "unexpected_response", message: `unexpected response from Cloudflare (${method} ${path})`, cause: parsed.error });
+      throw new ProviderError({
+        provider: "cloudflare",
+        status,
+        code: "unexpected_response",
+        message: `unexpected response from Cloudflare (${method} ${path})`,
+        cause: parsed.error,
+      });
     }
     return { result: parsed.data, resultInfo: data.result_info ?? undefined };
   }
 
-  const get = async <T>(path: string, result: z.ZodType<T>, query?: Query) => (await call("GET", path, result, { query })).result;
-  const send = async <T>(method: Method, path: string, result: z.ZodType<T>, body: unknown) => (await call(method, path, result, { body })).result;
+  const get = async <T>(path: string, result: z.ZodType<T>, query?: Query) =>
+    (await call("GET", path, result, { query })).result;
+  const send = async <T>(method: Method, path: string, result: z.ZodType<T>, body: unknown) =>
+    (await call(method, path, result, { body })).result;
 
   /** Walks page=1,2,… until result_info says it was the last page (total_pages, a short page, or total_count reached). */
   async function listPages<T>(path: string, item: z.ZodType<T>, query: Query = {}, perPage?: number): Promise<T[]> {
     const items: T[] = [];
     for (let page = 1; page <= MAX_PAGES; page++) {
-      const { result, resultInfo } = await call("GET", path, z.array(item), { query: { ...query, page, ...(perPage ? { per_page: perPage } : {}) } });
+      const { result, resultInfo } = await call("GET", path, z.array(item), {
+        query: { ...query, page, ...(perPage ? { per_page: perPage } : {}) },
+      });
       items.push(...result);
       if (!resultInfo || result.length === 0) break;
       if (resultInfo.total_pages !== undefined) {
@@ -164,7 +220,8 @@ export function cloudflare(options: CloudflareOptions) {
     try {
       return await promise;
     } catch (error) {
-      if (isProviderError(error, 404) || (error instanceof ProviderError && error.code === RECORD_NOT_FOUND)) return null;
+      if (isProviderError(error, 404) || (error instanceof ProviderError && error.code === RECORD_NOT_FOUND))
+        return null;
       throw error;
     }
   };
@@ -182,7 +239,12 @@ export function cloudflare(options: CloudflareOptions) {
 
     /** Records meeting every given filter; `comment` is Cloudflare's case-insensitive `comment.exact`. */
     listDnsRecords: (zoneId: string, filter: { name?: string; type?: string; comment?: string } = {}) =>
-      listPages(`${zone(zoneId)}/dns_records`, dnsRecordSchema, { name: filter.name, type: filter.type, "comment.exact": filter.comment }, 100),
+      listPages(
+        `${zone(zoneId)}/dns_records`,
+        dnsRecordSchema,
+        { name: filter.name, type: filter.type, "comment.exact": filter.comment },
+        100,
+      ),
 
     /** POST — never retried; on failure look the record up by name before trying again. */
     createDnsRecord: (zoneId: string, input: DnsRecordInput) =>
@@ -196,17 +258,29 @@ export function cloudflare(options: CloudflareOptions) {
       }),
 
     /** The record, or null when it does not exist. */
-    getDnsRecord: (zoneId: string, recordId: string) => orNull(get(`${zone(zoneId)}/dns_records/${encodeURIComponent(recordId)}`, dnsRecordSchema)),
+    getDnsRecord: (zoneId: string, recordId: string) =>
+      orNull(get(`${zone(zoneId)}/dns_records/${encodeURIComponent(recordId)}`, dnsRecordSchema)),
 
     patchDnsRecord: (zoneId: string, recordId: string, patch: Partial<DnsRecordInput>) =>
       send("PATCH", `${zone(zoneId)}/dns_records/${encodeURIComponent(recordId)}`, dnsRecordSchema, patch),
 
     /** Deletes the record; one that is already gone is fine. */
     deleteDnsRecord: (zoneId: string, recordId: string) =>
-      goneOn404(call("DELETE", `${zone(zoneId)}/dns_records/${encodeURIComponent(recordId)}`, z.object({ id: z.string() }).nullish())),
+      goneOn404(
+        call(
+          "DELETE",
+          `${zone(zoneId)}/dns_records/${encodeURIComponent(recordId)}`,
+          z.object({ id: z.string() }).nullish(),
+        ),
+      ),
 
     /** Signs the CSR with the Cloudflare Origin CA (API token with "SSL and Certificates: Edit"). */
-    createOriginCertificate: (input: { csr: string; hostnames: string[]; requestType: "origin-ecc" | "origin-rsa"; validityDays: 7 | 30 | 90 | 365 | 730 | 1095 | 5475 }) =>
+    createOriginCertificate: (input: {
+      csr: string;
+      hostnames: string[];
+      requestType: "origin-ecc" | "origin-rsa";
+      validityDays: 7 | 30 | 90 | 365 | 730 | 1095 | 5475;
+    }) =>
       send("POST", "/certificates", originCertificateSchema, {
         csr: input.csr,
         hostnames: input.hostnames,
@@ -216,32 +290,50 @@ export function cloudflare(options: CloudflareOptions) {
 
     /** Revokes the certificate; one that is already gone is fine. */
     revokeOriginCertificate: (certificateId: string) =>
-      goneOn404(call("DELETE", `/certificates/${encodeURIComponent(certificateId)}`, z.object({ id: z.string() }).loose().nullish())),
+      goneOn404(
+        call(
+          "DELETE",
+          `/certificates/${encodeURIComponent(certificateId)}`,
+          z.object({ id: z.string() }).loose().nullish(),
+        ),
+      ),
 
     listD1Databases: (accountId: string) => listPages(`${account(accountId)}/d1/database`, d1DatabaseSchema, {}, 100),
-    createD1Database: (accountId: string, name: string) => send("POST", `${account(accountId)}/d1/database`, d1DatabaseSchema, { name }),
+    createD1Database: (accountId: string, name: string) =>
+      send("POST", `${account(accountId)}/d1/database`, d1DatabaseSchema, { name }),
 
-    listKvNamespaces: (accountId: string) => listPages(`${account(accountId)}/storage/kv/namespaces`, kvNamespaceSchema, {}, 100),
-    createKvNamespace: (accountId: string, title: string) => send("POST", `${account(accountId)}/storage/kv/namespaces`, kvNamespaceSchema, { title }),
+    listKvNamespaces: (accountId: string) =>
+      listPages(`${account(accountId)}/storage/kv/namespaces`, kvNamespaceSchema, {}, 100),
+    createKvNamespace: (accountId: string, title: string) =>
+      send("POST", `${account(accountId)}/storage/kv/namespaces`, kvNamespaceSchema, { title }),
 
     /** R2 pages with a cursor; the live API wraps the list as `{ buckets: [...] }`, the 2024 description as a bare array. */
     async listR2Buckets(accountId: string): Promise<R2Bucket[]> {
-      const page = z.union([z.array(r2BucketSchema), z.object({ buckets: z.array(r2BucketSchema) }).transform((value) => value.buckets)]);
+      const page = z.union([
+        z.array(r2BucketSchema),
+        z.object({ buckets: z.array(r2BucketSchema) }).transform((value) => value.buckets),
+      ]);
       const buckets: R2Bucket[] = [];
       let cursor: string | undefined;
       for (let count = 0; count < MAX_PAGES; count++) {
-        const { result, resultInfo } = await call("GET", `${account(accountId)}/r2/buckets`, page, { query: { per_page: 1000, cursor } });
+        const { result, resultInfo } = await call("GET", `${account(accountId)}/r2/buckets`, page, {
+          query: { per_page: 1000, cursor },
+        });
         buckets.push(...result);
         cursor = resultInfo?.cursor || undefined;
         if (!cursor || result.length === 0) break;
       }
       return buckets;
     },
-    createR2Bucket: (accountId: string, name: string) => send("POST", `${account(accountId)}/r2/buckets`, r2BucketSchema, { name }),
+    createR2Bucket: (accountId: string, name: string) =>
+      send("POST", `${account(accountId)}/r2/buckets`, r2BucketSchema, { name }),
 
     listPagesProjects: (accountId: string) => listPages(`${account(accountId)}/pages/projects`, pagesProjectSchema),
     createPagesProject: (accountId: string, input: { name: string; productionBranch: string }) =>
-      send("POST", `${account(accountId)}/pages/projects`, pagesProjectSchema, { name: input.name, production_branch: input.productionBranch }),
+      send("POST", `${account(accountId)}/pages/projects`, pagesProjectSchema, {
+        name: input.name,
+        production_branch: input.productionBranch,
+      }),
   };
 }
 

@@ -8,9 +8,13 @@ const API = "https://api.github.test";
 const TOKEN = "ghu_16C7e42F292c6912E7710c838347Ae178B4a";
 const fast = { maxAttempts: 3, retryDelayMs: 1 };
 
-
 // Shaped from the spec's examples (repository, simple-user, installation), trimmed.
-const owner = { login: "octocat", id: 1, type: "User", avatar_url: "https://github.com/images/error/octocat_happy.gif" };
+const owner = {
+  login: "octocat",
+  id: 1,
+  type: "User",
+  avatar_url: "https://github.com/images/error/octocat_happy.gif",
+};
 const repo = (id: number) => ({
   id,
   node_id: "MDEwOlJlcG9zaXRvcnkxMjk2MjY5",
@@ -64,7 +68,9 @@ function linkedPages(build: (page: number) => unknown, pages: number) {
 
 describe("github client", () => {
   it("sends the versioned media type, API version, user agent and bearer token to the configured API URL", async () => {
-    const { fetch, requests } = fakeFetch(() => json(200, { ...owner, name: "monalisa octocat", email: null, html_url: "https://github.com/octocat" }));
+    const { fetch, requests } = fakeFetch(() =>
+      json(200, { ...owner, name: "monalisa octocat", email: null, html_url: "https://github.com/octocat" }),
+    );
     const user = await github({ apiUrl: API, fetch }).getUser(TOKEN);
     expect(user).toMatchObject({ id: 1, login: "octocat", name: "monalisa octocat" });
     const request = requests[0]!;
@@ -76,14 +82,19 @@ describe("github client", () => {
   });
 
   it("maps 401 to ProviderError 401 'Bad credentials' without the token", async () => {
-    const { fetch } = fakeFetch(() => json(401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" }));
+    const { fetch } = fakeFetch(() =>
+      json(401, { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" }),
+    );
     const error = await rejection(github({ apiUrl: API, fetch }).getUser(TOKEN));
     expect(error).toMatchObject({ provider: "github", status: 401, message: "Bad credentials" });
     expect(error.message).not.toContain(TOKEN);
   });
 
   it("lists every repository of an installation by following the Link header across 3 pages", async () => {
-    const { fetch, requests } = linkedPages((page) => ({ total_count: 250, repositories: [repo(page * 100), repo(page * 100 + 1)] }), 3);
+    const { fetch, requests } = linkedPages(
+      (page) => ({ total_count: 250, repositories: [repo(page * 100), repo(page * 100 + 1)] }),
+      3,
+    );
     const repos = await github({ apiUrl: API, fetch }).listUserInstallationRepositories(TOKEN, 7);
     expect(repos.map((r) => r.id)).toEqual([100, 101, 200, 201, 300, 301]);
     expect(requests).toHaveLength(3);
@@ -93,8 +104,20 @@ describe("github client", () => {
   });
 
   it("lists installations and branches across pages, reading an enterprise account's slug as its login", async () => {
-    const enterprise = { id: 9, slug: "acme", name: "Acme", node_id: "x", html_url: "https://github.com/enterprises/acme", created_at: null, updated_at: null, avatar_url: "a" };
-    const installs = linkedPages((page) => ({ total_count: 3, installations: [installation(page, page === 2 ? enterprise : owner)] }), 3);
+    const enterprise = {
+      id: 9,
+      slug: "acme",
+      name: "Acme",
+      node_id: "x",
+      html_url: "https://github.com/enterprises/acme",
+      created_at: null,
+      updated_at: null,
+      avatar_url: "a",
+    };
+    const installs = linkedPages(
+      (page) => ({ total_count: 3, installations: [installation(page, page === 2 ? enterprise : owner)] }),
+      3,
+    );
     const found = await github({ apiUrl: API, fetch: installs.fetch }).listUserInstallations(TOKEN);
     expect(found.map((i) => [i.id, i.account?.login, i.account?.type])).toEqual([
       [1, "octocat", "User"],
@@ -102,14 +125,21 @@ describe("github client", () => {
       [3, "octocat", "User"],
     ]);
 
-    const branches = linkedPages((page) => [{ name: `b${page}`, commit: { sha: "c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc", url: "u" }, protected: false }], 3);
+    const branches = linkedPages(
+      (page) => [
+        { name: `b${page}`, commit: { sha: "c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc", url: "u" }, protected: false },
+      ],
+      3,
+    );
     const names = await github({ apiUrl: API, fetch: branches.fetch }).listBranches(TOKEN, "octocat", "Hello-World");
     expect(names.map((b) => b.name)).toEqual(["b1", "b2", "b3"]);
     expect(branches.requests[0]!.url.pathname).toBe("/repos/octocat/Hello-World/branches");
   });
 
   it("does not follow a pagination link to another host", async () => {
-    const { fetch, requests } = fakeFetch(() => json(200, [], { Link: '<https://evil.test/user/emails?page=2>; rel="next"' }));
+    const { fetch, requests } = fakeFetch(() =>
+      json(200, [], { Link: '<https://evil.test/user/emails?page=2>; rel="next"' }),
+    );
     const error = await rejection(github({ apiUrl: API, fetch }).getPrimaryEmail(TOKEN));
     expect(error.message).toMatch(/unexpected response/);
     expect(requests).toHaveLength(1);
@@ -119,14 +149,20 @@ describe("github client", () => {
     const serve = (emails: unknown) => fakeFetch(() => json(200, emails)).fetch;
     const primary = { email: "octocat@github.com", primary: true, verified: true, visibility: "public" };
     const other = { email: "other@example.com", primary: false, verified: true, visibility: null };
-    expect(await github({ apiUrl: API, fetch: serve([other, primary]) }).getPrimaryEmail(TOKEN)).toBe("octocat@github.com");
-    expect(await github({ apiUrl: API, fetch: serve([other, { ...primary, verified: false }]) }).getPrimaryEmail(TOKEN)).toBeNull();
+    expect(await github({ apiUrl: API, fetch: serve([other, primary]) }).getPrimaryEmail(TOKEN)).toBe(
+      "octocat@github.com",
+    );
+    expect(
+      await github({ apiUrl: API, fetch: serve([other, { ...primary, verified: false }]) }).getPrimaryEmail(TOKEN),
+    ).toBeNull();
     const forbidden = fakeFetch(() => json(403, { message: "Resource not accessible by integration" })).fetch;
     expect(await github({ apiUrl: API, fetch: forbidden }).getPrimaryEmail(TOKEN)).toBeNull();
   });
 
   it("returns null for a repository that is not there", async () => {
-    const { fetch } = fakeFetch(() => json(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" }));
+    const { fetch } = fakeFetch(() =>
+      json(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest" }),
+    );
     const client = github({ apiUrl: API, fetch });
     expect(await client.getRepository(TOKEN, "octocat", "gone")).toBeNull();
   });
@@ -134,10 +170,18 @@ describe("github client", () => {
   it("maps an exhausted primary rate limit (403, x-ratelimit-remaining 0) to rate_limited with the wait", async () => {
     const reset = Math.floor(Date.now() / 1000) + 120;
     const { fetch, requests } = fakeFetch(() =>
-      json(403, { message: "API rate limit exceeded for user ID 1." }, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset), "x-ratelimit-limit": "5000" }),
+      json(
+        403,
+        { message: "API rate limit exceeded for user ID 1." },
+        { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(reset), "x-ratelimit-limit": "5000" },
+      ),
     );
     const error = await rejection(github({ apiUrl: API, fetch, retry: fast }).getUser(TOKEN));
-    expect(error).toMatchObject({ status: 403, code: "rate_limited", message: "API rate limit exceeded for user ID 1." });
+    expect(error).toMatchObject({
+      status: 403,
+      code: "rate_limited",
+      message: "API rate limit exceeded for user ID 1.",
+    });
     expect(error.retryAfterSeconds).toBeGreaterThanOrEqual(119);
     expect(error.retryAfterSeconds).toBeLessThanOrEqual(120);
     expect(requests).toHaveLength(1); // two minutes is longer than a request should hang around
@@ -145,17 +189,26 @@ describe("github client", () => {
 
   it("honours retry-after on a secondary rate limit (429) and retries a GET", async () => {
     const { fetch, requests } = fakeFetch((_, i) =>
-      i === 0 ? json(429, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "0" }) : json(200, { ...owner }),
+      i === 0
+        ? json(429, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "0" })
+        : json(200, { ...owner }),
     );
     expect((await github({ apiUrl: API, fetch, retry: fast }).getUser(TOKEN)).login).toBe("octocat");
     expect(requests).toHaveLength(2);
 
-    const { fetch: slow } = fakeFetch(() => json(429, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "30" }));
-    expect(await rejection(github({ apiUrl: API, fetch: slow, retry: fast }).getUser(TOKEN))).toMatchObject({ code: "rate_limited", retryAfterSeconds: 30 });
+    const { fetch: slow } = fakeFetch(() =>
+      json(429, { message: "You have exceeded a secondary rate limit." }, { "retry-after": "30" }),
+    );
+    expect(await rejection(github({ apiUrl: API, fetch: slow, retry: fast }).getUser(TOKEN))).toMatchObject({
+      code: "rate_limited",
+      retryAfterSeconds: 30,
+    });
   });
 
   it("keeps a permission 403 apart from a rate limit", async () => {
-    const { fetch } = fakeFetch(() => json(403, { message: "Resource not accessible by integration" }, { "x-ratelimit-remaining": "4999" }));
+    const { fetch } = fakeFetch(() =>
+      json(403, { message: "Resource not accessible by integration" }, { "x-ratelimit-remaining": "4999" }),
+    );
     const error = await rejection(github({ apiUrl: API, fetch }).getRepository(TOKEN, "o", "r"));
     expect(error.code).toBeUndefined();
     expect(error.retryAfterSeconds).toBeUndefined();
@@ -163,28 +216,55 @@ describe("github client", () => {
 
   it("creates an installation token with the App JWT, never retrying the POST", async () => {
     const { fetch, requests } = fakeFetch(() =>
-      json(201, { token: "ghs_16C7e42F292c6912E7710c838347Ae178B4a", expires_at: "2016-07-11T22:14:10Z", permissions: { contents: "read" }, repository_selection: "selected" }),
+      json(201, {
+        token: "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+        expires_at: "2016-07-11T22:14:10Z",
+        permissions: { contents: "read" },
+        repository_selection: "selected",
+      }),
     );
-    const result = await github({ apiUrl: API, fetch }).createInstallationToken("app.jwt", 42, { repositories: ["Hello-World"], permissions: { contents: "read" } });
-    expect(result).toEqual({ token: "ghs_16C7e42F292c6912E7710c838347Ae178B4a", expiresAt: new Date("2016-07-11T22:14:10Z"), permissions: { contents: "read" }, repositorySelection: "selected" });
-    expect(requests[0]).toMatchObject({ method: "POST", body: { repositories: ["Hello-World"], permissions: { contents: "read" } } });
+    const result = await github({ apiUrl: API, fetch }).createInstallationToken("app.jwt", 42, {
+      repositories: ["Hello-World"],
+      permissions: { contents: "read" },
+    });
+    expect(result).toEqual({
+      token: "ghs_16C7e42F292c6912E7710c838347Ae178B4a",
+      expiresAt: new Date("2016-07-11T22:14:10Z"),
+      permissions: { contents: "read" },
+      repositorySelection: "selected",
+    });
+    expect(requests[0]).toMatchObject({
+      method: "POST",
+      body: { repositories: ["Hello-World"], permissions: { contents: "read" } },
+    });
     expect(requests[0]!.url.pathname).toBe("/app/installations/42/access_tokens");
     expect(requests[0]!.headers.get("authorization")).toBe("Bearer app.jwt");
 
     const failing = fakeFetch(() => json(503, { message: "Service unavailable" }));
-    expect(await rejection(github({ apiUrl: API, fetch: failing.fetch, retry: fast }).createInstallationToken("app.jwt", 42))).toMatchObject({ status: 503 });
+    expect(
+      await rejection(
+        github({ apiUrl: API, fetch: failing.fetch, retry: fast }).createInstallationToken("app.jwt", 42),
+      ),
+    ).toMatchObject({ status: 503 });
     expect(failing.requests).toHaveLength(1);
   });
 
   it("reports a network failure as status 0", async () => {
     const { fetch } = fakeFetch(() => networkDown());
-    expect(await rejection(github({ apiUrl: API, fetch, retry: fast }).getUser(TOKEN))).toMatchObject({ status: 0, provider: "github" });
+    expect(await rejection(github({ apiUrl: API, fetch, retry: fast }).getUser(TOKEN))).toMatchObject({
+      status: 0,
+      provider: "github",
+    });
   });
 });
 
 describe("createAppJwt", () => {
   const pair = (type: "pkcs1" | "pkcs8") =>
-    generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type, format: "pem" } });
+    generateKeyPairSync("rsa", {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: "spki", format: "pem" },
+      privateKeyEncoding: { type, format: "pem" },
+    });
   const pkcs1 = pair("pkcs1");
   const pkcs8 = pair("pkcs8");
   const now = new Date("2026-01-01T12:00:00Z");

@@ -1,6 +1,15 @@
 import { SignJWT } from "jose";
 import { z } from "zod";
-import { MAX_PAGES, isProviderError, nextLink, request, retryAfterSeconds, type HttpConfig, type Method, type Query } from "./http.server";
+import {
+  MAX_PAGES,
+  isProviderError,
+  nextLink,
+  request,
+  retryAfterSeconds,
+  type HttpConfig,
+  type Method,
+  type Query,
+} from "./http.server";
 
 /**
  * GitHub REST client (API version 2022-11-28): user-token calls for sign-in and repository pickers,
@@ -20,12 +29,19 @@ const userSchema = z.object({
   type: z.string().optional(),
 });
 
-const emailSchema = z.object({ email: z.string(), primary: z.boolean(), verified: z.boolean(), visibility: z.string().nullable().optional() });
+const emailSchema = z.object({
+  email: z.string(),
+  primary: z.boolean(),
+  verified: z.boolean(),
+  visibility: z.string().nullable().optional(),
+});
 
 /** An installation's account is a user or organization (`login`) or an enterprise (`slug`); both read as `login`. */
 export const accountSchema = z.union([
   z.object({ id: z.number(), login: z.string(), type: z.string() }),
-  z.object({ id: z.number(), slug: z.string(), name: z.string() }).transform(({ id, slug }) => ({ id, login: slug, type: "Enterprise" })),
+  z
+    .object({ id: z.number(), slug: z.string(), name: z.string() })
+    .transform(({ id, slug }) => ({ id, login: slug, type: "Enterprise" })),
 ]);
 
 const installationSchema = z.object({
@@ -63,7 +79,11 @@ const installationTokenSchema = z.object({
   repository_selection: z.enum(["all", "selected"]).optional(),
 });
 
-const errorSchema = z.object({ message: z.string(), documentation_url: z.string().optional(), errors: z.array(z.unknown()).optional() });
+const errorSchema = z.object({
+  message: z.string(),
+  documentation_url: z.string().optional(),
+  errors: z.array(z.unknown()).optional(),
+});
 
 export type GitHubUser = z.infer<typeof userSchema>;
 export type GitHubEmail = z.infer<typeof emailSchema>;
@@ -88,7 +108,8 @@ function rateLimitWait(response: Response, message: string): number | undefined 
   if (response.status !== 403 && response.status !== 429) return undefined;
   const headers = response.headers;
   if (headers.has("retry-after")) return retryAfterSeconds(headers);
-  if (headers.get("x-ratelimit-remaining") === "0") return retryAfterSeconds(new Headers({ "x-ratelimit-reset": headers.get("x-ratelimit-reset") ?? "" })) ?? 60;
+  if (headers.get("x-ratelimit-remaining") === "0")
+    return retryAfterSeconds(new Headers({ "x-ratelimit-reset": headers.get("x-ratelimit-reset") ?? "" })) ?? 60;
   if (response.status === 429 || /rate limit/i.test(message)) return 60;
   return undefined;
 }
@@ -103,22 +124,40 @@ export function github(options: GitHubOptions) {
     headers: { Accept: "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION, "User-Agent": USER_AGENT },
     parseError: (response, body) => {
       const parsed = errorSchema.safeParse(body);
-      const message = parsed.success ? parsed.data.message : `GitHub answered ${response.status} ${response.statusText}`.trim();
+      const message = parsed.success
+        ? parsed.data.message
+        : `GitHub answered ${response.status} ${response.statusText}`.trim();
       const wait = rateLimitWait(response, message);
       return wait === undefined ? { message } : { message, code: "rate_limited", retryAfterSeconds: wait };
     },
   };
 
-  const call = async <T>(token: string, method: Method, path: string, schema: z.ZodType<T>, extra: { query?: Query; body?: unknown } = {}) =>
-    (await request(http, { token, method, path, schema, ...extra })).data;
+  const call = async <T>(
+    token: string,
+    method: Method,
+    path: string,
+    schema: z.ZodType<T>,
+    extra: { query?: Query; body?: unknown } = {},
+  ) => (await request(http, { token, method, path, schema, ...extra })).data;
 
   /** Follows the Link header's rel="next" until there is none; `pick` takes the items out of each page. */
-  async function listAll<P, T>(token: string, path: string, schema: z.ZodType<P>, pick: (page: P) => T[], query: Query = {}): Promise<T[]> {
+  async function listAll<P, T>(
+    token: string,
+    path: string,
+    schema: z.ZodType<P>,
+    pick: (page: P) => T[],
+    query: Query = {},
+  ): Promise<T[]> {
     const items: T[] = [];
     let next: string | undefined = path;
     let firstQuery: Query | undefined = { ...query, per_page: 100 };
     for (let count = 0; next && count < MAX_PAGES; count++) {
-      const response: { data: P; headers: Headers } = await request(http, { token, path: next, query: firstQuery, schema });
+      const response: { data: P; headers: Headers } = await request(http, {
+        token,
+        path: next,
+        query: firstQuery,
+        schema,
+      });
       items.push(...pick(response.data));
       next = nextLink(response.headers.get("link"));
       firstQuery = undefined; // the link already carries the query
@@ -154,7 +193,12 @@ export function github(options: GitHubOptions) {
     },
 
     listUserInstallations: (token: string) =>
-      listAll(token, "/user/installations", z.object({ total_count: z.number(), installations: z.array(installationSchema) }), (page) => page.installations),
+      listAll(
+        token,
+        "/user/installations",
+        z.object({ total_count: z.number(), installations: z.array(installationSchema) }),
+        (page) => page.installations,
+      ),
 
     listUserInstallationRepositories: (token: string, installationId: number) =>
       listAll(
@@ -166,21 +210,48 @@ export function github(options: GitHubOptions) {
 
     /** The repository, or null when it does not exist or this token cannot see it. */
     getRepository: (token: string, owner: string, repo: string) =>
-      orNull(call(token, "GET", `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`, repositorySchema), 404),
+      orNull(
+        call(token, "GET", `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`, repositorySchema),
+        404,
+      ),
 
     listBranches: (token: string, owner: string, repo: string) =>
-      listAll(token, `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/branches`, z.array(branchSchema), (page) => page),
+      listAll(
+        token,
+        `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/branches`,
+        z.array(branchSchema),
+        (page) => page,
+      ),
 
     /** A one-hour installation token, optionally narrowed to some repositories (names) and permissions. Never retried. */
     async createInstallationToken(
       appJwt: string,
       installationId: number,
       scope: { repositories?: string[]; permissions?: InstallationPermissions } = {},
-    ): Promise<{ token: string; expiresAt: Date; permissions: Record<string, string>; repositorySelection?: "all" | "selected" }> {
-      const data = await call(appJwt, "POST", `/app/installations/${installationId}/access_tokens`, installationTokenSchema, {
-        body: { ...(scope.repositories ? { repositories: scope.repositories } : {}), ...(scope.permissions ? { permissions: scope.permissions } : {}) },
-      });
-      return { token: data.token, expiresAt: new Date(data.expires_at), permissions: data.permissions ?? {}, repositorySelection: data.repository_selection };
+    ): Promise<{
+      token: string;
+      expiresAt: Date;
+      permissions: Record<string, string>;
+      repositorySelection?: "all" | "selected";
+    }> {
+      const data = await call(
+        appJwt,
+        "POST",
+        `/app/installations/${installationId}/access_tokens`,
+        installationTokenSchema,
+        {
+          body: {
+            ...(scope.repositories ? { repositories: scope.repositories } : {}),
+            ...(scope.permissions ? { permissions: scope.permissions } : {}),
+          },
+        },
+      );
+      return {
+        token: data.token,
+        expiresAt: new Date(data.expires_at),
+        permissions: data.permissions ?? {},
+        repositorySelection: data.repository_selection,
+      };
     },
   };
 }
@@ -232,7 +303,8 @@ function readPem(privateKey: string): { label: string; der: Uint8Array<ArrayBuff
     }
   }
   const match = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(text);
-  if (!match) throw new Error("The GitHub App private key is not a PEM private key: paste the .pem file GitHub generated.");
+  if (!match)
+    throw new Error("The GitHub App private key is not a PEM private key: paste the .pem file GitHub generated.");
   const label = match[1]!;
   if (label !== "RSA PRIVATE KEY" && label !== "PRIVATE KEY") {
     throw new Error(`The GitHub App private key is a "${label}": use the unencrypted RSA key GitHub generated.`);
@@ -261,7 +333,15 @@ function importAppKey(privateKey: string): Promise<CryptoKey> {
  * The JWT a GitHub App authenticates as itself with (RS256): issued 60 s in the past against clock drift,
  * expiring after 9 minutes (GitHub allows at most 10).
  */
-export async function createAppJwt({ appId, privateKey, now = new Date() }: { appId: string | number; privateKey: string; now?: Date }): Promise<string> {
+export async function createAppJwt({
+  appId,
+  privateKey,
+  now = new Date(),
+}: {
+  appId: string | number;
+  privateKey: string;
+  now?: Date;
+}): Promise<string> {
   const key = await importAppKey(privateKey);
   const seconds = Math.floor(now.getTime() / 1000);
   return new SignJWT({})

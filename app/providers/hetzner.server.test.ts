@@ -28,7 +28,16 @@ function server(id: number, overrides: Record<string, unknown> = {}) {
   };
 }
 
-const action = { id: 1, command: "create_server", status: "running", progress: 0, started: "2016-01-30T23:50:00Z", finished: null, resources: [{ id: 42, type: "server" }], error: null };
+const action = {
+  id: 1,
+  command: "create_server",
+  status: "running",
+  progress: 0,
+  started: "2016-01-30T23:50:00Z",
+  finished: null,
+  resources: [{ id: 42, type: "server" }],
+  error: null,
+};
 
 function page(items: unknown[], key: string, pageNumber: number, last: number) {
   return {
@@ -49,7 +58,6 @@ function page(items: unknown[], key: string, pageNumber: number, last: number) {
 const hetznerError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
   json(status, { error: { code, message, details: null } }, headers);
 
-
 describe("hetzner client", () => {
   it("verifies a token with an authenticated read against the configured base URL", async () => {
     const { fetch, requests } = fakeFetch(() => json(200, page([], "servers", 1, 1)));
@@ -63,7 +71,12 @@ describe("hetzner client", () => {
   it("maps a 401 to ProviderError with Hetzner's own message and code, without the token", async () => {
     const { fetch, requests } = fakeFetch(() => hetznerError(401, "unauthorized", "unable to authenticate"));
     const error = await rejection(hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: fast }).verifyToken());
-    expect(error).toMatchObject({ provider: "hetzner", status: 401, code: "unauthorized", message: "unable to authenticate" });
+    expect(error).toMatchObject({
+      provider: "hetzner",
+      status: 401,
+      code: "unauthorized",
+      message: "unable to authenticate",
+    });
     expect(JSON.stringify({ ...error, message: error.message })).not.toContain(TOKEN);
     expect(requests).toHaveLength(1);
   });
@@ -73,22 +86,38 @@ describe("hetzner client", () => {
       const n = Number(request.url.searchParams.get("page"));
       return json(200, page([server(n * 10), server(n * 10 + 1)], "servers", n, 3));
     });
-    const servers = await hetzner({ baseUrl: BASE, token: TOKEN, fetch }).listServers({ labelSelector: "managed-by=sam,workspace" });
+    const servers = await hetzner({ baseUrl: BASE, token: TOKEN, fetch }).listServers({
+      labelSelector: "managed-by=sam,workspace",
+    });
     expect(servers.map((s) => s.id)).toEqual([10, 11, 20, 21, 30, 31]);
     expect(requests.map((r) => r.url.searchParams.get("page"))).toEqual(["1", "2", "3"]);
     expect(requests[0]!.url.searchParams.get("label_selector")).toBe("managed-by=sam,workspace");
     expect(requests[0]!.url.search).toContain("label_selector=managed-by%3Dsam%2Cworkspace");
-    expect(servers[0]).toMatchObject({ name: "ws-10", status: "running", public_net: { ipv4: { ip: "1.2.3.4" } }, location: { name: "fsn1" } });
+    expect(servers[0]).toMatchObject({
+      name: "ws-10",
+      status: "running",
+      public_net: { ipv4: { ip: "1.2.3.4" } },
+      location: { name: "fsn1" },
+    });
   });
 
   it("reads the location from the deprecated datacenter when location is absent", async () => {
-    const { fetch } = fakeFetch(() => json(200, { server: server(7, { location: undefined, datacenter: { id: 3, name: "hel1-dc2", location: { id: 3, name: "hel1" } } }) }));
+    const { fetch } = fakeFetch(() =>
+      json(200, {
+        server: server(7, {
+          location: undefined,
+          datacenter: { id: 3, name: "hel1-dc2", location: { id: 3, name: "hel1" } },
+        }),
+      }),
+    );
     const found = await hetzner({ baseUrl: BASE, token: TOKEN, fetch }).getServer(7);
     expect(found?.location.name).toBe("hel1");
   });
 
   it("creates a server with the documented body and returns server and action", async () => {
-    const { fetch, requests } = fakeFetch(() => json(201, { server: server(42, { status: "initializing" }), action, next_actions: [], root_password: null }));
+    const { fetch, requests } = fakeFetch(() =>
+      json(201, { server: server(42, { status: "initializing" }), action, next_actions: [], root_password: null }),
+    );
     const result = await hetzner({ baseUrl: BASE, token: TOKEN, fetch }).createServer({
       name: "ws-42",
       serverType: "cpx22",
@@ -123,7 +152,14 @@ describe("hetzner client", () => {
   ])("maps %i %s on create to a ProviderError", async (status, code, message) => {
     const { fetch } = fakeFetch(() => hetznerError(status, code, message));
     const error = await rejection(
-      hetzner({ baseUrl: BASE, token: TOKEN, fetch }).createServer({ name: "x", serverType: "cpx22", location: "fsn1", image: "i", userData: "", labels: {} }),
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch }).createServer({
+        name: "x",
+        serverType: "cpx22",
+        location: "fsn1",
+        image: "i",
+        userData: "",
+        labels: {},
+      }),
     );
     expect(error).toMatchObject({ status, code, message });
   });
@@ -131,14 +167,23 @@ describe("hetzner client", () => {
   it("never retries a POST, even on 503", async () => {
     const { fetch, requests } = fakeFetch(() => hetznerError(503, "unavailable", "service unavailable"));
     const error = await rejection(
-      hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: fast }).createServer({ name: "x", serverType: "cpx22", location: "fsn1", image: "i", userData: "", labels: {} }),
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: fast }).createServer({
+        name: "x",
+        serverType: "cpx22",
+        location: "fsn1",
+        image: "i",
+        userData: "",
+        labels: {},
+      }),
     );
     expect(error.status).toBe(503);
     expect(requests).toHaveLength(1);
   });
 
   it("retries a GET on 5xx and succeeds", async () => {
-    const { fetch, requests } = fakeFetch((_, i) => (i < 2 ? hetznerError(504, "timeout", "timed out") : json(200, { action: { ...action, status: "success" } })));
+    const { fetch, requests } = fakeFetch((_, i) =>
+      i < 2 ? hetznerError(504, "timeout", "timed out") : json(200, { action: { ...action, status: "success" } }),
+    );
     const result = await hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: fast }).getAction(1);
     expect(result.status).toBe("success");
     expect(requests).toHaveLength(3);
@@ -160,7 +205,9 @@ describe("hetzner client", () => {
   });
 
   it("retries a DELETE on a network failure, and a delete that already happened reads as gone", async () => {
-    const { fetch, requests } = fakeFetch((request, i) => (i === 0 ? networkDown() : hetznerError(404, "not_found", "not found")));
+    const { fetch, requests } = fakeFetch((request, i) =>
+      i === 0 ? networkDown() : hetznerError(404, "not_found", "not found"),
+    );
     expect(await hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: fast }).deleteServer(9)).toBeNull();
     expect(requests.map((r) => r.method)).toEqual(["DELETE", "DELETE"]);
   });
@@ -182,7 +229,9 @@ describe("hetzner client", () => {
   it("honours the timeout", async () => {
     const { fetch } = fakeFetch(hang);
     const started = Date.now();
-    const error = await rejection(hetzner({ baseUrl: BASE, token: TOKEN, fetch, timeoutMs: 50, retry: { maxAttempts: 1 } }).verifyToken());
+    const error = await rejection(
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch, timeoutMs: 50, retry: { maxAttempts: 1 } }).verifyToken(),
+    );
     expect(error).toMatchObject({ status: 0, code: "timeout" });
     expect(error.message).toMatch(/did not answer within 0\.1 s|did not answer within 0\.05 s/);
     expect(Date.now() - started).toBeLessThan(2000);
@@ -191,10 +240,17 @@ describe("hetzner client", () => {
   it("maps 429 to rate_limit_exceeded with the wait until the next request is allowed, and keeps the rate-limit headers", async () => {
     const reset = Math.floor(Date.now() / 1000) + 3600;
     const headers = { "RateLimit-Limit": "3600", "RateLimit-Remaining": "0", "RateLimit-Reset": String(reset) };
-    const { fetch } = fakeFetch(() => hetznerError(429, "rate_limit_exceeded", "limit of 3600 requests per hour reached", headers));
+    const { fetch } = fakeFetch(() =>
+      hetznerError(429, "rate_limit_exceeded", "limit of 3600 requests per hour reached", headers),
+    );
     const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: { maxRetryWaitMs: 0 } });
     const error = await rejection(client.listServers());
-    expect(error).toMatchObject({ status: 429, code: "rate_limit_exceeded", message: "limit of 3600 requests per hour reached", retryAfterSeconds: 1 });
+    expect(error).toMatchObject({
+      status: 429,
+      code: "rate_limit_exceeded",
+      message: "limit of 3600 requests per hour reached",
+      retryAfterSeconds: 1,
+    });
     expect(client.rateLimit).toEqual({ limit: 3600, remaining: 0, resetAt: new Date(reset * 1000) });
   });
 
@@ -202,8 +258,16 @@ describe("hetzner client", () => {
     const reset = String(Math.floor(Date.now() / 1000) + 1);
     const { fetch, requests } = fakeFetch((_, i) =>
       i === 0
-        ? hetznerError(429, "rate_limit_exceeded", "rate limit", { "RateLimit-Limit": "3600", "RateLimit-Remaining": "0", "RateLimit-Reset": reset })
-        : json(200, page([], "locations", 1, 1), { "RateLimit-Limit": "3600", "RateLimit-Remaining": "1", "RateLimit-Reset": reset }),
+        ? hetznerError(429, "rate_limit_exceeded", "rate limit", {
+            "RateLimit-Limit": "3600",
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": reset,
+          })
+        : json(200, page([], "locations", 1, 1), {
+            "RateLimit-Limit": "3600",
+            "RateLimit-Remaining": "1",
+            "RateLimit-Reset": reset,
+          }),
     );
     const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch });
     expect(await client.listLocations()).toEqual([]);
@@ -219,8 +283,12 @@ describe("hetzner client", () => {
   });
 
   it("reads a non-JSON error page without losing the status", async () => {
-    const { fetch } = fakeFetch(() => new Response("<html>Bad Gateway</html>", { status: 502, statusText: "Bad Gateway" }));
-    const error = await rejection(hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: { maxAttempts: 1 } }).getAction(1));
+    const { fetch } = fakeFetch(
+      () => new Response("<html>Bad Gateway</html>", { status: 502, statusText: "Bad Gateway" }),
+    );
+    const error = await rejection(
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: { maxAttempts: 1 } }).getAction(1),
+    );
     expect(error).toMatchObject({ status: 502, message: "Hetzner answered 502 Bad Gateway" });
   });
 
@@ -233,7 +301,15 @@ describe("hetzner client", () => {
       memory: 4,
       disk: 80,
       deprecated: false,
-      prices: [{ location: "fsn1", price_hourly: { net: "0.0100", gross: "0.0119" }, price_monthly: { net: "6.00", gross: "7.14" }, included_traffic: 21990232555520, price_per_tb_traffic: { net: "1.00", gross: "1.19" } }],
+      prices: [
+        {
+          location: "fsn1",
+          price_hourly: { net: "0.0100", gross: "0.0119" },
+          price_monthly: { net: "6.00", gross: "7.14" },
+          included_traffic: 21990232555520,
+          price_per_tb_traffic: { net: "1.00", gross: "1.19" },
+        },
+      ],
       storage_type: "local",
       cpu_type: "shared",
       architecture: "x86",
@@ -245,7 +321,23 @@ describe("hetzner client", () => {
   });
 
   it("creates a firewall with the documented body", async () => {
-    const firewall = { id: 38, name: "sam", labels: {}, created: "2016-01-30T23:55:00Z", rules: [{ direction: "in", protocol: "tcp", port: "8443", source_ips: ["173.245.48.0/20"], destination_ips: [], description: null }], applied_to: [] };
+    const firewall = {
+      id: 38,
+      name: "sam",
+      labels: {},
+      created: "2016-01-30T23:55:00Z",
+      rules: [
+        {
+          direction: "in",
+          protocol: "tcp",
+          port: "8443",
+          source_ips: ["173.245.48.0/20"],
+          destination_ips: [],
+          description: null,
+        },
+      ],
+      applied_to: [],
+    };
     const { fetch, requests } = fakeFetch(() => json(201, { firewall, actions: [] }));
     const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch });
     const created = await client.createFirewall({
@@ -255,6 +347,8 @@ describe("hetzner client", () => {
       applyTo: [{ type: "label_selector", label_selector: { selector: "managed-by=sam" } }],
     });
     expect(created.firewall.id).toBe(38);
-    expect(requests[0]!.body).toMatchObject({ apply_to: [{ type: "label_selector", label_selector: { selector: "managed-by=sam" } }] });
+    expect(requests[0]!.body).toMatchObject({
+      apply_to: [{ type: "label_selector", label_selector: { selector: "managed-by=sam" } }],
+    });
   });
 });

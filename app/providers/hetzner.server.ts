@@ -1,5 +1,13 @@
 import { z } from "zod";
-import { MAX_PAGES, isProviderError, request, retryAfterSeconds, type HttpConfig, type Method, type Query } from "./http.server";
+import {
+  MAX_PAGES,
+  isProviderError,
+  request,
+  retryAfterSeconds,
+  type HttpConfig,
+  type Method,
+  type Query,
+} from "./http.server";
 
 /**
  * Hetzner Cloud API client (https://docs.hetzner.cloud). Only the fields the app uses are parsed;
@@ -41,7 +49,15 @@ const serverTypeSchema = z.object({
     }),
   ),
   locations: z
-    .array(z.object({ id: z.number(), name: z.string(), deprecation: deprecation.optional(), available: z.boolean().optional(), recommended: z.boolean().optional() }))
+    .array(
+      z.object({
+        id: z.number(),
+        name: z.string(),
+        deprecation: deprecation.optional(),
+        available: z.boolean().optional(),
+        recommended: z.boolean().optional(),
+      }),
+    )
     .optional(),
 });
 
@@ -49,7 +65,17 @@ const serverSchema = z
   .object({
     id: z.number(),
     name: z.string(),
-    status: z.enum(["running", "initializing", "starting", "stopping", "off", "deleting", "migrating", "rebuilding", "unknown"]),
+    status: z.enum([
+      "running",
+      "initializing",
+      "starting",
+      "stopping",
+      "off",
+      "deleting",
+      "migrating",
+      "rebuilding",
+      "unknown",
+    ]),
     created: z.string(),
     public_net: z.object({
       ipv4: z.object({ id: z.number().optional(), ip: z.string() }).nullable(),
@@ -59,7 +85,9 @@ const serverSchema = z
     server_type: z.object({ id: z.number(), name: z.string() }),
     // `datacenter` is deprecated (to be removed after 1 July 2026) in favour of `location`; accept either.
     location: z.object({ id: z.number(), name: z.string() }).optional(),
-    datacenter: z.object({ id: z.number(), name: z.string(), location: z.object({ id: z.number(), name: z.string() }) }).optional(),
+    datacenter: z
+      .object({ id: z.number(), name: z.string(), location: z.object({ id: z.number(), name: z.string() }) })
+      .optional(),
     labels,
   })
   .transform(({ location, datacenter, ...server }, ctx) => {
@@ -123,7 +151,9 @@ const paginationSchema = z.object({
   }),
 });
 
-const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+});
 
 export type HetznerLocation = z.infer<typeof locationSchema>;
 export type HetznerServerType = z.infer<typeof serverTypeSchema>;
@@ -165,7 +195,13 @@ function readRateLimit(headers: Headers): HetznerRateLimit | undefined {
   const limit = Number(headers.get("ratelimit-limit"));
   const remaining = Number(headers.get("ratelimit-remaining"));
   const reset = Number(headers.get("ratelimit-reset"));
-  if (!headers.has("ratelimit-limit") || !Number.isFinite(limit) || !Number.isFinite(remaining) || !Number.isFinite(reset)) return undefined;
+  if (
+    !headers.has("ratelimit-limit") ||
+    !Number.isFinite(limit) ||
+    !Number.isFinite(remaining) ||
+    !Number.isFinite(reset)
+  )
+    return undefined;
   return { limit, remaining, resetAt: new Date(reset * 1000) };
 }
 
@@ -199,17 +235,31 @@ export function hetzner(options: HetznerOptions) {
     },
     parseError: (response, body) => {
       const parsed = errorSchema.safeParse(body);
-      const retryAfter = response.status === 429 || response.status === 503 ? hetznerRetryAfter(response.headers) : undefined;
-      if (!parsed.success) return { message: `Hetzner answered ${response.status} ${response.statusText}`.trim(), retryAfterSeconds: retryAfter };
+      const retryAfter =
+        response.status === 429 || response.status === 503 ? hetznerRetryAfter(response.headers) : undefined;
+      if (!parsed.success)
+        return {
+          message: `Hetzner answered ${response.status} ${response.statusText}`.trim(),
+          retryAfterSeconds: retryAfter,
+        };
       return { message: parsed.data.error.message, code: parsed.data.error.code, retryAfterSeconds: retryAfter };
     },
   };
 
-  const call = async <T>(method: Method, path: string, schema: z.ZodType<T>, extra: { query?: Query; body?: unknown } = {}) =>
-    (await request(http, { method, path, schema, ...extra })).data;
+  const call = async <T>(
+    method: Method,
+    path: string,
+    schema: z.ZodType<T>,
+    extra: { query?: Query; body?: unknown } = {},
+  ) => (await request(http, { method, path, schema, ...extra })).data;
 
   /** Follows meta.pagination.next_page until there is none. */
-  async function listAll<K extends string, T>(path: string, key: K, item: z.ZodType<T>, query: Query = {}): Promise<T[]> {
+  async function listAll<K extends string, T>(
+    path: string,
+    key: K,
+    item: z.ZodType<T>,
+    query: Query = {},
+  ): Promise<T[]> {
     type Page = z.infer<typeof paginationSchema> & Record<K, T[]>;
     const schema = z.object({ ...paginationSchema.shape, [key]: z.array(item) }) as unknown as z.ZodType<Page>;
     const items: T[] = [];
@@ -248,7 +298,9 @@ export function hetzner(options: HetznerOptions) {
     listLocations: () => listAll("/locations", "locations", locationSchema),
 
     /** POST /servers. Never retried: a lost answer could mean a server that bills. */
-    async createServer(input: CreateServerInput): Promise<{ server: HetznerServer; action: HetznerAction; nextActions: HetznerAction[] }> {
+    async createServer(
+      input: CreateServerInput,
+    ): Promise<{ server: HetznerServer; action: HetznerAction; nextActions: HetznerAction[] }> {
       const body = {
         name: input.name,
         server_type: input.serverType,
@@ -259,7 +311,12 @@ export function hetzner(options: HetznerOptions) {
         start_after_create: true,
         ...(input.firewallIds?.length ? { firewalls: input.firewallIds.map((firewall) => ({ firewall })) } : {}),
         ...(input.publicNet
-          ? { public_net: { enable_ipv4: input.publicNet.enableIpv4 ?? true, enable_ipv6: input.publicNet.enableIpv6 ?? true } }
+          ? {
+              public_net: {
+                enable_ipv4: input.publicNet.enableIpv4 ?? true,
+                enable_ipv6: input.publicNet.enableIpv6 ?? true,
+              },
+            }
           : {}),
       };
       const data = await call(
@@ -272,16 +329,22 @@ export function hetzner(options: HetznerOptions) {
     },
 
     /** The server, or null when it does not exist (any more). */
-    getServer: (id: number) => orNull(call("GET", `/servers/${id}`, z.object({ server: serverSchema })).then((data) => data.server)),
+    getServer: (id: number) =>
+      orNull(call("GET", `/servers/${id}`, z.object({ server: serverSchema })).then((data) => data.server)),
 
     listServers: (filter: { labelSelector?: string; name?: string } = {}) =>
       listAll("/servers", "servers", serverSchema, { label_selector: filter.labelSelector, name: filter.name }),
 
     /** Deletes the server; null when it was already gone (so a repeated delete is harmless). */
     deleteServer: (id: number) =>
-      orNull(call("DELETE", `/servers/${id}`, z.object({ action: actionSchema.optional() })).then((data) => data.action ?? null)),
+      orNull(
+        call("DELETE", `/servers/${id}`, z.object({ action: actionSchema.optional() })).then(
+          (data) => data.action ?? null,
+        ),
+      ),
 
-    getAction: (id: number) => call("GET", `/actions/${id}`, z.object({ action: actionSchema })).then((data) => data.action),
+    getAction: (id: number) =>
+      call("GET", `/actions/${id}`, z.object({ action: actionSchema })).then((data) => data.action),
 
     async createFirewall(input: {
       name: string;
@@ -289,9 +352,19 @@ export function hetzner(options: HetznerOptions) {
       rules: HetznerFirewallRule[];
       applyTo?: HetznerFirewallResource[];
     }): Promise<{ firewall: HetznerFirewall; actions: HetznerAction[] }> {
-      const data = await call("POST", "/firewalls", z.object({ firewall: firewallSchema, actions: z.array(actionSchema).optional() }), {
-        body: { name: input.name, labels: input.labels, rules: input.rules, ...(input.applyTo ? { apply_to: input.applyTo } : {}) },
-      });
+      const data = await call(
+        "POST",
+        "/firewalls",
+        z.object({ firewall: firewallSchema, actions: z.array(actionSchema).optional() }),
+        {
+          body: {
+            name: input.name,
+            labels: input.labels,
+            rules: input.rules,
+            ...(input.applyTo ? { apply_to: input.applyTo } : {}),
+          },
+        },
+      );
       return { firewall: data.firewall, actions: data.actions ?? [] };
     },
 
@@ -302,7 +375,6 @@ export function hetzner(options: HetznerOptions) {
     async deleteFirewall(id: number): Promise<void> {
       await orNull(call("DELETE", `/firewalls/${id}`, z.unknown()));
     },
-
   };
 }
 

@@ -12,16 +12,23 @@ function config(fetch: typeof globalThis.fetch, overrides: Partial<HttpConfig> =
     token: TOKEN,
     fetch,
     retryDelayMs: 1,
-    parseError: (response, body) => ({ message: (body as { error?: string } | undefined)?.error ?? `status ${response.status}` }),
+    parseError: (response, body) => ({
+      message: (body as { error?: string } | undefined)?.error ?? `status ${response.status}`,
+    }),
     ...overrides,
   };
 }
 
-
 describe("request", () => {
   it("joins base URL and path, adds query values (arrays repeated) and sends JSON with bearer auth", async () => {
     const { fetch, requests } = fakeFetch(() => json(201, { ok: true }));
-    const result = await request(config(fetch), { method: "POST", path: "/things", query: { a: "x y", b: [1, 2], skip: undefined }, body: { n: 1 }, schema: z.object({ ok: z.boolean() }) });
+    const result = await request(config(fetch), {
+      method: "POST",
+      path: "/things",
+      query: { a: "x y", b: [1, 2], skip: undefined },
+      body: { n: 1 },
+      schema: z.object({ ok: z.boolean() }),
+    });
     expect(result).toMatchObject({ data: { ok: true }, status: 201 });
     expect(requests[0]!.url.href).toBe("https://api.example.test/v1/things?a=x+y&b=1&b=2");
     expect(requests[0]!.headers.get("authorization")).toBe(`Bearer ${TOKEN}`);
@@ -30,7 +37,13 @@ describe("request", () => {
   });
 
   it("retries GET and DELETE but never POST, PUT or PATCH", async () => {
-    for (const [method, expected] of [["GET", 3], ["DELETE", 3], ["POST", 1], ["PUT", 1], ["PATCH", 1]] as const) {
+    for (const [method, expected] of [
+      ["GET", 3],
+      ["DELETE", 3],
+      ["POST", 1],
+      ["PUT", 1],
+      ["PATCH", 1],
+    ] as const) {
       const { fetch, requests } = fakeFetch(() => json(503, { error: "unavailable" }));
       const error = await rejection(request(config(fetch), { method, path: "/x", schema: z.unknown() }));
       expect(error.status).toBe(503);
@@ -40,14 +53,22 @@ describe("request", () => {
 
   it("does not retry a client error", async () => {
     const { fetch, requests } = fakeFetch(() => json(422, { error: "invalid input" }));
-    expect(await rejection(request(config(fetch), { path: "/x", schema: z.unknown() }))).toMatchObject({ status: 422, message: "invalid input" });
+    expect(await rejection(request(config(fetch), { path: "/x", schema: z.unknown() }))).toMatchObject({
+      status: 422,
+      message: "invalid input",
+    });
     expect(requests).toHaveLength(1);
   });
 
   it("gives up instead of sleeping through a long Retry-After, or past the retry budget", async () => {
     const long = fakeFetch(() => json(429, { error: "slow down" }, { "Retry-After": "60" }));
-    const cfg = config(long.fetch, { parseError: (response) => ({ message: "slow down", retryAfterSeconds: retryAfterSeconds(response.headers) }) });
-    expect(await rejection(request(cfg, { path: "/x", schema: z.unknown() }))).toMatchObject({ status: 429, retryAfterSeconds: 60 });
+    const cfg = config(long.fetch, {
+      parseError: (response) => ({ message: "slow down", retryAfterSeconds: retryAfterSeconds(response.headers) }),
+    });
+    expect(await rejection(request(cfg, { path: "/x", schema: z.unknown() }))).toMatchObject({
+      status: 429,
+      retryAfterSeconds: 60,
+    });
     expect(long.requests).toHaveLength(1);
 
     const budget = fakeFetch(() => json(500, { error: "boom" }));
@@ -63,7 +84,9 @@ describe("request", () => {
 
     const slow = fakeFetch(hang);
     const started = Date.now();
-    expect(await rejection(request(config(slow.fetch, { timeoutMs: 20 }), { path: "/x", schema: z.unknown() }))).toMatchObject({ status: 0, code: "timeout" });
+    expect(
+      await rejection(request(config(slow.fetch, { timeoutMs: 20 }), { path: "/x", schema: z.unknown() })),
+    ).toMatchObject({ status: 0, code: "timeout" });
     expect(slow.requests).toHaveLength(3);
     expect(Date.now() - started).toBeLessThan(2000);
 
@@ -74,9 +97,13 @@ describe("request", () => {
 
   it("reports a body that does not match the schema, or is not JSON, as an unexpected response", async () => {
     const wrong = fakeFetch(() => json(200, { id: "x" }));
-    expect(await rejection(request(config(wrong.fetch), { path: "/x", schema: z.object({ id: z.number() }) }))).toMatchObject({ status: 200, code: "unexpected_response" });
+    expect(
+      await rejection(request(config(wrong.fetch), { path: "/x", schema: z.object({ id: z.number() }) })),
+    ).toMatchObject({ status: 200, code: "unexpected_response" });
     const html = fakeFetch(() => new Response("<html></html>", { status: 200 }));
-    expect((await rejection(request(config(html.fetch), { path: "/x", schema: z.unknown() }))).message).toMatch(/unexpected response/);
+    expect((await rejection(request(config(html.fetch), { path: "/x", schema: z.unknown() }))).message).toMatch(
+      /unexpected response/,
+    );
   });
 });
 
@@ -99,7 +126,11 @@ describe("helpers", () => {
   });
 
   it("refuses to send the token to a link on another host", () => {
-    expect(() => buildUrl({ provider: "github", baseUrl: "https://api.github.com" }, "https://elsewhere.test/x")).toThrow(ProviderError);
-    expect(buildUrl({ provider: "github", baseUrl: "https://ghe.test/api/v3" }, "https://ghe.test/api/v3/user?page=2").href).toBe("https://ghe.test/api/v3/user?page=2");
+    expect(() =>
+      buildUrl({ provider: "github", baseUrl: "https://api.github.com" }, "https://elsewhere.test/x"),
+    ).toThrow(ProviderError);
+    expect(
+      buildUrl({ provider: "github", baseUrl: "https://ghe.test/api/v3" }, "https://ghe.test/api/v3/user?page=2").href,
+    ).toBe("https://ghe.test/api/v3/user?page=2");
   });
 });

@@ -8,7 +8,11 @@ import type { z } from "zod";
 
 export type Provider = "hetzner" | "cloudflare" | "github";
 
-export const providerNames: Record<Provider, string> = { hetzner: "Hetzner", cloudflare: "Cloudflare", github: "GitHub" };
+export const providerNames: Record<Provider, string> = {
+  hetzner: "Hetzner",
+  cloudflare: "Cloudflare",
+  github: "GitHub",
+};
 
 export class ProviderError extends Error {
   readonly provider: Provider;
@@ -19,7 +23,14 @@ export class ProviderError extends Error {
   /** How long the provider asks us to wait before trying again, when it says so. */
   readonly retryAfterSeconds?: number;
 
-  constructor(init: { provider: Provider; status: number; message: string; code?: string; retryAfterSeconds?: number; cause?: unknown }) {
+  constructor(init: {
+    provider: Provider;
+    status: number;
+    message: string;
+    code?: string;
+    retryAfterSeconds?: number;
+    cause?: unknown;
+  }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "ProviderError";
     this.provider = init.provider;
@@ -95,7 +106,11 @@ export function buildUrl(config: Pick<HttpConfig, "baseUrl" | "provider">, path:
     url = new URL(path);
     // A pagination link must not carry our token to another host.
     if (url.origin !== base.origin) {
-      throw new ProviderError({ provider: config.provider, status: 0, message: `unexpected response: link to another host (${url.origin})` });
+      throw new ProviderError({
+        provider: config.provider,
+        status: 0,
+        message: `unexpected response: link to another host (${url.origin})`,
+      });
     }
   } else {
     url = new URL(path.replace(/^\/+/, ""), base);
@@ -123,7 +138,8 @@ export function retryAfterSeconds(headers: Headers, now = Date.now()): number | 
   const reset = headers.get("ratelimit-reset") ?? headers.get("x-ratelimit-reset");
   if (reset) {
     const value = Number(reset);
-    if (Number.isFinite(value)) return value > 1_000_000_000 ? Math.max(0, Math.ceil(value - now / 1000)) : Math.max(0, Math.ceil(value));
+    if (Number.isFinite(value))
+      return value > 1_000_000_000 ? Math.max(0, Math.ceil(value - now / 1000)) : Math.max(0, Math.ceil(value));
   }
   return undefined;
 }
@@ -168,7 +184,13 @@ async function attempt<T>(config: HttpConfig, options: RequestOptions<T>, url: U
     const message = timedOut
       ? `${name} did not answer within ${Math.round(timeoutMs / 100) / 10} s`
       : `could not reach ${name}: ${error instanceof Error ? error.message : String(error)}`;
-    throw new ProviderError({ provider, status: 0, code: timedOut ? "timeout" : "network_error", message: redact(message, [token]), cause: error });
+    throw new ProviderError({
+      provider,
+      status: 0,
+      code: timedOut ? "timeout" : "network_error",
+      message: redact(message, [token]),
+      cause: error,
+    });
   }
   config.onResponse?.(response);
 
@@ -227,7 +249,8 @@ export async function request<T>(config: HttpConfig, options: RequestOptions<T>)
       return await attempt(config, { ...options, method }, url);
     } catch (error) {
       if (!(error instanceof ProviderError) || attemptNumber >= maxAttempts || !isRetryable(error)) throw error;
-      const waitMs = error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : backoffMs(attemptNumber, baseDelayMs);
+      const waitMs =
+        error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : backoffMs(attemptNumber, baseDelayMs);
       if (waitMs > maxWaitMs || Date.now() - started + waitMs > budgetMs) throw error;
       await sleep(waitMs);
     }

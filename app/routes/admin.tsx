@@ -48,7 +48,13 @@ export default function Admin() {
             <legend className="text-sm font-medium">Sizes users may choose</legend>
             {Object.entries(sizes).map(([name, size]) => (
               <label key={name} className="mt-1 flex items-center gap-2 text-sm">
-                <input type="checkbox" name={fields.allowedSizes.name} value={name} defaultChecked={policy.allowedSizes.includes(name as never)} className={checkbox} />
+                <input
+                  type="checkbox"
+                  name={fields.allowedSizes.name}
+                  value={name}
+                  defaultChecked={policy.allowedSizes.includes(name as never)}
+                  className={checkbox}
+                />
                 {size.label} ({size.serverType})
               </label>
             ))}
@@ -58,18 +64,44 @@ export default function Admin() {
             <legend className="text-sm font-medium">Locations users may choose</legend>
             {Object.entries(hetznerLocations).map(([name, label]) => (
               <label key={name} className="mt-1 flex items-center gap-2 text-sm">
-                <input type="checkbox" name={fields.allowedLocations.name} value={name} defaultChecked={policy.allowedLocations.includes(name)} className={checkbox} />
+                <input
+                  type="checkbox"
+                  name={fields.allowedLocations.name}
+                  value={name}
+                  defaultChecked={policy.allowedLocations.includes(name)}
+                  className={checkbox}
+                />
                 {label} ({name})
               </label>
             ))}
             <ErrorList errors={fields.allowedLocations.errors} />
           </fieldset>
-          <Field label="Live workspaces per user" inputProps={getInputProps(fields.maxWorkspacesPerUser, { type: "number" })} errors={fields.maxWorkspacesPerUser.errors} />
+          <Field
+            label="Live workspaces per user"
+            inputProps={getInputProps(fields.maxWorkspacesPerUser, { type: "number" })}
+            errors={fields.maxWorkspacesPerUser.errors}
+          />
           <div />
-          <Field label="Default idle timeout (minutes)" inputProps={getInputProps(fields.defaultIdleMinutes, { type: "number" })} errors={fields.defaultIdleMinutes.errors} />
-          <Field label="Maximum idle timeout (minutes)" inputProps={getInputProps(fields.maxIdleMinutes, { type: "number" })} errors={fields.maxIdleMinutes.errors} />
-          <Field label="Default lifetime (hours)" inputProps={getInputProps(fields.defaultLifetimeHours, { type: "number" })} errors={fields.defaultLifetimeHours.errors} />
-          <Field label="Maximum lifetime (hours)" inputProps={getInputProps(fields.maxLifetimeHours, { type: "number" })} errors={fields.maxLifetimeHours.errors} />
+          <Field
+            label="Default idle timeout (minutes)"
+            inputProps={getInputProps(fields.defaultIdleMinutes, { type: "number" })}
+            errors={fields.defaultIdleMinutes.errors}
+          />
+          <Field
+            label="Maximum idle timeout (minutes)"
+            inputProps={getInputProps(fields.maxIdleMinutes, { type: "number" })}
+            errors={fields.maxIdleMinutes.errors}
+          />
+          <Field
+            label="Default lifetime (hours)"
+            inputProps={getInputProps(fields.defaultLifetimeHours, { type: "number" })}
+            errors={fields.defaultLifetimeHours.errors}
+          />
+          <Field
+            label="Maximum lifetime (hours)"
+            inputProps={getInputProps(fields.maxLifetimeHours, { type: "number" })}
+            errors={fields.maxLifetimeHours.errors}
+          />
           <div className="sm:col-span-2">
             <Field
               label="GitHub logins allowed to sign in"

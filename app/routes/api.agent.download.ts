@@ -16,7 +16,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const { os, arch } = query.data;
   const object = await context.cloudflare.env.AGENTS.get(`vm-agent-${os}-${arch}`);
   if (!object) {
-    return Response.json({ error: `no agent binary for ${os}/${arch} has been uploaded (run npm run deploy:agent)` }, { status: 404 });
+    return Response.json(
+      { error: `no agent binary for ${os}/${arch} has been uploaded (run npm run deploy:agent)` },
+      { status: 404 },
+    );
   }
   const headers = new Headers({
     "Content-Type": "application/octet-stream",

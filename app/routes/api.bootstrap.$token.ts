@@ -12,7 +12,10 @@ const bodySchema = z.object({
   csr: z
     .string()
     .max(16_384)
-    .regex(/^-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----\s*$/, "must be a PEM certificate request")
+    .regex(
+      /^-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----\s*$/,
+      "must be a PEM certificate request",
+    )
     .optional(),
 });
 
@@ -58,10 +61,20 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     return gone();
   }
   const certificate = issued?.certificate ?? null;
-  await recordEvent(context.db, workspace.id, "bootstrap", "ok", certificate ? `The agent checked in and got a certificate for ${hostname}` : "The agent checked in");
+  await recordEvent(
+    context.db,
+    workspace.id,
+    "bootstrap",
+    "ok",
+    certificate ? `The agent checked in and got a certificate for ${hostname}` : "The agent checked in",
+  );
 
   const repository = workspace.repository
-    ? { clone_url: `${config.GITHUB_URL}/${workspace.repository}.git`, branch: workspace.branch ?? "", full_name: workspace.repository }
+    ? {
+        clone_url: `${config.GITHUB_URL}/${workspace.repository}.git`,
+        branch: workspace.branch ?? "",
+        full_name: workspace.repository,
+      }
     : null;
   return Response.json({
     workspace_id: workspace.id,

@@ -7,14 +7,22 @@ import { confirmInstallation } from "~/github/installations.server";
 import { redirectWithToast } from "~/platform/toast.server";
 import { methodNotAllowed } from "~/platform/responses.server";
 
-const querySchema = z.object({ installation_id: z.string().regex(/^\d{1,18}$/).transform(Number) });
+const querySchema = z.object({
+  installation_id: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .transform(Number),
+});
 
 /** The GitHub App's Setup URL: GitHub sends the browser here after an installation. */
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
   const url = new URL(request.url);
   const query = querySchema.safeParse(Object.fromEntries(url.searchParams));
-  if (!query.success) throw new Response("This link is missing a valid installation_id; install the App again from Settings.", { status: 400 });
+  if (!query.success)
+    throw new Response("This link is missing a valid installation_id; install the App again from Settings.", {
+      status: 400,
+    });
 
   let result;
   try {
@@ -24,7 +32,10 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     return redirectWithToast(request, context, "/settings", {
       kind: "error",
       title: "GitHub could not confirm the installation",
-      description: error.status === 0 || error.status >= 500 ? "GitHub could not be reached. Reload this page to try again." : error.message,
+      description:
+        error.status === 0 || error.status >= 500
+          ? "GitHub could not be reached. Reload this page to try again."
+          : error.message,
     });
   }
   if (result.kind === "reauthenticate") {
@@ -34,7 +45,8 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     return redirectWithToast(request, context, "/settings", {
       kind: "error",
       title: "Installation not recorded",
-      description: "GitHub does not list this installation for your account. Install the App from this page while signed in as yourself.",
+      description:
+        "GitHub does not list this installation for your account. Install the App from this page while signed in as yourself.",
     });
   }
   return redirectWithToast(request, context, "/settings", {

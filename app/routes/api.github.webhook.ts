@@ -8,7 +8,13 @@ export const loader = () => methodNotAllowed("POST");
 /** GitHub App webhooks: signature checked before anything is read; unknown events are acknowledged and ignored. */
 export async function action({ request, context }: ActionFunctionArgs) {
   const body = await request.text();
-  if (!(await verifyWebhookSignature(context.config.GITHUB_WEBHOOK_SECRET, body, request.headers.get("X-Hub-Signature-256")))) {
+  if (
+    !(await verifyWebhookSignature(
+      context.config.GITHUB_WEBHOOK_SECRET,
+      body,
+      request.headers.get("X-Hub-Signature-256"),
+    ))
+  ) {
     return Response.json({ error: "invalid signature" }, { status: 401 });
   }
   let payload: unknown;

@@ -4,7 +4,8 @@ import { notFound } from "~/platform/responses.server";
 
 async function sameSecret(given: string, expected: string): Promise<boolean> {
   // Compare digests so the time taken says nothing about the secret.
-  const digest = async (value: string) => new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
+  const digest = async (value: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
   const [a, b] = await Promise.all([digest(given), digest(expected)]);
   return a.every((byte, index) => byte === b[index]);
 }

@@ -16,22 +16,33 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (workspace.status !== "creating" && workspace.status !== "running") {
     return Response.json({ error: `The workspace is ${workspace.status}.` }, { status: 409 });
   }
-  if (!workspace.repository || !workspace.installationId) return Response.json({ error: "This workspace has no repository." }, { status: 404 });
+  if (!workspace.repository || !workspace.installationId)
+    return Response.json({ error: "This workspace has no repository." }, { status: 404 });
   if (!(await userOwnsInstallation(context, workspace.userId, workspace.installationId))) {
-    return Response.json({ error: "The GitHub App is no longer installed for this repository (or is suspended)." }, { status: 403 });
+    return Response.json(
+      { error: "The GitHub App is no longer installed for this repository (or is suspended)." },
+      { status: 403 },
+    );
   }
   const { config } = context;
   const repositoryName = workspace.repository.split("/")[1]!;
   try {
     const appJwt = await createAppJwt({ appId: config.GITHUB_APP_ID, privateKey: config.GITHUB_APP_PRIVATE_KEY });
-    const { token, expiresAt } = await github({ apiUrl: config.GITHUB_API_URL }).createInstallationToken(appJwt, workspace.installationId, {
-      repositories: [repositoryName],
-    });
+    const { token, expiresAt } = await github({ apiUrl: config.GITHUB_API_URL }).createInstallationToken(
+      appJwt,
+      workspace.installationId,
+      {
+        repositories: [repositoryName],
+      },
+    );
     return Response.json({ token, expires_at: expiresAt.toISOString() });
   } catch (error) {
     const status = isProviderError(error) && error.status >= 400 && error.status < 500 ? 403 : 502;
     const detail = isProviderError(error) ? error.message : "unexpected error";
-    return Response.json({ error: `GitHub would not issue a token for ${workspace.repository}: ${detail}` }, { status });
+    return Response.json(
+      { error: `GitHub would not issue a token for ${workspace.repository}: ${detail}` },
+      { status },
+    );
   }
 }
 

@@ -10,7 +10,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   await readJsonBody(request, z.object({}).loose());
   const result = await markReady(context, workspace);
   if (result === "conflict") {
-    return Response.json({ error: `The workspace is ${workspace.status}, so it cannot become ready.` }, { status: 409 });
+    return Response.json(
+      { error: `The workspace is ${workspace.status}, so it cannot become ready.` },
+      { status: 409 },
+    );
   }
   return Response.json({ status: "running" });
 }

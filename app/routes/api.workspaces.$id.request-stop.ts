@@ -12,7 +12,11 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   await readJsonBody(request, z.object({}).loose());
   const claimed = await claimStop(context, { id: workspace.id }, stopReasons.agent);
   if (claimed) {
-    await audit(context, null, { userId: claimed.userId, action: "workspace.stopped", details: { workspaceId: claimed.id, reason: "agent" } });
+    await audit(context, null, {
+      userId: claimed.userId,
+      action: "workspace.stopped",
+      details: { workspaceId: claimed.id, reason: "agent" },
+    });
     context.cloudflare.ctx.waitUntil(finishStop(context, claimed));
   }
   return new Response(null, { status: 202 });

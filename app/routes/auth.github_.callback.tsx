@@ -13,11 +13,25 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     result = await authenticator(request, context).authenticate("github", request);
   } catch (error) {
     if (error instanceof Response) throw error;
-    if (error instanceof ArcticFetchError || (error instanceof ProviderError && (error.status === 0 || error.status >= 500))) {
-      throw new Response("GitHub could not be reached, so sign-in did not complete. Try again in a moment.", { status: 502 });
+    if (
+      error instanceof ArcticFetchError ||
+      (error instanceof ProviderError && (error.status === 0 || error.status >= 500))
+    ) {
+      throw new Response("GitHub could not be reached, so sign-in did not complete. Try again in a moment.", {
+        status: 502,
+      });
     }
-    console.error("sign-in failed", error instanceof OAuth2RequestError ? `${error.code}: ${error.description}` : error instanceof Error ? error.message : error);
-    throw new Response("Sign-in did not complete: the request expired or was not started here. Please sign in again.", { status: 400 });
+    console.error(
+      "sign-in failed",
+      error instanceof OAuth2RequestError
+        ? `${error.code}: ${error.description}`
+        : error instanceof Error
+          ? error.message
+          : error,
+    );
+    throw new Response("Sign-in did not complete: the request expired or was not started here. Please sign in again.", {
+      status: 400,
+    });
   }
   if (result.kind === "refused") throw redirect("/private", { headers: { "Set-Cookie": clearReturnTo } });
   const response = await createUserSession(request, context, result.user.id, readReturnTo(request));

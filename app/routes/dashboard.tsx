@@ -2,7 +2,14 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { Link, useLoaderData } from "@remix-run/react";
 import { requireUser } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
-import { formatEuro, formatUntil, inTransition, useLiveRevalidation, WorkspacePrerequisites, WorkspaceStatusBadge } from "~/components/workspace-status";
+import {
+  formatEuro,
+  formatUntil,
+  inTransition,
+  useLiveRevalidation,
+  WorkspacePrerequisites,
+  WorkspaceStatusBadge,
+} from "~/components/workspace-status";
 import { listCredentials } from "~/settings/credentials.server";
 import { listInstallations } from "~/github/installations.server";
 import { listWorkspaces, presentWorkspace } from "~/workspaces/workspaces.server";
@@ -37,10 +44,16 @@ export default function Dashboard() {
       </div>
       <WorkspacePrerequisites missing={missing} />
       {workspaces.length === 0 ? (
-        <p className="text-zinc-600 dark:text-zinc-400">No workspaces yet. A workspace is a cloud VM with your repository and a coding agent, opened in a terminal here.</p>
+        <p className="text-zinc-600 dark:text-zinc-400">
+          No workspaces yet. A workspace is a cloud VM with your repository and a coding agent, opened in a terminal
+          here.
+        </p>
       ) : (
         <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
-          <table className="min-w-full divide-y divide-zinc-200 bg-white text-sm dark:divide-zinc-800 dark:bg-zinc-900" aria-label="Your workspaces">
+          <table
+            className="min-w-full divide-y divide-zinc-200 bg-white text-sm dark:divide-zinc-800 dark:bg-zinc-900"
+            aria-label="Your workspaces"
+          >
             <thead className="text-left text-xs uppercase tracking-wide text-zinc-500">
               <tr>
                 <th className="px-4 py-2">Name</th>
@@ -66,13 +79,19 @@ export default function Dashboard() {
                     {workspace.repository ? `${workspace.repository}@${workspace.branch ?? ""}` : "—"}
                   </td>
                   <td className="px-4 py-2">
-                    {workspace.sizeLabel} <span className="text-zinc-500">({workspace.serverType}, {workspace.location})</span>
+                    {workspace.sizeLabel}{" "}
+                    <span className="text-zinc-500">
+                      ({workspace.serverType}, {workspace.location})
+                    </span>
                   </td>
                   <td className="px-4 py-2">
-                    {formatEuro(workspace.costSoFar)} <span className="text-zinc-500">· {formatEuro(workspace.hourlyPrice)}/h</span>
+                    {formatEuro(workspace.costSoFar)}{" "}
+                    <span className="text-zinc-500">· {formatEuro(workspace.hourlyPrice)}/h</span>
                   </td>
                   <td className="px-4 py-2 text-zinc-600 dark:text-zinc-400">
-                    {workspace.stopsAt ? `${workspace.stopReason === "idle" ? "idle stop" : "lifetime ends"} ${formatUntil(workspace.stopsAt - workspace.now)}` : "—"}
+                    {workspace.stopsAt
+                      ? `${workspace.stopReason === "idle" ? "idle stop" : "lifetime ends"} ${formatUntil(workspace.stopsAt - workspace.now)}`
+                      : "—"}
                   </td>
                 </tr>
               ))}

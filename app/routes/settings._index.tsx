@@ -6,7 +6,12 @@ import { useState } from "react";
 import { requireUser } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
-import { agentCredentialKinds, agentCredentialSchema, hetznerTokenSchema, type AgentCredentialKind } from "~/settings/schema";
+import {
+  agentCredentialKinds,
+  agentCredentialSchema,
+  hetznerTokenSchema,
+  type AgentCredentialKind,
+} from "~/settings/schema";
 import { loadSettings, settingsAction } from "~/settings/settings.server";
 
 export const meta: MetaFunction = () => [{ title: "Settings · Simple Agent Manager" }];
@@ -36,10 +41,13 @@ export default function Settings() {
           Hetzner Cloud token
         </h2>
         <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
-          Workspaces run as servers in your own Hetzner Cloud project. Create a token with <strong>Read &amp; Write</strong>{" "}
-          access under Security → API tokens. It is checked with Hetzner, stored encrypted, and never shown again.
+          Workspaces run as servers in your own Hetzner Cloud project. Create a token with{" "}
+          <strong>Read &amp; Write</strong> access under Security → API tokens. It is checked with Hetzner, stored
+          encrypted, and never shown again.
         </p>
-        {hetznerToken ? <SavedCredential kind="hetzner" last4={hetznerToken.last4} updatedAt={hetznerToken.updatedAt} /> : null}
+        {hetznerToken ? (
+          <SavedCredential kind="hetzner" last4={hetznerToken.last4} updatedAt={hetznerToken.updatedAt} />
+        ) : null}
         <HetznerForm replacing={Boolean(hetznerToken)} />
       </section>
 
@@ -48,11 +56,14 @@ export default function Settings() {
           GitHub repositories
         </h2>
         <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
-          Workspaces clone repositories through SAM's GitHub App. Install it on your account or organisation and pick the
-          repositories it may read.
+          Workspaces clone repositories through SAM's GitHub App. Install it on your account or organisation and pick
+          the repositories it may read.
         </p>
         {installations.length ? (
-          <ul className="mt-4 divide-y divide-zinc-200 rounded-md border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800" aria-label="Installations">
+          <ul
+            className="mt-4 divide-y divide-zinc-200 rounded-md border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800"
+            aria-label="Installations"
+          >
             {installations.map((installation) => (
               <li key={installation.installationId} className="flex items-center justify-between px-4 py-2 text-sm">
                 <span>
@@ -106,7 +117,10 @@ function credentialLabel(kind: string) {
 
 function SavedCredential({ kind, last4, updatedAt }: { kind: string; last4: string; updatedAt: string }) {
   return (
-    <div className="mt-4 flex items-center justify-between rounded-md bg-zinc-100 px-4 py-2 text-sm dark:bg-zinc-800" data-testid={`saved-${kind}`}>
+    <div
+      className="mt-4 flex items-center justify-between rounded-md bg-zinc-100 px-4 py-2 text-sm dark:bg-zinc-800"
+      data-testid={`saved-${kind}`}
+    >
       <span>
         {credentialLabel(kind)} ending in <span className="font-mono font-semibold">{last4}</span>
         <span className="text-zinc-500"> · saved {dateFormat.format(new Date(updatedAt))} UTC</span>

@@ -11,7 +11,13 @@ export const meta: MetaFunction = () => [{ title: "Audit log · Simple Agent Man
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
   const entries = await context.db
-    .select({ id: auditLog.id, action: auditLog.action, ip: auditLog.ip, details: auditLog.details, createdAt: auditLog.createdAt })
+    .select({
+      id: auditLog.id,
+      action: auditLog.action,
+      ip: auditLog.ip,
+      details: auditLog.details,
+      createdAt: auditLog.createdAt,
+    })
     .from(auditLog)
     .where(eq(auditLog.userId, user.id))
     .orderBy(desc(auditLog.id))

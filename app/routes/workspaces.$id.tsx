@@ -6,18 +6,35 @@ import { audit } from "~/platform/audit.server";
 import { requireUser } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ConfirmAction } from "~/components/workspace-actions";
-import { formatEuro, formatUntil, inTransition, useLiveRevalidation, WorkspaceStatusBadge } from "~/components/workspace-status";
+import {
+  formatEuro,
+  formatUntil,
+  inTransition,
+  useLiveRevalidation,
+  WorkspaceStatusBadge,
+} from "~/components/workspace-status";
 import { repositoryAccess } from "~/github/installations.server";
 import { getPolicy } from "~/admin/policy.server";
 import { redirectWithToast } from "~/platform/toast.server";
 import { agentClis, formatMinutes, IDLE_WARNING_MS } from "~/workspaces/schema";
 import { provision } from "~/workspaces/provision.server";
 import { finishStop } from "~/workspaces/teardown.server";
-import { claimDelete, claimRestart, claimStop, countLiveWorkspaces, getWorkspace, keepAlive, listEvents, presentWorkspace, stopReasons } from "~/workspaces/workspaces.server";
+import {
+  claimDelete,
+  claimRestart,
+  claimStop,
+  countLiveWorkspaces,
+  getWorkspace,
+  keepAlive,
+  listEvents,
+  presentWorkspace,
+  stopReasons,
+} from "~/workspaces/workspaces.server";
 import { notFound } from "~/platform/responses.server";
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.workspace.name ?? "Workspace"} · Simple Agent Manager` }];
-
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${data?.workspace.name ?? "Workspace"} · Simple Agent Manager` },
+];
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
@@ -26,7 +43,13 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const events = await listEvents(context.db, workspace.id);
   return {
     workspace: presentWorkspace(workspace),
-    events: events.map((event) => ({ id: event.id, step: event.step, status: event.status, message: event.message, at: event.createdAt.getTime() })),
+    events: events.map((event) => ({
+      id: event.id,
+      step: event.step,
+      status: event.status,
+      message: event.message,
+      at: event.createdAt.getTime(),
+    })),
   };
 }
 
@@ -40,15 +63,25 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   if (!parsed.success) throw new Response("Unknown action", { status: 400 });
   const scope = { id: workspace.id, userId: user.id };
   const here = `/workspaces/${workspace.id}`;
-  const record = (action: string) => audit(context, request, { userId: user.id, action, details: { workspaceId: workspace.id } });
+  const record = (action: string) =>
+    audit(context, request, { userId: user.id, action, details: { workspaceId: workspace.id } });
 
   switch (parsed.data.intent) {
     case "stop": {
       const claimed = await claimStop(context, scope, stopReasons.user);
-      if (!claimed) return redirectWithToast(request, context, here, { kind: "info", title: "Nothing to stop", description: `The workspace is ${workspace.status}.` });
+      if (!claimed)
+        return redirectWithToast(request, context, here, {
+          kind: "info",
+          title: "Nothing to stop",
+          description: `The workspace is ${workspace.status}.`,
+        });
       await record("workspace.stopped");
       context.cloudflare.ctx.waitUntil(finishStop(context, claimed));
-      return redirectWithToast(request, context, here, { kind: "success", title: "Stopping", description: "The server is being deleted; the workspace stays, ready to restart." });
+      return redirectWithToast(request, context, here, {
+        kind: "success",
+        title: "Stopping",
+        description: "The server is being deleted; the workspace stays, ready to restart.",
+      });
     }
     case "restart": {
       const policy = await getPolicy(context);
@@ -71,28 +104,59 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         });
       }
       const claimed = await claimRestart(context, scope);
-      if (!claimed) return redirectWithToast(request, context, here, { kind: "info", title: "Nothing to restart", description: `The workspace is ${workspace.status}.` });
+      if (!claimed)
+        return redirectWithToast(request, context, here, {
+          kind: "info",
+          title: "Nothing to restart",
+          description: `The workspace is ${workspace.status}.`,
+        });
       await record("workspace.restarted");
       context.cloudflare.ctx.waitUntil(provision(context, claimed));
-      return redirectWithToast(request, context, here, { kind: "success", title: "Restarting", description: "A fresh server is being created." });
+      return redirectWithToast(request, context, here, {
+        kind: "success",
+        title: "Restarting",
+        description: "A fresh server is being created.",
+      });
     }
     case "delete": {
       const claimed = await claimDelete(context, scope);
-      if (!claimed) return redirectWithToast(request, context, here, { kind: "info", title: "Already on its way", description: "The workspace is stopping; delete it once it has stopped." });
+      if (!claimed)
+        return redirectWithToast(request, context, here, {
+          kind: "info",
+          title: "Already on its way",
+          description: "The workspace is stopping; delete it once it has stopped.",
+        });
       await record("workspace.deleted");
       context.cloudflare.ctx.waitUntil(finishStop(context, claimed, { remove: true }));
-      return redirectWithToast(request, context, "/dashboard", { kind: "success", title: `Deleting ${workspace.name}`, description: "Its server and DNS record are being removed." });
+      return redirectWithToast(request, context, "/dashboard", {
+        kind: "success",
+        title: `Deleting ${workspace.name}`,
+        description: "Its server and DNS record are being removed.",
+      });
     }
     case "keep-alive": {
       if (!(await keepAlive(context.db, scope))) {
-        return redirectWithToast(request, context, here, { kind: "info", title: "Nothing to keep alive", description: `The workspace is ${workspace.status}.` });
+        return redirectWithToast(request, context, here, {
+          kind: "info",
+          title: "Nothing to keep alive",
+          description: `The workspace is ${workspace.status}.`,
+        });
       }
-      return redirectWithToast(request, context, here, { kind: "success", title: "Kept alive", description: "The idle timer starts again now." });
+      return redirectWithToast(request, context, here, {
+        kind: "success",
+        title: "Kept alive",
+        description: "The idle timer starts again now.",
+      });
     }
   }
 }
 
-const timeFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: "UTC" });
+const timeFormat = new Intl.DateTimeFormat("en-GB", {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  timeZone: "UTC",
+});
 
 const stepLabels: Record<string, string> = {
   create: "Requested",
@@ -117,9 +181,16 @@ const statusIcon: Record<string, string> = { started: "…", ok: "✓", error: "
 
 export default function WorkspacePage() {
   const { workspace, events } = useLoaderData<typeof loader>();
-  useLiveRevalidation(inTransition(workspace.status) || workspace.status === "running", inTransition(workspace.status) ? 2000 : 15000);
+  useLiveRevalidation(
+    inTransition(workspace.status) || workspace.status === "running",
+    inTransition(workspace.status) ? 2000 : 15000,
+  );
   const untilStop = workspace.stopsAt ? workspace.stopsAt - workspace.now : null;
-  const warnIdle = workspace.status === "running" && workspace.stopReason === "idle" && untilStop !== null && untilStop <= IDLE_WARNING_MS;
+  const warnIdle =
+    workspace.status === "running" &&
+    workspace.stopReason === "idle" &&
+    untilStop !== null &&
+    untilStop <= IDLE_WARNING_MS;
 
   return (
     <div className="space-y-6">
@@ -140,7 +211,12 @@ export default function WorkspacePage() {
             </Link>
           ) : null}
           {workspace.status === "running" || workspace.status === "creating" ? (
-            <ConfirmAction intent="stop" label="Stop" question="Delete the server? Files on it are lost; the workspace can be restarted." confirmLabel="Yes, stop" />
+            <ConfirmAction
+              intent="stop"
+              label="Stop"
+              question="Delete the server? Files on it are lost; the workspace can be restarted."
+              confirmLabel="Yes, stop"
+            />
           ) : null}
           {workspace.status === "stopped" || workspace.status === "error" ? (
             <Form method="post">
@@ -151,13 +227,22 @@ export default function WorkspacePage() {
             </Form>
           ) : null}
           {workspace.status !== "stopping" ? (
-            <ConfirmAction intent="delete" label="Delete" question="Delete this workspace, its server and its history?" confirmLabel="Yes, delete" danger />
+            <ConfirmAction
+              intent="delete"
+              label="Delete"
+              question="Delete this workspace, its server and its history?"
+              confirmLabel="Yes, delete"
+              danger
+            />
           ) : null}
         </div>
       </div>
 
       {warnIdle ? (
-        <div role="alert" className="card flex flex-wrap items-center justify-between gap-3 border-amber-400 bg-amber-50 dark:bg-amber-950">
+        <div
+          role="alert"
+          className="card flex flex-wrap items-center justify-between gap-3 border-amber-400 bg-amber-50 dark:bg-amber-950"
+        >
           <p className="text-sm">
             No activity for a while: this workspace stops <strong>{formatUntil(untilStop!)}</strong> to save cost.
           </p>
@@ -171,23 +256,33 @@ export default function WorkspacePage() {
       ) : null}
 
       {workspace.error ? (
-        <p role="alert" className="card border-red-300 text-sm text-red-700 dark:text-red-300" data-testid="workspace-error">
+        <p
+          role="alert"
+          className="card border-red-300 text-sm text-red-700 dark:text-red-300"
+          data-testid="workspace-error"
+        >
           {workspace.error}
         </p>
       ) : null}
 
       <dl className="card grid gap-4 text-sm sm:grid-cols-3">
-        <Detail label="Repository">{workspace.repository ? `${workspace.repository}@${workspace.branch ?? ""}` : "—"}</Detail>
+        <Detail label="Repository">
+          {workspace.repository ? `${workspace.repository}@${workspace.branch ?? ""}` : "—"}
+        </Detail>
         <Detail label="Size">
           {workspace.sizeLabel} ({workspace.serverType}) in {workspace.location}
         </Detail>
-        <Detail label="Agent CLI">{agentClis[workspace.agentCli as keyof typeof agentClis] ?? workspace.agentCli}</Detail>
+        <Detail label="Agent CLI">
+          {agentClis[workspace.agentCli as keyof typeof agentClis] ?? workspace.agentCli}
+        </Detail>
         <Detail label="Cost so far">
           {formatEuro(workspace.costSoFar)} · {formatEuro(workspace.hourlyPrice)}/h
         </Detail>
         <Detail label="Stops when idle for">{formatMinutes(workspace.idleTimeoutSeconds / 60)}</Detail>
         <Detail label="Automatic stop">
-          {workspace.stopsAt ? `${workspace.stopReason === "idle" ? "idle" : "lifetime"}, ${formatUntil(untilStop!)}` : `after ${formatMinutes(workspace.maxLifetimeSeconds / 60)} at most`}
+          {workspace.stopsAt
+            ? `${workspace.stopReason === "idle" ? "idle" : "lifetime"}, ${formatUntil(untilStop!)}`
+            : `after ${formatMinutes(workspace.maxLifetimeSeconds / 60)} at most`}
         </Detail>
       </dl>
 
@@ -207,7 +302,16 @@ export default function WorkspacePage() {
               </span>
               <span>
                 <span className="font-medium">{stepLabels[event.step] ?? event.step}</span>
-                {event.message ? <span className={event.status === "error" ? "text-red-700 dark:text-red-300" : "text-zinc-600 dark:text-zinc-400"}> — {event.message}</span> : null}
+                {event.message ? (
+                  <span
+                    className={
+                      event.status === "error" ? "text-red-700 dark:text-red-300" : "text-zinc-600 dark:text-zinc-400"
+                    }
+                  >
+                    {" "}
+                    — {event.message}
+                  </span>
+                ) : null}
               </span>
             </li>
           ))}

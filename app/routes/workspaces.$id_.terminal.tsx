@@ -10,7 +10,9 @@ import { terminalAccess } from "~/workspaces/terminal.server";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: xtermStyles }];
 
-export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.workspace.name ?? "Terminal"} · Simple Agent Manager` }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [
+  { title: `${data?.workspace.name ?? "Terminal"} · Simple Agent Manager` },
+];
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   return terminalAccess(request, context, params.id!);
@@ -30,7 +32,9 @@ function useTokenSource(workspaceId: string, initial: { token: string | null; ex
   return useCallback(async () => {
     const { token, expiresAt } = current.current;
     if (token && expiresAt && expiresAt - Date.now() > 60_000) return token;
-    const response = await fetch(`/workspaces/${workspaceId}/terminal/token`, { headers: { Accept: "application/json" } });
+    const response = await fetch(`/workspaces/${workspaceId}/terminal/token`, {
+      headers: { Accept: "application/json" },
+    });
     if (!response.ok) throw new Error(`token request failed with ${response.status}`);
     current.current = (await response.json()) as { token: string; expiresAt: number };
     return current.current.token!;
@@ -78,7 +82,10 @@ export default function TerminalPage() {
         await refresh();
         if (!cancelled) select(created.id);
       } catch (error) {
-        if (!cancelled) setProblem(`The workspace's agent could not be reached (${error instanceof Error ? error.message : "unknown error"}). It may still be starting; reload in a moment.`);
+        if (!cancelled)
+          setProblem(
+            `The workspace's agent could not be reached (${error instanceof Error ? error.message : "unknown error"}). It may still be starting; reload in a moment.`,
+          );
       }
     })();
     return () => {
@@ -90,8 +97,12 @@ export default function TerminalPage() {
   if (workspace.status !== "running") {
     return (
       <div className="card mx-auto max-w-lg text-center">
-        <h1 className="text-lg font-semibold">{workspace.name} is {workspace.status}</h1>
-        <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-400">The terminal opens once the workspace is running.</p>
+        <h1 className="text-lg font-semibold">
+          {workspace.name} is {workspace.status}
+        </h1>
+        <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-400">
+          The terminal opens once the workspace is running.
+        </p>
         <Link to={`/workspaces/${workspace.id}`} className="btn-secondary mt-4">
           Back to the workspace
         </Link>
@@ -132,9 +143,16 @@ export default function TerminalPage() {
           ) : null}
         </div>
       </div>
-      <div role="tablist" aria-label="Terminal sessions" className="flex items-center gap-1 border-b border-zinc-200 dark:border-zinc-800">
+      <div
+        role="tablist"
+        aria-label="Terminal sessions"
+        className="flex items-center gap-1 border-b border-zinc-200 dark:border-zinc-800"
+      >
         {(sessions ?? []).map((session) => (
-          <div key={session.id} className={`flex items-center rounded-t-md ${session.id === activeId ? "bg-zinc-900 text-zinc-100" : "text-zinc-500"}`}>
+          <div
+            key={session.id}
+            className={`flex items-center rounded-t-md ${session.id === activeId ? "bg-zinc-900 text-zinc-100" : "text-zinc-500"}`}
+          >
             <button
               type="button"
               role="tab"
@@ -147,12 +165,22 @@ export default function TerminalPage() {
               {session.name}
               {session.exited ? " (ended)" : ""}
             </button>
-            <button type="button" onClick={() => closeSession(session.id)} aria-label={`Close ${session.name}`} className="pr-2 text-xs opacity-60 hover:opacity-100">
+            <button
+              type="button"
+              onClick={() => closeSession(session.id)}
+              aria-label={`Close ${session.name}`}
+              className="pr-2 text-xs opacity-60 hover:opacity-100"
+            >
               ×
             </button>
           </div>
         ))}
-        <button type="button" onClick={newSession} className="px-3 py-1.5 text-sm text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100" aria-label="New session">
+        <button
+          type="button"
+          onClick={newSession}
+          className="px-3 py-1.5 text-sm text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100"
+          aria-label="New session"
+        >
           +
         </button>
       </div>
@@ -167,7 +195,15 @@ export default function TerminalPage() {
   );
 }
 
-function TerminalView({ agentUrl, sessionId, getToken }: { agentUrl: string; sessionId: string; getToken: () => Promise<string> }) {
+function TerminalView({
+  agentUrl,
+  sessionId,
+  getToken,
+}: {
+  agentUrl: string;
+  sessionId: string;
+  getToken: () => Promise<string>;
+}) {
   const container = useRef<HTMLDivElement>(null);
   const [status, setStatus] = useState<{ state: ConnectionStatus; detail?: string }>({ state: "connecting" });
 

@@ -5,7 +5,11 @@ import { methodNotAllowed } from "~/platform/responses.server";
 /** A fresh terminal token for the page's reconnects; same checks as the page itself. */
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { token, expiresAt } = await terminalAccess(request, context, params.id!);
-  if (!token) return Response.json({ error: "the workspace is not running" }, { status: 409, headers: { "Cache-Control": "no-store" } });
+  if (!token)
+    return Response.json(
+      { error: "the workspace is not running" },
+      { status: 409, headers: { "Cache-Control": "no-store" } },
+    );
   return Response.json({ token, expiresAt }, { headers: { "Cache-Control": "no-store" } });
 }
 

@@ -27,11 +27,23 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const submission = parseWithZod(await request.formData(), { schema: workspaceFormSchema(await formLimits(context)) });
   if (submission.status !== "success") return data({ result: submission.reply() }, { status: 400 });
   const result = await createWorkspace(context, user.id, submission.value);
-  if (result.kind === "invalid") return data({ result: submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }) }, { status: 400 });
+  if (result.kind === "invalid")
+    return data(
+      { result: submission.reply({ fieldErrors: result.fieldErrors, formErrors: result.formErrors }) },
+      { status: 400 },
+    );
   const { workspace } = result;
-  await audit(context, request, { userId: user.id, action: "workspace.created", details: { workspaceId: workspace.id, size: workspace.size, location: workspace.location } });
+  await audit(context, request, {
+    userId: user.id,
+    action: "workspace.created",
+    details: { workspaceId: workspace.id, size: workspace.size, location: workspace.location },
+  });
   context.cloudflare.ctx.waitUntil(provision(context, workspace));
-  return redirectWithToast(request, context, `/workspaces/${workspace.id}`, { kind: "success", title: "Creating your workspace", description: "It takes a minute or two." });
+  return redirectWithToast(request, context, `/workspaces/${workspace.id}`, {
+    kind: "success",
+    title: "Creating your workspace",
+    description: "It takes a minute or two.",
+  });
 }
 
 export default function NewWorkspace() {
@@ -89,7 +101,15 @@ function CreateForm({ data: loaded }: { data: CreateFormOptions }) {
 
   return (
     <Form method="post" {...getFormProps(form)} className="card space-y-5">
-      <Field label="Name" inputProps={{ ...getInputProps(fields.name, { type: "text" }), placeholder: "fix-login-bug", autoComplete: "off" }} errors={fields.name.errors} />
+      <Field
+        label="Name"
+        inputProps={{
+          ...getInputProps(fields.name, { type: "text" }),
+          placeholder: "fix-login-bug",
+          autoComplete: "off",
+        }}
+        errors={fields.name.errors}
+      />
 
       <div>
         <Field
@@ -116,8 +136,17 @@ function CreateForm({ data: loaded }: { data: CreateFormOptions }) {
       <div>
         <Field
           label="Branch"
-          hint={chosen ? `Leave empty for the default branch, ${chosen.defaultBranch}.` : "Leave empty for the repository's default branch."}
-          inputProps={{ ...getInputProps(fields.branch, { type: "text" }), list: "branches", autoComplete: "off", placeholder: chosen?.defaultBranch ?? "main" }}
+          hint={
+            chosen
+              ? `Leave empty for the default branch, ${chosen.defaultBranch}.`
+              : "Leave empty for the repository's default branch."
+          }
+          inputProps={{
+            ...getInputProps(fields.branch, { type: "text" }),
+            list: "branches",
+            autoComplete: "off",
+            placeholder: chosen?.defaultBranch ?? "main",
+          }}
           errors={fields.branch.errors}
         />
         <datalist id="branches">
@@ -149,16 +178,26 @@ function CreateForm({ data: loaded }: { data: CreateFormOptions }) {
         <legend className="text-sm font-medium">Size</legend>
         <div className="mt-1 grid gap-2 sm:grid-cols-3">
           {loaded.sizes.map((choice) => (
-            <label key={choice.size} className="flex cursor-pointer flex-col rounded-md border border-zinc-300 p-3 text-sm has-[:checked]:border-indigo-500 has-[:checked]:ring-1 has-[:checked]:ring-indigo-500 dark:border-zinc-700">
+            <label
+              key={choice.size}
+              className="flex cursor-pointer flex-col rounded-md border border-zinc-300 p-3 text-sm has-[:checked]:border-indigo-500 has-[:checked]:ring-1 has-[:checked]:ring-indigo-500 dark:border-zinc-700"
+            >
               <span className="flex items-center gap-2 font-medium">
-                <input type="radio" name={fields.size.name} value={choice.size} defaultChecked={fields.size.initialValue === choice.size} />
+                <input
+                  type="radio"
+                  name={fields.size.name}
+                  value={choice.size}
+                  defaultChecked={fields.size.initialValue === choice.size}
+                />
                 {choice.label}
               </span>
               <span className="text-zinc-600 dark:text-zinc-400">
                 {choice.serverType}: {choice.cores} vCPU, {choice.memory} GB RAM, {choice.disk} GB disk
               </span>
               <span className="font-mono text-xs" data-testid={`price-${choice.size}`}>
-                {choice.hourly[location] ? `${formatEuro(Number(choice.hourly[location]))}/h` : `not offered in ${location}`}
+                {choice.hourly[location]
+                  ? `${formatEuro(Number(choice.hourly[location]))}/h`
+                  : `not offered in ${location}`}
               </span>
             </label>
           ))}
@@ -171,7 +210,10 @@ function CreateForm({ data: loaded }: { data: CreateFormOptions }) {
           <label htmlFor={fields.idleTimeoutMinutes.id} className="block text-sm font-medium">
             Stop when idle for
           </label>
-          <select {...getSelectProps(fields.idleTimeoutMinutes)} className="mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950">
+          <select
+            {...getSelectProps(fields.idleTimeoutMinutes)}
+            className="mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
+          >
             {idleChoices.map((minutes) => (
               <option key={minutes} value={minutes}>
                 {formatMinutes(minutes)}
@@ -183,7 +225,11 @@ function CreateForm({ data: loaded }: { data: CreateFormOptions }) {
         <Field
           label="Maximum lifetime (hours)"
           hint={`Stopped after this long even when busy; at most ${loaded.limits.maxLifetimeHours} h.`}
-          inputProps={{ ...getInputProps(fields.maxLifetimeHours, { type: "number" }), min: 1, max: loaded.limits.maxLifetimeHours }}
+          inputProps={{
+            ...getInputProps(fields.maxLifetimeHours, { type: "number" }),
+            min: 1,
+            max: loaded.limits.maxLifetimeHours,
+          }}
           errors={fields.maxLifetimeHours.errors}
         />
       </div>
@@ -193,7 +239,12 @@ function CreateForm({ data: loaded }: { data: CreateFormOptions }) {
         <div className="mt-1 flex flex-wrap gap-4 text-sm">
           {Object.entries(agentClis).map(([value, label]) => (
             <label key={value} className="flex items-center gap-2">
-              <input type="radio" name={fields.agentCli.name} value={value} defaultChecked={fields.agentCli.initialValue === value} />
+              <input
+                type="radio"
+                name={fields.agentCli.name}
+                value={value}
+                defaultChecked={fields.agentCli.initialValue === value}
+              />
               {label}
             </label>
           ))}

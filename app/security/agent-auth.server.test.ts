@@ -8,7 +8,11 @@ import { testEnv } from "../../tests/support/test-env";
 
 const config = parseConfig(testEnv());
 const workspaceId = "abcdefgh2345";
-const request = (token: string) => new Request(`http://localhost/api/workspaces/${workspaceId}/heartbeat`, { method: "POST", headers: { Authorization: `Bearer ${token}` } });
+const request = (token: string) =>
+  new Request(`http://localhost/api/workspaces/${workspaceId}/heartbeat`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}` },
+  });
 
 async function status(token: string, id = workspaceId, cfg = config): Promise<number> {
   try {
@@ -35,36 +39,69 @@ describe("callback tokens", () => {
   });
 
   it("refuses a token whose workspace claim differs from its subject", async () => {
-    const token = await signToken(config, { audience: CALLBACK_AUDIENCE, subject: workspaceId, ttlSeconds: 60, claims: { workspace: "zzzzzzzzzzzz" } });
+    const token = await signToken(config, {
+      audience: CALLBACK_AUDIENCE,
+      subject: workspaceId,
+      ttlSeconds: 60,
+      claims: { workspace: "zzzzzzzzzzzz" },
+    });
     expect(await status(token)).toBe(401);
   });
 
   it("refuses a terminal token (wrong audience)", async () => {
-    const token = await signToken(config, { audience: "workspace-terminal", subject: workspaceId, ttlSeconds: 60, claims: { workspace: workspaceId } });
+    const token = await signToken(config, {
+      audience: "workspace-terminal",
+      subject: workspaceId,
+      ttlSeconds: 60,
+      claims: { workspace: workspaceId },
+    });
     expect(await status(token)).toBe(401);
   });
 
   it("refuses an expired token", async () => {
-    const token = await signToken(config, { audience: CALLBACK_AUDIENCE, subject: workspaceId, ttlSeconds: -120, claims: { workspace: workspaceId } });
+    const token = await signToken(config, {
+      audience: CALLBACK_AUDIENCE,
+      subject: workspaceId,
+      ttlSeconds: -120,
+      claims: { workspace: workspaceId },
+    });
     expect(await status(token)).toBe(401);
   });
 
   it("refuses a token signed by a key that is not ours, even under our kid", async () => {
     const foreign = parseConfig({ ...testEnv(), ...generateKeys(), JWT_KEY_ID: config.JWT_KEY_ID });
-    const token = await signToken(foreign, { audience: CALLBACK_AUDIENCE, subject: workspaceId, ttlSeconds: 60, claims: { workspace: workspaceId } });
+    const token = await signToken(foreign, {
+      audience: CALLBACK_AUDIENCE,
+      subject: workspaceId,
+      ttlSeconds: 60,
+      claims: { workspace: workspaceId },
+    });
     expect(await status(token)).toBe(401);
   });
 
   it("refuses an unsigned token and a missing header", async () => {
-    const none = await new SignJWT({ workspace: workspaceId }).setProtectedHeader({ alg: "HS256", kid: config.JWT_KEY_ID }).setAudience(CALLBACK_AUDIENCE).setSubject(workspaceId).setIssuer(config.APP_URL).setExpirationTime("1m").sign(new Uint8Array(32));
+    const none = await new SignJWT({ workspace: workspaceId })
+      .setProtectedHeader({ alg: "HS256", kid: config.JWT_KEY_ID })
+      .setAudience(CALLBACK_AUDIENCE)
+      .setSubject(workspaceId)
+      .setIssuer(config.APP_URL)
+      .setExpirationTime("1m")
+      .sign(new Uint8Array(32));
     expect(await status(none)).toBe(401);
-    await expect(requireCallbackToken(new Request("http://localhost/", { method: "POST" }), config, workspaceId)).rejects.toMatchObject({ status: 401 });
+    await expect(
+      requireCallbackToken(new Request("http://localhost/", { method: "POST" }), config, workspaceId),
+    ).rejects.toMatchObject({ status: 401 });
   });
 
   it("accepts tokens signed with the previous key during a rotation", async () => {
     const oldToken = (await issueCallbackToken(config, workspaceId)).callback_token;
     const next = generateKeys();
-    const rotated = parseConfig({ ...testEnv(), ...next, JWT_PREVIOUS_PUBLIC_KEY: config.JWT_PUBLIC_KEY, JWT_PREVIOUS_KEY_ID: config.JWT_KEY_ID });
+    const rotated = parseConfig({
+      ...testEnv(),
+      ...next,
+      JWT_PREVIOUS_PUBLIC_KEY: config.JWT_PUBLIC_KEY,
+      JWT_PREVIOUS_KEY_ID: config.JWT_KEY_ID,
+    });
     expect(await status(oldToken, workspaceId, rotated)).toBe(200);
   });
 });

@@ -22,7 +22,10 @@ export async function issueCallbackToken(config: Config, workspaceId: string, no
     ttlSeconds: CALLBACK_TOKEN_SECONDS,
     claims: { workspace: workspaceId },
   });
-  return { callback_token: token, callback_token_expires_at: new Date(now + CALLBACK_TOKEN_SECONDS * 1000).toISOString() };
+  return {
+    callback_token: token,
+    callback_token_expires_at: new Date(now + CALLBACK_TOKEN_SECONDS * 1000).toISOString(),
+  };
 }
 
 const keyCache = new Map<string, Promise<JoseKey | Uint8Array>>();
@@ -40,7 +43,10 @@ function publicKey(pem: string) {
 export function unauthorized(message = "A valid callback token for this workspace is required.") {
   return new Response(JSON.stringify({ error: message }), {
     status: 401,
-    headers: { "Content-Type": "application/json; charset=utf-8", "WWW-Authenticate": 'Bearer realm="workspace-callback"' },
+    headers: {
+      "Content-Type": "application/json; charset=utf-8",
+      "WWW-Authenticate": 'Bearer realm="workspace-callback"',
+    },
   });
 }
 
@@ -53,7 +59,8 @@ export async function requireCallbackToken(request: Request, config: Config, wor
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header);
   if (!match) throw unauthorized();
   const keys: Record<string, string> = { [config.JWT_KEY_ID]: config.JWT_PUBLIC_KEY };
-  if (config.JWT_PREVIOUS_KEY_ID && config.JWT_PREVIOUS_PUBLIC_KEY) keys[config.JWT_PREVIOUS_KEY_ID] = config.JWT_PREVIOUS_PUBLIC_KEY;
+  if (config.JWT_PREVIOUS_KEY_ID && config.JWT_PREVIOUS_PUBLIC_KEY)
+    keys[config.JWT_PREVIOUS_KEY_ID] = config.JWT_PREVIOUS_PUBLIC_KEY;
   try {
     const { payload } = await jwtVerify(
       match[1]!,
@@ -62,7 +69,13 @@ export async function requireCallbackToken(request: Request, config: Config, wor
         if (!pem) throw new errors.JWKSNoMatchingKey();
         return publicKey(pem);
       },
-      { algorithms: [JWT_ALG], audience: CALLBACK_AUDIENCE, issuer: config.APP_URL, subject: workspaceId, clockTolerance: 30 },
+      {
+        algorithms: [JWT_ALG],
+        audience: CALLBACK_AUDIENCE,
+        issuer: config.APP_URL,
+        subject: workspaceId,
+        clockTolerance: 30,
+      },
     );
     if (payload.workspace !== workspaceId) throw unauthorized();
     return payload;
@@ -85,7 +98,9 @@ export async function readJsonBody<T>(request: Request, schema: z.ZodType<T>): P
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`).join("; ");
+    const problems = parsed.error.issues
+      .map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`)
+      .join("; ");
     throw Response.json({ error: problems }, { status: 400 });
   }
   return parsed.data;
@@ -95,7 +110,11 @@ export async function readJsonBody<T>(request: Request, schema: z.ZodType<T>): P
  * For the agent endpoints: the request must be a POST carrying a callback token for exactly this
  * workspace (else 401), and the workspace must still exist (else 404).
  */
-export async function requireAgentWorkspace(request: Request, context: AppLoadContext, workspaceId: string | undefined): Promise<Workspace> {
+export async function requireAgentWorkspace(
+  request: Request,
+  context: AppLoadContext,
+  workspaceId: string | undefined,
+): Promise<Workspace> {
   if (request.method !== "POST") throw methodNotAllowed("POST");
   if (!isWorkspaceId(workspaceId)) throw unauthorized();
   await requireCallbackToken(request, context.config, workspaceId);

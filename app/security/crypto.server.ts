@@ -65,12 +65,18 @@ export async function currentKeyVersion(config: KeyConfig): Promise<number> {
 export async function encrypt(config: KeyConfig, plaintext: string, userId: string): Promise<Sealed> {
   const { version, key } = await importKey(config.ENCRYPTION_KEY);
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const sealed = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(userId) }, key, encoder.encode(plaintext));
+  const sealed = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: encoder.encode(userId) },
+    key,
+    encoder.encode(plaintext),
+  );
   return { ciphertext: toBase64(new Uint8Array(sealed)), iv: toBase64(iv), keyVersion: version };
 }
 
 export async function decrypt(config: KeyConfig, sealed: Sealed, userId: string): Promise<string> {
-  const candidates = [config.ENCRYPTION_KEY, config.ENCRYPTION_KEY_PREVIOUS].filter((key): key is string => Boolean(key));
+  const candidates = [config.ENCRYPTION_KEY, config.ENCRYPTION_KEY_PREVIOUS].filter((key): key is string =>
+    Boolean(key),
+  );
   for (const candidate of candidates) {
     const { version, key } = await importKey(candidate);
     if (version !== sealed.keyVersion) continue;

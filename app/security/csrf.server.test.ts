@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { isCrossSiteWrite } from "./csrf.server";
 
 const appUrl = "http://localhost:8788";
-const post = (headers: Record<string, string>, method = "POST") => new Request(`${appUrl}/settings`, { method, headers });
+const post = (headers: Record<string, string>, method = "POST") =>
+  new Request(`${appUrl}/settings`, { method, headers });
 
 describe("isCrossSiteWrite", () => {
   it.each([

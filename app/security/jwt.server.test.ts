@@ -7,7 +7,11 @@ import { loader as jwksLoader } from "../routes/[.]well-known.jwks[.]json";
 import { testEnv } from "../../tests/support/test-env";
 
 async function fetchJwks(config: ReturnType<typeof parseConfig>) {
-  const response = await jwksLoader({ context: { config }, request: new Request("http://localhost/.well-known/jwks.json"), params: {} } as never);
+  const response = await jwksLoader({
+    context: { config },
+    request: new Request("http://localhost/.well-known/jwks.json"),
+    params: {},
+  } as never);
   return { response, json: () => response.json() as Promise<{ keys: PublishedKey[] }> };
 }
 
@@ -17,10 +21,17 @@ describe("signing keys", () => {
     const { response, json } = await fetchJwks(config);
     expect(response.headers.get("Cache-Control")).toMatch(/max-age=\d+/);
     const jwks = await json();
-    expect(jwks.keys).toEqual([expect.objectContaining({ kty: "RSA", alg: "RS256", use: "sig", kid: config.JWT_KEY_ID })]);
+    expect(jwks.keys).toEqual([
+      expect.objectContaining({ kty: "RSA", alg: "RS256", use: "sig", kid: config.JWT_KEY_ID }),
+    ]);
     expect(JSON.stringify(jwks)).not.toMatch(/"d"|"p"|"q"/);
 
-    const token = await signToken(config, { audience: "workspace-terminal", subject: "user-1", ttlSeconds: 300, claims: { workspace: "ws-1" } });
+    const token = await signToken(config, {
+      audience: "workspace-terminal",
+      subject: "user-1",
+      ttlSeconds: 300,
+      claims: { workspace: "ws-1" },
+    });
     const { payload, protectedHeader } = await jwtVerify(token, createLocalJWKSet(jwks), {
       issuer: config.APP_URL,
       audience: "workspace-terminal",
@@ -45,7 +56,9 @@ describe("signing keys", () => {
     });
     const jwks = await (await fetchJwks(rotated)).json();
     expect(jwks.keys.map((key) => key.kid)).toEqual([next.JWT_KEY_ID, env.JWT_KEY_ID]);
-    await expect(jwtVerify(oldToken, createLocalJWKSet(jwks), { audience: "workspace-terminal" })).resolves.toBeTruthy();
+    await expect(
+      jwtVerify(oldToken, createLocalJWKSet(jwks), { audience: "workspace-terminal" }),
+    ).resolves.toBeTruthy();
   });
 
   it("a token from a key that is not published is refused", async () => {

@@ -36,7 +36,12 @@ async function privateKey(config: Config): Promise<CryptoKey> {
 /** Signs a short-lived token issued by this control plane (terminal and callback tokens). */
 export async function signToken(
   config: Config,
-  { audience, subject, ttlSeconds, claims = {} }: { audience: string; subject: string; ttlSeconds: number; claims?: Record<string, unknown> },
+  {
+    audience,
+    subject,
+    ttlSeconds,
+    claims = {},
+  }: { audience: string; subject: string; ttlSeconds: number; claims?: Record<string, unknown> },
 ): Promise<string> {
   return new SignJWT(claims)
     .setProtectedHeader({ alg: JWT_ALG, kid: config.JWT_KEY_ID, typ: "JWT" })

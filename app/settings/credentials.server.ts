@@ -10,7 +10,13 @@ export interface CredentialSummary {
 }
 
 /** Encrypts and stores a secret (replacing the previous one of that kind). Only the last 4 characters stay readable. */
-export async function saveCredential(context: AppLoadContext, userId: string, kind: CredentialKind, secret: string, options: { expiresAt?: Date | null } = {}) {
+export async function saveCredential(
+  context: AppLoadContext,
+  userId: string,
+  kind: CredentialKind,
+  secret: string,
+  options: { expiresAt?: Date | null } = {},
+) {
   const sealed = await encrypt(context.config, secret, userId);
   const now = new Date();
   const values = { ...sealed, last4: secret.slice(-4), expiresAt: options.expiresAt ?? null, updatedAt: now };
@@ -20,7 +26,11 @@ export async function saveCredential(context: AppLoadContext, userId: string, ki
     .onConflictDoUpdate({ target: [credentials.userId, credentials.kind], set: values });
 }
 
-export async function removeCredential(context: AppLoadContext, userId: string, kind: CredentialKind): Promise<boolean> {
+export async function removeCredential(
+  context: AppLoadContext,
+  userId: string,
+  kind: CredentialKind,
+): Promise<boolean> {
   const removed = await context.db
     .delete(credentials)
     .where(and(eq(credentials.userId, userId), eq(credentials.kind, kind)))
@@ -37,7 +47,11 @@ export async function listCredentials(context: AppLoadContext, userId: string): 
 }
 
 /** The decrypted secret, for server-side calls only; null when absent or expired. Rows under a previous key are re-encrypted. */
-export async function readCredential(context: Pick<AppLoadContext, "db" | "config">, userId: string, kind: CredentialKind): Promise<string | null> {
+export async function readCredential(
+  context: Pick<AppLoadContext, "db" | "config">,
+  userId: string,
+  kind: CredentialKind,
+): Promise<string | null> {
   const row = await context.db.query.credentials.findFirst({
     where: and(eq(credentials.userId, userId), eq(credentials.kind, kind)),
   });
@@ -45,7 +59,10 @@ export async function readCredential(context: Pick<AppLoadContext, "db" | "confi
   if (row.expiresAt && row.expiresAt.getTime() <= Date.now()) return null;
   const secret = await decrypt(context.config, row, userId);
   if (row.keyVersion !== (await currentKeyVersion(context.config))) {
-    await context.db.update(credentials).set(await encrypt(context.config, secret, userId)).where(eq(credentials.id, row.id));
+    await context.db
+      .update(credentials)
+      .set(await encrypt(context.config, secret, userId))
+      .where(eq(credentials.id, row.id));
   }
   return secret;
 }

@@ -6,7 +6,10 @@ import { testContext } from "../../tests/support/context.workers";
 
 async function newUser(login: string) {
   const { context } = testContext();
-  const [user] = await context.db.insert(users).values({ githubId: Math.floor(Math.random() * 1e9), login }).returning();
+  const [user] = await context.db
+    .insert(users)
+    .values({ githubId: Math.floor(Math.random() * 1e9), login })
+    .returning();
   return user!;
 }
 describe("stored credentials", () => {
@@ -18,7 +21,9 @@ describe("stored credentials", () => {
 
     const { results } = await env.DB.prepare("SELECT * FROM credentials WHERE user_id = ?").bind(user.id).all();
     expect(JSON.stringify(results)).not.toContain("Z".repeat(20));
-    expect(await listCredentials(context, user.id)).toEqual([{ kind: "hetzner", last4: "wxyz", updatedAt: expect.any(Date) }]);
+    expect(await listCredentials(context, user.id)).toEqual([
+      { kind: "hetzner", last4: "wxyz", updatedAt: expect.any(Date) },
+    ]);
     expect(await readCredential(context, user.id, "hetzner")).toBe(token);
 
     await saveCredential(context, user.id, "hetzner", "Y".repeat(60) + "1234");
@@ -41,7 +46,9 @@ describe("stored credentials", () => {
   it("treat an expired GitHub token as absent", async () => {
     const { context } = testContext();
     const user = await newUser("bob");
-    await saveCredential(context, user.id, "github_user_token", "ghu_expired", { expiresAt: new Date(Date.now() - 1000) });
+    await saveCredential(context, user.id, "github_user_token", "ghu_expired", {
+      expiresAt: new Date(Date.now() - 1000),
+    });
     expect(await readCredential(context, user.id, "github_user_token")).toBeNull();
   });
 });

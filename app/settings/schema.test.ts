@@ -6,7 +6,13 @@ import { form } from "../../tests/support/forms";
 describe("settings forms", () => {
   it("accepts a 64-character Hetzner token and trims it", () => {
     const token = "A".repeat(32) + "9".repeat(32);
-    const result = parseWithZod(form([["intent", "save-hetzner"], ["token", ` ${token}\n`]]), { schema: hetznerTokenSchema });
+    const result = parseWithZod(
+      form([
+        ["intent", "save-hetzner"],
+        ["token", ` ${token}\n`],
+      ]),
+      { schema: hetznerTokenSchema },
+    );
     expect(result.status).toBe("success");
     expect(result.status === "success" && result.value.token).toBe(token);
   });
@@ -16,7 +22,13 @@ describe("settings forms", () => {
     ["short", "A Hetzner Cloud API token is 64 letters and digits"],
     ["x".repeat(63) + "!", "A Hetzner Cloud API token is 64 letters and digits"],
   ])("explains a bad Hetzner token %j", (token, message) => {
-    const result = parseWithZod(form([["intent", "save-hetzner"], ["token", token]]), { schema: hetznerTokenSchema });
+    const result = parseWithZod(
+      form([
+        ["intent", "save-hetzner"],
+        ["token", token],
+      ]),
+      { schema: hetznerTokenSchema },
+    );
     expect(result.status).toBe("error");
     expect(result.status === "error" && result.error?.token?.[0]).toContain(message);
     // The secret is never sent back to the browser.
@@ -31,13 +43,36 @@ describe("settings forms", () => {
     ["openai_api_key", "sk-" + "c".repeat(10), false],
     ["openai_api_key", "ghp_" + "c".repeat(36), false],
   ])("format-checks %s %s → valid: %s", (kind, secret, valid) => {
-    const result = parseWithZod(form([["intent", "save-agent"], ["kind", kind], ["secret", secret]]), { schema: agentCredentialSchema });
+    const result = parseWithZod(
+      form([
+        ["intent", "save-agent"],
+        ["kind", kind],
+        ["secret", secret],
+      ]),
+      { schema: agentCredentialSchema },
+    );
     expect(result.status === "success").toBe(valid);
     if (result.status === "error") expect(result.error?.secret?.[0]).toMatch(/starts with/);
   });
 
   it("refuses to remove an unknown kind of credential (the GitHub sign-in token is not removable here)", () => {
-    expect(parseWithZod(form([["intent", "remove"], ["kind", "hetzner"]]), { schema: removeCredentialSchema }).status).toBe("success");
-    expect(parseWithZod(form([["intent", "remove"], ["kind", "github_user_token"]]), { schema: removeCredentialSchema }).status).toBe("error");
+    expect(
+      parseWithZod(
+        form([
+          ["intent", "remove"],
+          ["kind", "hetzner"],
+        ]),
+        { schema: removeCredentialSchema },
+      ).status,
+    ).toBe("success");
+    expect(
+      parseWithZod(
+        form([
+          ["intent", "remove"],
+          ["kind", "github_user_token"],
+        ]),
+        { schema: removeCredentialSchema },
+      ).status,
+    ).toBe("error");
   });
 });

@@ -7,7 +7,10 @@ export const hetznerTokenSchema = z.object({
   token: z
     .string({ error: "Paste your Hetzner Cloud API token" })
     .trim()
-    .regex(/^[A-Za-z0-9]{64}$/, "A Hetzner Cloud API token is 64 letters and digits: copy it again from your project's Security → API tokens page"),
+    .regex(
+      /^[A-Za-z0-9]{64}$/,
+      "A Hetzner Cloud API token is 64 letters and digits: copy it again from your project's Security → API tokens page",
+    ),
 });
 
 export const agentCredentialKinds = {

@@ -12,7 +12,10 @@ import { agentCredentialKinds, agentCredentialSchema, hetznerTokenSchema, remove
 import { redirectWithToast } from "../platform/toast.server";
 
 export async function loadSettings(context: AppLoadContext, user: User) {
-  const [credentials, installations] = await Promise.all([listCredentials(context, user.id), listInstallations(context, user.id)]);
+  const [credentials, installations] = await Promise.all([
+    listCredentials(context, user.id),
+    listInstallations(context, user.id),
+  ]);
   const visible = credentials.filter((credential) => credential.kind !== "github_user_token");
   return {
     credentials: visible.map(({ kind, last4, updatedAt }) => ({ kind, last4, updatedAt: updatedAt.toISOString() })),
@@ -24,12 +27,22 @@ export async function loadSettings(context: AppLoadContext, user: User) {
 /** What a person can do about a failed token check, in one sentence. Never includes the token. */
 function hetznerTokenProblem(error: unknown): { message: string; status: number } {
   if (error instanceof ProviderError) {
-    if (error.status === 401) return { status: 400, message: "Hetzner rejected this token: check that it was copied whole and has not been deleted." };
-    if (error.status === 403) return { status: 400, message: "Hetzner refused this token: it needs Read & Write access to create servers." };
-    if (error.status === 429) return { status: 503, message: "Hetzner is rate-limiting this token; nothing was saved. Try again in a minute." };
-    if (error.status === 0 || error.status >= 500) return { status: 502, message: "Hetzner could not be reached; nothing was saved. Try again in a moment." };
+    if (error.status === 401)
+      return {
+        status: 400,
+        message: "Hetzner rejected this token: check that it was copied whole and has not been deleted.",
+      };
+    if (error.status === 403)
+      return { status: 400, message: "Hetzner refused this token: it needs Read & Write access to create servers." };
+    if (error.status === 429)
+      return { status: 503, message: "Hetzner is rate-limiting this token; nothing was saved. Try again in a minute." };
+    if (error.status === 0 || error.status >= 500)
+      return { status: 502, message: "Hetzner could not be reached; nothing was saved. Try again in a moment." };
   }
-  return { status: 502, message: "Hetzner answered in a way SAM did not expect; nothing was saved. Try again in a moment." };
+  return {
+    status: 502,
+    message: "Hetzner answered in a way SAM did not expect; nothing was saved. Try again in a moment.",
+  };
 }
 
 /**
@@ -41,16 +54,23 @@ async function hasCloudResources(context: AppLoadContext, userId: string): Promi
     columns: { id: true },
     where: and(
       eq(workspaces.userId, userId),
-      or(inArray(workspaces.status, [...LIVE_STATUSES]), isNotNull(workspaces.serverId), isNotNull(workspaces.firewallId)),
+      or(
+        inArray(workspaces.status, [...LIVE_STATUSES]),
+        isNotNull(workspaces.serverId),
+        isNotNull(workspaces.firewallId),
+      ),
     ),
   });
   return Boolean(row);
 }
 
-const TOKEN_IN_USE = "Stop your workspaces first: their servers were made with the current Hetzner token, and SAM needs it to delete them.";
+const TOKEN_IN_USE =
+  "Stop your workspaces first: their servers were made with the current Hetzner token, and SAM needs it to delete them.";
 
 const credentialLabel = (kind: string) =>
-  kind === "hetzner" ? "Hetzner Cloud token" : (agentCredentialKinds[kind as keyof typeof agentCredentialKinds]?.label ?? kind);
+  kind === "hetzner"
+    ? "Hetzner Cloud token"
+    : (agentCredentialKinds[kind as keyof typeof agentCredentialKinds]?.label ?? kind);
 
 export async function settingsAction(request: Request, context: AppLoadContext, user: User) {
   const formData = await request.formData();
@@ -58,29 +78,52 @@ export async function settingsAction(request: Request, context: AppLoadContext, 
 
   if (intent === "save-hetzner") {
     const submission = parseWithZod(formData, { schema: hetznerTokenSchema });
-    if (submission.status !== "success") return data({ form: "hetzner", result: submission.reply({ hideFields: ["token"] }) }, { status: 400 });
+    if (submission.status !== "success")
+      return data({ form: "hetzner", result: submission.reply({ hideFields: ["token"] }) }, { status: 400 });
     const { token } = submission.value;
     if (await hasCloudResources(context, user.id)) {
-      return data({ form: "hetzner", result: submission.reply({ formErrors: [TOKEN_IN_USE], hideFields: ["token"] }) }, { status: 409 });
+      return data(
+        { form: "hetzner", result: submission.reply({ formErrors: [TOKEN_IN_USE], hideFields: ["token"] }) },
+        { status: 409 },
+      );
     }
     try {
       await hetzner({ baseUrl: context.config.HETZNER_API_URL, token }).verifyToken();
     } catch (error) {
       const problem = hetznerTokenProblem(error);
-      return data({ form: "hetzner", result: submission.reply({ formErrors: [problem.message], hideFields: ["token"] }) }, { status: problem.status });
+      return data(
+        { form: "hetzner", result: submission.reply({ formErrors: [problem.message], hideFields: ["token"] }) },
+        { status: problem.status },
+      );
     }
     await saveCredential(context, user.id, "hetzner", token);
-    await audit(context, request, { userId: user.id, action: "credential.saved", details: { kind: "hetzner", last4: token.slice(-4) } });
-    return redirectWithToast(request, context, "/settings", { kind: "success", title: "Hetzner token saved", description: `Ending in ${token.slice(-4)}.` });
+    await audit(context, request, {
+      userId: user.id,
+      action: "credential.saved",
+      details: { kind: "hetzner", last4: token.slice(-4) },
+    });
+    return redirectWithToast(request, context, "/settings", {
+      kind: "success",
+      title: "Hetzner token saved",
+      description: `Ending in ${token.slice(-4)}.`,
+    });
   }
 
   if (intent === "save-agent") {
     const submission = parseWithZod(formData, { schema: agentCredentialSchema });
-    if (submission.status !== "success") return data({ form: "agent", result: submission.reply({ hideFields: ["secret"] }) }, { status: 400 });
+    if (submission.status !== "success")
+      return data({ form: "agent", result: submission.reply({ hideFields: ["secret"] }) }, { status: 400 });
     const { kind, secret } = submission.value;
     await saveCredential(context, user.id, kind, secret);
-    await audit(context, request, { userId: user.id, action: "credential.saved", details: { kind, last4: secret.slice(-4) } });
-    return redirectWithToast(request, context, "/settings", { kind: "success", title: `${credentialLabel(kind)} saved` });
+    await audit(context, request, {
+      userId: user.id,
+      action: "credential.saved",
+      details: { kind, last4: secret.slice(-4) },
+    });
+    return redirectWithToast(request, context, "/settings", {
+      kind: "success",
+      title: `${credentialLabel(kind)} saved`,
+    });
   }
 
   if (intent === "remove") {
@@ -88,12 +131,19 @@ export async function settingsAction(request: Request, context: AppLoadContext, 
     if (submission.status !== "success") return data({ form: "remove", result: submission.reply() }, { status: 400 });
     const { kind } = submission.value;
     if (kind === "hetzner" && (await hasCloudResources(context, user.id))) {
-      return redirectWithToast(request, context, "/settings", { kind: "error", title: "Hetzner token kept", description: TOKEN_IN_USE });
+      return redirectWithToast(request, context, "/settings", {
+        kind: "error",
+        title: "Hetzner token kept",
+        description: TOKEN_IN_USE,
+      });
     }
     if (await removeCredential(context, user.id, kind)) {
       await audit(context, request, { userId: user.id, action: "credential.removed", details: { kind } });
     }
-    return redirectWithToast(request, context, "/settings", { kind: "info", title: `${credentialLabel(kind)} removed` });
+    return redirectWithToast(request, context, "/settings", {
+      kind: "info",
+      title: `${credentialLabel(kind)} removed`,
+    });
   }
 
   throw new Response("Unknown form", { status: 400 });

@@ -15,8 +15,10 @@ export function agentApi(agentUrl: string, getToken: () => Promise<string>) {
   }
   return {
     list: () => call<{ sessions: SessionInfo[] }>("/api/sessions").then((body) => body.sessions),
-    create: (input: { name?: string; cols?: number; rows?: number }) => call<SessionInfo>("/api/sessions", { method: "POST", body: JSON.stringify(input) }),
-    rename: (id: string, name: string) => call<SessionInfo>(`/api/sessions/${encodeURIComponent(id)}`, { method: "PATCH", body: JSON.stringify({ name }) }),
+    create: (input: { name?: string; cols?: number; rows?: number }) =>
+      call<SessionInfo>("/api/sessions", { method: "POST", body: JSON.stringify(input) }),
+    rename: (id: string, name: string) =>
+      call<SessionInfo>(`/api/sessions/${encodeURIComponent(id)}`, { method: "PATCH", body: JSON.stringify({ name }) }),
     close: (id: string) => call<null>(`/api/sessions/${encodeURIComponent(id)}`, { method: "DELETE" }),
   };
 }

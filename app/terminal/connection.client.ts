@@ -1,6 +1,14 @@
 import type { FitAddon } from "@xterm/addon-fit";
 import type { Terminal } from "@xterm/xterm";
-import { CloseCode, parseServerMessage, PROTOCOL_VERSION, reconnectDelay, subprotocols, type ClientMessage, type SessionInfo } from "./protocol";
+import {
+  CloseCode,
+  parseServerMessage,
+  PROTOCOL_VERSION,
+  reconnectDelay,
+  subprotocols,
+  type ClientMessage,
+  type SessionInfo,
+} from "./protocol";
 
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "exited" | "gone";
 
@@ -67,7 +75,10 @@ export class TerminalConnection {
       const message = parseServerMessage(event.data);
       if (message?.type === "hello") {
         if (message.protocol !== PROTOCOL_VERSION) {
-          this.options.onStatus("gone", `the workspace speaks terminal protocol ${message.protocol}, this page ${PROTOCOL_VERSION}: reload the page`);
+          this.options.onStatus(
+            "gone",
+            `the workspace speaks terminal protocol ${message.protocol}, this page ${PROTOCOL_VERSION}: reload the page`,
+          );
           this.dispose();
           return;
         }
@@ -87,7 +98,8 @@ export class TerminalConnection {
       if (this.socket !== socket || this.disposed) return;
       this.socket = null;
       if (event.code === CloseCode.sessionGone) this.options.onStatus("gone", "this session was closed");
-      else if (event.code === CloseCode.sessionExited && event.reason === "session exited") this.options.onStatus("exited");
+      else if (event.code === CloseCode.sessionExited && event.reason === "session exited")
+        this.options.onStatus("exited");
       else this.scheduleReconnect(event.reason || "the connection dropped");
     };
   }

@@ -8,7 +8,10 @@ describe("terminal protocol, browser side", () => {
 
   it("reads the agent's control messages and ignores anything else", () => {
     expect(parseServerMessage('{"type":"exit","code":3}')).toEqual({ type: "exit", code: 3 });
-    expect(parseServerMessage('{"type":"hello","session":{"id":"s"},"protocol":1}')).toMatchObject({ type: "hello", protocol: 1 });
+    expect(parseServerMessage('{"type":"hello","session":{"id":"s"},"protocol":1}')).toMatchObject({
+      type: "hello",
+      protocol: 1,
+    });
     expect(parseServerMessage('{"type":"shutdown"}')).toBeNull();
     expect(parseServerMessage("not json")).toBeNull();
     expect(parseServerMessage("null")).toBeNull();

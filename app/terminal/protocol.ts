@@ -38,7 +38,8 @@ export function subprotocols(token: string): string[] {
 export function parseServerMessage(text: string): ServerMessage | null {
   try {
     const message = JSON.parse(text) as { type?: unknown };
-    if (message && typeof message.type === "string" && ["hello", "pong", "exit", "error"].includes(message.type)) return message as ServerMessage;
+    if (message && typeof message.type === "string" && ["hello", "pong", "exit", "error"].includes(message.type))
+      return message as ServerMessage;
   } catch {
     // A malformed control frame is ignored: terminal bytes never travel as text.
   }

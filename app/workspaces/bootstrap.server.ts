@@ -26,14 +26,22 @@ export function isWellFormedToken(token: string): boolean {
 }
 
 /** Mints a token for the workspace; the caller puts the plain token into cloud-init and forgets it. */
-export async function mintBootstrapToken(db: Database, workspaceId: string, now = Date.now()): Promise<{ token: string; expiresAt: Date }> {
+export async function mintBootstrapToken(
+  db: Database,
+  workspaceId: string,
+  now = Date.now(),
+): Promise<{ token: string; expiresAt: Date }> {
   const token = base64url(crypto.getRandomValues(new Uint8Array(32)));
   const expiresAt = new Date(now + BOOTSTRAP_TOKEN_TTL_MS);
   await db.insert(bootstrapTokens).values({ tokenHash: await hashToken(token), workspaceId, expiresAt });
   return { token, expiresAt };
 }
 
-export type PeekResult = { kind: "redeemable"; workspaceId: string; tokenHash: string } | { kind: "malformed" } | { kind: "unknown" } | { kind: "gone" };
+export type PeekResult =
+  | { kind: "redeemable"; workspaceId: string; tokenHash: string }
+  | { kind: "malformed" }
+  | { kind: "unknown" }
+  | { kind: "gone" };
 
 /** Whether the token could be redeemed now, without using it up (so slow work can happen before redeeming). */
 export async function peekBootstrapToken(db: Database, token: string, now = Date.now()): Promise<PeekResult> {
@@ -53,7 +61,13 @@ export async function consumeBootstrapToken(db: Database, tokenHash: string, now
   const [row] = await db
     .update(bootstrapTokens)
     .set({ consumedAt: new Date(now) })
-    .where(and(eq(bootstrapTokens.tokenHash, tokenHash), isNull(bootstrapTokens.consumedAt), gt(bootstrapTokens.expiresAt, new Date(now))))
+    .where(
+      and(
+        eq(bootstrapTokens.tokenHash, tokenHash),
+        isNull(bootstrapTokens.consumedAt),
+        gt(bootstrapTokens.expiresAt, new Date(now)),
+      ),
+    )
     .returning({ workspaceId: bootstrapTokens.workspaceId });
   return row?.workspaceId ?? null;
 }

@@ -1,5 +1,10 @@
 import { describe, expect, it, vi } from "vitest";
-import { consumeBootstrapToken, mintBootstrapToken, peekBootstrapToken, purgeExpiredBootstrapTokens } from "./bootstrap.server";
+import {
+  consumeBootstrapToken,
+  mintBootstrapToken,
+  peekBootstrapToken,
+  purgeExpiredBootstrapTokens,
+} from "./bootstrap.server";
 import { action as bootstrapAction } from "../routes/api.bootstrap.$token";
 import { config, db, newWorkspace, reload, useFreshUser } from "../../tests/support/workspaces.workers";
 
@@ -11,7 +16,9 @@ describe("bootstrap tokens", () => {
     const { token } = await mintBootstrapToken(db, workspace.id);
     const peek = await peekBootstrapToken(db, token);
     expect(peek.kind).toBe("redeemable");
-    const results = await Promise.all(Array.from({ length: 8 }, () => consumeBootstrapToken(db, (peek as { tokenHash: string }).tokenHash)));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => consumeBootstrapToken(db, (peek as { tokenHash: string }).tokenHash)),
+    );
     expect(results.filter((result) => result === workspace.id)).toHaveLength(1);
     expect(results.filter((result) => result === null)).toHaveLength(7);
     expect((await peekBootstrapToken(db, token)).kind).toBe("gone");
@@ -33,7 +40,11 @@ describe("bootstrap tokens", () => {
     const body = (await winner.json()) as Record<string, unknown>;
     expect(body).toMatchObject({
       workspace_id: workspace.id,
-      repository: { clone_url: `${config.GITHUB_URL}/sam-dev/hello-world.git`, branch: "main", full_name: "sam-dev/hello-world" },
+      repository: {
+        clone_url: `${config.GITHUB_URL}/sam-dev/hello-world.git`,
+        branch: "main",
+        full_name: "sam-dev/hello-world",
+      },
       agent_cli: "codex",
       certificate: null,
     });
@@ -56,7 +67,11 @@ describe("bootstrap tokens", () => {
       if (request.method === "POST" && url.pathname.endsWith("/certificates")) {
         const id = `cert-${issued.length + 1}`;
         issued.push(id);
-        return envelope({ id, certificate: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----", expires_on: "2027-02-21 00:00:00 +0000 UTC" });
+        return envelope({
+          id,
+          certificate: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----",
+          expires_on: "2027-02-21 00:00:00 +0000 UTC",
+        });
       }
       if (request.method === "DELETE" && url.pathname.includes("/certificates/")) {
         const id = url.pathname.split("/").pop()!;
@@ -69,7 +84,10 @@ describe("bootstrap tokens", () => {
       const csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----";
       const call = () =>
         bootstrapAction({
-          request: new Request(`http://localhost/api/bootstrap/${token}`, { method: "POST", body: JSON.stringify({ csr }) }),
+          request: new Request(`http://localhost/api/bootstrap/${token}`, {
+            method: "POST",
+            body: JSON.stringify({ csr }),
+          }),
           context: { db, config } as never,
           params: { token },
         });

@@ -24,7 +24,9 @@ describe("cloud-init user-data", () => {
     expect(env.content).toBe(
       `SAM_WORKSPACE_ID=abcdefgh2345\nSAM_CONTROL_PLANE_URL=${config.APP_URL}\nSAM_BOOTSTRAP_TOKEN=${input.bootstrapToken}\nSAM_HOSTNAME=${input.hostname}\n`,
     );
-    const unit = doc.write_files.find((file: { path: string }) => file.path === "/etc/systemd/system/sam-agent.service");
+    const unit = doc.write_files.find(
+      (file: { path: string }) => file.path === "/etc/systemd/system/sam-agent.service",
+    );
     expect(unit.content).toContain("ExecStart=/usr/local/bin/vm-agent --config-file /etc/sam/agent.env");
     expect(unit.content).toContain("Restart=on-failure");
     expect(doc.runcmd[0]).toEqual([

@@ -67,6 +67,7 @@ runcmd:
   - [sh, -c, "curl -fsSL --retry 10 --retry-all-errors '${download}' -o /usr/local/bin/vm-agent && chmod 755 /usr/local/bin/vm-agent"]
   - [systemctl, enable, --now, sam-agent]
 `;
-  if (new TextEncoder().encode(userData).length > MAX_USER_DATA_BYTES) throw new Error("cloud-init: user-data exceeds 32 KiB");
+  if (new TextEncoder().encode(userData).length > MAX_USER_DATA_BYTES)
+    throw new Error("cloud-init: user-data exceeds 32 KiB");
   return userData;
 }

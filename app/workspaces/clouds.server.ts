@@ -26,7 +26,10 @@ export interface ZoneClient {
 }
 
 export interface Clouds {
-  hetzner: Pick<HetznerClient, "createServer" | "deleteServer" | "listServers" | "createFirewall" | "deleteFirewall" | "listFirewalls">;
+  hetzner: Pick<
+    HetznerClient,
+    "createServer" | "deleteServer" | "listServers" | "createFirewall" | "deleteFirewall" | "listFirewalls"
+  >;
   zone: ZoneClient;
 }
 
@@ -35,7 +38,15 @@ export function zoneClient(config: Config): ZoneClient {
   const zone = config.CLOUDFLARE_ZONE_ID;
   return {
     createRecord: async (hostname, ipv4) =>
-      (await client.createDnsRecord(zone, { type: "A", name: hostname, content: ipv4, proxied: true, comment: DNS_COMMENT })).id,
+      (
+        await client.createDnsRecord(zone, {
+          type: "A",
+          name: hostname,
+          content: ipv4,
+          proxied: true,
+          comment: DNS_COMMENT,
+        })
+      ).id,
     deleteRecord: async (id) => {
       await client.deleteDnsRecord(zone, id);
     },
@@ -46,7 +57,12 @@ export function zoneClient(config: Config): ZoneClient {
         return workspaceId ? [{ id: record.id, workspaceId }] : [];
       }),
     issueCertificate: async (hostname, csr) => {
-      const { id, certificate } = await client.createOriginCertificate({ csr, hostnames: [hostname], requestType: "origin-ecc", validityDays: 90 });
+      const { id, certificate } = await client.createOriginCertificate({
+        csr,
+        hostnames: [hostname],
+        requestType: "origin-ecc",
+        validityDays: 90,
+      });
       return { id, certificate };
     },
     revokeCertificate: (id) => client.revokeOriginCertificate(id),

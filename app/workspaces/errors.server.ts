@@ -16,8 +16,10 @@ export function explainError(error: unknown, workspace: Pick<Workspace, "serverT
   const name = providerNames[error.provider];
   const said = error.message ? ` (${name} said: ${error.message.replace(/\.$/, "")})` : "";
   if (error.provider === "hetzner") {
-    if (error.status === 401 || error.code === "unauthorized") return "Hetzner rejected the token: check it in Settings.";
-    if (error.code === "token_readonly") return "The Hetzner token is read-only: create one with Read & Write access and save it in Settings.";
+    if (error.status === 401 || error.code === "unauthorized")
+      return "Hetzner rejected the token: check it in Settings.";
+    if (error.code === "token_readonly")
+      return "The Hetzner token is read-only: create one with Read & Write access and save it in Settings.";
     if (error.code === "resource_limit_exceeded")
       return `Your Hetzner project has reached a resource limit${said}: delete unused servers or ask Hetzner to raise the limit, then retry.`;
     if (error.code === "resource_unavailable" || error.code === "placement_error" || error.status === 412)
@@ -26,9 +28,11 @@ export function explainError(error: unknown, workspace: Pick<Workspace, "serverT
   }
   if (error.status === 429 || error.code === "rate_limited" || error.code === "rate_limit_exceeded")
     return `${name} is rate-limiting requests${error.retryAfterSeconds ? ` for about ${error.retryAfterSeconds} s` : ""}: wait a minute, then retry.`;
-  if (error.status === 0 && error.code === "timeout") return `${name} did not answer in time: retry in a minute; if it keeps happening, check ${name}'s status page.`;
+  if (error.status === 0 && error.code === "timeout")
+    return `${name} did not answer in time: retry in a minute; if it keeps happening, check ${name}'s status page.`;
   if (error.status === 0) return `SAM could not reach ${name}: retry in a minute.`;
-  if (error.status >= 500) return `${name} had an internal error (${error.status}): retry in a minute; if it keeps happening, check ${name}'s status page.`;
+  if (error.status >= 500)
+    return `${name} had an internal error (${error.status}): retry in a minute; if it keeps happening, check ${name}'s status page.`;
   if (error.provider === "cloudflare")
     return `Cloudflare refused the request${said}: the instance's Cloudflare token or zone may be wrong; tell the administrator.`;
   return `${name} refused the request${said}: check your settings and retry.`;

@@ -37,7 +37,12 @@ export interface SizeChoice {
 export type Missing = "hetzner-token" | "installation" | "github-sign-in";
 
 function limitsOf(policy: Policy): WorkspaceFormLimits {
-  return { sizes: policy.allowedSizes, locations: policy.allowedLocations, maxIdleMinutes: policy.maxIdleMinutes, maxLifetimeHours: policy.maxLifetimeHours };
+  return {
+    sizes: policy.allowedSizes,
+    locations: policy.allowedLocations,
+    maxIdleMinutes: policy.maxIdleMinutes,
+    maxLifetimeHours: policy.maxLifetimeHours,
+  };
 }
 
 /** What the policy allows, for validating a submission with the form's schema. */
@@ -61,12 +66,32 @@ export async function loadCreateForm(context: AppLoadContext, userId: string) {
 
   const limits = limitsOf(policy);
   const defaults = { idleTimeoutMinutes: policy.defaultIdleMinutes, maxLifetimeHours: policy.defaultLifetimeHours };
-  const base = { limits, defaults, missing, repositories: [] as RepositoryChoice[], sizes: [] as SizeChoice[], locations: [] as Array<{ name: string; city: string; country: string }>, problem: null as string | null };
+  const base = {
+    limits,
+    defaults,
+    missing,
+    repositories: [] as RepositoryChoice[],
+    sizes: [] as SizeChoice[],
+    locations: [] as Array<{ name: string; city: string; country: string }>,
+    problem: null as string | null,
+  };
   if (missing.length) return base;
 
   try {
-    const [repositories, catalog] = await Promise.all([listRepositories(context, githubToken!, active), hetznerCatalog(context.config, hetznerToken!, policy)]);
-    return { ...base, repositories, ...catalog, limits: { ...limits, sizes: catalog.sizes.map((choice) => choice.size), locations: catalog.locations.map((location) => location.name) } };
+    const [repositories, catalog] = await Promise.all([
+      listRepositories(context, githubToken!, active),
+      hetznerCatalog(context.config, hetznerToken!, policy),
+    ]);
+    return {
+      ...base,
+      repositories,
+      ...catalog,
+      limits: {
+        ...limits,
+        sizes: catalog.sizes.map((choice) => choice.size),
+        locations: catalog.locations.map((location) => location.name),
+      },
+    };
   } catch (error) {
     if (githubSignInExpired(error)) return { ...base, missing: ["github-sign-in" as const] };
     return { ...base, problem: explainError(error, { serverType: "the chosen size", location: "that location" }) };
@@ -74,9 +99,14 @@ export async function loadCreateForm(context: AppLoadContext, userId: string) {
 }
 
 /** GitHub refused the user's own token: it expired or was revoked, and only signing in again renews it. */
-const githubSignInExpired = (error: unknown) => error instanceof ProviderError && error.provider === "github" && error.status === 401;
+const githubSignInExpired = (error: unknown) =>
+  error instanceof ProviderError && error.provider === "github" && error.status === 401;
 
-async function listRepositories(context: AppLoadContext, githubToken: string, installations: Array<{ installationId: number }>): Promise<RepositoryChoice[]> {
+async function listRepositories(
+  context: AppLoadContext,
+  githubToken: string,
+  installations: Array<{ installationId: number }>,
+): Promise<RepositoryChoice[]> {
   const client = github({ apiUrl: context.config.GITHUB_API_URL });
   const lists = await Promise.all(
     installations.map(async ({ installationId }) =>
@@ -120,7 +150,11 @@ async function hetznerCatalog(config: Config, token: string, policy: Policy) {
   }
   return {
     sizes: sizeChoices,
-    locations: offeredLocations.map((location) => ({ name: location.name, city: location.city, country: location.country })),
+    locations: offeredLocations.map((location) => ({
+      name: location.name,
+      city: location.city,
+      country: location.country,
+    })),
   };
 }
 
@@ -130,24 +164,41 @@ export async function listBranchNames(context: AppLoadContext, userId: string, f
   const [owner, name] = fullName.split("/");
   if (!token || !owner || !name) return [];
   try {
-    return (await github({ apiUrl: context.config.GITHUB_API_URL }).listBranches(token, owner, name)).map((branch) => branch.name);
+    return (await github({ apiUrl: context.config.GITHUB_API_URL }).listBranches(token, owner, name)).map(
+      (branch) => branch.name,
+    );
   } catch {
     return [];
   }
 }
 
-export type CreateResult = { kind: "created"; workspace: Workspace } | { kind: "invalid"; fieldErrors: Record<string, string[]>; formErrors: string[] };
+export type CreateResult =
+  | { kind: "created"; workspace: Workspace }
+  | { kind: "invalid"; fieldErrors: Record<string, string[]>; formErrors: string[] };
 
 /** Checks the submission against GitHub, Hetzner and the per-user limit, then inserts the row (`creating`). */
-export async function createWorkspace(context: AppLoadContext, userId: string, form: WorkspaceForm): Promise<CreateResult> {
-  const invalid = (fieldErrors: Record<string, string[]>, formErrors: string[] = []): CreateResult => ({ kind: "invalid", fieldErrors, formErrors });
+export async function createWorkspace(
+  context: AppLoadContext,
+  userId: string,
+  form: WorkspaceForm,
+): Promise<CreateResult> {
+  const invalid = (fieldErrors: Record<string, string[]>, formErrors: string[] = []): CreateResult => ({
+    kind: "invalid",
+    fieldErrors,
+    formErrors,
+  });
   const policy = await getPolicy(context);
-  const [hetznerToken, githubToken] = await Promise.all([readCredential(context, userId, "hetzner"), readCredential(context, userId, "github_user_token")]);
+  const [hetznerToken, githubToken] = await Promise.all([
+    readCredential(context, userId, "hetzner"),
+    readCredential(context, userId, "github_user_token"),
+  ]);
   if (!hetznerToken) return invalid({}, ["There is no Hetzner token saved: add it in Settings first."]);
   const signInAgain = "SAM cannot see your repositories any more: sign out and sign in again.";
   if (!githubToken) return invalid({}, [signInAgain]);
   if ((await countLiveWorkspaces(context.db, userId)) >= policy.maxWorkspacesPerUser) {
-    return invalid({}, [`You already have ${policy.maxWorkspacesPerUser} live workspaces, the most this instance allows: stop or delete one first.`]);
+    return invalid({}, [
+      `You already have ${policy.maxWorkspacesPerUser} live workspaces, the most this instance allows: stop or delete one first.`,
+    ]);
   }
 
   const installations = (await listInstallations(context, userId)).filter((installation) => !installation.suspended);
@@ -155,14 +206,27 @@ export async function createWorkspace(context: AppLoadContext, userId: string, f
   let repository: RepositoryChoice | undefined;
   let hourlyPrice: string | undefined;
   try {
-    const [repositories, catalog] = await Promise.all([listRepositories(context, githubToken, installations), hetznerCatalog(context.config, hetznerToken, policy)]);
+    const [repositories, catalog] = await Promise.all([
+      listRepositories(context, githubToken, installations),
+      hetznerCatalog(context.config, hetznerToken, policy),
+    ]);
     repository = repositories.find((candidate) => candidate.fullName.toLowerCase() === form.repository.toLowerCase());
     hourlyPrice = catalog.sizes.find((choice) => choice.size === form.size)?.hourly[form.location];
   } catch (error) {
-    return invalid({}, [githubSignInExpired(error) ? signInAgain : explainError(error, { serverType, location: form.location })]);
+    return invalid({}, [
+      githubSignInExpired(error) ? signInAgain : explainError(error, { serverType, location: form.location }),
+    ]);
   }
-  if (!repository) return invalid({ repository: ["The GitHub App cannot see this repository: pick one from the list, or add it to the installation in Settings."] });
-  if (!hourlyPrice) return invalid({ location: [`Hetzner does not offer ${serverType} in ${form.location} right now: pick another location.`] });
+  if (!repository)
+    return invalid({
+      repository: [
+        "The GitHub App cannot see this repository: pick one from the list, or add it to the installation in Settings.",
+      ],
+    });
+  if (!hourlyPrice)
+    return invalid({
+      location: [`Hetzner does not offer ${serverType} in ${form.location} right now: pick another location.`],
+    });
   let branch = repository.defaultBranch;
   if (form.branch) {
     const [owner, name] = repository.fullName.split("/") as [string, string];
@@ -198,9 +262,16 @@ export async function createWorkspace(context: AppLoadContext, userId: string, f
   // Two creates racing past the count above: the later one steps back.
   if ((await countLiveWorkspaces(context.db, userId)) > policy.maxWorkspacesPerUser) {
     await context.db.delete(workspaces).where(and(eq(workspaces.id, workspace!.id), eq(workspaces.userId, userId)));
-    return invalid({}, [`You already have ${policy.maxWorkspacesPerUser} live workspaces, the most this instance allows: stop or delete one first.`]);
+    return invalid({}, [
+      `You already have ${policy.maxWorkspacesPerUser} live workspaces, the most this instance allows: stop or delete one first.`,
+    ]);
   }
-  await recordEvent(context.db, workspace!.id, "create", "ok", `Requested ${sizes[form.size as Size].label.toLowerCase()} (${serverType}) in ${form.location}`);
+  await recordEvent(
+    context.db,
+    workspace!.id,
+    "create",
+    "ok",
+    `Requested ${sizes[form.size as Size].label.toLowerCase()} (${serverType}) in ${form.location}`,
+  );
   return { kind: "created", workspace: workspace! };
 }
-

@@ -1,13 +1,28 @@
 import { eq } from "drizzle-orm";
 import { mintBootstrapToken, revokeBootstrapTokens } from "./bootstrap.server";
 import { archForServerType, renderCloudInit } from "./cloud-init.server";
-import { AGENT_PORT, CLOUDFLARE_IP_RANGES, labelsFor, userClouds, type Clouds, type CloudsFactory } from "./clouds.server";
+import {
+  AGENT_PORT,
+  CLOUDFLARE_IP_RANGES,
+  labelsFor,
+  userClouds,
+  type Clouds,
+  type CloudsFactory,
+} from "./clouds.server";
 import type { Database } from "../platform/context.server";
 import { workspaces } from "../db/schema";
 import { explainError, ProvisioningAborted } from "./errors.server";
 import { teardown } from "./teardown.server";
 import { workspaceHostname } from "./url";
-import { cleared, recordEvent, runSeconds, saveWhileCreating, transition, type Deps, type Workspace } from "./workspaces.server";
+import {
+  cleared,
+  recordEvent,
+  runSeconds,
+  saveWhileCreating,
+  transition,
+  type Deps,
+  type Workspace,
+} from "./workspaces.server";
 
 const IMAGE = "ubuntu-24.04";
 
@@ -16,14 +31,22 @@ const IMAGE = "ubuntu-24.04";
  * each recorded as a step on the timeline; a failure undoes what was made.
  */
 
-async function step<T>(db: Database, workspace: Workspace, name: string, started: string, work: () => Promise<T>, done: (result: T) => string): Promise<T> {
+async function step<T>(
+  db: Database,
+  workspace: Workspace,
+  name: string,
+  started: string,
+  work: () => Promise<T>,
+  done: (result: T) => string,
+): Promise<T> {
   await recordEvent(db, workspace.id, name, "started", started);
   try {
     const result = await work();
     await recordEvent(db, workspace.id, name, "ok", done(result));
     return result;
   } catch (error) {
-    if (!(error instanceof ProvisioningAborted)) await recordEvent(db, workspace.id, name, "error", explainError(error, workspace));
+    if (!(error instanceof ProvisioningAborted))
+      await recordEvent(db, workspace.id, name, "error", explainError(error, workspace));
     throw error;
   }
 }
@@ -33,7 +56,11 @@ async function step<T>(db: Database, workspace: Workspace, name: string, started
  * Any failure undoes what was made and leaves `error` with a sentence to act on; nothing that bills stays.
  * Runs after the response (waitUntil).
  */
-export async function provision(deps: Deps, workspace: Workspace, options: { clouds?: CloudsFactory } = {}): Promise<void> {
+export async function provision(
+  deps: Deps,
+  workspace: Workspace,
+  options: { clouds?: CloudsFactory } = {},
+): Promise<void> {
   const { db, config } = deps;
   const clouds = await (options.clouds ?? userClouds)(deps, workspace.userId);
   if (!clouds) {
@@ -54,7 +81,13 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
       bootstrapToken: token,
       arch: archForServerType(workspace.serverType),
     });
-    await recordEvent(db, workspace.id, "cloud-init", "ok", `Prepared the boot script (${userData.length} bytes, no secrets)`);
+    await recordEvent(
+      db,
+      workspace.id,
+      "cloud-init",
+      "ok",
+      `Prepared the boot script (${userData.length} bytes, no secrets)`,
+    );
 
     const suffix = Date.now().toString(36);
     const labels = labelsFor(workspace, deps.config);
@@ -67,7 +100,15 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
         clouds.hetzner.createFirewall({
           name: `sam-${workspace.id}-${suffix}`,
           labels,
-          rules: [{ description: "agent via Cloudflare", direction: "in", protocol: "tcp", port: AGENT_PORT, source_ips: CLOUDFLARE_IP_RANGES }],
+          rules: [
+            {
+              description: "agent via Cloudflare",
+              direction: "in",
+              protocol: "tcp",
+              port: AGENT_PORT,
+              source_ips: CLOUDFLARE_IP_RANGES,
+            },
+          ],
         }),
       ({ firewall }) => `Firewall ${firewall.id} created`,
     );
@@ -94,7 +135,8 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
     );
     made.serverId = server.id;
     const ipv4 = server.public_net.ipv4?.ip;
-    if (!(await saveWhileCreating(db, workspace, { serverId: server.id, ipv4: ipv4 ?? null }))) throw new ProvisioningAborted();
+    if (!(await saveWhileCreating(db, workspace, { serverId: server.id, ipv4: ipv4 ?? null })))
+      throw new ProvisioningAborted();
     if (!ipv4) throw new Error(`Hetzner gave server ${server.id} no IPv4 address`);
 
     const dnsRecordId = await step(
@@ -109,19 +151,33 @@ export async function provision(deps: Deps, workspace: Workspace, options: { clo
     if (!(await saveWhileCreating(db, workspace, { dnsRecordId }))) throw new ProvisioningAborted();
     await recordEvent(db, workspace.id, "boot", "started", "Waiting for the server to boot and the agent to check in");
   } catch (error) {
-    const leftovers = { ...workspace, firewallId: made.firewallId ?? null, serverId: made.serverId ?? null, dnsRecordId: made.dnsRecordId ?? null };
+    const leftovers = {
+      ...workspace,
+      firewallId: made.firewallId ?? null,
+      serverId: made.serverId ?? null,
+      dnsRecordId: made.dnsRecordId ?? null,
+    };
     if (error instanceof ProvisioningAborted) {
       // Stopped or deleted meanwhile. If a newer run has begun, only what this run made may go: searching by
       // label or name would find the new run's server and record too.
-      const current = await db.query.workspaces.findFirst({ where: eq(workspaces.id, workspace.id), columns: { startedAt: true, status: true } });
-      const newerRun = current && (current.status === "creating" || current.status === "running") && current.startedAt?.getTime() !== workspace.startedAt?.getTime();
+      const current = await db.query.workspaces.findFirst({
+        where: eq(workspaces.id, workspace.id),
+        columns: { startedAt: true, status: true },
+      });
+      const newerRun =
+        current &&
+        (current.status === "creating" || current.status === "running") &&
+        current.startedAt?.getTime() !== workspace.startedAt?.getTime();
       const undo = newerRun ? deleteExactly(clouds, made) : teardown(deps, clouds, leftovers);
       await undo.catch(() => undefined); // the sweep reaps what this could not
       return;
     }
     // Never let a failure here leave the row in `creating` silently: the sweep is the backstop, the log says why.
     await failProvisioning(deps, leftovers, clouds, explainError(error, workspace)).catch((failure) =>
-      console.error(`workspace ${workspace.id}: could not record the failed provisioning`, failure instanceof Error ? failure.message : failure),
+      console.error(
+        `workspace ${workspace.id}: could not record the failed provisioning`,
+        failure instanceof Error ? failure.message : failure,
+      ),
     );
   }
 }
@@ -142,13 +198,18 @@ async function failProvisioning(deps: Deps, workspace: Workspace, clouds: Clouds
     }
   }
   // "running" too: the agent may check in before a slow last step fails, and the server is gone either way.
-  const row = await transition(deps.db, { id: workspace.id, run: workspace.startedAt }, ["creating", "running", "stopping"], {
-    status: "error",
-    error,
-    ...leftovers,
-    stoppedAt: new Date(),
-    billedSeconds: workspace.billedSeconds + runSeconds(workspace, Date.now()),
-  });
+  const row = await transition(
+    deps.db,
+    { id: workspace.id, run: workspace.startedAt },
+    ["creating", "running", "stopping"],
+    {
+      status: "error",
+      error,
+      ...leftovers,
+      stoppedAt: new Date(),
+      billedSeconds: workspace.billedSeconds + runSeconds(workspace, Date.now()),
+    },
+  );
   if (row) await revokeBootstrapTokens(deps.db, workspace.id);
 }
 

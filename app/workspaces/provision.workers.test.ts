@@ -3,7 +3,16 @@ import { ProviderError } from "../providers/http.server";
 import { provision } from "./provision.server";
 import { finishStop } from "./teardown.server";
 import { claimRestart, claimStop, listEvents, type Workspace } from "./workspaces.server";
-import { config, db, deps, fakeClouds, newWorkspace, reload, useFreshUser, userId } from "../../tests/support/workspaces.workers";
+import {
+  config,
+  db,
+  deps,
+  fakeClouds,
+  newWorkspace,
+  reload,
+  useFreshUser,
+  userId,
+} from "../../tests/support/workspaces.workers";
 
 useFreshUser();
 
@@ -15,8 +24,15 @@ describe("provisioning", () => {
     const row = await reload(workspace.id);
     expect(row).toMatchObject({ status: "creating", error: null });
     expect(row!.serverId).toBe([...fake.servers.keys()][0]);
-    expect(fake.servers.get(row!.serverId!)!.labels).toEqual({ "managed-by": "sam", instance: "localhost-8788", workspace: workspace.id, user: userId });
-    expect([...fake.records.values()]).toEqual([expect.objectContaining({ name: `ws-${workspace.id}.${config.BASE_DOMAIN}` })]);
+    expect(fake.servers.get(row!.serverId!)!.labels).toEqual({
+      "managed-by": "sam",
+      instance: "localhost-8788",
+      workspace: workspace.id,
+      user: userId,
+    });
+    expect([...fake.records.values()]).toEqual([
+      expect.objectContaining({ name: `ws-${workspace.id}.${config.BASE_DOMAIN}` }),
+    ]);
     const events = await listEvents(db, workspace.id);
     expect(events.map((event) => `${event.step}:${event.status}`)).toEqual([
       "cloud-init:ok",
@@ -31,9 +47,21 @@ describe("provisioning", () => {
   });
 
   it.each([
-    ["createServer", new ProviderError({ provider: "hetzner", status: 412, code: "resource_unavailable", message: "no capacity" }), /no capacity for cx23 in fsn1/],
-    ["createServer", new ProviderError({ provider: "hetzner", status: 401, code: "unauthorized", message: "unable to authenticate" }), /rejected the token/],
-    ["createRecord", new ProviderError({ provider: "cloudflare", status: 500, message: "Internal server error" }), /Cloudflare had an internal error/],
+    [
+      "createServer",
+      new ProviderError({ provider: "hetzner", status: 412, code: "resource_unavailable", message: "no capacity" }),
+      /no capacity for cx23 in fsn1/,
+    ],
+    [
+      "createServer",
+      new ProviderError({ provider: "hetzner", status: 401, code: "unauthorized", message: "unable to authenticate" }),
+      /rejected the token/,
+    ],
+    [
+      "createRecord",
+      new ProviderError({ provider: "cloudflare", status: 500, message: "Internal server error" }),
+      /Cloudflare had an internal error/,
+    ],
   ])("a failing %s leaves nothing behind and an error to act on", async (call, error, message) => {
     const fake = fakeClouds();
     fake.failures.set(call, error);
@@ -42,7 +70,11 @@ describe("provisioning", () => {
     const row = await reload(workspace.id);
     expect(row!.status).toBe("error");
     expect(row!.error).toMatch(message);
-    expect({ servers: fake.servers.size, firewalls: fake.firewalls.size, records: fake.records.size }).toEqual({ servers: 0, firewalls: 0, records: 0 });
+    expect({ servers: fake.servers.size, firewalls: fake.firewalls.size, records: fake.records.size }).toEqual({
+      servers: 0,
+      firewalls: 0,
+      records: 0,
+    });
     expect(row).toMatchObject({ serverId: null, firewallId: null, dnsRecordId: null });
   });
 
@@ -51,7 +83,12 @@ describe("provisioning", () => {
     const original = fake.clouds.hetzner.createServer;
     fake.clouds.hetzner.createServer = async (input) => {
       await original(input);
-      throw new ProviderError({ provider: "hetzner", status: 0, code: "timeout", message: "Hetzner did not answer within 15 s" });
+      throw new ProviderError({
+        provider: "hetzner",
+        status: 0,
+        code: "timeout",
+        message: "Hetzner did not answer within 15 s",
+      });
     };
     const workspace = await newWorkspace();
     await provision(deps, workspace, { clouds: fake.factory });

@@ -27,7 +27,9 @@ export interface WorkspaceFormLimits {
 }
 
 const oneOf = (values: string[], what: string) =>
-  z.string({ error: `Pick a ${what}` }).refine((value) => values.includes(value), `This ${what} is not offered on this instance`);
+  z
+    .string({ error: `Pick a ${what}` })
+    .refine((value) => values.includes(value), `This ${what} is not offered on this instance`);
 
 export function workspaceFormSchema(limits: WorkspaceFormLimits) {
   return z.object({
@@ -66,5 +68,9 @@ export type WorkspaceForm = z.infer<ReturnType<typeof workspaceFormSchema>>;
 
 /** "15 min", "2 h", "24 h". */
 export function formatMinutes(minutes: number): string {
-  return minutes < 60 ? `${minutes} min` : minutes % 60 === 0 ? `${minutes / 60} h` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  return minutes < 60
+    ? `${minutes} min`
+    : minutes % 60 === 0
+      ? `${minutes / 60} h`
+      : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

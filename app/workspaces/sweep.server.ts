@@ -115,7 +115,13 @@ async function timeOutProvisioning({ deps, now, clouds, report, record, attempt 
       const claimed = await transition(deps.db, { id: workspace.id }, ["creating", "running"], { status: "stopping" });
       if (!claimed) return;
       const minutes = PROVISIONING_TIMEOUT_MS / 60_000;
-      await recordEvent(deps.db, claimed.id, "boot", "error", `The agent did not report ready within ${minutes} minutes`);
+      await recordEvent(
+        deps.db,
+        claimed.id,
+        "boot",
+        "error",
+        `The agent did not report ready within ${minutes} minutes`,
+      );
       const failure = `The server did not finish starting within ${minutes} minutes, so SAM removed it. Check the timeline for the last step, then retry.`;
       if (await finishStop(deps, claimed, { clouds, failure })) {
         report.provisioningTimedOut.push(claimed.id);
@@ -158,7 +164,10 @@ async function finishStuckStops({ deps, now, clouds, report, record, attempt }: 
 /** Failed workspaces whose cleanup failed too: try the teardown again. */
 async function retryFailedCleanups({ deps, clouds, report, record, attempt }: Sweep) {
   const leftovers = await deps.db.query.workspaces.findMany({
-    where: and(eq(workspaces.status, "error"), or(isNotNull(workspaces.serverId), isNotNull(workspaces.firewallId), isNotNull(workspaces.dnsRecordId))),
+    where: and(
+      eq(workspaces.status, "error"),
+      or(isNotNull(workspaces.serverId), isNotNull(workspaces.firewallId), isNotNull(workspaces.dnsRecordId)),
+    ),
   });
   for (const workspace of leftovers) {
     await attempt(`clean up ${workspace.id}`, async () => {
@@ -177,13 +186,15 @@ async function retryFailedCleanups({ deps, clouds, report, record, attempt }: Sw
 
 async function purgeBootstrapTokens({ deps, now, report, record }: Sweep) {
   report.bootstrapTokensPurged = await purgeExpiredBootstrapTokens(deps.db, now);
-  if (report.bootstrapTokensPurged > 0) await record(null, "bootstrap_tokens.purged", { count: report.bootstrapTokensPurged });
+  if (report.bootstrapTokensPurged > 0)
+    await record(null, "bootstrap_tokens.purged", { count: report.bootstrapTokensPurged });
 }
 
 function stopReason(workspace: Workspace, now: number): keyof typeof stopReasons | null {
   const lastSign = workspace.lastHeartbeatAt?.getTime() ?? workspace.updatedAt.getTime();
   if (now - lastSign > MISSED_HEARTBEATS * HEARTBEAT_INTERVAL_MS) return "heartbeat";
-  if (workspace.startedAt && now - workspace.startedAt.getTime() >= workspace.maxLifetimeSeconds * 1000) return "lifetime";
+  if (workspace.startedAt && now - workspace.startedAt.getTime() >= workspace.maxLifetimeSeconds * 1000)
+    return "lifetime";
   // Activity is only as fresh as the last heartbeat, so idleness is judged as of one and a half intervals
   // ago: a busy agent's next heartbeat would by then have reported newer activity.
   const decision = idleDecision({
@@ -203,7 +214,10 @@ function stopReason(workspace: Workspace, now: number): keyof typeof stopReasons
  * provisioning may not have recorded them yet.
  */
 async function reapOrphans({ deps, clouds, report, record }: Sweep) {
-  const owners = await deps.db.select({ userId: credentials.userId }).from(credentials).where(eq(credentials.kind, "hetzner"));
+  const owners = await deps.db
+    .select({ userId: credentials.userId })
+    .from(credentials)
+    .where(eq(credentials.kind, "hetzner"));
   for (const { userId } of owners) {
     const client = await clouds(deps, userId).catch(() => null);
     if (!client) continue;
@@ -215,7 +229,9 @@ async function reapOrphans({ deps, clouds, report, record }: Sweep) {
       report.errors.push(`list servers for user ${userId}: ${error instanceof Error ? error.message : String(error)}`);
       continue;
     }
-    const ids = [...new Set(servers.map((server) => server.labels.workspace).filter((id): id is string => Boolean(id)))];
+    const ids = [
+      ...new Set(servers.map((server) => server.labels.workspace).filter((id): id is string => Boolean(id))),
+    ];
     const live = ids.length
       ? await deps.db
           .select({ id: workspaces.id, status: workspaces.status, serverId: workspaces.serverId })
@@ -225,19 +241,25 @@ async function reapOrphans({ deps, clouds, report, record }: Sweep) {
     const liveById = new Map(live.map((row) => [row.id, row]));
     for (const server of servers) {
       const owner = server.labels.workspace ? liveById.get(server.labels.workspace) : undefined;
-      const keep = owner && (owner.status === "creating" || owner.status === "stopping" || owner.serverId === server.id);
+      const keep =
+        owner && (owner.status === "creating" || owner.status === "stopping" || owner.serverId === server.id);
       if (keep) continue;
       try {
         await client.hetzner.deleteServer(server.id);
         report.orphanServersDeleted.push(server.id);
-        await record(userId, "orphan.server_deleted", { serverId: server.id, workspaceId: server.labels.workspace ?? null });
+        await record(userId, "orphan.server_deleted", {
+          serverId: server.id,
+          workspaceId: server.labels.workspace ?? null,
+        });
       } catch (error) {
         report.errors.push(`delete server ${server.id}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
 
     const firewalls = await client.hetzner.listFirewalls({ labelSelector: selector }).catch(() => []);
-    const firewallOwners = [...new Set(firewalls.map((firewall) => firewall.labels?.workspace).filter((id): id is string => Boolean(id)))];
+    const firewallOwners = [
+      ...new Set(firewalls.map((firewall) => firewall.labels?.workspace).filter((id): id is string => Boolean(id))),
+    ];
     const liveFirewallOwners = new Set(
       firewallOwners.length
         ? (
@@ -271,7 +293,12 @@ async function reapOrphanRecords({ deps, report, record }: Sweep, zone: ZoneClie
   const ids = [...new Set(records.map((entry) => entry.workspaceId))];
   const live = ids.length
     ? await deps.db
-        .select({ id: workspaces.id, userId: workspaces.userId, status: workspaces.status, dnsRecordId: workspaces.dnsRecordId })
+        .select({
+          id: workspaces.id,
+          userId: workspaces.userId,
+          status: workspaces.status,
+          dnsRecordId: workspaces.dnsRecordId,
+        })
         .from(workspaces)
         .where(and(inArray(workspaces.id, ids), inArray(workspaces.status, [...LIVE_STATUSES])))
     : [];
@@ -284,7 +311,10 @@ async function reapOrphanRecords({ deps, report, record }: Sweep, zone: ZoneClie
     try {
       await zone.deleteRecord(entry.id);
       report.orphanDnsRecordsDeleted.push(entry.id);
-      await record(owner?.userId ?? null, "orphan.dns_record_deleted", { recordId: entry.id, workspaceId: entry.workspaceId });
+      await record(owner?.userId ?? null, "orphan.dns_record_deleted", {
+        recordId: entry.id,
+        workspaceId: entry.workspaceId,
+      });
     } catch (error) {
       report.errors.push(`delete DNS record ${entry.id}: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -293,7 +323,13 @@ async function reapOrphanRecords({ deps, report, record }: Sweep, zone: ZoneClie
 
 /** The bearer the local runner sends to /api/internal/sweep: HMAC-SHA256(SESSION_SECRET, purpose), hex. */
 export async function sweepSecret(config: Pick<Config, "SESSION_SECRET">): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(config.SESSION_SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(config.SESSION_SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("sam-internal-sweep"));
   return [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

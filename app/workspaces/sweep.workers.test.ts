@@ -5,24 +5,49 @@ import { runSweep } from "./sweep.server";
 import { workspaceHostname } from "./url";
 import { provision } from "./provision.server";
 import { listEvents, newWorkspaceId } from "./workspaces.server";
-import { config, db, deps, fakeClouds, newWorkspace, reload, useFreshUser, userId } from "../../tests/support/workspaces.workers";
+import {
+  config,
+  db,
+  deps,
+  fakeClouds,
+  newWorkspace,
+  reload,
+  useFreshUser,
+  userId,
+} from "../../tests/support/workspaces.workers";
 
 useFreshUser();
 
 describe("sweep", () => {
   it("provisioning past 10 minutes is cleaned up and set to error; a silent agent's workspace is stopped; orphans go", async () => {
     const fake = fakeClouds();
-    await db.insert(schema.credentials).values({ userId, kind: "hetzner", ciphertext: "x", iv: "x", keyVersion: 1, last4: "0000" });
+    await db
+      .insert(schema.credentials)
+      .values({ userId, kind: "hetzner", ciphertext: "x", iv: "x", keyVersion: 1, last4: "0000" });
     const late = await newWorkspace({ startedAt: new Date(Date.now() - 11 * 60_000) });
     await provision(deps, late, { clouds: fake.factory });
     const silent = await newWorkspace({ status: "running", lastHeartbeatAt: new Date(Date.now() - 5 * 60_000) });
-    const orphan = await fake.clouds.hetzner.createServer({ name: "x", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: { "managed-by": "sam", instance: "localhost-8788", workspace: "gonegonegone" } });
+    const orphan = await fake.clouds.hetzner.createServer({
+      name: "x",
+      serverType: "cx23",
+      location: "fsn1",
+      image: "ubuntu-24.04",
+      userData: "",
+      labels: { "managed-by": "sam", instance: "localhost-8788", workspace: "gonegonegone" },
+    });
     // Another SAM instance sharing the Hetzner project: its servers are not this instance's orphans.
-    const neighbour = await fake.clouds.hetzner.createServer({ name: "y", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: { "managed-by": "sam", instance: "staging.example.com", workspace: "notminenotmi" } });
+    const neighbour = await fake.clouds.hetzner.createServer({
+      name: "y",
+      serverType: "cx23",
+      location: "fsn1",
+      image: "ubuntu-24.04",
+      userData: "",
+      labels: { "managed-by": "sam", instance: "staging.example.com", workspace: "notminenotmi" },
+    });
 
     const report = await runSweep({ db, config }, { clouds: fake.factory, zone: fake.clouds.zone });
     expect(report.provisioningTimedOut).toContain(late.id);
-    expect((await reload(late.id))).toMatchObject({ status: "error", error: expect.stringContaining("10 minutes") });
+    expect(await reload(late.id)).toMatchObject({ status: "error", error: expect.stringContaining("10 minutes") });
     // Its timeline says what happened: it never came up and was cleaned up, not that someone stopped it.
     const lateSteps = (await listEvents(db, late.id)).map((event) => `${event.step}:${event.status}`);
     expect(lateSteps).toEqual(expect.arrayContaining(["boot:error", "cleanup:ok"]));
@@ -34,7 +59,9 @@ describe("sweep", () => {
     expect([...fake.servers.keys()]).toEqual([neighbour.server.id]);
     expect(fake.records.size).toBe(0);
     const audit = await db.query.auditLog.findMany({ where: eq(schema.auditLog.userId, userId) });
-    expect(audit.map((entry) => entry.action)).toEqual(expect.arrayContaining(["workspace.provisioning_timed_out", "workspace.stopped", "orphan.server_deleted"]));
+    expect(audit.map((entry) => entry.action)).toEqual(
+      expect.arrayContaining(["workspace.provisioning_timed_out", "workspace.stopped", "orphan.server_deleted"]),
+    );
   });
 
   it("DNS records whose workspace is gone, stopped or re-recorded go; a live workspace's record and foreign names stay", async () => {
@@ -54,27 +81,58 @@ describe("sweep", () => {
     expect(report.orphanDnsRecordsDeleted.sort()).toEqual([stale, leftOver, rowGone].sort());
     expect([...fake.records.keys()].sort()).toEqual([current, inFlight, foreign].sort());
     const audit = await db.query.auditLog.findMany({ where: eq(schema.auditLog.action, "orphan.dns_record_deleted") });
-    expect(audit.map((entry) => (entry.details as { recordId: string }).recordId)).toEqual(expect.arrayContaining([stale, leftOver, rowGone]));
+    expect(audit.map((entry) => (entry.details as { recordId: string }).recordId)).toEqual(
+      expect.arrayContaining([stale, leftOver, rowGone]),
+    );
   });
 
   it("stops idle and over-age workspaces (not one whose activity may not be reported yet), finishes stuck stops, retries failed cleanups, deletes orphan firewalls", async () => {
     const fake = fakeClouds();
-    await db.insert(schema.credentials).values({ userId, kind: "hetzner", ciphertext: "x", iv: "x", keyVersion: 1, last4: "0000" });
+    await db
+      .insert(schema.credentials)
+      .values({ userId, kind: "hetzner", ciphertext: "x", iv: "x", keyVersion: 1, last4: "0000" });
     const now = Date.now();
     // Fully provisioned (a DNS record recorded), or the sweep would judge them as provisioning cut off.
-    const running = { status: "running" as const, startedAt: new Date(now - 3600_000), lastHeartbeatAt: new Date(now), idleTimeoutSeconds: 900, dnsRecordId: "recorded" };
+    const running = {
+      status: "running" as const,
+      startedAt: new Date(now - 3600_000),
+      lastHeartbeatAt: new Date(now),
+      idleTimeoutSeconds: 900,
+      dnsRecordId: "recorded",
+    };
     const idle = await newWorkspace({ ...running, lastActivityAt: new Date(now - 20 * 60_000) });
     const busy = await newWorkspace({ ...running, lastActivityAt: new Date(now - 60_000) });
     // Past the timeout by 20 s: a heartbeat due within 1.5 intervals could still report newer activity.
     const barelyIdle = await newWorkspace({ ...running, lastActivityAt: new Date(now - 900_000 - 20_000) });
-    const overAge = await newWorkspace({ ...running, startedAt: new Date(now - 13 * 3600_000), lastActivityAt: new Date(now), maxLifetimeSeconds: 12 * 3600 });
+    const overAge = await newWorkspace({
+      ...running,
+      startedAt: new Date(now - 13 * 3600_000),
+      lastActivityAt: new Date(now),
+      maxLifetimeSeconds: 12 * 3600,
+    });
     const stuck = await newWorkspace({ status: "stopping", updatedAt: new Date(now - 6 * 60_000) });
-    const leftover = await fake.clouds.hetzner.createServer({ name: "l", serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", userData: "", labels: {} });
+    const leftover = await fake.clouds.hetzner.createServer({
+      name: "l",
+      serverType: "cx23",
+      location: "fsn1",
+      image: "ubuntu-24.04",
+      userData: "",
+      labels: {},
+    });
     const failed = await newWorkspace({ status: "error", serverId: leftover.server.id, startedAt: null });
-    const { firewall } = await fake.clouds.hetzner.createFirewall({ name: "f", labels: { "managed-by": "sam", instance: "localhost-8788", workspace: "gonegonegone" }, rules: [] });
+    const { firewall } = await fake.clouds.hetzner.createFirewall({
+      name: "f",
+      labels: { "managed-by": "sam", instance: "localhost-8788", workspace: "gonegonegone" },
+      rules: [],
+    });
 
     const report = await runSweep({ db, config }, { clouds: fake.factory, zone: fake.clouds.zone, now });
-    expect(report.stopped).toEqual(expect.arrayContaining([{ id: idle.id, reason: "idle" }, { id: overAge.id, reason: "lifetime" }]));
+    expect(report.stopped).toEqual(
+      expect.arrayContaining([
+        { id: idle.id, reason: "idle" },
+        { id: overAge.id, reason: "lifetime" },
+      ]),
+    );
     expect(report.stopped.map((entry) => entry.id)).not.toContain(busy.id);
     expect(report.stopped.map((entry) => entry.id)).not.toContain(barelyIdle.id);
     expect((await reload(idle.id))!.status).toBe("stopped");

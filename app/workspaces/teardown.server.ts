@@ -20,7 +20,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Throws when a server or DNS record could not be deleted; a firewall that stays (it costs nothing) is
  * left to the sweep.
  */
-export async function teardown(deps: Deps, clouds: Clouds, workspace: Pick<Workspace, "id" | "serverId" | "firewallId" | "dnsRecordId">) {
+export async function teardown(
+  deps: Deps,
+  clouds: Clouds,
+  workspace: Pick<Workspace, "id" | "serverId" | "firewallId" | "dnsRecordId">,
+) {
   // Servers first (they bill), and each part is tried even when another fails; the first failure is thrown
   // afterwards so the workspace records it and the sweep tries again.
   const failures: unknown[] = [];
@@ -28,7 +32,9 @@ export async function teardown(deps: Deps, clouds: Clouds, workspace: Pick<Works
   const selector = `${ownedSelector(deps.config)},workspace=${workspace.id}`;
 
   await attempt(async () => {
-    const serverIds = new Set((await clouds.hetzner.listServers({ labelSelector: selector })).map((server) => server.id));
+    const serverIds = new Set(
+      (await clouds.hetzner.listServers({ labelSelector: selector })).map((server) => server.id),
+    );
     if (workspace.serverId) serverIds.add(workspace.serverId);
     for (const id of serverIds) await clouds.hetzner.deleteServer(id);
   });
@@ -38,7 +44,9 @@ export async function teardown(deps: Deps, clouds: Clouds, workspace: Pick<Works
     for (const id of recordIds) await clouds.zone.deleteRecord(id);
   });
   await attempt(async () => {
-    const firewallIds = new Set((await clouds.hetzner.listFirewalls({ labelSelector: selector })).map((firewall) => firewall.id));
+    const firewallIds = new Set(
+      (await clouds.hetzner.listFirewalls({ labelSelector: selector })).map((firewall) => firewall.id),
+    );
     if (workspace.firewallId) firewallIds.add(workspace.firewallId);
     for (const id of firewallIds) await deleteFirewallWhenFree(clouds, id);
   });
@@ -52,7 +60,10 @@ export async function teardown(deps: Deps, clouds: Clouds, workspace: Pick<Works
  * the account's certificates true: a failure is noted on the timeline and never fails the stop.
  */
 async function revokeCertificate(deps: Deps, clouds: Clouds, workspaceId: string) {
-  const row = await deps.db.query.workspaces.findFirst({ columns: { certificateId: true }, where: eq(workspaces.id, workspaceId) });
+  const row = await deps.db.query.workspaces.findFirst({
+    columns: { certificateId: true },
+    where: eq(workspaces.id, workspaceId),
+  });
   const certificateId = row?.certificateId;
   if (!certificateId) return;
   try {
@@ -63,7 +74,13 @@ async function revokeCertificate(deps: Deps, clouds: Clouds, workspaceId: string
       .where(and(eq(workspaces.id, workspaceId), eq(workspaces.certificateId, certificateId)));
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
-    await recordEvent(deps.db, workspaceId, "certificate", "error", `Could not revoke the server's certificate (${why}); it expires by itself within 90 days.`);
+    await recordEvent(
+      deps.db,
+      workspaceId,
+      "certificate",
+      "error",
+      `Could not revoke the server's certificate (${why}); it expires by itself within 90 days.`,
+    );
   }
 }
 
@@ -101,7 +118,8 @@ export async function finishStop(
   if (hasCloud && !clouds) {
     await transition(db, { id: workspace.id }, ["stopping"], {
       status: "error",
-      error: "SAM cannot delete the server: there is no Hetzner token saved. Add it in Settings, then stop or delete again.",
+      error:
+        "SAM cannot delete the server: there is no Hetzner token saved. Add it in Settings, then stop or delete again.",
       billedSeconds: billed,
       startedAt: null,
     });
@@ -112,16 +130,35 @@ export async function finishStop(
   } catch (error) {
     const message = `Could not remove the server: ${explainError(error, workspace)}`;
     await recordEvent(db, workspace.id, options.remove ? "delete" : "stop", "error", message);
-    await transition(db, { id: workspace.id }, ["stopping"], { status: "error", error: message, billedSeconds: billed, startedAt: null });
+    await transition(db, { id: workspace.id }, ["stopping"], {
+      status: "error",
+      error: message,
+      billedSeconds: billed,
+      startedAt: null,
+    });
     return null;
   }
   if (options.remove) {
     await db.delete(workspaces).where(and(eq(workspaces.id, workspace.id), eq(workspaces.status, "stopping")));
     return null;
   }
-  const settled = options.failure ? { status: "error" as const, error: options.failure } : { status: "stopped" as const };
-  const row = await transition(db, { id: workspace.id }, ["stopping"], { ...settled, ...cleared, stoppedAt: new Date(now), billedSeconds: billed });
+  const settled = options.failure
+    ? { status: "error" as const, error: options.failure }
+    : { status: "stopped" as const };
+  const row = await transition(db, { id: workspace.id }, ["stopping"], {
+    ...settled,
+    ...cleared,
+    stoppedAt: new Date(now),
+    billedSeconds: billed,
+  });
   if (row && options.failure) await recordEvent(db, workspace.id, "cleanup", "ok", "Removed what had been created");
-  else if (row) await recordEvent(db, workspace.id, "stop", "ok", "Server, firewall and DNS record deleted; nothing is billed while stopped");
+  else if (row)
+    await recordEvent(
+      db,
+      workspace.id,
+      "stop",
+      "ok",
+      "Server, firewall and DNS record deleted; nothing is billed while stopped",
+    );
   return row;
 }

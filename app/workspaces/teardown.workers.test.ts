@@ -5,7 +5,16 @@ import { ProviderError } from "../providers/http.server";
 import { provision } from "./provision.server";
 import { finishStop } from "./teardown.server";
 import { claimStop, listEvents } from "./workspaces.server";
-import { config, db, deps, fakeClouds, newWorkspace, reload, useFreshUser, userId } from "../../tests/support/workspaces.workers";
+import {
+  config,
+  db,
+  deps,
+  fakeClouds,
+  newWorkspace,
+  reload,
+  useFreshUser,
+  userId,
+} from "../../tests/support/workspaces.workers";
 
 useFreshUser();
 
@@ -15,7 +24,10 @@ describe("teardown", () => {
     const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
     await provision(deps, workspace, { clouds: fake.factory });
     await db.update(schema.workspaces).set({ status: "running" }).where(eq(schema.workspaces.id, workspace.id));
-    fake.failures.set("deleteRecord", new ProviderError({ provider: "cloudflare", status: 500, message: "Internal server error" }));
+    fake.failures.set(
+      "deleteRecord",
+      new ProviderError({ provider: "cloudflare", status: 500, message: "Internal server error" }),
+    );
 
     const stopping = await claimStop(deps, { id: workspace.id, userId }, "Stopped by you");
     await finishStop(deps, stopping!, { clouds: fake.factory });
@@ -29,17 +41,31 @@ describe("teardown", () => {
     for (const refuse of [false, true]) {
       const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
       await provision(deps, workspace, { clouds: fake.factory });
-      const { id: certificateId } = await fake.clouds.zone.issueCertificate(`ws-${workspace.id}.${config.BASE_DOMAIN}`, "csr");
-      await db.update(schema.workspaces).set({ status: "running", certificateId }).where(eq(schema.workspaces.id, workspace.id));
-      if (refuse) fake.failures.set("revokeCertificate", new ProviderError({ provider: "cloudflare", status: 403, code: "10000", message: "Authentication error" }));
+      const { id: certificateId } = await fake.clouds.zone.issueCertificate(
+        `ws-${workspace.id}.${config.BASE_DOMAIN}`,
+        "csr",
+      );
+      await db
+        .update(schema.workspaces)
+        .set({ status: "running", certificateId })
+        .where(eq(schema.workspaces.id, workspace.id));
+      if (refuse)
+        fake.failures.set(
+          "revokeCertificate",
+          new ProviderError({ provider: "cloudflare", status: 403, code: "10000", message: "Authentication error" }),
+        );
 
       const stopping = await claimStop(deps, { id: workspace.id, userId }, "Stopped by you");
       await finishStop(deps, stopping!, { clouds: fake.factory });
       expect((await reload(workspace.id))!.status).toBe("stopped");
       expect(fake.certificates.get(certificateId)!.revoked).toBe(!refuse);
       expect((await reload(workspace.id))!.certificateId).toBe(refuse ? certificateId : null);
-      const noted = (await listEvents(db, workspace.id)).filter((event) => event.step === "certificate" && event.status === "error");
-      expect(noted.map((event) => event.message)).toEqual(refuse ? [expect.stringContaining("Authentication error")] : []);
+      const noted = (await listEvents(db, workspace.id)).filter(
+        (event) => event.step === "certificate" && event.status === "error",
+      );
+      expect(noted.map((event) => event.message)).toEqual(
+        refuse ? [expect.stringContaining("Authentication error")] : [],
+      );
     }
   });
 });

@@ -1,5 +1,8 @@
 /** Where a browser reaches a workspace's agent: `https://ws-<id>.<BASE_DOMAIN>` in production, the local cloud's edge locally. */
-export function workspaceUrl(config: { WORKSPACE_URL_TEMPLATE: string; BASE_DOMAIN: string }, workspaceId: string): string {
+export function workspaceUrl(
+  config: { WORKSPACE_URL_TEMPLATE: string; BASE_DOMAIN: string },
+  workspaceId: string,
+): string {
   return config.WORKSPACE_URL_TEMPLATE.replaceAll("{id}", workspaceId).replaceAll("{BASE_DOMAIN}", config.BASE_DOMAIN);
 }
 

@@ -5,7 +5,13 @@ type IdleInputWithoutNow = Omit<IdleInput, "now">;
 const minute = 60_000;
 const start = new Date("2026-01-01T10:00:00Z");
 const at = (minutes: number) => start.getTime() + minutes * minute;
-const base: IdleInputWithoutNow = { startedAt: start, lastActivityAt: null, idleTimeoutSeconds: 30 * 60, maxLifetimeSeconds: 12 * 3600, agentRunning: false };
+const base: IdleInputWithoutNow = {
+  startedAt: start,
+  lastActivityAt: null,
+  idleTimeoutSeconds: 30 * 60,
+  maxLifetimeSeconds: 12 * 3600,
+  agentRunning: false,
+};
 
 describe("idle decision", () => {
   const cases: Array<[string, Partial<IdleInputWithoutNow> & { now: number }, string]> = [
@@ -14,7 +20,11 @@ describe("idle decision", () => {
     ["recent input or output", { now: at(45), lastActivityAt: new Date(at(20)) }, "continue"],
     ["activity longer ago than the timeout", { now: at(51), lastActivityAt: new Date(at(20)) }, "stop:idle"],
     ["idle, but an agent CLI is working", { now: at(120), agentRunning: true }, "continue"],
-    ["past the maximum lifetime, even while busy", { now: at(12 * 60), agentRunning: true, lastActivityAt: new Date(at(12 * 60 - 1)) }, "stop:lifetime"],
+    [
+      "past the maximum lifetime, even while busy",
+      { now: at(12 * 60), agentRunning: true, lastActivityAt: new Date(at(12 * 60 - 1)) },
+      "stop:lifetime",
+    ],
     ["short idle timeout", { now: at(2), idleTimeoutSeconds: 60 }, "stop:idle"],
     ["not started", { now: at(100), startedAt: null }, "continue"],
   ];
@@ -26,7 +36,13 @@ describe("idle decision", () => {
   }
 
   it("tells the page when the next automatic stop is due", () => {
-    const workspace = { status: "running" as const, startedAt: start, lastActivityAt: new Date(at(5)), idleTimeoutSeconds: 1800, maxLifetimeSeconds: 43200 };
+    const workspace = {
+      status: "running" as const,
+      startedAt: start,
+      lastActivityAt: new Date(at(5)),
+      idleTimeoutSeconds: 1800,
+      maxLifetimeSeconds: 43200,
+    };
     expect(stopsAt(workspace)).toEqual({ at: at(35), reason: "idle" });
     expect(stopsAt({ ...workspace, maxLifetimeSeconds: 600 })).toEqual({ at: at(10), reason: "lifetime" });
     expect(stopsAt({ ...workspace, status: "stopped" })).toBeNull();

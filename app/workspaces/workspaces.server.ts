@@ -32,15 +32,21 @@ export function newWorkspaceId(): string {
   return [...crypto.getRandomValues(new Uint8Array(12))].map((byte) => BASE32[byte & 31]).join("");
 }
 
-export const isWorkspaceId = (value: string | undefined): value is string => typeof value === "string" && /^[a-z2-7]{12}$/.test(value);
+export const isWorkspaceId = (value: string | undefined): value is string =>
+  typeof value === "string" && /^[a-z2-7]{12}$/.test(value);
 
 export function listWorkspaces(db: Database, userId: string) {
   return db.query.workspaces.findMany({ where: eq(workspaces.userId, userId), orderBy: [desc(workspaces.createdAt)] });
 }
 
-export async function getWorkspace(db: Database, { id, userId }: { id: string; userId: string }): Promise<Workspace | null> {
+export async function getWorkspace(
+  db: Database,
+  { id, userId }: { id: string; userId: string },
+): Promise<Workspace | null> {
   if (!isWorkspaceId(id)) return null;
-  return (await db.query.workspaces.findFirst({ where: and(eq(workspaces.id, id), eq(workspaces.userId, userId)) })) ?? null;
+  return (
+    (await db.query.workspaces.findFirst({ where: and(eq(workspaces.id, id), eq(workspaces.userId, userId)) })) ?? null
+  );
 }
 
 /** For agent endpoints, whose caller proved the workspace id with a callback token. */
@@ -50,11 +56,22 @@ export async function getWorkspaceForAgent(db: Database, id: string): Promise<Wo
 
 /** The timeline; the caller has already checked whose workspace it is. */
 export function listEvents(db: Database, workspaceId: string) {
-  return db.query.workspaceEvents.findMany({ where: eq(workspaceEvents.workspaceId, workspaceId), orderBy: [asc(workspaceEvents.id)] });
+  return db.query.workspaceEvents.findMany({
+    where: eq(workspaceEvents.workspaceId, workspaceId),
+    orderBy: [asc(workspaceEvents.id)],
+  });
 }
 
-export async function recordEvent(db: Database, workspaceId: string, step: string, status: WorkspaceEvent["status"], message?: string | null) {
-  await db.insert(workspaceEvents).values({ workspaceId, step, status, message: message ? message.slice(0, 2000) : null });
+export async function recordEvent(
+  db: Database,
+  workspaceId: string,
+  step: string,
+  status: WorkspaceEvent["status"],
+  message?: string | null,
+) {
+  await db
+    .insert(workspaceEvents)
+    .values({ workspaceId, step, status, message: message ? message.slice(0, 2000) : null });
 }
 
 export async function countLiveWorkspaces(db: Database, userId: string): Promise<number> {
@@ -99,7 +116,11 @@ export async function transition(
  * Records provisioning progress only while the workspace is still being created by this run: after a stop
  * and a restart, a late answer to the old run must not write into the new one.
  */
-export async function saveWhileCreating(db: Database, run: Pick<Workspace, "id" | "startedAt">, set: Partial<typeof workspaces.$inferInsert>): Promise<boolean> {
+export async function saveWhileCreating(
+  db: Database,
+  run: Pick<Workspace, "id" | "startedAt">,
+  set: Partial<typeof workspaces.$inferInsert>,
+): Promise<boolean> {
   const [row] = await db
     .update(workspaces)
     .set({ ...set, updatedAt: new Date() })
@@ -113,7 +134,14 @@ export function runSeconds(workspace: Pick<Workspace, "startedAt">, now: number)
   return workspace.startedAt ? Math.max(0, Math.round((now - workspace.startedAt.getTime()) / 1000)) : 0;
 }
 
-export const cleared = { serverId: null, firewallId: null, ipv4: null, dnsRecordId: null, startedAt: null, lastHeartbeatAt: null } as const;
+export const cleared = {
+  serverId: null,
+  firewallId: null,
+  ipv4: null,
+  dnsRecordId: null,
+  startedAt: null,
+  lastHeartbeatAt: null,
+} as const;
 
 // ---- stop, restart, delete ----------------------------------------------------------------------------
 
@@ -126,7 +154,10 @@ export async function claimStop(deps: Deps, scope: Scope, reason: string): Promi
 
 /** Claims a delete from any settled or live state except a stop already in progress. */
 export async function claimDelete(deps: Deps, scope: Scope): Promise<Workspace | null> {
-  const row = await transition(deps.db, scope, ["creating", "running", "stopped", "error"], { status: "stopping", error: null });
+  const row = await transition(deps.db, scope, ["creating", "running", "stopped", "error"], {
+    status: "stopping",
+    error: null,
+  });
   if (row) await recordEvent(deps.db, row.id, "delete", "started", "Deleting the workspace");
   return row;
 }
@@ -166,7 +197,9 @@ export interface IdleInput {
   agentRunning: boolean;
 }
 
-export type IdleDecision = { action: "continue"; idleStopAt: number | null } | { action: "stop"; reason: "idle" | "lifetime" };
+export type IdleDecision =
+  | { action: "continue"; idleStopAt: number | null }
+  | { action: "stop"; reason: "idle" | "lifetime" };
 
 /**
  * The control plane's rule: stop after the maximum lifetime, or after the idle timeout without input or
@@ -184,7 +217,9 @@ export function idleDecision(input: IdleInput): IdleDecision {
 }
 
 /** When the workspace will stop for idleness or lifetime, whichever is first (for the UI). */
-export function stopsAt(workspace: Pick<Workspace, "status" | "startedAt" | "lastActivityAt" | "idleTimeoutSeconds" | "maxLifetimeSeconds">) {
+export function stopsAt(
+  workspace: Pick<Workspace, "status" | "startedAt" | "lastActivityAt" | "idleTimeoutSeconds" | "maxLifetimeSeconds">,
+) {
   if (workspace.status !== "running" || !workspace.startedAt) return null;
   const started = workspace.startedAt.getTime();
   const idle = Math.max(started, workspace.lastActivityAt?.getTime() ?? 0) + workspace.idleTimeoutSeconds * 1000;
@@ -244,13 +279,21 @@ export async function recordHeartbeat(
   if (decision.action === "continue") return { action: "continue" };
   const claimed = await claimStop(deps, { id: workspace.id }, stopReasons[decision.reason]);
   if (claimed) {
-    await audit(deps, null, { userId: claimed.userId, action: "workspace.stopped", details: { workspaceId: claimed.id, reason: decision.reason } });
+    await audit(deps, null, {
+      userId: claimed.userId,
+      action: "workspace.stopped",
+      details: { workspaceId: claimed.id, reason: decision.reason },
+    });
   }
   return { action: "stop", claimed: claimed ?? undefined };
 }
 
 /** creating → running, once; the agent may repeat the call. */
-export async function markReady(deps: Deps, workspace: Workspace, now = Date.now()): Promise<"ready" | "already" | "conflict"> {
+export async function markReady(
+  deps: Deps,
+  workspace: Workspace,
+  now = Date.now(),
+): Promise<"ready" | "already" | "conflict"> {
   const row = await transition(deps.db, { id: workspace.id }, ["creating"], {
     status: "running",
     lastHeartbeatAt: new Date(now),

@@ -4,7 +4,15 @@ import * as schema from "../db/schema";
 import { provision } from "./provision.server";
 import { finishStop } from "./teardown.server";
 import { claimDelete, claimRestart, claimStop, keepAlive } from "./workspaces.server";
-import { db, deps, fakeClouds, newWorkspace, reload, useFreshUser, userId } from "../../tests/support/workspaces.workers";
+import {
+  db,
+  deps,
+  fakeClouds,
+  newWorkspace,
+  reload,
+  useFreshUser,
+  userId,
+} from "../../tests/support/workspaces.workers";
 
 useFreshUser();
 
@@ -15,7 +23,10 @@ describe("state transitions", () => {
     await provision(deps, workspace, { clouds: fake.factory });
     await db.update(schema.workspaces).set({ status: "running" }).where(eq(schema.workspaces.id, workspace.id));
 
-    const [first, second] = await Promise.all([claimStop(deps, { id: workspace.id, userId }, "Stopped by you"), claimStop(deps, { id: workspace.id, userId }, "Stopped by you")]);
+    const [first, second] = await Promise.all([
+      claimStop(deps, { id: workspace.id, userId }, "Stopped by you"),
+      claimStop(deps, { id: workspace.id, userId }, "Stopped by you"),
+    ]);
     expect([first, second].filter(Boolean)).toHaveLength(1);
     await finishStop(deps, (first ?? second)!, { clouds: fake.factory });
     const row = await reload(workspace.id);
@@ -44,7 +55,10 @@ describe("state transitions", () => {
   it("restart only from stopped or error, once; delete removes the row", async () => {
     const fake = fakeClouds();
     const workspace = await newWorkspace({ status: "stopped", startedAt: null });
-    const [a, b] = await Promise.all([claimRestart(deps, { id: workspace.id, userId }), claimRestart(deps, { id: workspace.id, userId })]);
+    const [a, b] = await Promise.all([
+      claimRestart(deps, { id: workspace.id, userId }),
+      claimRestart(deps, { id: workspace.id, userId }),
+    ]);
     expect([a, b].filter(Boolean)).toHaveLength(1);
     expect(await claimRestart(deps, { id: workspace.id, userId })).toBeNull();
     await provision(deps, (a ?? b)!, { clouds: fake.factory });

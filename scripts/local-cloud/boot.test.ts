@@ -59,7 +59,8 @@ let served = "real";
 const downloadUrls: string[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(realAgent)) await promisify(execFile)("make", ["-C", join(root, "agent"), "build"], { timeout: 170_000 });
+  if (!existsSync(realAgent))
+    await promisify(execFile)("make", ["-C", join(root, "agent"), "build"], { timeout: 170_000 });
   const fakeScript = join(scratch, "fake-agent.mjs");
   writeFileSync(fakeScript, fakeAgentSource);
   const fakeLauncher = `#!/bin/sh\nexec "${process.execPath}" "${fakeScript}" "$@"\n`;
@@ -80,8 +81,10 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const hetzner = (method: string, path: string, body?: unknown) => call(`${cloud.url}/hetzner/v1`, method, path, { token: HETZNER_TOKEN, body });
-const cloudflare = (method: string, path: string, body?: unknown) => call(`${cloud.url}/cloudflare/client/v4`, method, path, { token: CLOUDFLARE_TOKEN, body });
+const hetzner = (method: string, path: string, body?: unknown) =>
+  call(`${cloud.url}/hetzner/v1`, method, path, { token: HETZNER_TOKEN, body });
+const cloudflare = (method: string, path: string, body?: unknown) =>
+  call(`${cloud.url}/cloudflare/client/v4`, method, path, { token: CLOUDFLARE_TOKEN, body });
 
 async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -105,11 +108,14 @@ const failedAgent = (id: number) => {
 
 function edgeGet(host: string, path = "/"): Promise<{ status: number; body: string }> {
   return new Promise((ok, fail) => {
-    const req = request({ host: "127.0.0.1", port: cloud.port, path, headers: { host: `${host}:${cloud.port}` } }, (res) => {
-      let body = "";
-      res.on("data", (c) => (body += c));
-      res.on("end", () => ok({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      { host: "127.0.0.1", port: cloud.port, path, headers: { host: `${host}:${cloud.port}` } },
+      (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => ok({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", fail);
     req.end();
   });
@@ -118,7 +124,12 @@ function edgeGet(host: string, path = "/"): Promise<{ status: number; body: stri
 describe("booting servers", () => {
   it("starts the real agent from the user-data, keeps it running, and kills its process group on delete", async () => {
     served = "real";
-    const created = await hetzner("POST", "/servers", { name: "boot-real", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "real1") });
+    const created = await hetzner("POST", "/servers", {
+      name: "boot-real",
+      server_type: "cx23",
+      image: "ubuntu-24.04",
+      user_data: userData(downloadBase, "real1"),
+    });
     expect(created.status).toBe(201);
     const id = created.json.server.id as number;
     const agent = await until("the agent to start", () => startedAgent(id));
@@ -141,10 +152,20 @@ describe("booting servers", () => {
 
   it("runs the agent with its own port, data, workspace, HOME and npm prefix; delete also ends its children", async () => {
     served = "fake";
-    const created = await hetzner("POST", "/servers", { name: "boot-fake", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "fake1") });
+    const created = await hetzner("POST", "/servers", {
+      name: "boot-fake",
+      server_type: "cx23",
+      image: "ubuntu-24.04",
+      user_data: userData(downloadBase, "fake1"),
+    });
     const id = created.json.server.id as number;
     const agent = await until("the fake agent to start", () => startedAgent(id));
-    const recorded = await until("the fake agent's record", () => existsSync(join(agent.dir, "grandchild.pid")) && JSON.parse(readFileSync(join(agent.dir, "fake-agent.json"), "utf8")));
+    const recorded = await until(
+      "the fake agent's record",
+      () =>
+        existsSync(join(agent.dir, "grandchild.pid")) &&
+        JSON.parse(readFileSync(join(agent.dir, "fake-agent.json"), "utf8")),
+    );
     expect(recorded.argv).toEqual(["--config-file", join(agent.dir, "etc/sam/agent.env")]);
     expect(recorded.env).toMatchObject({
       SAM_LISTEN_ADDR: `127.0.0.1:${agent.port}`,
@@ -165,7 +186,12 @@ describe("booting servers", () => {
 
   it("records a failed download and keeps the server running, like a VM whose cloud-init failed", async () => {
     served = "missing";
-    const created = await hetzner("POST", "/servers", { name: "boot-missing", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "miss1") });
+    const created = await hetzner("POST", "/servers", {
+      name: "boot-missing",
+      server_type: "cx23",
+      image: "ubuntu-24.04",
+      user_data: userData(downloadBase, "miss1"),
+    });
     const id = created.json.server.id as number;
     const agent = await until("the failure to be recorded", () => failedAgent(id));
     expect(agent.error).toMatch(/404/);
@@ -183,12 +209,22 @@ describe("the edge", () => {
     const missing = await edgeGet(host);
     expect(missing.status).toBe(530);
     expect(missing.body).toContain("Error 1016");
-    const created = await hetzner("POST", "/servers", { name: "edge1", server_type: "cx23", image: "ubuntu-24.04", user_data: userData(downloadBase, "edge1") });
+    const created = await hetzner("POST", "/servers", {
+      name: "edge1",
+      server_type: "cx23",
+      image: "ubuntu-24.04",
+      user_data: userData(downloadBase, "edge1"),
+    });
     const id = created.json.server.id as number;
     const ip = created.json.server.public_net.ipv4.ip as string;
     const agent = await until("the fake agent to start", () => startedAgent(id));
     await until("the fake agent to listen", () => agentOf(id)!.log_tail.includes("listening"));
-    const record = await cloudflare("POST", `/zones/${ZONE_ID}/dns_records`, { type: "A", name: host, content: ip, proxied: true });
+    const record = await cloudflare("POST", `/zones/${ZONE_ID}/dns_records`, {
+      type: "A",
+      name: host,
+      content: ip,
+      proxied: true,
+    });
     expect(record.status).toBe(200);
     const proxied = await edgeGet(host, "/health");
     expect(proxied.status).toBe(200);
@@ -196,7 +232,9 @@ describe("the edge", () => {
 
     const echoed = await new Promise<string>((ok, fail) => {
       const socket = connect(cloud.port, "127.0.0.1", () => {
-        socket.write(`GET /terminal HTTP/1.1\r\nHost: ${host}:${cloud.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+        socket.write(
+          `GET /terminal HTTP/1.1\r\nHost: ${host}:${cloud.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
       });
       let seen = "";
       socket.on("data", (data) => {

@@ -9,7 +9,8 @@ import { call, CLOUDFLARE_TOKEN, contractErrors, startTestCloud, ZONE_ID } from 
 
 let cloud: LocalCloud;
 let base: string;
-const cf = (method: string, path: string, body?: unknown, token = CLOUDFLARE_TOKEN) => call(base, method, path, { token, body });
+const cf = (method: string, path: string, body?: unknown, token = CLOUDFLARE_TOKEN) =>
+  call(base, method, path, { token, body });
 const records = `/zones/${ZONE_ID}/dns_records`;
 const ZONE = "sam.example.test";
 
@@ -33,22 +34,34 @@ describe("Cloudflare auth", () => {
   it("refuses a missing header (400), an unknown token (403 code 10000; 401 on verify)", async () => {
     const missing = await call(base, "GET", "/zones");
     expect(missing.status).toBe(400);
-    expect(contractErrors("cloudflare", "components.schemas.common_api-response-common-failure", missing.json)).toEqual([]);
+    expect(contractErrors("cloudflare", "components.schemas.common_api-response-common-failure", missing.json)).toEqual(
+      [],
+    );
     const unknown = await cf("GET", "/zones", undefined, "not-a-token");
     expect(unknown.status).toBe(403);
-    expect(unknown.json).toEqual({ success: false, errors: [{ code: 10000, message: "Authentication error" }], messages: [], result: null });
+    expect(unknown.json).toEqual({
+      success: false,
+      errors: [{ code: 10000, message: "Authentication error" }],
+      messages: [],
+      result: null,
+    });
     const verify = await cf("GET", "/user/tokens/verify", undefined, "not-a-token");
     expect(verify.status).toBe(401);
     expect(verify.json.errors[0].code).toBe(1000);
   });
 
   it("a token without a permission gets Cloudflare's permission error", async () => {
-    await call(cloud.url, "POST", "/_local/cloudflare/tokens", { body: { token: "read-only-token", permissions: ["zone:read", "dns_records:read"] } });
+    await call(cloud.url, "POST", "/_local/cloudflare/tokens", {
+      body: { token: "read-only-token", permissions: ["zone:read", "dns_records:read"] },
+    });
     expect((await cf("GET", records, undefined, "read-only-token")).status).toBe(200);
     const denied = await cf("POST", records, { type: "A", name: "x", content: "203.0.113.9" }, "read-only-token");
     expect(denied.status).toBe(403);
     expect(denied.json.errors[0].code).toBe(10000);
-    expect((await cf("GET", `/accounts/${cloud.services.cloudflare.accountId}/d1/database`, undefined, "read-only-token")).status).toBe(403);
+    expect(
+      (await cf("GET", `/accounts/${cloud.services.cloudflare.accountId}/d1/database`, undefined, "read-only-token"))
+        .status,
+    ).toBe(403);
   });
 });
 
@@ -65,11 +78,25 @@ describe("Cloudflare zones and DNS records", () => {
   });
 
   it("creates, reads, patches, replaces and deletes a proxied A record", async () => {
-    const created = await cf("POST", records, { type: "A", name: `ws-abc.${ZONE}`, content: "203.0.113.7", proxied: true, ttl: 1, comment: "workspace abc" });
+    const created = await cf("POST", records, {
+      type: "A",
+      name: `ws-abc.${ZONE}`,
+      content: "203.0.113.7",
+      proxied: true,
+      ttl: 1,
+      comment: "workspace abc",
+    });
     expect(created.status).toBe(200);
     expect(contractErrors("cloudflare", "operations.create_dns_record.200", created.json)).toEqual([]);
     const record = created.json.result;
-    expect(record).toMatchObject({ name: `ws-abc.${ZONE}`, type: "A", content: "203.0.113.7", proxied: true, proxiable: true, ttl: 1 });
+    expect(record).toMatchObject({
+      name: `ws-abc.${ZONE}`,
+      type: "A",
+      content: "203.0.113.7",
+      proxied: true,
+      proxiable: true,
+      ttl: 1,
+    });
     const got = await cf("GET", `${records}/${record.id}`);
     expect(contractErrors("cloudflare", "operations.get_dns_record.200", got.json)).toEqual([]);
     const patched = await cf("PATCH", `${records}/${record.id}`, { content: "203.0.113.8" });
@@ -93,7 +120,9 @@ describe("Cloudflare zones and DNS records", () => {
     expect(identical.json.errors).toEqual([{ code: 81058, message: "An identical record already exists." }]);
     // The description's 4xx schema for this operation is allOf(success: true, success: false), which nothing
     // satisfies; the current common failure envelope is the contract that holds.
-    expect(contractErrors("cloudflare", "components.schemas.common_api-response-common-failure", identical.json)).toEqual([]);
+    expect(
+      contractErrors("cloudflare", "components.schemas.common_api-response-common-failure", identical.json),
+    ).toEqual([]);
     const clash = await cf("POST", records, { type: "CNAME", name: "dup", content: "example.net" });
     expect(clash.json.errors[0].code).toBe(81053);
     expect((await cf("POST", records, { type: "A", name: "dup", content: "not-an-ip" })).status).toBe(400);
@@ -113,15 +142,24 @@ describe("Cloudflare zones and DNS records", () => {
 
   it("filters by comment case-insensitively, and match=any takes records meeting any filter", async () => {
     await cf("POST", records, { type: "A", name: "tagged-1", content: "203.0.113.31", comment: "Managed-By=SAM" });
-    await cf("POST", records, { type: "A", name: "tagged-2", content: "203.0.113.32", comment: "managed-by=sam and more" });
+    await cf("POST", records, {
+      type: "A",
+      name: "tagged-2",
+      content: "203.0.113.32",
+      comment: "managed-by=sam and more",
+    });
     await cf("POST", records, { type: "A", name: "untagged", content: "203.0.113.33" });
-    const names = async (query: string) => ((await cf("GET", `${records}?${query}`)).json.result as Array<{ name: string }>).map((r) => r.name).sort();
+    const names = async (query: string) =>
+      ((await cf("GET", `${records}?${query}`)).json.result as Array<{ name: string }>).map((r) => r.name).sort();
     expect(await names("comment.exact=managed-by%3Dsam")).toEqual([`tagged-1.${ZONE}`]);
     expect(await names("comment=managed-by%3Dsam")).toEqual([`tagged-1.${ZONE}`]);
     expect(await names("comment.startswith=managed-by%3Dsam&type=A")).toEqual([`tagged-1.${ZONE}`, `tagged-2.${ZONE}`]);
     expect(await names("comment.endswith=MORE")).toEqual([`tagged-2.${ZONE}`]);
     expect(await names(`comment.absent&type=A&name=untagged.${ZONE}`)).toEqual([`untagged.${ZONE}`]);
-    expect(await names(`match=any&comment.exact=managed-by%3Dsam&name=untagged.${ZONE}`)).toEqual([`tagged-1.${ZONE}`, `untagged.${ZONE}`]);
+    expect(await names(`match=any&comment.exact=managed-by%3Dsam&name=untagged.${ZONE}`)).toEqual([
+      `tagged-1.${ZONE}`,
+      `untagged.${ZONE}`,
+    ]);
     expect((await cf("GET", `${records}?match=some`)).status).toBe(400);
   });
 });
@@ -130,9 +168,32 @@ describe("Cloudflare Origin CA", () => {
   it("issues a real certificate for a posted CSR, signed by the local CA, and revokes it", async () => {
     const work = mkdtempSync(join(tmpdir(), "local-cloud-csr-"));
     try {
-      execFileSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", join(work, "key.pem"), "-out", join(work, "csr.pem"), "-subj", `/CN=ws-abc.${ZONE}`], { stdio: "pipe" });
+      execFileSync(
+        "openssl",
+        [
+          "req",
+          "-new",
+          "-newkey",
+          "ec",
+          "-pkeyopt",
+          "ec_paramgen_curve:P-256",
+          "-nodes",
+          "-keyout",
+          join(work, "key.pem"),
+          "-out",
+          join(work, "csr.pem"),
+          "-subj",
+          `/CN=ws-abc.${ZONE}`,
+        ],
+        { stdio: "pipe" },
+      );
       const csr = readFileSync(join(work, "csr.pem"), "utf8");
-      const issued = await cf("POST", "/certificates", { csr, hostnames: [`ws-abc.${ZONE}`], request_type: "origin-ecc", requested_validity: 90 });
+      const issued = await cf("POST", "/certificates", {
+        csr,
+        hostnames: [`ws-abc.${ZONE}`],
+        request_type: "origin-ecc",
+        requested_validity: 90,
+      });
       expect(issued.status).toBe(200);
       expect(contractErrors("cloudflare", "operations.create_certificate.200", issued.json)).toEqual([]);
       const cert = new X509Certificate(issued.json.result.certificate);
@@ -140,15 +201,25 @@ describe("Cloudflare Origin CA", () => {
       expect(cert.verify(new X509Certificate(cloud.services.cloudflare.ca.certificate).publicKey)).toBe(true);
       expect(cert.publicKey.asymmetricKeyType).toBe("ec");
       const id = issued.json.result.id;
-      expect(contractErrors("cloudflare", "operations.get_certificate.200", (await cf("GET", `/certificates/${id}`)).json)).toEqual([]);
+      expect(
+        contractErrors("cloudflare", "operations.get_certificate.200", (await cf("GET", `/certificates/${id}`)).json),
+      ).toEqual([]);
       const listed = await cf("GET", `/certificates?zone_id=${ZONE_ID}`);
       expect(contractErrors("cloudflare", "operations.list_certificates.200", listed.json)).toEqual([]);
       const revoked = await cf("DELETE", `/certificates/${id}`);
       expect(contractErrors("cloudflare", "operations.revoke_certificate.200", revoked.json)).toEqual([]);
       expect((await cf("GET", `/certificates?zone_id=${ZONE_ID}`)).json.result).toEqual([]);
-      const wrongType = await cf("POST", "/certificates", { csr, hostnames: [`ws-abc.${ZONE}`], request_type: "origin-rsa" });
+      const wrongType = await cf("POST", "/certificates", {
+        csr,
+        hostnames: [`ws-abc.${ZONE}`],
+        request_type: "origin-rsa",
+      });
       expect(wrongType.status).toBe(400);
-      const outside = await cf("POST", "/certificates", { csr, hostnames: ["example.org"], request_type: "origin-ecc" });
+      const outside = await cf("POST", "/certificates", {
+        csr,
+        hostnames: ["example.org"],
+        request_type: "origin-ecc",
+      });
       expect(outside.json.errors[0].code).toBe(1010);
     } finally {
       rmSync(work, { recursive: true, force: true });
@@ -170,8 +241,11 @@ describe("Cloudflare account resources for the self-hosting wizard", () => {
     if (listOp === "list_d1") {
       // The 2024 description's D1 list is allOf(result: object, result: array): unsatisfiable as written, so
       // check the envelope against the common collection and each item against the database schema.
-      expect(contractErrors("cloudflare", "components.schemas.common_api-response-collection", listed.json)).toEqual([]);
-      for (const item of listed.json.result) expect(contractErrors("cloudflare", "components.schemas.d1_database-response", item)).toEqual([]);
+      expect(contractErrors("cloudflare", "components.schemas.common_api-response-collection", listed.json)).toEqual(
+        [],
+      );
+      for (const item of listed.json.result)
+        expect(contractErrors("cloudflare", "components.schemas.d1_database-response", item)).toEqual([]);
     } else expect(contractErrors("cloudflare", `operations.${listOp}.200`, listed.json)).toEqual([]);
     expect(listed.json.result).toHaveLength(1);
     const duplicate = await cf("POST", url, body);

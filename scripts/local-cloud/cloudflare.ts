@@ -51,7 +51,8 @@ class CloudflareError extends Error {
 
 const fail = (status: number, code: number, message: string) => new CloudflareError(status, [{ code, message }]);
 const authError = () => fail(403, 10000, "Authentication error");
-const noRoute = (path: string) => fail(400, 7003, `Could not route to ${path}, perhaps your object identifier is invalid?`);
+const noRoute = (path: string) =>
+  fail(400, 7003, `Could not route to ${path}, perhaps your object identifier is invalid?`);
 const HEX32 = /^[0-9a-f]{32}$/;
 const PROXIABLE = new Set(["A", "AAAA", "CNAME"]);
 const VALIDITIES = [7, 30, 90, 365, 730, 1095, 5475];
@@ -75,7 +76,14 @@ export class Cloudflare {
   readonly records = new Map<string, DnsRecord>();
   readonly certificates = new Map<string, OriginCertificate>();
   readonly tokens = new Map<string, ApiToken>();
-  readonly d1: Array<{ uuid: string; name: string; version: string; created_at: string; num_tables: number; file_size: number }> = [];
+  readonly d1: Array<{
+    uuid: string;
+    name: string;
+    version: string;
+    created_at: string;
+    num_tables: number;
+    file_size: number;
+  }> = [];
   readonly kv: Array<{ id: string; title: string; supports_url_encoding: boolean }> = [];
   readonly r2: Array<{ name: string; creation_date: string; location: string; storage_class: string }> = [];
   readonly pages: Array<Record<string, unknown>> = [];
@@ -129,31 +137,64 @@ export class Cloudflare {
     const known = token ? this.tokens.get(token) : undefined;
     const budget = this.limiter.take(known ? `token:${token}` : `ip:${r.req.socket.remoteAddress}`);
     const headers: Record<string, string> = {
-      "Ratelimit": `"default";r=${budget.remaining};t=${Math.max(0, budget.reset - Math.floor(Date.now() / 1000))}`,
+      Ratelimit: `"default";r=${budget.remaining};t=${Math.max(0, budget.reset - Math.floor(Date.now() / 1000))}`,
       "Ratelimit-Policy": `"default";q=${budget.limit};w=300`,
       "CF-Ray": `${randomBytes(8).toString("hex")}-LCL`,
     };
     try {
       if (!budget.allowed) {
         headers["Retry-After"] = String(Math.max(1, budget.reset - Math.floor(Date.now() / 1000)));
-        throw new CloudflareError(429, [{ code: 971, message: "Please wait and consider throttling your request speed" }]);
+        throw new CloudflareError(429, [
+          { code: 971, message: "Please wait and consider throttling your request speed" },
+        ]);
       }
-      if (!header) throw new CloudflareError(400, [{ code: 9106, message: "Missing X-Auth-Key, X-Auth-Email or Authorization headers" }]);
-      if (!token) throw new CloudflareError(400, [{ code: 6003, message: "Invalid request headers", error_chain: [{ code: 6111, message: "Invalid format for Authorization header" }] }]);
+      if (!header)
+        throw new CloudflareError(400, [
+          { code: 9106, message: "Missing X-Auth-Key, X-Auth-Email or Authorization headers" },
+        ]);
+      if (!token)
+        throw new CloudflareError(400, [
+          {
+            code: 6003,
+            message: "Invalid request headers",
+            error_chain: [{ code: 6111, message: "Invalid format for Authorization header" }],
+          },
+        ]);
       if (!known) {
         if (r.path === "/user/tokens/verify") throw fail(401, 1000, "Invalid API Token");
         throw authError();
       }
       const result = await this.route(r, known);
-      sendJson(r.res, result.status ?? 200, { success: true, errors: [], messages: result.messages ?? [], result: result.result, ...(result.result_info ? { result_info: result.result_info } : {}) }, headers);
+      sendJson(
+        r.res,
+        result.status ?? 200,
+        {
+          success: true,
+          errors: [],
+          messages: result.messages ?? [],
+          result: result.result,
+          ...(result.result_info ? { result_info: result.result_info } : {}),
+        },
+        headers,
+      );
     } catch (error) {
       if (error instanceof CloudflareError) {
         sendJson(r.res, error.status, { success: false, errors: error.errors, messages: [], result: null }, headers);
       } else if (error instanceof BodyTooLargeError) {
-        sendJson(r.res, 413, { success: false, errors: [{ code: 9207, message: "Request body too large" }], messages: [], result: null }, headers);
+        sendJson(
+          r.res,
+          413,
+          { success: false, errors: [{ code: 9207, message: "Request body too large" }], messages: [], result: null },
+          headers,
+        );
       } else {
         this.cloud.options.log(`cloudflare: ${(error as Error).stack ?? error}`);
-        sendJson(r.res, 500, { success: false, errors: [{ code: 10001, message: "Internal server error" }], messages: [], result: null }, headers);
+        sendJson(
+          r.res,
+          500,
+          { success: false, errors: [{ code: 10001, message: "Internal server error" }], messages: [], result: null },
+          headers,
+        );
       }
     }
   }
@@ -184,7 +225,13 @@ export class Cloudflare {
     const slice = items.slice((page - 1) * perPage, page * perPage);
     return {
       result: slice,
-      result_info: { page, per_page: perPage, count: slice.length, total_count: items.length, total_pages: Math.max(1, Math.ceil(items.length / perPage)) },
+      result_info: {
+        page,
+        per_page: perPage,
+        count: slice.length,
+        total_count: items.length,
+        total_pages: Math.max(1, Math.ceil(items.length / perPage)),
+      },
     };
   }
 
@@ -204,12 +251,27 @@ export class Cloudflare {
       modified_on: this.zoneCreated,
       activated_on: this.zoneCreated,
       meta: { step: 4, custom_certificate_quota: 0, page_rule_quota: 3, phishing_detected: false },
-      owner: { id: "00000000000000000000000000001001", type: "user", email: `${this.cloud.options.githubLogin}@example.test` },
+      owner: {
+        id: "00000000000000000000000000001001",
+        type: "user",
+        email: `${this.cloud.options.githubLogin}@example.test`,
+      },
       account: { id: this.accountId, name: "Local Cloud" },
       tenant: { id: null, name: null },
       tenant_unit: { id: null },
       permissions: ["#dns_records:edit", "#dns_records:read", "#zone:read"],
-      plan: { id: "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee", name: "Free Website", price: 0, currency: "USD", frequency: "", is_subscribed: false, can_subscribe: false, legacy_id: "free", legacy_discount: false, externally_managed: false },
+      plan: {
+        id: "0feeeeeeeeeeeeeeeeeeeeeeeeeeeeee",
+        name: "Free Website",
+        price: 0,
+        currency: "USD",
+        frequency: "",
+        is_subscribed: false,
+        can_subscribe: false,
+        legacy_id: "free",
+        legacy_discount: false,
+        externally_managed: false,
+      },
     };
   }
 
@@ -234,14 +296,20 @@ export class Cloudflare {
     };
   }
 
-  private async route(r: Request, token: ApiToken): Promise<{ status?: number; result: unknown; result_info?: object; messages?: Message[] }> {
+  private async route(
+    r: Request,
+    token: ApiToken,
+  ): Promise<{ status?: number; result: unknown; result_info?: object; messages?: Message[] }> {
     const parts = r.path.split("/").filter(Boolean);
     const only = (...methods: string[]) => {
       if (!methods.includes(r.method)) throw fail(405, 7001, "Method not allowed for this endpoint");
     };
     if (r.path === "/user/tokens/verify") {
       only("GET");
-      return { result: { id: token.id, status: "active" }, messages: [{ code: 10000, message: "This API Token is valid and active" }] };
+      return {
+        result: { id: token.id, status: "active" },
+        messages: [{ code: 10000, message: "This API Token is valid and active" }],
+      };
     }
     if (parts[0] === "zones") return this.zonesRoute(r, parts, token, only);
     if (parts[0] === "certificates") return this.certificatesRoute(r, parts, token, only);
@@ -259,7 +327,9 @@ export class Cloudflare {
       const name = r.url.searchParams.get("name");
       const visible = this.zoneScoped(token) ? [this.zoneJson()] : [];
       const accountId = r.url.searchParams.get("account.id");
-      const matching = visible.filter((z) => (!name || z.name === name.toLowerCase()) && (!accountId || z.account.id === accountId));
+      const matching = visible.filter(
+        (z) => (!name || z.name === name.toLowerCase()) && (!accountId || z.account.id === accountId),
+      );
       return this.paginate(r, matching, { perPage: 20, min: 5, max: 50 });
     }
     const zoneId = parts[1]!;
@@ -285,7 +355,10 @@ export class Cloudflare {
     const recordId = parts[3]!;
     if (!HEX32.test(recordId)) throw noRoute(`/zones/${zoneId}/dns_records/${recordId}`);
     only("GET", "PATCH", "PUT", "DELETE");
-    this.require(token, ...(r.method === "GET" ? (["dns_records:read", "dns_records:edit"] as const) : (["dns_records:edit"] as const)));
+    this.require(
+      token,
+      ...(r.method === "GET" ? (["dns_records:read", "dns_records:edit"] as const) : (["dns_records:edit"] as const)),
+    );
     const existing = this.records.get(recordId);
     if (!existing) throw fail(404, 81044, "Record does not exist.");
     if (r.method === "GET") return { result: this.recordJson(existing) };
@@ -294,7 +367,19 @@ export class Cloudflare {
       return { result: { id: recordId } };
     }
     const body = await this.json(r);
-    const merged = r.method === "PATCH" ? { type: existing.type, name: existing.name, content: existing.content, proxied: existing.proxied, ttl: existing.ttl, comment: existing.comment, tags: existing.tags, ...body } : body;
+    const merged =
+      r.method === "PATCH"
+        ? {
+            type: existing.type,
+            name: existing.name,
+            content: existing.content,
+            proxied: existing.proxied,
+            ttl: existing.ttl,
+            comment: existing.comment,
+            tags: existing.tags,
+            ...body,
+          }
+        : body;
     const updated = this.validateRecord(merged, existing);
     this.records.set(recordId, updated);
     return { result: this.recordJson(updated) };
@@ -319,7 +404,11 @@ export class Cloudflare {
     if (proxied !== null) conditions.push((rec) => String(rec.proxied) === proxied);
     conditions.push(...commentConditions(q));
     const matching = [...this.records.values()]
-      .filter((rec) => conditions.length === 0 || (match === "all" ? conditions.every((test) => test(rec)) : conditions.some((test) => test(rec))))
+      .filter(
+        (rec) =>
+          conditions.length === 0 ||
+          (match === "all" ? conditions.every((test) => test(rec)) : conditions.some((test) => test(rec))),
+      )
       .sort((a, b) => {
         const key = order as keyof DnsRecord;
         const x = String(a[key]);
@@ -341,33 +430,52 @@ export class Cloudflare {
   private validateRecord(body: Record<string, unknown>, existing: DnsRecord | undefined): DnsRecord {
     const type = typeof body.type === "string" ? body.type.toUpperCase() : undefined;
     if (!type) throw fail(400, 9000, "DNS record type is required.");
-    if (!["A", "AAAA", "CNAME", "TXT"].includes(type)) throw fail(400, 9004, `DNS record type "${type}" is not supported by the local cloud.`);
+    if (!["A", "AAAA", "CNAME", "TXT"].includes(type))
+      throw fail(400, 9004, `DNS record type "${type}" is not supported by the local cloud.`);
     if (typeof body.name !== "string" || body.name.trim() === "") throw fail(400, 9000, "DNS name is invalid.");
     const name = this.normalizeName(body.name);
-    if (!/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name) || name.length > 253) throw fail(400, 9000, "DNS name is invalid.");
+    if (
+      !/^(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name) ||
+      name.length > 253
+    )
+      throw fail(400, 9000, "DNS name is invalid.");
     if (typeof body.content !== "string" || body.content === "") throw fail(400, 9005, "Content is required.");
     let content = body.content;
-    if (type === "A" && isIP(content) !== 4) throw fail(400, 9005, "Content for A record must be a valid IPv4 address.");
-    if (type === "AAAA" && isIP(content) !== 6) throw fail(400, 9005, "Content for AAAA record must be a valid IPv6 address.");
+    if (type === "A" && isIP(content) !== 4)
+      throw fail(400, 9005, "Content for A record must be a valid IPv4 address.");
+    if (type === "AAAA" && isIP(content) !== 6)
+      throw fail(400, 9005, "Content for AAAA record must be a valid IPv6 address.");
     if (type === "CNAME") {
       content = content.toLowerCase().replace(/\.$/, "");
       if (!/^[a-z0-9_.-]+$/.test(content)) throw fail(400, 9005, "Content for CNAME record is invalid.");
     }
     if (type === "TXT" && content.length > 2048) throw fail(400, 9005, "Content for TXT record is too long.");
-    if (body.proxied !== undefined && typeof body.proxied !== "boolean") throw fail(400, 9003, "Invalid 'proxied' value, must be a boolean.");
+    if (body.proxied !== undefined && typeof body.proxied !== "boolean")
+      throw fail(400, 9003, "Invalid 'proxied' value, must be a boolean.");
     const proxied = (body.proxied as boolean | undefined) ?? false;
     if (proxied && !PROXIABLE.has(type)) throw fail(400, 9004, `This record type cannot be proxied.`);
     let ttl: unknown = body.ttl === undefined ? 1 : body.ttl;
-    if (typeof ttl !== "number" || !Number.isInteger(ttl) || (ttl !== 1 && (ttl < 60 || ttl > 86400))) throw fail(400, 9021, "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.");
+    if (typeof ttl !== "number" || !Number.isInteger(ttl) || (ttl !== 1 && (ttl < 60 || ttl > 86400)))
+      throw fail(400, 9021, "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.");
     if (proxied) ttl = 1;
-    if (body.comment !== undefined && body.comment !== null && (typeof body.comment !== "string" || body.comment.length > 100)) throw fail(400, 9100, "Comment is invalid: at most 100 characters.");
+    if (
+      body.comment !== undefined &&
+      body.comment !== null &&
+      (typeof body.comment !== "string" || body.comment.length > 100)
+    )
+      throw fail(400, 9100, "Comment is invalid: at most 100 characters.");
     const tags = body.tags === undefined ? [] : body.tags;
-    if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || !t.includes(":"))) throw fail(400, 9101, "Tags must be name:value strings.");
+    if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || !t.includes(":")))
+      throw fail(400, 9101, "Tags must be name:value strings.");
     for (const other of this.records.values()) {
       if (other.id === existing?.id || other.name !== name) continue;
-      if (other.type === type && other.content === content) throw fail(400, 81058, "An identical record already exists.");
+      if (other.type === type && other.content === content)
+        throw fail(400, 81058, "An identical record already exists.");
       const addressTypes = ["A", "AAAA", "CNAME"];
-      if ((type === "CNAME" && addressTypes.includes(other.type)) || (other.type === "CNAME" && addressTypes.includes(type))) {
+      if (
+        (type === "CNAME" && addressTypes.includes(other.type)) ||
+        (other.type === "CNAME" && addressTypes.includes(type))
+      ) {
         throw fail(400, 81053, "An A, AAAA, or CNAME record with that host already exists.");
       }
     }
@@ -420,17 +528,31 @@ export class Cloudflare {
       const body = await this.json(r);
       const { csr, hostnames, request_type } = body;
       const validity: unknown = body.requested_validity === undefined ? 5475 : body.requested_validity;
-      if (typeof csr !== "string" || !csr.includes("BEGIN CERTIFICATE REQUEST")) throw fail(400, 1001, "CSR is required and must be a PEM certificate request.");
-      if (!Array.isArray(hostnames) || hostnames.length === 0 || hostnames.some((h) => typeof h !== "string" || h === "")) throw fail(400, 1002, "hostnames must be a non-empty list of hostnames.");
-      if (!["origin-rsa", "origin-ecc", "keyless-certificate"].includes(String(request_type))) throw fail(400, 1003, "request_type must be one of origin-rsa, origin-ecc, keyless-certificate.");
-      if (typeof validity !== "number" || !VALIDITIES.includes(validity)) throw fail(400, 1004, `requested_validity must be one of ${VALIDITIES.join(", ")}.`);
+      if (typeof csr !== "string" || !csr.includes("BEGIN CERTIFICATE REQUEST"))
+        throw fail(400, 1001, "CSR is required and must be a PEM certificate request.");
+      if (
+        !Array.isArray(hostnames) ||
+        hostnames.length === 0 ||
+        hostnames.some((h) => typeof h !== "string" || h === "")
+      )
+        throw fail(400, 1002, "hostnames must be a non-empty list of hostnames.");
+      if (!["origin-rsa", "origin-ecc", "keyless-certificate"].includes(String(request_type)))
+        throw fail(400, 1003, "request_type must be one of origin-rsa, origin-ecc, keyless-certificate.");
+      if (typeof validity !== "number" || !VALIDITIES.includes(validity))
+        throw fail(400, 1004, `requested_validity must be one of ${VALIDITIES.join(", ")}.`);
       for (const host of hostnames as string[]) {
-        if (!this.inZone(host)) throw fail(400, 1010, `Failed to validate requested hostname ${host}: This zone is either not part of your account, or you do not have access to it. Please contact support if using a multi-user organization.`);
+        if (!this.inZone(host))
+          throw fail(
+            400,
+            1010,
+            `Failed to validate requested hostname ${host}: This zone is either not part of your account, or you do not have access to it. Please contact support if using a multi-user organization.`,
+          );
       }
       const inspected = this.ca.inspectCsr(csr);
       if ("error" in inspected) throw fail(400, 1001, inspected.error);
       const wanted = request_type === "origin-ecc" ? "ec" : "rsa";
-      if (request_type !== "keyless-certificate" && inspected.keyType !== wanted) throw fail(400, 1005, `The CSR key type does not match request_type ${String(request_type)}.`);
+      if (request_type !== "keyless-certificate" && inspected.keyType !== wanted)
+        throw fail(400, 1005, `The CSR key type does not match request_type ${String(request_type)}.`);
       const signed = this.ca.sign(csr, hostnames as string[], validity);
       const cert: OriginCertificate = {
         id: signed.serial,
@@ -459,7 +581,19 @@ export class Cloudflare {
   private async accountsRoute(r: Request, parts: string[], token: ApiToken, only: (...m: string[]) => void) {
     if (parts.length === 1) {
       only("GET");
-      return this.paginate(r, [{ id: this.accountId, name: "Local Cloud", type: "standard", settings: { enforce_twofactor: false }, created_on: this.zoneCreated }], { perPage: 20, min: 5, max: 50 });
+      return this.paginate(
+        r,
+        [
+          {
+            id: this.accountId,
+            name: "Local Cloud",
+            type: "standard",
+            settings: { enforce_twofactor: false },
+            created_on: this.zoneCreated,
+          },
+        ],
+        { perPage: 20, min: 5, max: 50 },
+      );
     }
     const accountId = parts[1]!;
     if (!HEX32.test(accountId)) throw noRoute(`/accounts/${accountId}`);
@@ -477,7 +611,11 @@ export class Cloudflare {
         this.require(token, "d1:edit");
         if (r.method === "GET") {
           const name = r.url.searchParams.get("name");
-          return this.paginate(r, this.d1.filter((d) => !name || d.name === name), { perPage: 100, min: 10, max: 10000 });
+          return this.paginate(
+            r,
+            this.d1.filter((d) => !name || d.name === name),
+            { perPage: 100, min: 10, max: 10000 },
+          );
         }
         const name = named(await this.json(r), "name", /^[a-z0-9][a-z0-9_-]{0,63}$/i, 7400, "The database name");
         if (this.d1.some((d) => d.name === name)) throw fail(400, 7502, "A database with that name already exists");
@@ -490,7 +628,8 @@ export class Cloudflare {
         this.require(token, "workers_kv:edit");
         if (r.method === "GET") return this.paginate(r, this.kv, { perPage: 20, min: 5, max: 100 });
         const title = named(await this.json(r), "title", /^.{1,512}$/, 10019, "The namespace title");
-        if (this.kv.some((n) => n.title === title)) throw fail(400, 10014, "a namespace with this account ID and title already exists");
+        if (this.kv.some((n) => n.title === title))
+          throw fail(400, 10014, "a namespace with this account ID and title already exists");
         const ns = { id: randomBytes(16).toString("hex"), title, supports_url_encoding: true };
         this.kv.push(ns);
         return { result: ns };
@@ -502,8 +641,14 @@ export class Cloudflare {
         if (r.method === "GET") return { result: { buckets: this.r2 } };
         const body = await this.json(r);
         const name = named(body, "name", /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/, 10005, "The bucket name");
-        if (this.r2.some((b) => b.name === name)) throw fail(409, 10004, "The bucket you tried to create already exists, and you own it.");
-        const bucket = { name, creation_date: now, location: typeof body.locationHint === "string" ? body.locationHint.toLowerCase() : "weur", storage_class: "Standard" };
+        if (this.r2.some((b) => b.name === name))
+          throw fail(409, 10004, "The bucket you tried to create already exists, and you own it.");
+        const bucket = {
+          name,
+          creation_date: now,
+          location: typeof body.locationHint === "string" ? body.locationHint.toLowerCase() : "weur",
+          storage_class: "Standard",
+        };
         this.r2.push(bucket);
         return { result: bucket };
       }
@@ -513,7 +658,8 @@ export class Cloudflare {
         if (r.method === "GET") return this.paginate(r, this.pages, { perPage: 10, min: 1, max: 100 });
         const body = await this.json(r);
         const name = named(body, "name", /^[a-z0-9][a-z0-9-]{0,57}$/, 8000007, "The project name");
-        if (this.pages.some((p) => p.name === name)) throw fail(409, 8000002, "A project with this name already exists. Choose a different project name.");
+        if (this.pages.some((p) => p.name === name))
+          throw fail(409, 8000002, "A project with this name already exists. Choose a different project name.");
         const project = {
           id: randomUUID(),
           name,
@@ -539,7 +685,13 @@ export class Cloudflare {
     return {
       zone: { id: this.cloud.options.cloudflareZoneId, name: this.zoneName, account_id: this.accountId },
       dns_records: [...this.records.values()].map((r) => this.recordJson(r)),
-      origin_certificates: [...this.certificates.values()].map((c) => ({ id: c.id, hostnames: c.hostnames, request_type: c.request_type, expires_on: c.expires_on, revoked_at: c.revoked_at })),
+      origin_certificates: [...this.certificates.values()].map((c) => ({
+        id: c.id,
+        hostnames: c.hostnames,
+        request_type: c.request_type,
+        expires_on: c.expires_on,
+        revoked_at: c.revoked_at,
+      })),
       tokens: [...this.tokens.values()].map((t) => ({ id: t.id, permissions: [...t.permissions] })),
       d1: this.d1,
       kv_namespaces: this.kv,

@@ -43,10 +43,14 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): LocalCloudOptions {
   const missing = required.filter((name) => !env[name]);
   if (missing.length) throw new Error(`local cloud: missing environment ${missing.join(", ")}`);
   const port = Number(env.LOCAL_CLOUD_PORT ?? "8790");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`local cloud: LOCAL_CLOUD_PORT "${env.LOCAL_CLOUD_PORT}" is not a port`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`local cloud: LOCAL_CLOUD_PORT "${env.LOCAL_CLOUD_PORT}" is not a port`);
   const bootDelayMs = Number(env.LOCAL_CLOUD_BOOT_DELAY_MS ?? "0");
-  if (!Number.isFinite(bootDelayMs) || bootDelayMs < 0) throw new Error("local cloud: LOCAL_CLOUD_BOOT_DELAY_MS must be a number of milliseconds");
-  const permissions = env.LOCAL_CLOUDFLARE_TOKEN_PERMISSIONS?.split(",").map((p) => p.trim()).filter(Boolean);
+  if (!Number.isFinite(bootDelayMs) || bootDelayMs < 0)
+    throw new Error("local cloud: LOCAL_CLOUD_BOOT_DELAY_MS must be a number of milliseconds");
+  const permissions = env.LOCAL_CLOUDFLARE_TOKEN_PERMISSIONS?.split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
   return {
     port,
     dir: env.LOCAL_CLOUD_DIR!,

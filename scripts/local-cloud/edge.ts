@@ -8,7 +8,10 @@ import type { CloudContext } from "./context";
 import type { Hetzner } from "./hetzner";
 import { escapeHtml, sleep } from "./http";
 
-export type EdgeTarget = { kind: "no-record"; host: string } | { kind: "no-origin"; host: string; ip: string } | { kind: "origin"; host: string; ip: string; port: number };
+export type EdgeTarget =
+  | { kind: "no-record"; host: string }
+  | { kind: "no-origin"; host: string; ip: string }
+  | { kind: "origin"; host: string; ip: string; port: number };
 
 /** The host name without port when it is a strict subdomain of the zone; otherwise undefined. */
 export function edgeHost(hostHeader: string | undefined, baseDomain: string): string | undefined {
@@ -29,7 +32,8 @@ export class Edge {
     if (!record) return { kind: "no-record", host };
     const server = this.hetzner.serverByIpv4(record.content);
     const agent = server ? this.cloud.machines.get(server.id)?.agent : undefined;
-    if (!server || server.status !== "running" || !agent?.alive || !agent.port) return { kind: "no-origin", host, ip: record.content };
+    if (!server || server.status !== "running" || !agent?.alive || !agent.port)
+      return { kind: "no-origin", host, ip: record.content };
     return { kind: "origin", host, ip: record.content, port: agent.port };
   }
 
@@ -38,12 +42,22 @@ export class Edge {
     if (target.kind === "no-record") {
       return {
         status: 530,
-        body: page(`Error 1016`, "Origin DNS error", `You've requested a page on a website (${target.host}) that is on the Cloudflare network. Cloudflare is currently unable to resolve your requested domain (${target.host}): there is no proxied A record for it.`, ray),
+        body: page(
+          `Error 1016`,
+          "Origin DNS error",
+          `You've requested a page on a website (${target.host}) that is on the Cloudflare network. Cloudflare is currently unable to resolve your requested domain (${target.host}): there is no proxied A record for it.`,
+          ray,
+        ),
       };
     }
     return {
       status: 502,
-      body: page("Error 502", "Bad gateway", `The web server reported a bad gateway error: nothing answers at ${target.kind === "no-origin" ? target.ip : target.host} (no live agent for that server).`, ray),
+      body: page(
+        "Error 502",
+        "Bad gateway",
+        `The web server reported a bad gateway error: nothing answers at ${target.kind === "no-origin" ? target.ip : target.host} (no live agent for that server).`,
+        ray,
+      ),
     };
   }
 
@@ -62,14 +76,27 @@ export class Edge {
     const target = this.resolve(host);
     if (target.kind !== "origin") {
       const { status, body } = this.errorPage(target);
-      res.writeHead(status, { "Content-Type": "text/html; charset=UTF-8", "Content-Length": Buffer.byteLength(body), Server: "cloudflare" });
+      res.writeHead(status, {
+        "Content-Type": "text/html; charset=UTF-8",
+        "Content-Length": Buffer.byteLength(body),
+        Server: "cloudflare",
+      });
       res.end(body);
       return;
     }
-    const upstream = httpRequest({ host: "127.0.0.1", port: target.port, method: req.method, path: req.url, headers: { ...req.headers, ...this.forwardedHeaders(req) } }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.statusMessage, { ...answer.headers, server: "cloudflare" });
-      answer.pipe(res);
-    });
+    const upstream = httpRequest(
+      {
+        host: "127.0.0.1",
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, ...this.forwardedHeaders(req) },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, { ...answer.headers, server: "cloudflare" });
+        answer.pipe(res);
+      },
+    );
     upstream.on("error", () => {
       if (!res.headersSent) {
         const { status, body } = this.errorPage({ kind: "no-origin", host, ip: target.ip });
@@ -89,15 +116,20 @@ export class Edge {
       else if ("reset" in fault) return void socket.destroy();
       else if ("hang" in fault) return;
       else {
-        const body = fault.body === undefined ? "" : typeof fault.body === "string" ? fault.body : JSON.stringify(fault.body);
-        socket.end(`HTTP/1.1 ${fault.status} Injected\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        const body =
+          fault.body === undefined ? "" : typeof fault.body === "string" ? fault.body : JSON.stringify(fault.body);
+        socket.end(
+          `HTTP/1.1 ${fault.status} Injected\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
         return;
       }
     }
     const target = this.resolve(host);
     if (target.kind !== "origin") {
       const { status, body } = this.errorPage(target);
-      socket.end(`HTTP/1.1 ${status} ${status === 530 ? "Origin DNS error" : "Bad Gateway"}\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nServer: cloudflare\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${status === 530 ? "Origin DNS error" : "Bad Gateway"}\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nServer: cloudflare\r\nConnection: close\r\n\r\n${body}`,
+      );
       return;
     }
     const upstream = connect(target.port, "127.0.0.1");
@@ -113,7 +145,9 @@ export class Edge {
     upstream.on("error", () => {
       if (upstream.bytesRead === 0 && socket.writable) {
         const { body } = this.errorPage({ kind: "no-origin", host, ip: target.ip });
-        socket.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nServer: cloudflare\r\nConnection: close\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html; charset=UTF-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nServer: cloudflare\r\nConnection: close\r\n\r\n${body}`,
+        );
       } else socket.destroy();
     });
     socket.on("error", () => upstream.destroy());

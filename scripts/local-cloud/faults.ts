@@ -5,7 +5,11 @@ import { sleep } from "./http";
 export type Service = "hetzner" | "cloudflare" | "github" | "edge";
 export const SERVICES: Service[] = ["hetzner", "cloudflare", "github", "edge"];
 
-export type FaultKind = { status: number; body?: unknown; headers?: Record<string, string> } | { delay_ms: number } | { hang: true } | { reset: true };
+export type FaultKind =
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  | { delay_ms: number }
+  | { hang: true }
+  | { reset: true };
 
 export interface Fault {
   id: number;
@@ -44,12 +48,21 @@ export class Faults {
   }
 
   describe(): object[] {
-    return this.list.map((f) => ({ id: f.id, service: f.service, method: f.method ?? null, path: f.path.source, remaining: f.remaining, fault: f.fault }));
+    return this.list.map((f) => ({
+      id: f.id,
+      service: f.service,
+      method: f.method ?? null,
+      path: f.path.source,
+      remaining: f.remaining,
+      fault: f.fault,
+    }));
   }
 
   /** Takes the first fault matching this call, if any, and consumes one of its uses. */
   take(service: Service, method: string, path: string): FaultKind | undefined {
-    const fault = this.list.find((f) => f.service === service && (!f.method || f.method === method) && f.path.test(path));
+    const fault = this.list.find(
+      (f) => f.service === service && (!f.method || f.method === method) && f.path.test(path),
+    );
     if (!fault) return undefined;
     fault.remaining -= 1;
     if (fault.remaining <= 0) this.list = this.list.filter((f) => f !== fault);

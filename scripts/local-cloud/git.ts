@@ -69,7 +69,14 @@ export function repoSizeKb(bare: string): number {
 }
 
 /** Runs git http-backend for one request and streams the answer back. */
-export function serveGit(req: IncomingMessage, res: ServerResponse, projectRoot: string, pathInfo: string, query: string, remoteUser: string | null): void {
+export function serveGit(
+  req: IncomingMessage,
+  res: ServerResponse,
+  projectRoot: string,
+  pathInfo: string,
+  query: string,
+  remoteUser: string | null,
+): void {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
     GIT_PROJECT_ROOT: projectRoot,

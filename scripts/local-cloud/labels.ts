@@ -11,8 +11,10 @@ export function labelKeyProblem(key: string): string | undefined {
   if (!NAME.test(name)) return `label key '${key}' is invalid`;
   if (slash >= 0) {
     const prefix = key.slice(0, slash);
-    if (prefix.length > 253 || !prefix.split(".").every((part) => DNS_LABEL.test(part))) return `label key prefix '${prefix}' is not a DNS subdomain`;
-    if (prefix === "hetzner.cloud" || prefix.endsWith(".hetzner.cloud")) return "label key prefix 'hetzner.cloud/' is reserved";
+    if (prefix.length > 253 || !prefix.split(".").every((part) => DNS_LABEL.test(part)))
+      return `label key prefix '${prefix}' is not a DNS subdomain`;
+    if (prefix === "hetzner.cloud" || prefix.endsWith(".hetzner.cloud"))
+      return "label key prefix 'hetzner.cloud/' is reserved";
   }
   return undefined;
 }
@@ -72,7 +74,8 @@ export function parseLabelSelector(selector: string): Requirement[] {
         .slice(rest.indexOf("(") + 1, close)
         .split(",")
         .map((v) => v.trim());
-      if (values.some((v) => !/^[a-zA-Z0-9._-]*$/.test(v))) throw new LabelSelectorError(`invalid label selector '${selector}'`);
+      if (values.some((v) => !/^[a-zA-Z0-9._-]*$/.test(v)))
+        throw new LabelSelectorError(`invalid label selector '${selector}'`);
       rest = rest.slice(close + 1).trimStart();
       requirement = { op, key, values };
     } else {

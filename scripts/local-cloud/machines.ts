@@ -2,7 +2,17 @@
 // user-data's write_files, download the agent named in runcmd, and start it — here as a detached child
 // process (its own process group) listening on its own port on 127.0.0.1.
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { arch } from "node:os";
 import { join } from "node:path";
@@ -100,12 +110,26 @@ export function newMachine(serverId: number, dir: string): Machine {
     dir,
     stopped: false,
     exited: Promise.resolve(),
-    agent: { pid: null, port: null, alive: false, startedAt: null, exitedAt: null, exitCode: null, exitSignal: null, downloadUrl: null, error: null },
+    agent: {
+      pid: null,
+      port: null,
+      alive: false,
+      startedAt: null,
+      exitedAt: null,
+      exitCode: null,
+      exitSignal: null,
+      downloadUrl: null,
+      error: null,
+    },
   };
 }
 
 /** cloud-init: writes the agent config, downloads the agent and starts it. Failures are recorded, not thrown. */
-export async function runCloudInit(machine: Machine, userData: string | null, log: (line: string) => void): Promise<void> {
+export async function runCloudInit(
+  machine: Machine,
+  userData: string | null,
+  log: (line: string) => void,
+): Promise<void> {
   const { dir, agent } = machine;
   const fail = (message: string) => {
     // A server deleted while it booted has no directory left to log into, and nobody to tell.
@@ -114,7 +138,8 @@ export async function runCloudInit(machine: Machine, userData: string | null, lo
     writeFileSync(join(dir, "cloud-init.log"), `${message}\n`, { flag: "a" });
     log(`server ${machine.serverId}: ${message}`);
   };
-  for (const sub of ["etc/sam", "var/lib/sam-agent", "workspace", "home", "npm-global/bin"]) mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+  for (const sub of ["etc/sam", "var/lib/sam-agent", "workspace", "home", "npm-global/bin"])
+    mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
   if (!userData) return fail("no user-data: nothing to start");
   let plan: CloudInitPlan;
   try {
@@ -153,7 +178,12 @@ export async function runCloudInit(machine: Machine, userData: string | null, lo
     SAM_WORKSPACE_DIR: join(dir, "workspace"),
   };
   try {
-    const child = spawn(binary, ["--config-file", envFile], { cwd: dir, detached: true, stdio: ["ignore", logFd, logFd], env });
+    const child = spawn(binary, ["--config-file", envFile], {
+      cwd: dir,
+      detached: true,
+      stdio: ["ignore", logFd, logFd],
+      env,
+    });
     await new Promise<void>((resolve, reject) => {
       child.once("spawn", resolve);
       child.once("error", reject);

@@ -16,7 +16,23 @@ export class OriginCa {
     this.keyPath = join(dir, "origin-ca.key");
     execFileSync(
       "openssl",
-      ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", this.keyPath, "-out", this.certPath, "-days", "3650", "-subj", "/O=Local Cloud/OU=Origin CA/CN=Local Cloud Origin CA (not trusted)"],
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        this.keyPath,
+        "-out",
+        this.certPath,
+        "-days",
+        "3650",
+        "-subj",
+        "/O=Local Cloud/OU=Origin CA/CN=Local Cloud Origin CA (not trusted)",
+      ],
       { stdio: "pipe" },
     );
   }
@@ -28,12 +44,21 @@ export class OriginCa {
   /** Inspects a CSR: its public key algorithm ("rsa" | "ec") or an error message. */
   inspectCsr(csr: string): { keyType: "rsa" | "ec" } | { error: string } {
     try {
-      const text = execFileSync("openssl", ["req", "-noout", "-text", "-verify"], { input: csr, stdio: ["pipe", "pipe", "pipe"] }).toString();
+      const text = execFileSync("openssl", ["req", "-noout", "-text", "-verify"], {
+        input: csr,
+        stdio: ["pipe", "pipe", "pipe"],
+      }).toString();
       if (/Public Key Algorithm:\s*rsaEncryption/.test(text)) return { keyType: "rsa" };
       if (/Public Key Algorithm:\s*id-ecPublicKey/.test(text)) return { keyType: "ec" };
       return { error: "unsupported public key algorithm in CSR" };
     } catch (error) {
-      return { error: `CSR could not be parsed: ${String((error as { stderr?: Buffer }).stderr ?? error).trim().split("\n")[0]}` };
+      return {
+        error: `CSR could not be parsed: ${
+          String((error as { stderr?: Buffer }).stderr ?? error)
+            .trim()
+            .split("\n")[0]
+        }`,
+      };
     }
   }
 
@@ -57,9 +82,29 @@ export class OriginCa {
     const serialHex = `1${randomBytes(11).toString("hex")}`;
     const certificate = execFileSync(
       "openssl",
-      ["x509", "-req", "-in", csrPath, "-CA", this.certPath, "-CAkey", this.keyPath, "-set_serial", `0x${serialHex}`, "-days", String(days), "-extfile", extPath, "-sha256"],
+      [
+        "x509",
+        "-req",
+        "-in",
+        csrPath,
+        "-CA",
+        this.certPath,
+        "-CAkey",
+        this.keyPath,
+        "-set_serial",
+        `0x${serialHex}`,
+        "-days",
+        String(days),
+        "-extfile",
+        extPath,
+        "-sha256",
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     ).toString();
-    return { certificate, serial: BigInt(`0x${serialHex}`).toString(10), expiresOn: new Date(Date.now() + days * 86_400_000) };
+    return {
+      certificate,
+      serial: BigInt(`0x${serialHex}`).toString(10),
+      expiresOn: new Date(Date.now() + days * 86_400_000),
+    };
   }
 }

@@ -40,7 +40,9 @@ function guardDir(dir: string): string {
   const absolute = resolve(dir);
   const forbidden = new Set(["/", homedir(), resolve("."), "/tmp", "/var", "/usr", "/etc", "/home"]);
   if (forbidden.has(absolute) || absolute.split("/").filter(Boolean).length < 2) {
-    throw new Error(`local cloud: refusing to wipe ${absolute}; set LOCAL_CLOUD_DIR to a dedicated directory such as .local-cloud/start`);
+    throw new Error(
+      `local cloud: refusing to wipe ${absolute}; set LOCAL_CLOUD_DIR to a dedicated directory such as .local-cloud/start`,
+    );
   }
   return absolute;
 }
@@ -51,7 +53,13 @@ function machineState(machine: Machine | undefined) {
   return { ...agent, dir: machine.dir, log_tail: logTail(machine.dir) };
 }
 
-function snapshot(hetzner: Hetzner, cloudflare: Cloudflare, github: GitHub, machines: Map<number, Machine>, faults: Faults) {
+function snapshot(
+  hetzner: Hetzner,
+  cloudflare: Cloudflare,
+  github: GitHub,
+  machines: Map<number, Machine>,
+  faults: Faults,
+) {
   const hetznerState = hetzner.state();
   return {
     servers: hetznerState.servers.map((server) => ({ ...server, agent: machineState(machines.get(server.id)) })),
@@ -76,7 +84,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     faults,
     machines,
     track(work) {
-      const tracked = work.catch((error) => options.log(`local cloud: background task failed: ${(error as Error).stack ?? error}`)).finally(() => pending.delete(tracked));
+      const tracked = work
+        .catch((error) => options.log(`local cloud: background task failed: ${(error as Error).stack ?? error}`))
+        .finally(() => pending.delete(tracked));
       pending.add(tracked);
     },
   };
@@ -115,16 +125,29 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         case "POST /faults": {
           const body = await json();
           if (!SERVICES.includes(body.service as Service)) return bad(`service must be one of ${SERVICES.join(", ")}`);
-          if (typeof body.path !== "string") return bad("path (a regular expression on the path after the service prefix) is required");
+          if (typeof body.path !== "string")
+            return bad("path (a regular expression on the path after the service prefix) is required");
           const fault = body.fault as FaultKind | undefined;
-          const valid = fault && typeof fault === "object" && (("status" in fault && Number.isInteger(fault.status)) || "delay_ms" in fault || "hang" in fault || "reset" in fault);
+          const valid =
+            fault &&
+            typeof fault === "object" &&
+            (("status" in fault && Number.isInteger(fault.status)) ||
+              "delay_ms" in fault ||
+              "hang" in fault ||
+              "reset" in fault);
           if (!valid) return bad("fault must be {status, body?, headers?} | {delay_ms} | {hang: true} | {reset: true}");
           try {
             new RegExp(body.path);
           } catch (error) {
             return bad(`path is not a valid regular expression: ${(error as Error).message}`);
           }
-          const added = faults.add({ service: body.service as Service, method: typeof body.method === "string" ? body.method : undefined, path: body.path, times: typeof body.times === "number" ? body.times : 1, fault: fault! });
+          const added = faults.add({
+            service: body.service as Service,
+            method: typeof body.method === "string" ? body.method : undefined,
+            path: body.path,
+            times: typeof body.times === "number" ? body.times : 1,
+            fault: fault!,
+          });
           return sendJson(r.res, 201, { id: added.id });
         }
         case "DELETE /faults":
@@ -140,14 +163,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         }
         case "POST /cloudflare/tokens": {
           const body = await json();
-          if (typeof body.token !== "string" || !/^[A-Za-z0-9_\-.]{8,}$/.test(body.token)) return bad("token (8+ characters of A-Z a-z 0-9 _ - .) is required");
-          if (!Array.isArray(body.permissions)) return bad("permissions must be a list, e.g. [\"dns_records:edit\"]");
+          if (typeof body.token !== "string" || !/^[A-Za-z0-9_\-.]{8,}$/.test(body.token))
+            return bad("token (8+ characters of A-Z a-z 0-9 _ - .) is required");
+          if (!Array.isArray(body.permissions)) return bad('permissions must be a list, e.g. ["dns_records:edit"]');
           return sendJson(r.res, 201, cloudflare.addToken(body.token, body.permissions.map(String)));
         }
         case "PUT /rate-limit": {
           const body = await json();
           const limit = body.limit;
-          if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0) return bad("limit must be a whole number");
+          if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 0)
+            return bad("limit must be a whole number");
           if (body.service === "hetzner") hetzner.limiter.setLimit(limit);
           else if (body.service === "cloudflare") cloudflare.limiter.setLimit(limit);
           else if (body.service === "github") {
@@ -180,7 +205,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
       return edge.handleHttp(req, res, host);
     }
     const match = PREFIXES.find(([prefix]) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
-    if (!match) return sendJson(res, 404, { error: "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api and /_local" });
+    if (!match)
+      return sendJson(res, 404, {
+        error: "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api and /_local",
+      });
     const [prefix, service] = match;
     const path = url.pathname.slice(prefix.length) || "/";
     let body: Promise<Buffer> | undefined;

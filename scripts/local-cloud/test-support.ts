@@ -18,7 +18,11 @@ export const ZONE_ID = "0000000000000000000000000000c10d";
 
 let appKey: string | undefined;
 export function appPrivateKey(): string {
-  appKey ??= generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
+  appKey ??= generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  }).privateKey;
   return appKey;
 }
 
@@ -62,7 +66,8 @@ type Provider = "hetzner" | "cloudflare" | "github";
 
 const ajv = new Ajv({ strict: false, allErrors: true, allowUnionTypes: true, logger: false });
 addFormats(ajv);
-for (const format of ["int32", "int64", "float", "double", "byte", "binary", "password", "uri-template", "decimal"]) ajv.addFormat(format, true);
+for (const format of ["int32", "int64", "float", "double", "byte", "binary", "password", "uri-template", "decimal"])
+  ajv.addFormat(format, true);
 const loaded = new Set<Provider>();
 
 /** OpenAPI 3.0 `nullable` beside `allOf`/`anyOf`/`$ref` (no `type`) is not JSON Schema: spell it out. */
@@ -70,7 +75,11 @@ function nullableToJsonSchema(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(nullableToJsonSchema);
   if (!node || typeof node !== "object") return node;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) out[key] = key === "properties" && value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, nullableToJsonSchema(v)])) : nullableToJsonSchema(value);
+  for (const [key, value] of Object.entries(node))
+    out[key] =
+      key === "properties" && value && typeof value === "object"
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, nullableToJsonSchema(v)]))
+        : nullableToJsonSchema(value);
   if (out.nullable === true && out.type === undefined) {
     delete out.nullable;
     return { anyOf: [out, { type: "null" }] };
@@ -80,7 +89,9 @@ function nullableToJsonSchema(node: unknown): unknown {
 
 function load(provider: Provider): void {
   if (loaded.has(provider)) return;
-  const doc = nullableToJsonSchema(JSON.parse(readFileSync(join(here, "contract", `${provider}.json`), "utf8"))) as Record<string, unknown>;
+  const doc = nullableToJsonSchema(
+    JSON.parse(readFileSync(join(here, "contract", `${provider}.json`), "utf8")),
+  ) as Record<string, unknown>;
   ajv.addSchema({ ...doc, $id: `${provider}.json` });
   loaded.add(provider);
 }
@@ -94,11 +105,21 @@ export function contractErrors(provider: Provider, pointer: string, body: unknow
   return (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
 }
 
-export async function call(base: string, method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+) {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`${base}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), redirect: "manual" });
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    redirect: "manual",
+  });
   const text = await response.text();
   let json: any = undefined;
   try {

@@ -54,7 +54,8 @@ function configuredCheckout(options: { withoutVar?: string } = {}) {
 const okHealth = (version: string) => async (input: RequestInfo | URL, init?: RequestInit) => {
   const url = String(input);
   if (url.endsWith("/api/health")) return Response.json({ status: "ok", version });
-  if (url.includes("/api/agent/download") && init?.method === "HEAD") return new Response(null, { headers: { "Content-Type": "application/octet-stream" } });
+  if (url.includes("/api/agent/download") && init?.method === "HEAD")
+    return new Response(null, { headers: { "Content-Type": "application/octet-stream" } });
   return new Response("not found", { status: 404 });
 };
 
@@ -71,7 +72,13 @@ describe("deploy's configuration check", () => {
     delete env[name];
     const recorder = recordingRunner();
     const fetched: string[] = [];
-    const run = runDeploy({ target: "all", paths, env, runner: recorder.runner, fetch: async (url) => (fetched.push(String(url)), new Response()) });
+    const run = runDeploy({
+      target: "all",
+      paths,
+      env,
+      runner: recorder.runner,
+      fetch: async (url) => (fetched.push(String(url)), new Response()),
+    });
     await expect(run).rejects.toBeInstanceOf(DeployConfigError);
     await expect(run).rejects.toThrow(new RegExp(`^  - ${name} is missing`, "m"));
     expect(recorder.commands).toEqual([]);
@@ -89,24 +96,59 @@ describe("deploy's configuration check", () => {
     })();
     expect(error).toBeInstanceOf(DeployConfigError);
     const named = error!.problems.map((problem) => problem.split(" ")[0]);
-    for (const name of ["ENCRYPTION_KEY", "SESSION_SECRET", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "JWT_KEY_ID", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET", "GITHUB_APP_ID", "GITHUB_APP_SLUG", "GITHUB_APP_PRIVATE_KEY", "GITHUB_WEBHOOK_SECRET", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ZONE_ID", "CLOUDFLARE_ACCOUNT_ID"]) {
+    for (const name of [
+      "ENCRYPTION_KEY",
+      "SESSION_SECRET",
+      "JWT_PRIVATE_KEY",
+      "JWT_PUBLIC_KEY",
+      "JWT_KEY_ID",
+      "GITHUB_CLIENT_ID",
+      "GITHUB_CLIENT_SECRET",
+      "GITHUB_APP_ID",
+      "GITHUB_APP_SLUG",
+      "GITHUB_APP_PRIVATE_KEY",
+      "GITHUB_WEBHOOK_SECRET",
+      "CLOUDFLARE_API_TOKEN",
+      "CLOUDFLARE_ZONE_ID",
+      "CLOUDFLARE_ACCOUNT_ID",
+    ]) {
       expect(named).toContain(name);
     }
-    expect(error!.problems).toContain("wrangler.toml [[d1_databases]] DB database_id is the placeholder: run `npm run setup` and commit the ids it writes.");
-    expect(error!.problems).toContain("scripts/scheduler.wrangler.toml [[kv_namespaces]] SESSIONS id is the placeholder: run `npm run setup` and commit the ids it writes.");
+    expect(error!.problems).toContain(
+      "wrangler.toml [[d1_databases]] DB database_id is the placeholder: run `npm run setup` and commit the ids it writes.",
+    );
+    expect(error!.problems).toContain(
+      "scripts/scheduler.wrangler.toml [[kv_namespaces]] SESSIONS id is the placeholder: run `npm run setup` and commit the ids it writes.",
+    );
   });
 
   it("a malformed value is named with what is wrong", () => {
     const paths = configuredCheckout();
-    for (const path of [paths.wranglerToml, paths.schedulerToml]) writeFileSync(path, setTomlValues(readFileSync(path, "utf8"), [[{ table: "vars", key: "CLOUDFLARE_ZONE_ID" }, "example.com"]]));
+    for (const path of [paths.wranglerToml, paths.schedulerToml])
+      writeFileSync(
+        path,
+        setTomlValues(readFileSync(path, "utf8"), [[{ table: "vars", key: "CLOUDFLARE_ZONE_ID" }, "example.com"]]),
+      );
     expect(() => validateDeploy(paths, secretEnv())).toThrow("CLOUDFLARE_ZONE_ID must be the 32-character zone id");
   });
 
   it("refuses a secret kept in wrangler.toml [vars], and a scheduler config that drifted from the app's", () => {
     const paths = configuredCheckout();
-    writeFileSync(paths.wranglerToml, setTomlValues(readFileSync(paths.wranglerToml, "utf8"), [[{ table: "vars", key: "SESSION_SECRET" }, "x".repeat(40)]]));
-    writeFileSync(paths.schedulerToml, setTomlValues(readFileSync(paths.schedulerToml, "utf8"), [[{ table: "vars", key: "BASE_DOMAIN" }, "other.example"]]));
-    expect(() => validateDeploy(paths, secretEnv())).toThrow(/SESSION_SECRET is in wrangler.toml \[vars\][\s\S]*BASE_DOMAIN differs between wrangler.toml and scripts\/scheduler.wrangler.toml/);
+    writeFileSync(
+      paths.wranglerToml,
+      setTomlValues(readFileSync(paths.wranglerToml, "utf8"), [
+        [{ table: "vars", key: "SESSION_SECRET" }, "x".repeat(40)],
+      ]),
+    );
+    writeFileSync(
+      paths.schedulerToml,
+      setTomlValues(readFileSync(paths.schedulerToml, "utf8"), [
+        [{ table: "vars", key: "BASE_DOMAIN" }, "other.example"],
+      ]),
+    );
+    expect(() => validateDeploy(paths, secretEnv())).toThrow(
+      /SESSION_SECRET is in wrangler.toml \[vars\][\s\S]*BASE_DOMAIN differs between wrangler.toml and scripts\/scheduler.wrangler.toml/,
+    );
   });
 });
 
@@ -115,10 +157,19 @@ describe("npm run deploy", () => {
     const paths = configuredCheckout();
     const recorder = recordingRunner();
     const answers = [Response.json({ status: "ok", version: "1.2.2" }), new Response("upstream", { status: 522 })];
-    const fetch = async (input: RequestInfo | URL, init?: RequestInit) => answers.shift() ?? okHealth("1.2.3")(input, init);
+    const fetch = async (input: RequestInfo | URL, init?: RequestInit) =>
+      answers.shift() ?? okHealth("1.2.3")(input, init);
     const lines: string[] = [];
     const env = secretEnv();
-    const result = await runDeploy({ target: "all", paths, env, runner: recorder.runner, fetch, healthIntervalMs: 1, log: (line) => lines.push(line) });
+    const result = await runDeploy({
+      target: "all",
+      paths,
+      env,
+      runner: recorder.runner,
+      fetch,
+      healthIntervalMs: 1,
+      log: (line) => lines.push(line),
+    });
 
     expect(result).toEqual({ version: "1.2.3", appUrl: "https://app.example.com" });
     const secretPuts = recorder.lines().filter((line) => line.includes("secret put"));
@@ -137,30 +188,66 @@ describe("npm run deploy", () => {
       "wrangler r2 object put sam-agents/version.json --file agent/bin/version.json --content-type application/json --remote",
     ]);
     expect(lines).toContain('https://app.example.com/api/health answers {"status":"ok","version":"1.2.3"}');
-    expect(lines).toContain("https://app.example.com/api/agent/download?os=linux&arch=amd64 answers 200 application/octet-stream");
+    expect(lines).toContain(
+      "https://app.example.com/api/agent/download?os=linux&arch=amd64 answers 200 application/octet-stream",
+    );
 
     // A second deploy sends no secret that has not changed.
     const again = recordingRunner();
     await runDeploy({ target: "app", paths, env, runner: again.runner, fetch: okHealth("1.2.3") });
-    expect(again.lines()).toEqual(["node scripts/build.mjs", "wrangler d1 migrations apply DB --remote", "wrangler pages deploy build/client --project-name sam --branch main --commit-dirty=true", `wrangler deploy -c ${paths.schedulerToml}`]);
+    expect(again.lines()).toEqual([
+      "node scripts/build.mjs",
+      "wrangler d1 migrations apply DB --remote",
+      "wrangler pages deploy build/client --project-name sam --branch main --commit-dirty=true",
+      `wrangler deploy -c ${paths.schedulerToml}`,
+    ]);
   });
 
   it("deploy:agent builds and uploads the agent only", async () => {
     const recorder = recordingRunner();
-    await runDeploy({ target: "agent", paths: configuredCheckout(), env: secretEnv(), runner: recorder.runner, fetch: okHealth("1.2.3") });
+    await runDeploy({
+      target: "agent",
+      paths: configuredCheckout(),
+      env: secretEnv(),
+      runner: recorder.runner,
+      fetch: okHealth("1.2.3"),
+    });
     expect(recorder.lines()[0]).toBe("make -C agent build-all");
-    expect(recorder.lines().slice(1).every((line) => line.startsWith("wrangler r2 object put sam-agents/"))).toBe(true);
+    expect(
+      recorder
+        .lines()
+        .slice(1)
+        .every((line) => line.startsWith("wrangler r2 object put sam-agents/")),
+    ).toBe(true);
   });
 
   it("stops at the first failing command", async () => {
     const recorder = recordingRunner({ fail: (command) => command.args.includes("migrations") });
-    const run = runDeploy({ target: "all", paths: configuredCheckout(), env: secretEnv(), runner: recorder.runner, fetch: okHealth("1.2.3") });
-    await expect(run).rejects.toThrow("apply D1 migrations failed: `wrangler d1 migrations apply DB --remote` exited with 1");
+    const run = runDeploy({
+      target: "all",
+      paths: configuredCheckout(),
+      env: secretEnv(),
+      runner: recorder.runner,
+      fetch: okHealth("1.2.3"),
+    });
+    await expect(run).rejects.toThrow(
+      "apply D1 migrations failed: `wrangler d1 migrations apply DB --remote` exited with 1",
+    );
     expect(recorder.lines().some((line) => line.startsWith("wrangler pages deploy"))).toBe(false);
   });
 
   it("fails with the last answer when the new version never answers", async () => {
-    const run = runDeploy({ target: "app", paths: configuredCheckout(), env: secretEnv(), runner: recordingRunner().runner, fetch: okHealth("1.2.2"), healthTimeoutMs: 20, healthIntervalMs: 5 });
-    await expect(run).rejects.toThrow(/api\/health did not answer \{"status":"ok","version":"1.2.3"\} within 0 s; last answer: 200 \{"status":"ok","version":"1.2.2"\}/);
+    const run = runDeploy({
+      target: "app",
+      paths: configuredCheckout(),
+      env: secretEnv(),
+      runner: recordingRunner().runner,
+      fetch: okHealth("1.2.2"),
+      healthTimeoutMs: 20,
+      healthIntervalMs: 5,
+    });
+    await expect(run).rejects.toThrow(
+      /api\/health did not answer \{"status":"ok","version":"1.2.3"\} within 0 s; last answer: 200 \{"status":"ok","version":"1.2.2"\}/,
+    );
   });
 });

@@ -25,7 +25,7 @@ export function githubAppInstructions(appHost: string): string {
     "  Webhook secret ........................... GITHUB_WEBHOOK_SECRET from .sam/secrets.env",
     "  Repository permissions ................... Contents: Read-only, Metadata: Read-only",
     "  Subscribe to events ...................... Installation, Installation repositories",
-    "  (Installation events are always sent to GitHub Apps; \"Installation repositories\" may not be listed separately.)",
+    '  (Installation events are always sent to GitHub Apps; "Installation repositories" may not be listed separately.)',
     "Then copy the App ID, the Client ID and the App's URL name (slug), generate a client secret and a private key,",
     "and run `npm run setup` again with them (GITHUB_APP_ID, GITHUB_CLIENT_ID, GITHUB_APP_SLUG, GITHUB_CLIENT_SECRET,",
     "GITHUB_APP_PRIVATE_KEY = the .pem file's path or contents).",

@@ -47,7 +47,10 @@ export async function withPermission<T>(capability: Capability, work: () => Prom
  * permission as writes for the account resources; DNS and Origin CA writes are probed with a request the
  * API refuses as invalid (400) after the permission check, so nothing is created.
  */
-export async function probePermissions(cf: CloudflareClient, ids: { accountId: string; zoneId: string; appHost: string }): Promise<void> {
+export async function probePermissions(
+  cf: CloudflareClient,
+  ids: { accountId: string; zoneId: string; appHost: string },
+): Promise<void> {
   const probes: Record<Capability, () => Promise<unknown>> = {
     d1: () => cf.listD1Databases(ids.accountId),
     kv: () => cf.listKvNamespaces(ids.accountId),
@@ -55,9 +58,25 @@ export async function probePermissions(cf: CloudflareClient, ids: { accountId: s
     pages: () => cf.listPagesProjects(ids.accountId),
     dns: async () => {
       await cf.listDnsRecords(ids.zoneId, { name: ids.appHost });
-      await invalidWrite(() => cf.createDnsRecord(ids.zoneId, { type: "CNAME", name: ids.appHost, content: "", proxied: true, comment: "sam setup permission probe" }));
+      await invalidWrite(() =>
+        cf.createDnsRecord(ids.zoneId, {
+          type: "CNAME",
+          name: ids.appHost,
+          content: "",
+          proxied: true,
+          comment: "sam setup permission probe",
+        }),
+      );
     },
-    ssl: () => invalidWrite(() => cf.createOriginCertificate({ csr: "sam setup permission probe", hostnames: [ids.appHost], requestType: "origin-rsa", validityDays: 7 })),
+    ssl: () =>
+      invalidWrite(() =>
+        cf.createOriginCertificate({
+          csr: "sam setup permission probe",
+          hostnames: [ids.appHost],
+          requestType: "origin-rsa",
+          validityDays: 7,
+        }),
+      ),
   };
   const results = await Promise.all(
     (Object.keys(probes) as Capability[]).map(async (capability) => {
@@ -79,8 +98,11 @@ async function invalidWrite(write: () => Promise<unknown>): Promise<void> {
   try {
     await write();
   } catch (error) {
-    if (error instanceof ProviderError && error.status >= 400 && error.status < 500 && !isPermissionError(error)) return;
+    if (error instanceof ProviderError && error.status >= 400 && error.status < 500 && !isPermissionError(error))
+      return;
     throw error;
   }
-  throw new Error("Cloudflare accepted a deliberately invalid request during the permission check; please report this.");
+  throw new Error(
+    "Cloudflare accepted a deliberately invalid request during the permission check; please report this.",
+  );
 }

@@ -48,7 +48,8 @@ export function recordingRunner(options: { fail?: (command: Command) => boolean 
     async run(command) {
       commands.push(command);
       const failed = options.fail?.(command) ?? false;
-      if (failed && !command.allowFailure) throw new Error(`${command.title} failed: \`${display(command)}\` exited with 1`);
+      if (failed && !command.allowFailure)
+        throw new Error(`${command.title} failed: \`${display(command)}\` exited with 1`);
       return { ok: !failed, code: failed ? 1 : 0 };
     },
   };
@@ -57,6 +58,8 @@ export function recordingRunner(options: { fail?: (command: Command) => boolean 
 
 /** The command as a person would type it; a value given on standard input is shown as `<stdin>`. */
 export function display(command: Command): string {
-  const quoted = [command.command, ...command.args].map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replaceAll("'", "'\\''")}'`)).join(" ");
+  const quoted = [command.command, ...command.args]
+    .map((part) => (/^[\w@%+=:,./-]+$/.test(part) ? part : `'${part.replaceAll("'", "'\\''")}'`))
+    .join(" ");
   return `${command.cwd ? `(cd ${command.cwd}) ` : ""}${quoted}${command.input !== undefined ? " <stdin>" : ""}`;
 }

@@ -14,7 +14,11 @@ export function writeSecretsFile(path: string, values: Record<string, string>): 
   const body = Object.entries(values)
     .map(([name, value]) => dotenvLine(name, value))
     .join("\n");
-  writeFileSync(path, `# Secrets of this SAM instance, written by \`npm run setup\`. Keep this file out of git and back it up:\n# without ENCRYPTION_KEY the stored credentials cannot be read.\n${body}\n`, { mode: 0o600 });
+  writeFileSync(
+    path,
+    `# Secrets of this SAM instance, written by \`npm run setup\`. Keep this file out of git and back it up:\n# without ENCRYPTION_KEY the stored credentials cannot be read.\n${body}\n`,
+    { mode: 0o600 },
+  );
 }
 
 /** One fingerprint per (target, name, value): changing any of them sends the secret again. */

@@ -22,7 +22,11 @@ afterAll(async () => {
   await cloud?.close();
 });
 
-const inputs = (overrides: Partial<SetupInputs> = {}): SetupInputs => ({ cloudflareApiToken: CLOUDFLARE_TOKEN, baseDomain: DOMAIN, ...overrides });
+const inputs = (overrides: Partial<SetupInputs> = {}): SetupInputs => ({
+  cloudflareApiToken: CLOUDFLARE_TOKEN,
+  baseDomain: DOMAIN,
+  ...overrides,
+});
 /** The cloud's resources, without the token list the permission tests add to. */
 const resources = () => {
   const { tokens: _tokens, ...rest } = cloud.state().cloudflare;
@@ -31,9 +35,21 @@ const resources = () => {
 const readToml = (path: string) => parse(readFileSync(path, "utf8")) as WranglerConfig;
 
 async function tokenWithout(...withheld: string[]): Promise<string> {
-  const all = ["zone:read", "dns_records:read", "dns_records:edit", "ssl_and_certificates:edit", "d1:edit", "workers_kv:edit", "r2:edit", "pages:edit", "account:read"];
+  const all = [
+    "zone:read",
+    "dns_records:read",
+    "dns_records:edit",
+    "ssl_and_certificates:edit",
+    "d1:edit",
+    "workers_kv:edit",
+    "r2:edit",
+    "pages:edit",
+    "account:read",
+  ];
   const token = `limited-${withheld.join("-").replace(/[^a-z0-9-]/g, "")}-${Date.now()}`;
-  await call(cloud.url, "POST", "/_local/cloudflare/tokens", { body: { token, permissions: all.filter((p) => !withheld.includes(p)) } });
+  await call(cloud.url, "POST", "/_local/cloudflare/tokens", {
+    body: { token, permissions: all.filter((p) => !withheld.includes(p)) },
+  });
   return token;
 }
 
@@ -49,15 +65,28 @@ describe("npm run setup against the local cloud", () => {
     expect(state.kv_namespaces.map((ns) => ns.title)).toEqual(["sam-sessions"]);
     expect(state.r2_buckets.map((bucket) => bucket.name)).toEqual(["sam-agents"]);
     expect(state.pages_projects.map((project) => project.name)).toEqual(["sam"]);
-    expect(state.dns_records).toEqual([expect.objectContaining({ name: `app.${DOMAIN}`, type: "CNAME", content: "sam.pages.dev", proxied: true })]);
-    expect(report.steps.filter((step) => /^(D1 |KV |R2 |Pages project|DNS )/.test(step.what)).map((step) => step.status)).toEqual(["created", "created", "created", "created", "created"]);
+    expect(state.dns_records).toEqual([
+      expect.objectContaining({ name: `app.${DOMAIN}`, type: "CNAME", content: "sam.pages.dev", proxied: true }),
+    ]);
+    expect(
+      report.steps.filter((step) => /^(D1 |KV |R2 |Pages project|DNS )/.test(step.what)).map((step) => step.status),
+    ).toEqual(["created", "created", "created", "created", "created"]);
 
     for (const path of [paths.wranglerToml, paths.schedulerToml]) {
       const config = readToml(path);
-      expect(config.d1_databases?.[0]).toMatchObject({ binding: "DB", database_name: "sam", database_id: state.d1[0]!.uuid });
+      expect(config.d1_databases?.[0]).toMatchObject({
+        binding: "DB",
+        database_name: "sam",
+        database_id: state.d1[0]!.uuid,
+      });
       expect(config.kv_namespaces?.[0]).toMatchObject({ binding: "SESSIONS", id: state.kv_namespaces[0]!.id });
       expect(config.r2_buckets?.[0]).toMatchObject({ binding: "AGENTS", bucket_name: "sam-agents" });
-      expect(config.vars).toMatchObject({ APP_URL: `https://app.${DOMAIN}`, BASE_DOMAIN: DOMAIN, CLOUDFLARE_ZONE_ID: ZONE_ID, HETZNER_API_URL: "https://api.hetzner.cloud/v1" });
+      expect(config.vars).toMatchObject({
+        APP_URL: `https://app.${DOMAIN}`,
+        BASE_DOMAIN: DOMAIN,
+        CLOUDFLARE_ZONE_ID: ZONE_ID,
+        HETZNER_API_URL: "https://api.hetzner.cloud/v1",
+      });
     }
     expect(readToml(paths.wranglerToml).name).toBe("sam");
     expect(readToml(paths.schedulerToml).name).toBe("sam-scheduler");
@@ -68,14 +97,26 @@ describe("npm run setup against the local cloud", () => {
     const secrets = parseDotenv(readFileSync(paths.secretsFile, "utf8")) as Record<string, string>;
     expect(statSync(paths.secretsFile).mode & 0o777).toBe(0o600);
     expect(secrets).toMatchObject({ CLOUDFLARE_API_TOKEN: CLOUDFLARE_TOKEN });
-    for (const name of ["ENCRYPTION_KEY", "SESSION_SECRET", "JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "JWT_KEY_ID", "GITHUB_WEBHOOK_SECRET"]) expect(secrets[name]).toBeTruthy();
+    for (const name of [
+      "ENCRYPTION_KEY",
+      "SESSION_SECRET",
+      "JWT_PRIVATE_KEY",
+      "JWT_PUBLIC_KEY",
+      "JWT_KEY_ID",
+      "GITHUB_WEBHOOK_SECRET",
+    ])
+      expect(secrets[name]).toBeTruthy();
 
     // Each secret goes to the Pages project and to the scheduler Worker, its value on standard input only.
     const puts = recorder.commands.map((command) => [command.args.slice(0, -2).join(" "), command.input]);
     expect(puts).toContainEqual(["pages secret put ENCRYPTION_KEY", secrets.ENCRYPTION_KEY]);
     expect(puts).toContainEqual(["secret put ENCRYPTION_KEY", secrets.ENCRYPTION_KEY]);
     expect(recorder.commands).toHaveLength(2 * 7);
-    expect(recorder.commands.every((command) => command.command === "wrangler" && !command.args.some((arg) => arg === command.input))).toBe(true);
+    expect(
+      recorder.commands.every(
+        (command) => command.command === "wrangler" && !command.args.some((arg) => arg === command.input),
+      ),
+    ).toBe(true);
     expect(recorder.lines()).toContain("wrangler pages secret put SESSION_SECRET --project-name sam <stdin>");
     expect(recorder.lines()).toContain(`wrangler secret put SESSION_SECRET -c ${paths.schedulerToml} <stdin>`);
 
@@ -87,11 +128,18 @@ describe("npm run setup against the local cloud", () => {
   });
 
   it("a second run finds everything and changes nothing", async () => {
-    const before = { wrangler: readFileSync(paths.wranglerToml, "utf8"), scheduler: readFileSync(paths.schedulerToml, "utf8"), secrets: readFileSync(paths.secretsFile, "utf8"), cloud: resources() };
+    const before = {
+      wrangler: readFileSync(paths.wranglerToml, "utf8"),
+      scheduler: readFileSync(paths.schedulerToml, "utf8"),
+      secrets: readFileSync(paths.secretsFile, "utf8"),
+      cloud: resources(),
+    };
     const recorder = recordingRunner();
     const report = await runSetup({ inputs: inputs(), paths, runner: recorder.runner, cloudflareApiUrl: apiUrl });
 
-    expect(report.steps.filter((step) => step.what !== "GitHub App").map((step) => `${step.what}: ${step.status}`)).toEqual([
+    expect(
+      report.steps.filter((step) => step.what !== "GitHub App").map((step) => `${step.what}: ${step.status}`),
+    ).toEqual([
       "D1 database sam: found",
       "KV namespace sam-sessions: found",
       "R2 bucket sam-agents: found",
@@ -112,12 +160,35 @@ describe("npm run setup against the local cloud", () => {
 
   it("the GitHub App's values given later are stored, and only they are sent", async () => {
     const recorder = recordingRunner();
-    const github = { GITHUB_CLIENT_ID: "Iv23liAbCdEf", GITHUB_APP_ID: "123456", GITHUB_APP_SLUG: "my-sam", GITHUB_CLIENT_SECRET: "client-secret-value", GITHUB_APP_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----" };
-    const report = await runSetup({ inputs: inputs({ github }), paths, runner: recorder.runner, cloudflareApiUrl: apiUrl });
-    expect(readToml(paths.wranglerToml).vars).toMatchObject({ GITHUB_CLIENT_ID: "Iv23liAbCdEf", GITHUB_APP_ID: "123456", GITHUB_APP_SLUG: "my-sam" });
+    const github = {
+      GITHUB_CLIENT_ID: "Iv23liAbCdEf",
+      GITHUB_APP_ID: "123456",
+      GITHUB_APP_SLUG: "my-sam",
+      GITHUB_CLIENT_SECRET: "client-secret-value",
+      GITHUB_APP_PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----",
+    };
+    const report = await runSetup({
+      inputs: inputs({ github }),
+      paths,
+      runner: recorder.runner,
+      cloudflareApiUrl: apiUrl,
+    });
+    expect(readToml(paths.wranglerToml).vars).toMatchObject({
+      GITHUB_CLIENT_ID: "Iv23liAbCdEf",
+      GITHUB_APP_ID: "123456",
+      GITHUB_APP_SLUG: "my-sam",
+    });
     expect(readToml(paths.schedulerToml).vars).toMatchObject({ GITHUB_APP_SLUG: "my-sam" });
-    expect(parseDotenv(readFileSync(paths.secretsFile, "utf8"))).toMatchObject({ GITHUB_CLIENT_SECRET: "client-secret-value", GITHUB_APP_PRIVATE_KEY: github.GITHUB_APP_PRIVATE_KEY });
-    expect(recorder.commands.map((command) => command.args[command.args[0] === "pages" ? 3 : 2])).toEqual(["GITHUB_CLIENT_SECRET", "GITHUB_CLIENT_SECRET", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY"]);
+    expect(parseDotenv(readFileSync(paths.secretsFile, "utf8"))).toMatchObject({
+      GITHUB_CLIENT_SECRET: "client-secret-value",
+      GITHUB_APP_PRIVATE_KEY: github.GITHUB_APP_PRIVATE_KEY,
+    });
+    expect(recorder.commands.map((command) => command.args[command.args[0] === "pages" ? 3 : 2])).toEqual([
+      "GITHUB_CLIENT_SECRET",
+      "GITHUB_CLIENT_SECRET",
+      "GITHUB_APP_PRIVATE_KEY",
+      "GITHUB_APP_PRIVATE_KEY",
+    ]);
     expect(report.steps.some((step) => step.what === "GitHub App")).toBe(false);
   });
 });
@@ -131,46 +202,87 @@ describe("the token check", () => {
     ["dns_records:edit", PERMISSIONS.dns],
     ["ssl_and_certificates:edit", PERMISSIONS.ssl],
   ];
-  it.each(cases)("a token without %s is told it lacks %s, before anything is made", async (permission, dashboardName) => {
-    const paths = tempCheckout();
-    const before = resources();
-    const recorder = recordingRunner();
-    const run = runSetup({ inputs: inputs({ cloudflareApiToken: await tokenWithout(permission) }), paths, runner: recorder.runner, cloudflareApiUrl: apiUrl });
-    await expect(run).rejects.toBeInstanceOf(MissingPermissionError);
-    await expect(run).rejects.toThrow(dashboardName);
-    const error = (await run.catch((e: MissingPermissionError) => e)) as MissingPermissionError;
-    expect(error.missing).toEqual([dashboardName]);
-    expect(resources()).toEqual(before);
-    expect(recorder.commands).toEqual([]);
-  });
+  it.each(cases)(
+    "a token without %s is told it lacks %s, before anything is made",
+    async (permission, dashboardName) => {
+      const paths = tempCheckout();
+      const before = resources();
+      const recorder = recordingRunner();
+      const run = runSetup({
+        inputs: inputs({ cloudflareApiToken: await tokenWithout(permission) }),
+        paths,
+        runner: recorder.runner,
+        cloudflareApiUrl: apiUrl,
+      });
+      await expect(run).rejects.toBeInstanceOf(MissingPermissionError);
+      await expect(run).rejects.toThrow(dashboardName);
+      const error = (await run.catch((e: MissingPermissionError) => e)) as MissingPermissionError;
+      expect(error.missing).toEqual([dashboardName]);
+      expect(resources()).toEqual(before);
+      expect(recorder.commands).toEqual([]);
+    },
+  );
 
   it("names every missing permission at once", async () => {
     const paths = tempCheckout();
-    const run = runSetup({ inputs: inputs({ cloudflareApiToken: await tokenWithout("d1:edit", "pages:edit") }), paths, runner: recordingRunner().runner, cloudflareApiUrl: apiUrl });
-    await expect(run).rejects.toThrow(/lacks 2 permissions:\n  - Account · D1 · Edit\n  - Account · Cloudflare Pages · Edit/);
+    const run = runSetup({
+      inputs: inputs({ cloudflareApiToken: await tokenWithout("d1:edit", "pages:edit") }),
+      paths,
+      runner: recordingRunner().runner,
+      cloudflareApiUrl: apiUrl,
+    });
+    await expect(run).rejects.toThrow(
+      /lacks 2 permissions:\n  - Account · D1 · Edit\n  - Account · Cloudflare Pages · Edit/,
+    );
   });
 
   it("an unknown token is rejected with Cloudflare's reason", async () => {
-    const run = runSetup({ inputs: inputs({ cloudflareApiToken: "not-a-real-token" }), paths: tempCheckout(), runner: recordingRunner().runner, cloudflareApiUrl: apiUrl });
+    const run = runSetup({
+      inputs: inputs({ cloudflareApiToken: "not-a-real-token" }),
+      paths: tempCheckout(),
+      runner: recordingRunner().runner,
+      cloudflareApiUrl: apiUrl,
+    });
     await expect(run).rejects.toBeInstanceOf(SetupError);
     await expect(run).rejects.toThrow(/Cloudflare rejected the API token \(Invalid API Token\)/);
   });
 
   it("a domain with no zone in the account is named", async () => {
-    const run = runSetup({ inputs: inputs({ baseDomain: "elsewhere.test" }), paths: tempCheckout(), runner: recordingRunner().runner, cloudflareApiUrl: apiUrl });
+    const run = runSetup({
+      inputs: inputs({ baseDomain: "elsewhere.test" }),
+      paths: tempCheckout(),
+      runner: recordingRunner().runner,
+      cloudflareApiUrl: apiUrl,
+    });
     await expect(run).rejects.toThrow(/No Cloudflare zone for elsewhere\.test is visible to this token/);
   });
 
   it("a subdomain of the zone finds the zone", async () => {
     const paths = tempCheckout();
-    const report = await runSetup({ inputs: inputs({ baseDomain: `dev.${DOMAIN}`, appHostname: `sam.${DOMAIN}` }), paths, runner: recordingRunner().runner, cloudflareApiUrl: apiUrl });
+    const report = await runSetup({
+      inputs: inputs({ baseDomain: `dev.${DOMAIN}`, appHostname: `sam.${DOMAIN}` }),
+      paths,
+      runner: recordingRunner().runner,
+      cloudflareApiUrl: apiUrl,
+    });
     expect(report.zone).toEqual({ id: ZONE_ID, name: DOMAIN });
-    expect(readToml(paths.wranglerToml).vars).toMatchObject({ BASE_DOMAIN: `dev.${DOMAIN}`, APP_URL: `https://sam.${DOMAIN}` });
+    expect(readToml(paths.wranglerToml).vars).toMatchObject({
+      BASE_DOMAIN: `dev.${DOMAIN}`,
+      APP_URL: `https://sam.${DOMAIN}`,
+    });
   });
 
   it("refuses to take over a DNS record it did not make", async () => {
-    await call(cloud.url, "POST", `/cloudflare/client/v4/zones/${ZONE_ID}/dns_records`, { token: CLOUDFLARE_TOKEN, body: { type: "A", name: `taken.${DOMAIN}`, content: "203.0.113.5", proxied: false } });
-    const run = runSetup({ inputs: inputs({ appHostname: `taken.${DOMAIN}` }), paths: tempCheckout(), runner: recordingRunner().runner, cloudflareApiUrl: apiUrl });
+    await call(cloud.url, "POST", `/cloudflare/client/v4/zones/${ZONE_ID}/dns_records`, {
+      token: CLOUDFLARE_TOKEN,
+      body: { type: "A", name: `taken.${DOMAIN}`, content: "203.0.113.5", proxied: false },
+    });
+    const run = runSetup({
+      inputs: inputs({ appHostname: `taken.${DOMAIN}` }),
+      paths: tempCheckout(),
+      runner: recordingRunner().runner,
+      cloudflareApiUrl: apiUrl,
+    });
     await expect(run).rejects.toThrow(`taken.${DOMAIN} already has a DNS record setup did not make (A → 203.0.113.5)`);
   });
 });

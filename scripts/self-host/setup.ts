@@ -76,7 +76,11 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
   const names: ResourceNames = { ...DEFAULT_RESOURCES, ...options.resources };
   const inputs = normalizeInputs(options.inputs);
   const appHost = inputs.appHostname!;
-  const cf = cloudflare({ baseUrl: options.cloudflareApiUrl ?? CLOUDFLARE_API_URL, token: inputs.cloudflareApiToken, fetch: options.fetch });
+  const cf = cloudflare({
+    baseUrl: options.cloudflareApiUrl ?? CLOUDFLARE_API_URL,
+    token: inputs.cloudflareApiToken,
+    fetch: options.fetch,
+  });
   const steps: SetupStep[] = [];
   const step = (what: string, status: StepStatus, detail?: string) => {
     steps.push({ what, status, detail });
@@ -86,30 +90,48 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
   await verifyToken(cf);
   log("Cloudflare token is valid and active");
   const zone = await findZone(cf, inputs.baseDomain);
-  if (appHost !== zone.name && !appHost.endsWith(`.${zone.name}`)) throw new SetupError(`APP_HOSTNAME ${appHost} is not in the zone ${zone.name}, where setup makes its DNS record: choose a name under ${zone.name}.`);
+  if (appHost !== zone.name && !appHost.endsWith(`.${zone.name}`))
+    throw new SetupError(
+      `APP_HOSTNAME ${appHost} is not in the zone ${zone.name}, where setup makes its DNS record: choose a name under ${zone.name}.`,
+    );
   const accountId = inputs.cloudflareAccountId ?? zone.account.id;
   log(`zone ${zone.name} (${zone.id}) in account ${accountId}`);
   await probePermissions(cf, { accountId, zoneId: zone.id, appHost });
   log("the token has every permission setup needs");
 
   const d1 = await ensure(
-    () => withPermission("d1", () => cf.listD1Databases(accountId)).then((all) => all.find((db) => db.name === names.d1Database)),
+    () =>
+      withPermission("d1", () => cf.listD1Databases(accountId)).then((all) =>
+        all.find((db) => db.name === names.d1Database),
+      ),
     () => withPermission("d1", () => cf.createD1Database(accountId, names.d1Database)),
   );
   step(`D1 database ${names.d1Database}`, d1.status, d1.resource.uuid);
   const kv = await ensure(
-    () => withPermission("kv", () => cf.listKvNamespaces(accountId)).then((all) => all.find((ns) => ns.title === names.kvNamespace)),
+    () =>
+      withPermission("kv", () => cf.listKvNamespaces(accountId)).then((all) =>
+        all.find((ns) => ns.title === names.kvNamespace),
+      ),
     () => withPermission("kv", () => cf.createKvNamespace(accountId, names.kvNamespace)),
   );
   step(`KV namespace ${names.kvNamespace}`, kv.status, kv.resource.id);
   const r2 = await ensure(
-    () => withPermission("r2", () => cf.listR2Buckets(accountId)).then((all) => all.find((bucket) => bucket.name === names.r2Bucket)),
+    () =>
+      withPermission("r2", () => cf.listR2Buckets(accountId)).then((all) =>
+        all.find((bucket) => bucket.name === names.r2Bucket),
+      ),
     () => withPermission("r2", () => cf.createR2Bucket(accountId, names.r2Bucket)),
   );
   step(`R2 bucket ${names.r2Bucket}`, r2.status);
   const pages = await ensure(
-    () => withPermission("pages", () => cf.listPagesProjects(accountId)).then((all) => all.find((project) => project.name === names.pagesProject)),
-    () => withPermission("pages", () => cf.createPagesProject(accountId, { name: names.pagesProject, productionBranch: names.productionBranch })),
+    () =>
+      withPermission("pages", () => cf.listPagesProjects(accountId)).then((all) =>
+        all.find((project) => project.name === names.pagesProject),
+      ),
+    () =>
+      withPermission("pages", () =>
+        cf.createPagesProject(accountId, { name: names.pagesProject, productionBranch: names.productionBranch }),
+      ),
   );
   // A taken *.pages.dev name gets a suffix from Cloudflare: the subdomain it answers with is the one to use.
   const pagesHost = pages.resource.subdomain ?? `${names.pagesProject}.pages.dev`;
@@ -131,8 +153,16 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
     ...Object.entries(vars).map(([key, value]): [Location, string] => [{ table: "vars", key }, value]),
   ];
   for (const [label, path, values] of [
-    ["wrangler.toml", options.paths.wranglerToml, [[{ table: "", key: "name" }, names.pagesProject] as [Location, string], ...bindings]],
-    ["scripts/scheduler.wrangler.toml", options.paths.schedulerToml, [[{ table: "", key: "name" }, names.schedulerWorker] as [Location, string], ...bindings]],
+    [
+      "wrangler.toml",
+      options.paths.wranglerToml,
+      [[{ table: "", key: "name" }, names.pagesProject] as [Location, string], ...bindings],
+    ],
+    [
+      "scripts/scheduler.wrangler.toml",
+      options.paths.schedulerToml,
+      [[{ table: "", key: "name" }, names.schedulerWorker] as [Location, string], ...bindings],
+    ],
   ] as const) {
     const changed = updateWranglerFile(path, [...values]);
     step(label, changed.length ? "updated" : "unchanged", changed.length ? changed.join(", ") : undefined);
@@ -147,32 +177,50 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
   const record = await ensureAppRecord(cf, zone.id, appHost, pagesHost, names.pagesProject);
   step(`DNS record ${appHost}`, record.status, `CNAME → ${pagesHost}, proxied`);
 
-  const missingGithub = [...GITHUB_APP_VARS, ...GITHUB_APP_SECRETS].filter((name) => !(name in vars) && !secrets.values[name]);
+  const missingGithub = [...GITHUB_APP_VARS, ...GITHUB_APP_SECRETS].filter(
+    (name) => !(name in vars) && !secrets.values[name],
+  );
   if (missingGithub.length) step("GitHub App", "pending", `still needed: ${missingGithub.join(", ")}`);
 
   const nextSteps = [
     `In the Cloudflare dashboard, add ${appHost} as a custom domain of the Pages project ${names.pagesProject} (Workers & Pages → ${names.pagesProject} → Custom domains); the DNS record is already in place.`,
     `Set SSL/TLS encryption mode of ${zone.name} to Full (strict).`,
-    ...(missingGithub.length ? ["Register the GitHub App with the settings below, then run `npm run setup` again with its values."] : []),
+    ...(missingGithub.length
+      ? ["Register the GitHub App with the settings below, then run `npm run setup` again with its values."]
+      : []),
     "Commit wrangler.toml and scripts/scheduler.wrangler.toml (ids only, nothing secret); keep .sam/secrets.env safe and out of git.",
     "Deploy with `npm run deploy`.",
   ];
-  return { steps, accountId, zone: { id: zone.id, name: zone.name }, appHost, nextSteps, githubApp: githubAppInstructions(appHost) };
+  return {
+    steps,
+    accountId,
+    zone: { id: zone.id, name: zone.name },
+    appHost,
+    nextSteps,
+    githubApp: githubAppInstructions(appHost),
+  };
 }
 
 function normalizeInputs(inputs: SetupInputs): SetupInputs {
   const missing = [
     ["CLOUDFLARE_API_TOKEN", inputs.cloudflareApiToken],
     ["BASE_DOMAIN", inputs.baseDomain],
-  ].filter(([, value]) => !value?.trim()).map(([name]) => name);
-  if (missing.length) throw new SetupError(`Missing ${missing.join(" and ")}: set ${missing.length > 1 ? "them" : "it"} in the environment or answer the prompt.`);
+  ]
+    .filter(([, value]) => !value?.trim())
+    .map(([name]) => name);
+  if (missing.length)
+    throw new SetupError(
+      `Missing ${missing.join(" and ")}: set ${missing.length > 1 ? "them" : "it"} in the environment or answer the prompt.`,
+    );
   const baseDomain = inputs.baseDomain.trim().toLowerCase().replace(/\.$/, "");
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(baseDomain)) throw new SetupError(`BASE_DOMAIN "${inputs.baseDomain}" is not a domain name such as example.com.`);
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(baseDomain))
+    throw new SetupError(`BASE_DOMAIN "${inputs.baseDomain}" is not a domain name such as example.com.`);
   const appHostname = (inputs.appHostname?.trim() || `app.${baseDomain}`).toLowerCase();
   const github = { ...inputs.github };
   const key = github.GITHUB_APP_PRIVATE_KEY?.trim();
   // The key may be given as the path of the .pem file GitHub downloads.
-  if (key && !key.startsWith("-----BEGIN") && existsSync(key)) github.GITHUB_APP_PRIVATE_KEY = readFileSync(key, "utf8").trim();
+  if (key && !key.startsWith("-----BEGIN") && existsSync(key))
+    github.GITHUB_APP_PRIVATE_KEY = readFileSync(key, "utf8").trim();
   return { ...inputs, cloudflareApiToken: inputs.cloudflareApiToken.trim(), baseDomain, appHostname, github };
 }
 
@@ -182,11 +230,14 @@ async function verifyToken(cf: CloudflareClient): Promise<void> {
     token = await cf.verifyToken();
   } catch (error) {
     if (error instanceof ProviderError && error.status >= 400 && error.status < 500) {
-      throw new SetupError(`Cloudflare rejected the API token (${error.message}). Create a token as docs/self-hosting.md describes and use its value.`);
+      throw new SetupError(
+        `Cloudflare rejected the API token (${error.message}). Create a token as docs/self-hosting.md describes and use its value.`,
+      );
     }
     throw new SetupError(`Could not reach the Cloudflare API to verify the token: ${(error as Error).message}`);
   }
-  if (token.status !== "active") throw new SetupError(`The Cloudflare API token is ${token.status}: make a new one (docs/self-hosting.md).`);
+  if (token.status !== "active")
+    throw new SetupError(`The Cloudflare API token is ${token.status}: make a new one (docs/self-hosting.md).`);
 }
 
 /** The zone of the domain, or of its nearest parent (BASE_DOMAIN may be a subdomain of the zone). */
@@ -202,20 +253,29 @@ async function findZone(cf: CloudflareClient, domain: string): Promise<Cloudflar
   );
 }
 
-async function ensure<T>(find: () => Promise<T | undefined>, create: () => Promise<T>): Promise<{ resource: T; status: "created" | "found" }> {
+async function ensure<T>(
+  find: () => Promise<T | undefined>,
+  create: () => Promise<T>,
+): Promise<{ resource: T; status: "created" | "found" }> {
   const existing = await find();
   if (existing) return { resource: existing, status: "found" };
   return { resource: await create(), status: "created" };
 }
 
-function pick<K extends string>(values: Partial<Record<string, string>>, keys: readonly K[]): Partial<Record<K, string>> {
+function pick<K extends string>(
+  values: Partial<Record<string, string>>,
+  keys: readonly K[],
+): Partial<Record<K, string>> {
   const picked: Partial<Record<K, string>> = {};
   for (const key of keys) if (values[key]?.trim()) picked[key] = values[key]!.trim();
   return picked;
 }
 
 /** Keeps what the file has, generates missing keys, and takes the token and GitHub App secrets given now. */
-function ensureSecrets(path: string, inputs: SetupInputs): { values: Record<string, string>; status: StepStatus; detail?: string } {
+function ensureSecrets(
+  path: string,
+  inputs: SetupInputs,
+): { values: Record<string, string>; status: StepStatus; detail?: string } {
   const existed = existsSync(path);
   const current = readSecretsFile(path);
   const next = { ...current };
@@ -233,7 +293,11 @@ function ensureSecrets(path: string, inputs: SetupInputs): { values: Record<stri
     generated.push("GITHUB_WEBHOOK_SECRET");
   }
   // CLOUDFLARE_ACCOUNT_ID is not secret, but wrangler needs it beside the token, so it is kept with it.
-  const given: Record<string, string | undefined> = { CLOUDFLARE_API_TOKEN: inputs.cloudflareApiToken, CLOUDFLARE_ACCOUNT_ID: inputs.cloudflareAccountId, ...pick(inputs.github ?? {}, GITHUB_APP_SECRETS) };
+  const given: Record<string, string | undefined> = {
+    CLOUDFLARE_API_TOKEN: inputs.cloudflareApiToken,
+    CLOUDFLARE_ACCOUNT_ID: inputs.cloudflareAccountId,
+    ...pick(inputs.github ?? {}, GITHUB_APP_SECRETS),
+  };
   const taken: string[] = [];
   for (const [name, value] of Object.entries(given)) {
     if (value && next[name] !== value) {
@@ -243,13 +307,23 @@ function ensureSecrets(path: string, inputs: SetupInputs): { values: Record<stri
   }
   if (generated.length === 0 && taken.length === 0) return { values: current, status: "unchanged" };
   writeSecretsFile(path, next);
-  const detail = [generated.length ? `generated ${generated.join(", ")}` : "", taken.length ? `stored ${taken.join(", ")}` : ""].filter(Boolean).join("; ");
+  const detail = [
+    generated.length ? `generated ${generated.join(", ")}` : "",
+    taken.length ? `stored ${taken.join(", ")}` : "",
+  ]
+    .filter(Boolean)
+    .join("; ");
   // Read back, so this run sends exactly what a later run will read (dotenv trims PEM line ends).
   return { values: readSecretsFile(path), status: existed ? "updated" : "created", detail };
 }
 
 /** Sends each secret whose value changed since the last run to the Pages project and the scheduler Worker. */
-export async function putSecrets(runner: Runner, paths: Paths, values: Record<string, string>, names: ResourceNames): Promise<string[]> {
+export async function putSecrets(
+  runner: Runner,
+  paths: Paths,
+  values: Record<string, string>,
+  names: ResourceNames,
+): Promise<string[]> {
   const state = readState(paths.stateFile);
   const sent: string[] = [];
   try {
@@ -272,14 +346,38 @@ export async function putSecrets(runner: Runner, paths: Paths, values: Record<st
 
 export function secretCommands(name: string, value: string, names: ResourceNames, paths: Pick<Paths, "schedulerToml">) {
   return [
-    { target: "pages", title: `Pages secret ${name}`, command: "wrangler", args: ["pages", "secret", "put", name, "--project-name", names.pagesProject], input: value },
-    { target: "scheduler", title: `scheduler secret ${name}`, command: "wrangler", args: ["secret", "put", name, "-c", paths.schedulerToml], input: value },
+    {
+      target: "pages",
+      title: `Pages secret ${name}`,
+      command: "wrangler",
+      args: ["pages", "secret", "put", name, "--project-name", names.pagesProject],
+      input: value,
+    },
+    {
+      target: "scheduler",
+      title: `scheduler secret ${name}`,
+      command: "wrangler",
+      args: ["secret", "put", name, "-c", paths.schedulerToml],
+      input: value,
+    },
   ];
 }
 
-async function ensureAppRecord(cf: CloudflareClient, zoneId: string, appHost: string, target: string, project: string): Promise<{ status: StepStatus }> {
+async function ensureAppRecord(
+  cf: CloudflareClient,
+  zoneId: string,
+  appHost: string,
+  target: string,
+  project: string,
+): Promise<{ status: StepStatus }> {
   const existing = await withPermission("dns", () => cf.listDnsRecords(zoneId, { name: appHost }));
-  const wanted = { type: "CNAME" as const, name: appHost, content: target, proxied: true, comment: DNS_COMMENT(project) };
+  const wanted = {
+    type: "CNAME" as const,
+    name: appHost,
+    content: target,
+    proxied: true,
+    comment: DNS_COMMENT(project),
+  };
   const same = existing.find((record) => record.type === "CNAME" && record.content === target && record.proxied);
   if (same) return { status: "found" };
   const ours = existing.find((record) => record.comment === DNS_COMMENT(project));
@@ -289,7 +387,9 @@ async function ensureAppRecord(cf: CloudflareClient, zoneId: string, appHost: st
   }
   if (existing.length) {
     const other = existing[0]!;
-    throw new SetupError(`${appHost} already has a DNS record setup did not make (${other.type} → ${other.content}). Delete it in the Cloudflare dashboard, or choose another APP_HOSTNAME.`);
+    throw new SetupError(
+      `${appHost} already has a DNS record setup did not make (${other.type} → ${other.content}). Delete it in the Cloudflare dashboard, or choose another APP_HOSTNAME.`,
+    );
   }
   await withPermission("dns", () => cf.createDnsRecord(zoneId, wanted));
   return { status: "created" };
@@ -297,11 +397,21 @@ async function ensureAppRecord(cf: CloudflareClient, zoneId: string, appHost: st
 
 export function formatReport(report: SetupReport): string {
   const width = Math.max(...report.steps.map((step) => step.what.length));
-  const lines = report.steps.map((step) => `  ${step.status.padEnd(9)} ${step.what.padEnd(width)}${step.detail ? `  ${step.detail}` : ""}`);
+  const lines = report.steps.map(
+    (step) => `  ${step.status.padEnd(9)} ${step.what.padEnd(width)}${step.detail ? `  ${step.detail}` : ""}`,
+  );
   const counts = (["created", "found", "updated", "unchanged", "pending"] as const)
     .map((status) => [status, report.steps.filter((step) => step.status === status).length] as const)
     .filter(([, count]) => count > 0)
     .map(([status, count]) => `${count} ${status}`)
     .join(", ");
-  return [`Summary (${counts}):`, ...lines, "", report.githubApp, "", "Next:", ...report.nextSteps.map((line, index) => `  ${index + 1}. ${line}`)].join("\n");
+  return [
+    `Summary (${counts}):`,
+    ...lines,
+    "",
+    report.githubApp,
+    "",
+    "Next:",
+    ...report.nextSteps.map((line, index) => `  ${index + 1}. ${line}`),
+  ].join("\n");
 }

@@ -22,10 +22,22 @@ describe("npm run teardown", () => {
   const paths = tempCheckout();
 
   it("does nothing unless the operator typed DELETE", async () => {
-    await runSetup({ inputs: { cloudflareApiToken: CLOUDFLARE_TOKEN, baseDomain: DOMAIN }, paths, runner: recordingRunner().runner, cloudflareApiUrl: apiUrl });
+    await runSetup({
+      inputs: { cloudflareApiToken: CLOUDFLARE_TOKEN, baseDomain: DOMAIN },
+      paths,
+      runner: recordingRunner().runner,
+      cloudflareApiUrl: apiUrl,
+    });
     const before = cloud.state().cloudflare;
     const recorder = recordingRunner();
-    const run = runTeardown({ paths, env: {}, runner: recorder.runner, confirmation: "delete", deleteData: false, cloudflareApiUrl: apiUrl });
+    const run = runTeardown({
+      paths,
+      env: {},
+      runner: recorder.runner,
+      confirmation: "delete",
+      deleteData: false,
+      cloudflareApiUrl: apiUrl,
+    });
     await expect(run).rejects.toBeInstanceOf(TeardownError);
     await expect(run).rejects.toThrow("Nothing was removed: type DELETE to confirm.");
     expect(recorder.commands).toEqual([]);
@@ -35,7 +47,14 @@ describe("npm run teardown", () => {
   it("removes the scheduler, the Pages project, the DNS record, KV and R2, and keeps D1 by default", async () => {
     const kvId = cloud.state().cloudflare.kv_namespaces[0]!.id;
     const recorder = recordingRunner();
-    const report = await runTeardown({ paths, env: {}, runner: recorder.runner, confirmation: "DELETE", deleteData: false, cloudflareApiUrl: apiUrl });
+    const report = await runTeardown({
+      paths,
+      env: {},
+      runner: recorder.runner,
+      confirmation: "DELETE",
+      deleteData: false,
+      cloudflareApiUrl: apiUrl,
+    });
     expect(cloud.state().cloudflare.dns_records).toEqual([]);
     expect(recorder.lines()).toEqual([
       "wrangler delete sam-scheduler --force",
@@ -54,7 +73,14 @@ describe("npm run teardown", () => {
 
   it("--delete-data removes the D1 database too", async () => {
     const recorder = recordingRunner();
-    await runTeardown({ paths, env: {}, runner: recorder.runner, confirmation: "DELETE", deleteData: true, cloudflareApiUrl: apiUrl });
+    await runTeardown({
+      paths,
+      env: {},
+      runner: recorder.runner,
+      confirmation: "DELETE",
+      deleteData: true,
+      cloudflareApiUrl: apiUrl,
+    });
     expect(recorder.lines()).toContain("wrangler d1 delete sam --skip-confirmation");
   });
 

@@ -36,13 +36,17 @@ export interface TeardownReport {
 }
 
 export async function runTeardown(options: TeardownOptions): Promise<TeardownReport> {
-  if (options.confirmation.trim() !== CONFIRMATION) throw new TeardownError(`Nothing was removed: type ${CONFIRMATION} to confirm.`);
+  if (options.confirmation.trim() !== CONFIRMATION)
+    throw new TeardownError(`Nothing was removed: type ${CONFIRMATION} to confirm.`);
   const log = options.log ?? (() => {});
   const file = readSecretsFile(options.paths.secretsFile);
   const token = options.env.CLOUDFLARE_API_TOKEN || file.CLOUDFLARE_API_TOKEN;
   const accountId = options.env.CLOUDFLARE_ACCOUNT_ID || file.CLOUDFLARE_ACCOUNT_ID;
   const missing = [!token && "CLOUDFLARE_API_TOKEN", !accountId && "CLOUDFLARE_ACCOUNT_ID"].filter(Boolean);
-  if (missing.length) throw new TeardownError(`Nothing was removed: ${missing.join(" and ")} missing (from the environment or .sam/secrets.env).`);
+  if (missing.length)
+    throw new TeardownError(
+      `Nothing was removed: ${missing.join(" and ")} missing (from the environment or .sam/secrets.env).`,
+    );
   const pages = readWranglerConfig(options.paths.wranglerToml);
   const scheduler = readWranglerConfig(options.paths.schedulerToml);
   const names = {
@@ -50,11 +54,16 @@ export async function runTeardown(options: TeardownOptions): Promise<TeardownRep
     schedulerWorker: scheduler.name ?? DEFAULT_RESOURCES.schedulerWorker,
     d1Database: pages.d1_databases?.find((db) => db.binding === "DB")?.database_name ?? DEFAULT_RESOURCES.d1Database,
     kvId: pages.kv_namespaces?.find((ns) => ns.binding === "SESSIONS")?.id,
-    r2Bucket: pages.r2_buckets?.find((bucket) => bucket.binding === "AGENTS")?.bucket_name ?? DEFAULT_RESOURCES.r2Bucket,
+    r2Bucket:
+      pages.r2_buckets?.find((bucket) => bucket.binding === "AGENTS")?.bucket_name ?? DEFAULT_RESOURCES.r2Bucket,
   };
   const zoneId = options.env.CLOUDFLARE_ZONE_ID || pages.vars?.CLOUDFLARE_ZONE_ID;
   const appUrl = options.env.APP_URL || pages.vars?.APP_URL;
-  const cf = cloudflare({ baseUrl: options.cloudflareApiUrl ?? CLOUDFLARE_API_URL, token: token!, fetch: options.fetch });
+  const cf = cloudflare({
+    baseUrl: options.cloudflareApiUrl ?? CLOUDFLARE_API_URL,
+    token: token!,
+    fetch: options.fetch,
+  });
   const report: TeardownReport = { removed: [], absent: [], kept: [], failed: [] };
 
   const run = async (what: string, commands: Command[]) => {
@@ -70,36 +79,73 @@ export async function runTeardown(options: TeardownOptions): Promise<TeardownRep
   };
 
   // The scheduler first, so no sweep runs while the rest goes. Wrangler's answer is the only way to know it existed.
-  await run(`scheduler Worker ${names.schedulerWorker}`, [{ title: `delete the Worker ${names.schedulerWorker}`, command: "wrangler", args: ["delete", names.schedulerWorker, "--force"] }]);
+  await run(`scheduler Worker ${names.schedulerWorker}`, [
+    {
+      title: `delete the Worker ${names.schedulerWorker}`,
+      command: "wrangler",
+      args: ["delete", names.schedulerWorker, "--force"],
+    },
+  ]);
 
   if ((await cf.listPagesProjects(accountId!)).some((project) => project.name === names.pagesProject)) {
-    await run(`Pages project ${names.pagesProject}`, [{ title: `delete the Pages project ${names.pagesProject}`, command: "wrangler", args: ["pages", "project", "delete", names.pagesProject, "--yes"] }]);
+    await run(`Pages project ${names.pagesProject}`, [
+      {
+        title: `delete the Pages project ${names.pagesProject}`,
+        command: "wrangler",
+        args: ["pages", "project", "delete", names.pagesProject, "--yes"],
+      },
+    ]);
   } else report.absent.push(`Pages project ${names.pagesProject}`);
 
   if (zoneId && appUrl) {
     const host = appHostFrom(appUrl);
-    const records = (await cf.listDnsRecords(zoneId, { name: host })).filter((record) => record.type === "CNAME" && record.content.endsWith(".pages.dev"));
+    const records = (await cf.listDnsRecords(zoneId, { name: host })).filter(
+      (record) => record.type === "CNAME" && record.content.endsWith(".pages.dev"),
+    );
     for (const record of records) await cf.deleteDnsRecord(zoneId, record.id);
     (records.length ? report.removed : report.absent).push(`DNS record ${host}`);
   }
 
   const kv = (await cf.listKvNamespaces(accountId!)).find((ns) => ns.id === names.kvId);
   if (kv) {
-    await run(`KV namespace ${kv.title}`, [{ title: `delete the KV namespace ${kv.title}`, command: "wrangler", args: ["kv", "namespace", "delete", "--namespace-id", kv.id, "--skip-confirmation"] }]);
+    await run(`KV namespace ${kv.title}`, [
+      {
+        title: `delete the KV namespace ${kv.title}`,
+        command: "wrangler",
+        args: ["kv", "namespace", "delete", "--namespace-id", kv.id, "--skip-confirmation"],
+      },
+    ]);
   } else report.absent.push("KV namespace (SESSIONS)");
 
   if ((await cf.listR2Buckets(accountId!)).some((bucket) => bucket.name === names.r2Bucket)) {
     // A bucket must be empty before it can be deleted.
     await run(`R2 bucket ${names.r2Bucket}`, [
-      ...AGENT_OBJECTS.map((object) => ({ title: `delete ${object}`, command: "wrangler", args: ["r2", "object", "delete", `${names.r2Bucket}/${object}`, "--remote"], allowFailure: true })),
-      { title: `delete the R2 bucket ${names.r2Bucket}`, command: "wrangler", args: ["r2", "bucket", "delete", names.r2Bucket] },
+      ...AGENT_OBJECTS.map((object) => ({
+        title: `delete ${object}`,
+        command: "wrangler",
+        args: ["r2", "object", "delete", `${names.r2Bucket}/${object}`, "--remote"],
+        allowFailure: true,
+      })),
+      {
+        title: `delete the R2 bucket ${names.r2Bucket}`,
+        command: "wrangler",
+        args: ["r2", "bucket", "delete", names.r2Bucket],
+      },
     ]);
   } else report.absent.push(`R2 bucket ${names.r2Bucket}`);
 
   const d1 = (await cf.listD1Databases(accountId!)).some((db) => db.name === names.d1Database);
   if (!d1) report.absent.push(`D1 database ${names.d1Database}`);
-  else if (!options.deleteData) report.kept.push(`D1 database ${names.d1Database} (its data; remove it with --delete-data)`);
-  else await run(`D1 database ${names.d1Database}`, [{ title: `delete the D1 database ${names.d1Database}`, command: "wrangler", args: ["d1", "delete", names.d1Database, "--skip-confirmation"] }]);
+  else if (!options.deleteData)
+    report.kept.push(`D1 database ${names.d1Database} (its data; remove it with --delete-data)`);
+  else
+    await run(`D1 database ${names.d1Database}`, [
+      {
+        title: `delete the D1 database ${names.d1Database}`,
+        command: "wrangler",
+        args: ["d1", "delete", names.d1Database, "--skip-confirmation"],
+      },
+    ]);
 
   return report;
 }
@@ -117,6 +163,8 @@ export function formatTeardown(report: TeardownReport): string {
 export function teardownFlags(argv: string[]): { confirm?: string; deleteData: boolean } {
   const at = argv.indexOf("--confirm");
   const inline = argv.find((arg) => arg.startsWith("--confirm="));
-  return { confirm: inline ? inline.slice("--confirm=".length) : at >= 0 ? argv[at + 1] : undefined, deleteData: argv.includes("--delete-data") };
+  return {
+    confirm: inline ? inline.slice("--confirm=".length) : at >= 0 ? argv[at + 1] : undefined,
+    deleteData: argv.includes("--delete-data"),
+  };
 }
-

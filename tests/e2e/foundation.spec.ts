@@ -4,7 +4,9 @@ test("the landing page says what the product is and how to start", async ({ page
   await page.goto("/");
   await expect(page).toHaveTitle("Simple Agent Manager");
   await expect(page.getByRole("heading", { level: 1 })).toContainText("AI coding agents in the cloud");
-  await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Simple Agent Manager" })).toBeVisible();
+  await expect(
+    page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Simple Agent Manager" }),
+  ).toBeVisible();
   await expect(page.getByRole("link", { name: "Get started" })).toHaveAttribute("href", "/login");
 });
 
@@ -20,7 +22,9 @@ test("/.well-known/jwks.json publishes the RS256 signing key with a cache header
   expect(response.status()).toBe(200);
   expect(response.headers()["cache-control"]).toMatch(/public, max-age=\d+/);
   const { keys } = await response.json();
-  expect(keys).toEqual([expect.objectContaining({ kty: "RSA", alg: "RS256", use: "sig", kid: expect.stringMatching(/^sam-/) })]);
+  expect(keys).toEqual([
+    expect.objectContaining({ kty: "RSA", alg: "RS256", use: "sig", kid: expect.stringMatching(/^sam-/) }),
+  ]);
 });
 
 test("an unknown page shows the shared error page with a way back", async ({ page }) => {
@@ -58,7 +62,13 @@ test("a state-changing request from another site is refused", async ({ request, 
 });
 
 test("a method an endpoint does not answer gets 405 with Allow and says which to use", async ({ request }) => {
-  for (const path of ["/api/health", "/.well-known/jwks.json", "/api/agent/download", "/api/github/callback", "/workspaces/abcdefghijkl/terminal/token"]) {
+  for (const path of [
+    "/api/health",
+    "/.well-known/jwks.json",
+    "/api/agent/download",
+    "/api/github/callback",
+    "/workspaces/abcdefghijkl/terminal/token",
+  ]) {
     const response = await request.post(path, { maxRedirects: 0 });
     expect(response.status(), path).toBe(405);
     expect(response.headers()["allow"], path).toBe("GET, HEAD");
@@ -72,8 +82,13 @@ test("a method an endpoint does not answer gets 405 with Allow and says which to
   }
 });
 
-test("a page posted to without a form of its own shows the shared error page, not Remix's message for developers", async ({ page }) => {
-  const response = await page.request.post("/auth/github/callback", { headers: { Accept: "text/html" }, maxRedirects: 0 });
+test("a page posted to without a form of its own shows the shared error page, not Remix's message for developers", async ({
+  page,
+}) => {
+  const response = await page.request.post("/auth/github/callback", {
+    headers: { Accept: "text/html" },
+    maxRedirects: 0,
+  });
   expect(response.status()).toBe(405);
   // What the page shows (Remix's hydration data still carries its own message, out of sight).
   const html = await response.text();

@@ -37,7 +37,11 @@ export async function clearFaults(request: APIRequestContext) {
 }
 
 /** Creates a small workspace from sam-dev/hello-world through the form and returns its id. */
-export async function createWorkspace(page: Page, name: string, options: { branch?: string; location?: string } = {}): Promise<string> {
+export async function createWorkspace(
+  page: Page,
+  name: string,
+  options: { branch?: string; location?: string } = {},
+): Promise<string> {
   await page.goto("/dashboard");
   await page.getByRole("link", { name: "New workspace" }).click();
   await expect(page).toHaveURL(/\/workspaces\/new$/);

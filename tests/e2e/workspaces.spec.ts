@@ -21,7 +21,11 @@ test.describe.configure({ mode: "serial" });
 test.setTimeout(120_000);
 
 interface CloudState {
-  servers: Array<{ id: number; labels: Record<string, string>; agent: { pid: number | null; alive: boolean; dir: string } | null }>;
+  servers: Array<{
+    id: number;
+    labels: Record<string, string>;
+    agent: { pid: number | null; alive: boolean; dir: string } | null;
+  }>;
   firewalls: Array<{ id: number; labels?: Record<string, string> }>;
   cloudflare: { dns_records: Array<{ id: string; name: string; content: string; proxied?: boolean }> };
 }
@@ -42,7 +46,9 @@ async function leftovers(request: APIRequestContext, id: string) {
 }
 
 async function expectNothingLeft(request: APIRequestContext, id: string) {
-  await expect.poll(() => leftovers(request, id), { timeout: 30_000 }).toEqual({ servers: 0, firewalls: 0, records: 0 });
+  await expect
+    .poll(() => leftovers(request, id), { timeout: 30_000 })
+    .toEqual({ servers: 0, firewalls: 0, records: 0 });
 }
 
 /**
@@ -52,11 +58,15 @@ async function expectNothingLeft(request: APIRequestContext, id: string) {
  */
 async function sql(page: Page, id: string, command: string) {
   await page.goto("about:blank");
-  execFileSync(join(root, "node_modules/.bin/wrangler"), ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", command], {
-    cwd: root,
-    stdio: "ignore",
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
-  });
+  execFileSync(
+    join(root, "node_modules/.bin/wrangler"),
+    ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", command],
+    {
+      cwd: root,
+      stdio: "ignore",
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    },
+  );
   await page.goto(`/workspaces/${id}`);
 }
 
@@ -113,7 +123,9 @@ test("create → running → stop → restart → running → delete, with nothi
   const server = state.servers.find((candidate) => candidate.labels.workspace === id)!;
   expect(server.labels["managed-by"]).toBe("sam");
   expect(server.agent?.alive).toBe(true);
-  expect(state.cloudflare.dns_records.find((record) => record.name === `ws-${id}.localhost`)).toMatchObject({ proxied: true });
+  expect(state.cloudflare.dns_records.find((record) => record.name === `ws-${id}.localhost`)).toMatchObject({
+    proxied: true,
+  });
   expect(state.firewalls.filter((firewall) => firewall.labels?.workspace === id)).toHaveLength(1);
 
   await page.goto("/dashboard");
@@ -144,7 +156,14 @@ test("create → running → stop → restart → running → delete, with nothi
     service: "github",
     method: "GET",
     path: "^/repos/sam-dev/hello-world$",
-    fault: { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest/repos/repos#get-a-repository", status: "404" } },
+    fault: {
+      status: 404,
+      body: {
+        message: "Not Found",
+        documentation_url: "https://docs.github.com/rest/repos/repos#get-a-repository",
+        status: "404",
+      },
+    },
   });
   await page.getByRole("button", { name: "Restart" }).click();
   await expect(page.getByRole("status")).toContainText("No access to the repository");
@@ -166,10 +185,17 @@ test("create → running → stop → restart → running → delete, with nothi
 });
 
 const hetznerFaults = [
-  { name: "Hetzner answers 500", fault: { status: 500, body: { error: { code: "server_error", message: "internal server error" } } }, message: /Hetzner had an internal error \(500\)/ },
+  {
+    name: "Hetzner answers 500",
+    fault: { status: 500, body: { error: { code: "server_error", message: "internal server error" } } },
+    message: /Hetzner had an internal error \(500\)/,
+  },
   {
     name: "Hetzner answers 429",
-    fault: { status: 429, body: { error: { code: "rate_limit_exceeded", message: "limit of 3600 requests per hour reached" } } },
+    fault: {
+      status: 429,
+      body: { error: { code: "rate_limit_exceeded", message: "limit of 3600 requests per hour reached" } },
+    },
     message: /Hetzner is rate-limiting/,
   },
   { name: "Hetzner hangs", fault: { hang: true }, message: /Hetzner did not answer in time/ },
@@ -182,7 +208,9 @@ for (const { name, fault, message } of hetznerFaults) {
     const id = await createWorkspace(page, `e2e ${name}`);
     await expect(status(page)).toHaveText("error", { timeout: 45_000 });
     await expect(page.getByTestId("workspace-error")).toContainText(message);
-    await expect(page.getByRole("list", { name: "Timeline" }).locator('[data-step="server"][data-status="error"]')).toBeVisible();
+    await expect(
+      page.getByRole("list", { name: "Timeline" }).locator('[data-step="server"][data-status="error"]'),
+    ).toBeVisible();
     await expectNothingLeft(request, id);
     await page.getByRole("button", { name: "Delete" }).click();
     await page.getByRole("button", { name: "Yes, delete" }).click();
@@ -190,16 +218,39 @@ for (const { name, fault, message } of hetznerFaults) {
   });
 }
 
-test("an expired GitHub sign-in is named on the form and on create, with the way to renew it", async ({ page, request }) => {
+test("an expired GitHub sign-in is named on the form and on create, with the way to renew it", async ({
+  page,
+  request,
+}) => {
   await ready(page);
-  const expired = { status: 401, body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" } };
-  await injectFault(request, { service: "github", method: "GET", path: "^/user/installations/\\d+/repositories", fault: expired, times: 2 });
+  const expired = {
+    status: 401,
+    body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest", status: "401" },
+  };
+  await injectFault(request, {
+    service: "github",
+    method: "GET",
+    path: "^/user/installations/\\d+/repositories",
+    fault: expired,
+    times: 2,
+  });
   await page.goto("/workspaces/new");
   await expect(page.getByText("Your GitHub sign-in has expired")).toBeVisible();
-  await expect(page.getByRole("link", { name: "sign in again" })).toHaveAttribute("href", "/login?redirectTo=/workspaces/new");
+  await expect(page.getByRole("link", { name: "sign in again" })).toHaveAttribute(
+    "href",
+    "/login?redirectTo=/workspaces/new",
+  );
 
   // A form submitted before it expired gets the same advice, not a generic GitHub error.
-  const form = { name: "e2e expired", repository: "sam-dev/hello-world", size: "small", location: "fsn1", idleTimeoutMinutes: "30", maxLifetimeHours: "12", agentCli: "none" };
+  const form = {
+    name: "e2e expired",
+    repository: "sam-dev/hello-world",
+    size: "small",
+    location: "fsn1",
+    idleTimeoutMinutes: "30",
+    maxLifetimeHours: "12",
+    agentCli: "none",
+  };
   const response = await page.request.post("/workspaces/new", { form });
   expect(await response.text()).toContain("sign out and sign in again");
 });
@@ -210,7 +261,10 @@ test("a DNS failure after the server exists removes the server too", async ({ pa
     service: "cloudflare",
     method: "POST",
     path: "/dns_records$",
-    fault: { status: 500, body: { success: false, errors: [{ code: 10001, message: "Internal server error" }], messages: [], result: null } },
+    fault: {
+      status: 500,
+      body: { success: false, errors: [{ code: 10001, message: "Internal server error" }], messages: [], result: null },
+    },
   });
   const id = await createWorkspace(page, "e2e dns failure");
   await expect(status(page)).toHaveText("error", { timeout: 30_000 });
@@ -231,9 +285,16 @@ test("a DNS failure after the server exists removes the server too", async ({ pa
 test("an agent that never calls ready is cleaned up by the sweep", async ({ page, request }) => {
   await ready(page);
   // The clone hangs, so the agent never gets as far as calling /ready.
-  await injectFault(request, { service: "github", path: "^/sam-dev/hello-world\\.git/", fault: { hang: true }, times: 5 });
+  await injectFault(request, {
+    service: "github",
+    path: "^/sam-dev/hello-world\\.git/",
+    fault: { hang: true },
+    times: 5,
+  });
   const id = await createWorkspace(page, "e2e never ready");
-  await expect(page.getByRole("list", { name: "Timeline" }).locator('[data-step="agent.clone"][data-status="started"]')).toBeVisible({ timeout: 30_000 });
+  await expect(
+    page.getByRole("list", { name: "Timeline" }).locator('[data-step="agent.clone"][data-status="started"]'),
+  ).toBeVisible({ timeout: 30_000 });
   await expect(status(page)).toHaveText("creating");
 
   await sql(page, id, `UPDATE workspaces SET started_at = started_at - 11 * 60 * 1000 WHERE id = '${id}'`);
@@ -262,7 +323,10 @@ test("a bootstrap token is redeemed once: concurrent redemptions, at most one wi
     )
     .toBe(true);
   const token = /SAM_BOOTSTRAP_TOKEN=(\S+)/.exec(env)![1]!;
-  const [first, second] = await Promise.all([request.post(`${APP}/api/bootstrap/${token}`, { data: {} }), request.post(`${APP}/api/bootstrap/${token}`, { data: {} })]);
+  const [first, second] = await Promise.all([
+    request.post(`${APP}/api/bootstrap/${token}`, { data: {} }),
+    request.post(`${APP}/api/bootstrap/${token}`, { data: {} }),
+  ]);
   const statuses = [first.status(), second.status()].sort();
   expect(statuses.every((code) => code === 200 || code === 410)).toBe(true);
   expect(statuses.filter((code) => code === 200).length).toBeLessThanOrEqual(1);
@@ -288,11 +352,20 @@ test("a workspace without activity is stopped by the control plane", async ({ pa
   await expect(page).toHaveURL(/\/dashboard$/);
 });
 
-test("provisioning cut off half-way (as when the app restarts) is cleaned up by the sweep", async ({ page, request }) => {
+test("provisioning cut off half-way (as when the app restarts) is cleaned up by the sweep", async ({
+  page,
+  request,
+}) => {
   await ready(page);
   // The DNS call never answers: provisioning stops after the server exists, as if the app had died there.
   // (The agent still boots and checks in, so the row may read "running" without a DNS record.)
-  await injectFault(request, { service: "cloudflare", method: "POST", path: "/dns_records$", fault: { hang: true }, times: 1 });
+  await injectFault(request, {
+    service: "cloudflare",
+    method: "POST",
+    path: "/dns_records$",
+    fault: { hang: true },
+    times: 1,
+  });
   const id = await createWorkspace(page, "e2e cut off");
   const timeline = page.getByRole("list", { name: "Timeline" });
   await expect(timeline.locator('[data-step="server"][data-status="ok"]')).toBeVisible({ timeout: 30_000 });
@@ -335,7 +408,11 @@ test("a workspace running a command that produces output is not stopped as idle"
   await expectNothingLeft(request, id);
 });
 
-test("another user gets 404 for every page and action of the first user's workspace", async ({ page, browser, request }) => {
+test("another user gets 404 for every page and action of the first user's workspace", async ({
+  page,
+  browser,
+  request,
+}) => {
   await ready(page);
   const id = await createWorkspace(page, "e2e private");
   await expect(status(page)).toHaveText("running", { timeout: 60_000 });
@@ -365,7 +442,10 @@ test("another user gets 404 for every page and action of the first user's worksp
   // The admin (sam-dev, the first user) sees every workspace with its owner; anyone else gets 404 there.
   expect((await other.goto("/admin"))?.status()).toBe(404);
   await page.goto("/admin");
-  const listed = page.getByRole("table", { name: "All workspaces" }).getByRole("row").filter({ hasText: "e2e private" });
+  const listed = page
+    .getByRole("table", { name: "All workspaces" })
+    .getByRole("row")
+    .filter({ hasText: "e2e private" });
   await expect(listed).toHaveCount(1);
   await expect(listed).toContainText("sam-dev");
   await expect(listed).toContainText("running");

@@ -6,7 +6,12 @@ export function testContext() {
   const pending: Promise<unknown>[] = [];
   const context = getLoadContext({
     request: new Request("http://localhost/"),
-    context: { cloudflare: { env: env as unknown as Env, ctx: { waitUntil: (promise) => void pending.push(promise), passThroughOnException: () => {} } } },
+    context: {
+      cloudflare: {
+        env: env as unknown as Env,
+        ctx: { waitUntil: (promise) => void pending.push(promise), passThroughOnException: () => {} },
+      },
+    },
   });
   return { context, settled: () => Promise.all(pending) };
 }

@@ -38,7 +38,10 @@ export function fakeClouds() {
         maybeFail("createFirewall");
         const firewall = { id: nextId++, labels: input.labels };
         firewalls.set(firewall.id, firewall);
-        return { firewall: { ...firewall, name: input.name, created: "", rules: input.rules, applied_to: [] }, actions: [] };
+        return {
+          firewall: { ...firewall, name: input.name, created: "", rules: input.rules, applied_to: [] },
+          actions: [],
+        };
       },
       createServer: async (input) => {
         maybeFail("createServer");
@@ -54,13 +57,25 @@ export function fakeClouds() {
             server_type: { id: 1, name: input.serverType },
             location: { id: 1, name: input.location },
           },
-          action: { id: 1, command: "create_server", status: "running", progress: 0, started: "", finished: null, resources: [], error: null },
+          action: {
+            id: 1,
+            command: "create_server",
+            status: "running",
+            progress: 0,
+            started: "",
+            finished: null,
+            resources: [],
+            error: null,
+          },
           nextActions: [],
         };
       },
-      listServers: async (filter = {}) => [...servers.values()].filter((server) => matches(server.labels, filter.labelSelector)) as never,
+      listServers: async (filter = {}) =>
+        [...servers.values()].filter((server) => matches(server.labels, filter.labelSelector)) as never,
       listFirewalls: async (filter = {}) =>
-        [...firewalls.values()].filter((firewall) => matches(firewall.labels, filter.labelSelector)).map((firewall) => ({ ...firewall, applied_to: [] })) as never,
+        [...firewalls.values()]
+          .filter((firewall) => matches(firewall.labels, filter.labelSelector))
+          .map((firewall) => ({ ...firewall, applied_to: [] })) as never,
       deleteServer: async (id) => {
         maybeFail("deleteServer");
         servers.delete(id);
@@ -81,7 +96,8 @@ export function fakeClouds() {
         maybeFail("deleteRecord");
         records.delete(id);
       },
-      findRecords: async (name) => [...records.values()].filter((record) => record.name === name).map((record) => record.id),
+      findRecords: async (name) =>
+        [...records.values()].filter((record) => record.name === name).map((record) => record.id),
       listManaged: async () =>
         [...records.values()].flatMap((record) => {
           const workspaceId = workspaceIdOf(config, record.name);
@@ -108,11 +124,11 @@ export let userId: string;
 
 export function useFreshUser() {
   beforeEach(async () => {
-  const [user] = await db
-    .insert(schema.users)
-    .values({ githubId: Math.floor(Math.random() * 1e9), login: `user-${crypto.randomUUID().slice(0, 8)}` })
-    .returning();
-  userId = user!.id;
+    const [user] = await db
+      .insert(schema.users)
+      .values({ githubId: Math.floor(Math.random() * 1e9), login: `user-${crypto.randomUUID().slice(0, 8)}` })
+      .returning();
+    userId = user!.id;
   });
 }
 
@@ -139,16 +155,24 @@ export async function newWorkspace(values: Partial<typeof schema.workspaces.$inf
   return row!;
 }
 
-export const reload = async (id: string) => (await db.query.workspaces.findFirst({ where: eq(schema.workspaces.id, id) })) ?? null;
+export const reload = async (id: string) =>
+  (await db.query.workspaces.findFirst({ where: eq(schema.workspaces.id, id) })) ?? null;
 /** Calls an agent callback route's action as the VM agent would, with a callback token for the workspace. */
 export async function callAgentRoute(handler: typeof readyAction, workspace: Workspace, body: unknown, token?: string) {
   const waits: Promise<unknown>[] = [];
   const bearer = token ?? (await issueCallbackToken(config, workspace.id)).callback_token;
   const response = await handler({
-    request: new Request("http://localhost/", { method: "POST", headers: { Authorization: `Bearer ${bearer}` }, body: JSON.stringify(body) }),
-    context: { db, config, cloudflare: { env, ctx: { waitUntil: (promise: Promise<unknown>) => waits.push(promise) } } } as never,
+    request: new Request("http://localhost/", {
+      method: "POST",
+      headers: { Authorization: `Bearer ${bearer}` },
+      body: JSON.stringify(body),
+    }),
+    context: {
+      db,
+      config,
+      cloudflare: { env, ctx: { waitUntil: (promise: Promise<unknown>) => waits.push(promise) } },
+    } as never,
     params: { id: workspace.id },
   });
   return { response, waits };
 }
-

@@ -138,15 +138,35 @@ const cfCut = cut(cloudflare, {
   create_pages: ["post", "/accounts/{account_id}/pages/projects"],
 });
 // The current common envelope (2026), which every answer must also satisfy.
-for (const name of ["api-response-common", "api-response-common-failure", "api-response-collection", "api-response-single", "messages"]) {
-  cfCut.components.schemas[`common_${name}`] = strip(JSON.parse(JSON.stringify(common.components.schemas[name]).replaceAll("#/components/schemas/", "#/components/schemas/common_")));
+for (const name of [
+  "api-response-common",
+  "api-response-common-failure",
+  "api-response-collection",
+  "api-response-single",
+  "messages",
+]) {
+  cfCut.components.schemas[`common_${name}`] = strip(
+    JSON.parse(
+      JSON.stringify(common.components.schemas[name]).replaceAll(
+        "#/components/schemas/",
+        "#/components/schemas/common_",
+      ),
+    ),
+  );
 }
 const commonRefs = new Set();
 collectRefs(cfCut.components.schemas, commonRefs);
 for (const ref of commonRefs) {
   const name = ref.split("/").pop();
   if (name.startsWith("common_") && !cfCut.components.schemas[name]) {
-    cfCut.components.schemas[name] = strip(JSON.parse(JSON.stringify(common.components.schemas[name.slice(7)]).replaceAll("#/components/schemas/", "#/components/schemas/common_")));
+    cfCut.components.schemas[name] = strip(
+      JSON.parse(
+        JSON.stringify(common.components.schemas[name.slice(7)]).replaceAll(
+          "#/components/schemas/",
+          "#/components/schemas/common_",
+        ),
+      ),
+    );
   }
 }
 write(

@@ -46,7 +46,8 @@ export class GitHubApp {
 
   /** Ends every token of an installation (it was deleted). */
   revokeTokens(installationId: number): void {
-    for (const [token, entry] of this.installationTokens) if (entry.installationId === installationId) this.installationTokens.delete(token);
+    for (const [token, entry] of this.installationTokens)
+      if (entry.installationId === installationId) this.installationTokens.delete(token);
   }
 
   async verifyJwt(token: string): Promise<void> {
@@ -61,13 +62,26 @@ export class GitHubApp {
     const now = Math.floor(Date.now() / 1000);
     const iss = claims.iss as unknown;
     const issuer = typeof iss === "number" ? String(iss) : iss;
-    if (typeof iss !== "number" && !(typeof iss === "string" && (/^\d+$/.test(iss) || iss === this.store.cloud.options.githubClientId))) {
+    if (
+      typeof iss !== "number" &&
+      !(typeof iss === "string" && (/^\d+$/.test(iss) || iss === this.store.cloud.options.githubClientId))
+    ) {
       throw new GitHubError(401, "'Issuer' claim ('iss') must be an Integer");
     }
-    if (issuer !== this.store.cloud.options.githubAppId && issuer !== this.store.cloud.options.githubClientId) throw new GitHubError(401, "Integration not found", "https://docs.github.com/rest");
-    if (typeof claims.iat !== "number" || claims.iat > now + 60) throw new GitHubError(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued.");
-    if (typeof claims.exp !== "number" || claims.exp <= now) throw new GitHubError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires.");
-    if (claims.exp - claims.iat > 600 || claims.exp > now + 600 + 60) throw new GitHubError(401, "'Expiration time' claim ('exp') is too far in the future.");
+    if (issuer !== this.store.cloud.options.githubAppId && issuer !== this.store.cloud.options.githubClientId)
+      throw new GitHubError(401, "Integration not found", "https://docs.github.com/rest");
+    if (typeof claims.iat !== "number" || claims.iat > now + 60)
+      throw new GitHubError(
+        401,
+        "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued.",
+      );
+    if (typeof claims.exp !== "number" || claims.exp <= now)
+      throw new GitHubError(
+        401,
+        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires.",
+      );
+    if (claims.exp - claims.iat > 600 || claims.exp > now + 600 + 60)
+      throw new GitHubError(401, "'Expiration time' claim ('exp') is too far in the future.");
     try {
       await jwtVerify(token, this.appKey, { algorithms: ["RS256"], clockTolerance: 60 });
     } catch (error) {
@@ -93,12 +107,22 @@ export class GitHubApp {
       narrowed = [];
       for (const name of Array.isArray(body.repositories) ? body.repositories : []) {
         const repo = granted.find((g) => g.name === name || `${g.owner}/${g.name}` === name);
-        if (!repo) throw new GitHubError(422, "There is at least one repository that does not exist or is not accessible to the parent installation.", docs);
+        if (!repo)
+          throw new GitHubError(
+            422,
+            "There is at least one repository that does not exist or is not accessible to the parent installation.",
+            docs,
+          );
         narrowed.push(repo);
       }
       for (const id of Array.isArray(body.repository_ids) ? body.repository_ids : []) {
         const repo = granted.find((g) => g.id === id);
-        if (!repo) throw new GitHubError(422, "There is at least one repository that does not exist or is not accessible to the parent installation.", docs);
+        if (!repo)
+          throw new GitHubError(
+            422,
+            "There is at least one repository that does not exist or is not accessible to the parent installation.",
+            docs,
+          );
         if (!narrowed.includes(repo)) narrowed.push(repo);
       }
     }
@@ -106,13 +130,20 @@ export class GitHubApp {
     if (body.permissions && typeof body.permissions === "object") {
       for (const [name, level] of Object.entries(body.permissions as Record<string, unknown>)) {
         const have = (APP_PERMISSIONS as Record<string, string>)[name];
-        if (!have || (have === "read" && level === "write")) throw new GitHubError(422, `The permissions requested are not granted to this installation.`, docs);
+        if (!have || (have === "read" && level === "write"))
+          throw new GitHubError(422, `The permissions requested are not granted to this installation.`, docs);
       }
       permissions = body.permissions as Record<string, string>;
     }
     const token = randomToken("ghs_", 36);
     const expiresAt = Date.now() + INSTALLATION_TOKEN_LIFETIME_MS;
-    this.installationTokens.set(token, { id: this.nextTokenId++, installationId: installation.id, expiresAt, repoIds: narrowed?.map((r) => r.id) ?? null, permissions });
+    this.installationTokens.set(token, {
+      id: this.nextTokenId++,
+      installationId: installation.id,
+      expiresAt,
+      repoIds: narrowed?.map((r) => r.id) ?? null,
+      permissions,
+    });
     const answer: Record<string, unknown> = {
       token,
       expires_at: new Date(expiresAt).toISOString().replace(/\.\d{3}Z$/, "Z"),

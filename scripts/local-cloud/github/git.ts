@@ -7,7 +7,15 @@ import type { GitHubApp } from "./app";
 import type { OAuth } from "./oauth";
 import type { GitHubStore } from "./store";
 
-export function serveRepository(store: GitHubStore, oauth: OAuth, app: GitHubApp, r: Request, owner: string, name: string, rest: string): void {
+export function serveRepository(
+  store: GitHubStore,
+  oauth: OAuth,
+  app: GitHubApp,
+  r: Request,
+  owner: string,
+  name: string,
+  rest: string,
+): void {
   const repo = store.findRepo(owner, name);
   const push = rest === "/git-receive-pack" || r.url.searchParams.get("service") === "git-receive-pack";
   const challenge = () => {
@@ -36,5 +44,12 @@ export function serveRepository(store: GitHubStore, oauth: OAuth, app: GitHubApp
     if (repo.private) return sendText(r.res, 404, "Repository not found.\n");
     return sendText(r.res, 403, `Permission to ${repo.owner}/${repo.name}.git denied.\n`);
   }
-  serveGit(r.req, r.res, store.gitRoot, `/${repo.owner}/${repo.name}.git${rest}`, r.url.search.slice(1), remoteUser ?? (push ? "x-access-token" : null));
+  serveGit(
+    r.req,
+    r.res,
+    store.gitRoot,
+    `/${repo.owner}/${repo.name}.git${rest}`,
+    r.url.search.slice(1),
+    remoteUser ?? (push ? "x-access-token" : null),
+  );
 }

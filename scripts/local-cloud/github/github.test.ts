@@ -34,25 +34,42 @@ afterAll(async () => {
   await new Promise((resolve) => app?.close(resolve));
 });
 
-const api = (path: string, token?: string, init: { method?: string; body?: unknown } = {}) => call(`${cloud.url}/github-api`, init.method ?? "GET", path, { token, body: init.body });
+const api = (path: string, token?: string, init: { method?: string; body?: unknown } = {}) =>
+  call(`${cloud.url}/github-api`, init.method ?? "GET", path, { token, body: init.body });
 
 async function signIn(login = "sam-dev"): Promise<string> {
   const session = await fetch(`${cloud.url}/github/session?login=${login}`);
   const cookie = session.headers.get("set-cookie")!.split(";")[0]!;
-  const authorize = await fetch(`${cloud.url}/github/login/oauth/authorize?client_id=Iv1.testclient&redirect_uri=${encodeURIComponent(`${appUrl}/auth/github/callback`)}&state=s1`, { headers: { cookie }, redirect: "manual" });
+  const authorize = await fetch(
+    `${cloud.url}/github/login/oauth/authorize?client_id=Iv1.testclient&redirect_uri=${encodeURIComponent(`${appUrl}/auth/github/callback`)}&state=s1`,
+    { headers: { cookie }, redirect: "manual" },
+  );
   const code = new URL(authorize.headers.get("location")!).searchParams.get("code")!;
   const token = await fetch(`${cloud.url}/github/login/oauth/access_token`, {
     method: "POST",
     headers: { Accept: "application/json", "Content-Type": "application/json" },
-    body: JSON.stringify({ client_id: "Iv1.testclient", client_secret: "test-client-secret", code, redirect_uri: `${appUrl}/auth/github/callback` }),
+    body: JSON.stringify({
+      client_id: "Iv1.testclient",
+      client_secret: "test-client-secret",
+      code,
+      redirect_uri: `${appUrl}/auth/github/callback`,
+    }),
   });
   return ((await token.json()) as { access_token: string }).access_token;
 }
 
 async function appJwt(claims: { iat?: number; exp?: number; iss?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const key = await importPKCS8(createPrivateKey(appPrivateKey()).export({ type: "pkcs8", format: "pem" }).toString(), "RS256");
-  return new SignJWT({}).setProtectedHeader({ alg: "RS256" }).setIssuer(claims.iss ?? "1000001").setIssuedAt(claims.iat ?? now - 30).setExpirationTime(claims.exp ?? now + 540).sign(key);
+  const key = await importPKCS8(
+    createPrivateKey(appPrivateKey()).export({ type: "pkcs8", format: "pem" }).toString(),
+    "RS256",
+  );
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "RS256" })
+    .setIssuer(claims.iss ?? "1000001")
+    .setIssuedAt(claims.iat ?? now - 30)
+    .setExpirationTime(claims.exp ?? now + 540)
+    .sign(key);
 }
 
 async function install(login: string, selection: "all" | string[]): Promise<{ location: string }> {
@@ -62,14 +79,22 @@ async function install(login: string, selection: "all" | string[]): Promise<{ lo
   expect(await page.text()).toContain("Install sam-local");
   const form = new URLSearchParams({ repository_selection: selection === "all" ? "all" : "selected", state: "st" });
   if (selection !== "all") for (const id of selection) form.append("repository_ids", id);
-  const done = await fetch(`${cloud.url}/github/apps/sam-local/installations/new`, { method: "POST", headers: { cookie, "Content-Type": "application/x-www-form-urlencoded" }, body: form, redirect: "manual" });
+  const done = await fetch(`${cloud.url}/github/apps/sam-local/installations/new`, {
+    method: "POST",
+    headers: { cookie, "Content-Type": "application/x-www-form-urlencoded" },
+    body: form,
+    redirect: "manual",
+  });
   expect(done.status).toBe(302);
   return { location: done.headers.get("location")! };
 }
 
 describe("GitHub OAuth web flow", () => {
   it("approves as the session user, returns state, and exchanges a single-use code (JSON and form answers)", async () => {
-    const authorize = await fetch(`${cloud.url}/github/login/oauth/authorize?client_id=Iv1.testclient&redirect_uri=${encodeURIComponent(`${appUrl}/cb`)}&state=xyz`, { redirect: "manual" });
+    const authorize = await fetch(
+      `${cloud.url}/github/login/oauth/authorize?client_id=Iv1.testclient&redirect_uri=${encodeURIComponent(`${appUrl}/cb`)}&state=xyz`,
+      { redirect: "manual" },
+    );
     expect(authorize.status).toBe(302);
     const location = new URL(authorize.headers.get("location")!);
     expect(location.searchParams.get("state")).toBe("xyz");
@@ -90,19 +115,31 @@ describe("GitHub OAuth web flow", () => {
     });
     expect(reused.status).toBe(200);
     expect(((await reused.json()) as { error: string }).error).toBe("bad_verification_code");
-    const wrongSecret = await fetch(`${cloud.url}/github/login/oauth/access_token?client_id=Iv1.testclient&client_secret=nope&code=x`, { method: "POST", headers: { Accept: "application/json" } });
+    const wrongSecret = await fetch(
+      `${cloud.url}/github/login/oauth/access_token?client_id=Iv1.testclient&client_secret=nope&code=x`,
+      { method: "POST", headers: { Accept: "application/json" } },
+    );
     expect(((await wrongSecret.json()) as { error: string }).error).toBe("incorrect_client_credentials");
-    const unknownClient = await fetch(`${cloud.url}/github/login/oauth/authorize?client_id=nope`, { redirect: "manual" });
+    const unknownClient = await fetch(`${cloud.url}/github/login/oauth/authorize?client_id=nope`, {
+      redirect: "manual",
+    });
     expect(unknownClient.status).toBe(404);
   });
 
   it("accepts client credentials as HTTP Basic auth, as OAuth libraries send them", async () => {
-    const authorize = await fetch(`${cloud.url}/github/login/oauth/authorize?client_id=Iv1.testclient&redirect_uri=${encodeURIComponent(`${appUrl}/cb`)}&state=s`, { redirect: "manual" });
+    const authorize = await fetch(
+      `${cloud.url}/github/login/oauth/authorize?client_id=Iv1.testclient&redirect_uri=${encodeURIComponent(`${appUrl}/cb`)}&state=s`,
+      { redirect: "manual" },
+    );
     const code = new URL(authorize.headers.get("location")!).searchParams.get("code")!;
     const exchange = (secret: string) =>
       fetch(`${cloud.url}/github/login/oauth/access_token`, {
         method: "POST",
-        headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded", Authorization: `Basic ${btoa(`Iv1.testclient:${secret}`)}` },
+        headers: {
+          Accept: "application/json",
+          "Content-Type": "application/x-www-form-urlencoded",
+          Authorization: `Basic ${btoa(`Iv1.testclient:${secret}`)}`,
+        },
         body: new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: `${appUrl}/cb` }),
       }).then((response) => response.json() as Promise<{ access_token?: string; error?: string }>);
     expect((await exchange("wrong")).error).toBe("incorrect_client_credentials");
@@ -119,7 +156,14 @@ describe("GitHub OAuth web flow", () => {
     expect(contractErrors("github", "operations.list_emails.200", emails.json)).toEqual([]);
     const me = await api("/user", await signIn());
     expect(me.json).toMatchObject({ login: "sam-dev", id: 1001, name: "SAM Developer", email: "sam-dev@example.test" });
-    for (const name of ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset", "x-ratelimit-used", "x-ratelimit-resource"]) expect(me.headers.get(name)).not.toBeNull();
+    for (const name of [
+      "x-ratelimit-limit",
+      "x-ratelimit-remaining",
+      "x-ratelimit-reset",
+      "x-ratelimit-used",
+      "x-ratelimit-resource",
+    ])
+      expect(me.headers.get(name)).not.toBeNull();
   });
 
   it("answers 401 Bad credentials for an unknown token and Requires authentication without one", async () => {
@@ -143,7 +187,9 @@ describe("GitHub App installation", () => {
     expect(hooks).toHaveLength(1);
     const hook = hooks[0]!;
     expect(hook.headers["x-github-event"]).toBe("installation");
-    expect(hook.headers["x-hub-signature-256"]).toBe(`sha256=${createHmac("sha256", "test-webhook-secret").update(hook.body).digest("hex")}`);
+    expect(hook.headers["x-hub-signature-256"]).toBe(
+      `sha256=${createHmac("sha256", "test-webhook-secret").update(hook.body).digest("hex")}`,
+    );
     expect(hook.headers["user-agent"]).toMatch(/^GitHub-Hookshot\//);
     const payload = JSON.parse(hook.body);
     expect(contractErrors("github", "webhooks.installation_created", payload)).toEqual([]);
@@ -158,7 +204,9 @@ describe("GitHub App installation", () => {
     expect(contractErrors("github", "operations.list_user_installation_repos.200", repos.json)).toEqual([]);
     expect(repos.json.total_count).toBe(2);
     expect(repos.headers.get("link")).toMatch(/<[^>]+page=2[^>]*>; rel="next", <[^>]+>; rel="last"/);
-    expect((await api(`/user/installations/${installationId}/repositories`, await signIn("sam-other"))).status).toBe(404);
+    expect((await api(`/user/installations/${installationId}/repositories`, await signIn("sam-other"))).status).toBe(
+      404,
+    );
   });
 
   it("mints installation tokens with an App JWT and refuses bad JWTs", async () => {
@@ -176,19 +224,29 @@ describe("GitHub App installation", () => {
     expect(lifetime).toBeLessThanOrEqual(60 * 60_000);
     const repos = await api("/installation/repositories", minted.json.token);
     expect(contractErrors("github", "operations.list_installation_repos.200", repos.json)).toEqual([]);
-    expect(repos.json.repositories.map((r: { full_name: string }) => r.full_name).sort()).toEqual(["sam-dev/hello-world", "sam-dev/private-notes"]);
+    expect(repos.json.repositories.map((r: { full_name: string }) => r.full_name).sort()).toEqual([
+      "sam-dev/hello-world",
+      "sam-dev/private-notes",
+    ]);
 
     const now = Math.floor(Date.now() / 1000);
-    expect((await api(`/app/installations/${installationId}`, await appJwt({ iat: now - 60, exp: now + 1200 }))).status).toBe(401);
-    expect((await api(`/app/installations/${installationId}`, await appJwt({ iat: now - 700, exp: now - 100 }))).status).toBe(401);
+    expect(
+      (await api(`/app/installations/${installationId}`, await appJwt({ iat: now - 60, exp: now + 1200 }))).status,
+    ).toBe(401);
+    expect(
+      (await api(`/app/installations/${installationId}`, await appJwt({ iat: now - 700, exp: now - 100 }))).status,
+    ).toBe(401);
     expect((await api(`/app/installations/${installationId}`, await appJwt({ iss: "999" }))).status).toBe(401);
-    expect((await api(`/app/installations/${installationId}/access_tokens`, minted.json.token, { method: "POST" })).status).toBe(401);
+    expect(
+      (await api(`/app/installations/${installationId}/access_tokens`, minted.json.token, { method: "POST" })).status,
+    ).toBe(401);
     expect((await api(`/app/installations/424242`, jwt)).status).toBe(404);
   });
 
   it("serves repositories and branches to those with access and 404 to others", async () => {
     const installationId = cloud.state().github.installations.find((i) => i.account === "sam-dev")!.id;
-    const token = (await api(`/app/installations/${installationId}/access_tokens`, await appJwt(), { method: "POST" })).json.token;
+    const token = (await api(`/app/installations/${installationId}/access_tokens`, await appJwt(), { method: "POST" }))
+      .json.token;
     const repo = await api("/repos/sam-dev/private-notes", token);
     expect(repo.status).toBe(200);
     expect(contractErrors("github", "operations.get_repo.200", repo.json)).toEqual([]);
@@ -205,16 +263,31 @@ describe("GitHub App installation", () => {
 
   it("clones public repositories anonymously, private ones only with an installation token, and accepts pushes", async () => {
     const installationId = cloud.state().github.installations.find((i) => i.account === "sam-dev")!.id;
-    const token = (await api(`/app/installations/${installationId}/access_tokens`, await appJwt(), { method: "POST" })).json.token as string;
+    const token = (await api(`/app/installations/${installationId}/access_tokens`, await appJwt(), { method: "POST" }))
+      .json.token as string;
     const work = mkdtempSync(join(tmpdir(), "local-cloud-git-"));
-    const env = { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_CONFIG_GLOBAL: "/dev/null", GIT_CONFIG_NOSYSTEM: "1", GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.test", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.test" };
+    const env = {
+      ...process.env,
+      GIT_TERMINAL_PROMPT: "0",
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_CONFIG_NOSYSTEM: "1",
+      GIT_AUTHOR_NAME: "t",
+      GIT_AUTHOR_EMAIL: "t@example.test",
+      GIT_COMMITTER_NAME: "t",
+      GIT_COMMITTER_EMAIL: "t@example.test",
+    };
     // Asynchronous on purpose: the cloud answers from this same process.
-    const git = async (args: string[], cwd = work) => (await promisify(execFile)("git", args, { cwd, env, timeout: 20_000 })).stdout;
+    const git = async (args: string[], cwd = work) =>
+      (await promisify(execFile)("git", args, { cwd, env, timeout: 20_000 })).stdout;
     try {
       await git(["clone", "--quiet", `${cloud.url}/github/sam-dev/hello-world.git`, "public"]);
       expect(await git(["branch", "-r"], join(work, "public"))).toContain("origin/develop");
-      await expect(git(["clone", "--quiet", `${cloud.url}/github/sam-dev/private-notes.git`, "denied"])).rejects.toThrow();
-      const unauthenticated = await fetch(`${cloud.url}/github/sam-dev/private-notes.git/info/refs?service=git-upload-pack`);
+      await expect(
+        git(["clone", "--quiet", `${cloud.url}/github/sam-dev/private-notes.git`, "denied"]),
+      ).rejects.toThrow();
+      const unauthenticated = await fetch(
+        `${cloud.url}/github/sam-dev/private-notes.git/info/refs?service=git-upload-pack`,
+      );
       expect(unauthenticated.status).toBe(401);
       expect(unauthenticated.headers.get("www-authenticate")).toBe('Basic realm="GitHub"');
       const authed = `http://x-access-token:${token}@127.0.0.1:${cloud.port}/github/sam-dev/private-notes.git`;
@@ -226,7 +299,12 @@ describe("GitHub App installation", () => {
       const branches = await api("/repos/sam-dev/private-notes/branches", token);
       const main = branches.json.find((b: { name: string }) => b.name === "main");
       expect(main.commit.sha).toBe((await git(["rev-parse", "HEAD"], join(work, "private"))).trim());
-      await expect(git(["push", "--quiet", `${cloud.url}/github/sam-dev/hello-world.git`, "HEAD:refs/heads/anon"], join(work, "private"))).rejects.toThrow();
+      await expect(
+        git(
+          ["push", "--quiet", `${cloud.url}/github/sam-dev/hello-world.git`, "HEAD:refs/heads/anon"],
+          join(work, "private"),
+        ),
+      ).rejects.toThrow();
       const otherToken = `http://x-access-token:${token}@127.0.0.1:${cloud.port}/github/sam-other/other-repo.git`;
       await expect(git(["clone", "--quiet", otherToken, "other"])).rejects.toThrow();
     } finally {
@@ -237,15 +315,32 @@ describe("GitHub App installation", () => {
   it("delivers admin-triggered installation_repositories and installation events", async () => {
     hooks.length = 0;
     const installationId = cloud.state().github.installations.find((i) => i.account === "sam-dev")!.id;
-    const removed = await call(cloud.url, "POST", "/_local/webhooks", { body: { event: "installation_repositories", action: "removed", installation_id: installationId, repositories: ["sam-dev/private-notes"] } });
+    const removed = await call(cloud.url, "POST", "/_local/webhooks", {
+      body: {
+        event: "installation_repositories",
+        action: "removed",
+        installation_id: installationId,
+        repositories: ["sam-dev/private-notes"],
+      },
+    });
     expect(removed.status).toBe(200);
-    expect(contractErrors("github", "webhooks.installation_repositories_removed", JSON.parse(hooks[0]!.body))).toEqual([]);
-    await call(cloud.url, "POST", "/_local/webhooks", { body: { event: "installation", action: "suspend", installation_id: installationId } });
+    expect(contractErrors("github", "webhooks.installation_repositories_removed", JSON.parse(hooks[0]!.body))).toEqual(
+      [],
+    );
+    await call(cloud.url, "POST", "/_local/webhooks", {
+      body: { event: "installation", action: "suspend", installation_id: installationId },
+    });
     expect(contractErrors("github", "webhooks.installation_suspend", JSON.parse(hooks[1]!.body))).toEqual([]);
-    expect((await api(`/app/installations/${installationId}/access_tokens`, await appJwt(), { method: "POST" })).status).toBe(403);
-    await call(cloud.url, "POST", "/_local/webhooks", { body: { event: "installation", action: "unsuspend", installation_id: installationId } });
+    expect(
+      (await api(`/app/installations/${installationId}/access_tokens`, await appJwt(), { method: "POST" })).status,
+    ).toBe(403);
+    await call(cloud.url, "POST", "/_local/webhooks", {
+      body: { event: "installation", action: "unsuspend", installation_id: installationId },
+    });
     expect(contractErrors("github", "webhooks.installation_unsuspend", JSON.parse(hooks[2]!.body))).toEqual([]);
-    await call(cloud.url, "POST", "/_local/webhooks", { body: { event: "installation", action: "deleted", installation_id: installationId } });
+    await call(cloud.url, "POST", "/_local/webhooks", {
+      body: { event: "installation", action: "deleted", installation_id: installationId },
+    });
     expect(contractErrors("github", "webhooks.installation_deleted", JSON.parse(hooks[3]!.body))).toEqual([]);
     expect(cloud.state().github.installations).toEqual([]);
   });

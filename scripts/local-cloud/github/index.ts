@@ -76,22 +76,61 @@ export class GitHub {
       if (method === "GET") return installPage(this.store, r);
       if (method === "POST") return install(this.store, r);
     }
-    const gitMatch = /^\/([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+?)(?:\.git)?(\/(?:info\/refs|git-upload-pack|git-receive-pack|HEAD))$/.exec(path);
+    const gitMatch =
+      /^\/([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+?)(?:\.git)?(\/(?:info\/refs|git-upload-pack|git-receive-pack|HEAD))$/.exec(
+        path,
+      );
     if (gitMatch) return serveRepository(this.store, this.oauth, this.app, r, gitMatch[1]!, gitMatch[2]!, gitMatch[3]!);
     const repoPage = /^\/([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+?)(?:\.git)?\/?$/.exec(path);
     if (repoPage && method === "GET") {
       const repo = this.store.findRepo(repoPage[1]!, repoPage[2]!);
-      if (repo && !repo.private) return sendText(res, 200, htmlPage(`${repo.owner}/${repo.name}`, `<h1>${escapeHtml(repo.owner)}/${escapeHtml(repo.name)}</h1><p>${escapeHtml(repo.description)}</p>`), "text/html; charset=utf-8");
+      if (repo && !repo.private)
+        return sendText(
+          res,
+          200,
+          htmlPage(
+            `${repo.owner}/${repo.name}`,
+            `<h1>${escapeHtml(repo.owner)}/${escapeHtml(repo.name)}</h1><p>${escapeHtml(repo.description)}</p>`,
+          ),
+          "text/html; charset=utf-8",
+        );
     }
-    sendText(res, 404, htmlPage("Page not found · GitHub", "<h1>404</h1><p>This is not the web page you are looking for.</p>"), "text/html; charset=utf-8");
+    sendText(
+      res,
+      404,
+      htmlPage("Page not found · GitHub", "<h1>404</h1><p>This is not the web page you are looking for.</p>"),
+      "text/html; charset=utf-8",
+    );
   }
 
   state() {
     return {
-      users: [...this.store.users.values()].map((u) => ({ id: u.id, login: u.login, name: u.name, email: u.email, email_verified: u.emailVerified })),
-      repositories: this.store.repos.map((r) => ({ id: r.id, full_name: `${r.owner}/${r.name}`, private: r.private, clone_url: `${this.store.web}/${r.owner}/${r.name}.git` })),
-      installations: [...this.store.installations.values()].map((i) => ({ id: i.id, account: i.account, repository_selection: i.selection, repositories: this.store.installationRepos(i).map((r) => `${r.owner}/${r.name}`), suspended_at: i.suspended_at })),
-      installation_tokens: [...this.app.installationTokens.values()].map((t) => ({ id: t.id, installation_id: t.installationId, expires_at: new Date(t.expiresAt).toISOString(), expired: t.expiresAt <= Date.now() })),
+      users: [...this.store.users.values()].map((u) => ({
+        id: u.id,
+        login: u.login,
+        name: u.name,
+        email: u.email,
+        email_verified: u.emailVerified,
+      })),
+      repositories: this.store.repos.map((r) => ({
+        id: r.id,
+        full_name: `${r.owner}/${r.name}`,
+        private: r.private,
+        clone_url: `${this.store.web}/${r.owner}/${r.name}.git`,
+      })),
+      installations: [...this.store.installations.values()].map((i) => ({
+        id: i.id,
+        account: i.account,
+        repository_selection: i.selection,
+        repositories: this.store.installationRepos(i).map((r) => `${r.owner}/${r.name}`),
+        suspended_at: i.suspended_at,
+      })),
+      installation_tokens: [...this.app.installationTokens.values()].map((t) => ({
+        id: t.id,
+        installation_id: t.installationId,
+        expires_at: new Date(t.expiresAt).toISOString(),
+        expired: t.expiresAt <= Date.now(),
+      })),
       webhook_deliveries: this.store.deliveries,
     };
   }

@@ -41,9 +41,20 @@ export async function install(store: GitHubStore, r: Request): Promise<void> {
   const form = new URLSearchParams((await r.body()).toString("utf8"));
   const selection = form.get("repository_selection") === "selected" ? "selected" : "all";
   const own = store.repos.filter((repo) => repo.owner === user.login).map((repo) => repo.id);
-  const repoIds = selection === "selected" ? form.getAll("repository_ids").map(Number).filter((id) => own.includes(id)) : [];
+  const repoIds =
+    selection === "selected"
+      ? form
+          .getAll("repository_ids")
+          .map(Number)
+          .filter((id) => own.includes(id))
+      : [];
   if (selection === "selected" && repoIds.length === 0) {
-    return sendText(r.res, 422, htmlPage("Choose repositories", "<h1>Select at least one repository.</h1>"), "text/html; charset=utf-8");
+    return sendText(
+      r.res,
+      422,
+      htmlPage("Choose repositories", "<h1>Select at least one repository.</h1>"),
+      "text/html; charset=utf-8",
+    );
   }
   let installation = [...store.installations.values()].find((i) => i.account === user.login);
   let setupAction = "install";
@@ -56,7 +67,14 @@ export async function install(store: GitHubStore, r: Request): Promise<void> {
     const added = after.filter((repo) => !before.includes(repo));
     const removed = before.filter((repo) => !after.includes(repo));
     setupAction = "update";
-    if (added.length || removed.length) await deliverRepositoriesEvent(store, installation, added.length ? "added" : "removed", added.length ? added : removed, added.length ? removed : []);
+    if (added.length || removed.length)
+      await deliverRepositoriesEvent(
+        store,
+        installation,
+        added.length ? "added" : "removed",
+        added.length ? added : removed,
+        added.length ? removed : [],
+      );
   } else {
     installation = store.addInstallation(user.login, selection, repoIds);
     await deliverInstallationEvent(store, installation, "created");
@@ -71,7 +89,11 @@ export async function install(store: GitHubStore, r: Request): Promise<void> {
 }
 
 /** Admin: change an installation and tell the app, as GitHub would. */
-export async function adminEvent(store: GitHubStore, app: GitHubApp, input: { event?: unknown; action?: unknown; installation_id?: unknown; repositories?: unknown; login?: unknown }): Promise<Delivery> {
+export async function adminEvent(
+  store: GitHubStore,
+  app: GitHubApp,
+  input: { event?: unknown; action?: unknown; installation_id?: unknown; repositories?: unknown; login?: unknown },
+): Promise<Delivery> {
   const installation = store.installations.get(Number(input.installation_id));
   if (!installation) throw new Error(`installation ${String(input.installation_id)} not found`);
   if (input.event === "installation") {
@@ -86,7 +108,11 @@ export async function adminEvent(store: GitHubStore, app: GitHubApp, input: { ev
         installation.suspended_by = installation.account;
         return deliverInstallationEvent(store, installation, "suspend");
       case "unsuspend": {
-        const delivery = deliverInstallationEvent(store, { ...installation, suspended_at: null, suspended_by: null }, "unsuspend");
+        const delivery = deliverInstallationEvent(
+          store,
+          { ...installation, suspended_at: null, suspended_by: null },
+          "unsuspend",
+        );
         installation.suspended_at = null;
         installation.suspended_by = null;
         return delivery;
@@ -95,22 +121,29 @@ export async function adminEvent(store: GitHubStore, app: GitHubApp, input: { ev
       case "new_permissions_accepted":
         return deliverInstallationEvent(store, installation, input.action);
       default:
-        throw new Error("installation action must be one of created, deleted, suspend, unsuspend, new_permissions_accepted");
+        throw new Error(
+          "installation action must be one of created, deleted, suspend, unsuspend, new_permissions_accepted",
+        );
     }
   }
   if (input.event === "installation_repositories") {
-    if (input.action !== "added" && input.action !== "removed") throw new Error("installation_repositories action must be added or removed");
+    if (input.action !== "added" && input.action !== "removed")
+      throw new Error("installation_repositories action must be added or removed");
     const names = Array.isArray(input.repositories) ? (input.repositories as unknown[]).map(String) : [];
     const repos = names.map((name) => {
       const [owner = "", repoName = ""] = name.includes("/") ? name.split("/") : [installation.account, name];
       const repo = store.findRepo(owner, repoName);
-      if (!repo || repo.owner !== installation.account) throw new Error(`repository ${name} is not in ${installation.account}'s account`);
+      if (!repo || repo.owner !== installation.account)
+        throw new Error(`repository ${name} is not in ${installation.account}'s account`);
       return repo;
     });
     if (repos.length === 0) throw new Error("repositories: name at least one repository");
     const current = store.installationRepos(installation).map((repo) => repo.id);
     installation.selection = "selected";
-    installation.repoIds = input.action === "added" ? [...new Set([...current, ...repos.map((repo) => repo.id)])] : current.filter((id) => !repos.some((repo) => repo.id === id));
+    installation.repoIds =
+      input.action === "added"
+        ? [...new Set([...current, ...repos.map((repo) => repo.id)])]
+        : current.filter((id) => !repos.some((repo) => repo.id === id));
     installation.updated_at = isoNow();
     return deliverRepositoriesEvent(store, installation, input.action, repos);
   }
@@ -118,13 +151,21 @@ export async function adminEvent(store: GitHubStore, app: GitHubApp, input: { ev
 }
 
 /** Admin: create an installation directly (without the browser page); no webhook unless asked. */
-export async function adminInstall(store: GitHubStore, input: { login?: unknown; repositories?: unknown; webhook?: unknown }): Promise<Installation> {
+export async function adminInstall(
+  store: GitHubStore,
+  input: { login?: unknown; repositories?: unknown; webhook?: unknown },
+): Promise<Installation> {
   const login = typeof input.login === "string" ? input.login : store.cloud.options.githubLogin;
   const user = store.users.get(login.toLowerCase());
   if (!user) throw new Error(`user ${login} not found`);
-  if ([...store.installations.values()].some((i) => i.account === user.login)) throw new Error(`${user.login} already has an installation`);
+  if ([...store.installations.values()].some((i) => i.account === user.login))
+    throw new Error(`${user.login} already has an installation`);
   const names = Array.isArray(input.repositories) ? (input.repositories as unknown[]).map(String) : null;
-  const repoIds = names ? names.map((name) => store.findRepo(user.login, name.split("/").pop()!)?.id).filter((id): id is number => id !== undefined) : [];
+  const repoIds = names
+    ? names
+        .map((name) => store.findRepo(user.login, name.split("/").pop()!)?.id)
+        .filter((id): id is number => id !== undefined)
+    : [];
   const installation = store.addInstallation(user.login, names ? "selected" : "all", repoIds);
   if (input.webhook === true) await deliverInstallationEvent(store, installation, "created");
   return installation;

@@ -47,7 +47,13 @@ export class OAuth {
     const { res } = r;
     const login = r.url.searchParams.get("login") ?? "";
     const user = this.store.users.get(login.toLowerCase());
-    if (!user) return sendText(res, 404, htmlPage("Not Found", `<h1>No such user: ${escapeHtml(login)}</h1>`), "text/html; charset=utf-8");
+    if (!user)
+      return sendText(
+        res,
+        404,
+        htmlPage("Not Found", `<h1>No such user: ${escapeHtml(login)}</h1>`),
+        "text/html; charset=utf-8",
+      );
     const cookie = `${SESSION_COOKIE}=${encodeURIComponent(user.login)}; Path=/github; HttpOnly; SameSite=Lax`;
     const returnTo = r.url.searchParams.get("return_to");
     if (returnTo && /^https?:\/\//.test(returnTo)) {
@@ -55,7 +61,13 @@ export class OAuth {
       res.end();
       return;
     }
-    return sendText(res, 200, htmlPage("Signed in", `<h1>Signed in to the local GitHub as ${escapeHtml(user.login)}</h1>`), "text/html; charset=utf-8", { "Set-Cookie": cookie });
+    return sendText(
+      res,
+      200,
+      htmlPage("Signed in", `<h1>Signed in to the local GitHub as ${escapeHtml(user.login)}</h1>`),
+      "text/html; charset=utf-8",
+      { "Set-Cookie": cookie },
+    );
   }
 
   private async form(r: Request): Promise<URLSearchParams> {
@@ -65,7 +77,8 @@ export class OAuth {
     if (type.includes("application/json") && raw.trim()) {
       try {
         const json = JSON.parse(raw) as Record<string, unknown>;
-        for (const [key, value] of Object.entries(json)) if (value !== undefined && value !== null) params.set(key, String(value));
+        for (const [key, value] of Object.entries(json))
+          if (value !== undefined && value !== null) params.set(key, String(value));
       } catch {}
     } else {
       new URLSearchParams(raw).forEach((value, key) => params.append(key, value));
@@ -89,20 +102,32 @@ export class OAuth {
     const q = r.url.searchParams;
     const clientId = q.get("client_id");
     if (clientId !== this.store.cloud.options.githubClientId) {
-      return sendText(r.res, 404, htmlPage("Page not found · GitHub", "<h1>404</h1><p>The OAuth application (client_id) is unknown.</p>"), "text/html; charset=utf-8");
+      return sendText(
+        r.res,
+        404,
+        htmlPage("Page not found · GitHub", "<h1>404</h1><p>The OAuth application (client_id) is unknown.</p>"),
+        "text/html; charset=utf-8",
+      );
     }
     const redirectUri = q.get("redirect_uri") ?? `${this.store.cloud.options.appUrl}/auth/github/callback`;
     if (!this.redirectAllowed(redirectUri)) {
       return sendText(
         r.res,
         400,
-        htmlPage("Redirect URI mismatch", `<h1>The redirect_uri is not associated with this application.</h1><p>${escapeHtml(redirectUri)} is not under ${escapeHtml(this.store.cloud.options.appUrl)}.</p>`),
+        htmlPage(
+          "Redirect URI mismatch",
+          `<h1>The redirect_uri is not associated with this application.</h1><p>${escapeHtml(redirectUri)} is not under ${escapeHtml(this.store.cloud.options.appUrl)}.</p>`,
+        ),
         "text/html; charset=utf-8",
       );
     }
     const user = sessionUser(this.store, r.req);
     const code = randomBytes(10).toString("hex");
-    this.codes.set(code, { login: user.login, redirectUri: q.get("redirect_uri"), expiresAt: Date.now() + CODE_LIFETIME_MS });
+    this.codes.set(code, {
+      login: user.login,
+      redirectUri: q.get("redirect_uri"),
+      expiresAt: Date.now() + CODE_LIFETIME_MS,
+    });
     const target = new URL(redirectUri);
     target.searchParams.set("code", code);
     const state = q.get("state");
@@ -120,19 +145,33 @@ export class OAuth {
       sendText(r.res, 200, encoded, "application/x-www-form-urlencoded; charset=utf-8");
     };
     const error = (code: string, description: string, uri: string) =>
-      answer({ error: code, error_description: description, error_uri: `https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#${uri}` });
+      answer({
+        error: code,
+        error_description: description,
+        error_uri: `https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#${uri}`,
+      });
     // Client credentials come in the body or, per RFC 6749 §2.3.1, as HTTP Basic auth (GitHub accepts both).
     const basic = /^Basic\s+(\S+)$/i.exec(r.req.headers.authorization ?? "")?.[1];
-    const [basicId, basicSecret] = basic ? Buffer.from(basic, "base64").toString("utf8").split(":", 2).map(decodeURIComponent) : [];
+    const [basicId, basicSecret] = basic
+      ? Buffer.from(basic, "base64").toString("utf8").split(":", 2).map(decodeURIComponent)
+      : [];
     const clientId = params.get("client_id") ?? basicId ?? null;
     const secret = params.get("client_secret") ?? basicSecret ?? null;
-    if (clientId !== this.store.cloud.options.githubClientId || secret !== this.store.cloud.options.githubClientSecret) {
-      return error("incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect.", "incorrect-client-credentials");
+    if (
+      clientId !== this.store.cloud.options.githubClientId ||
+      secret !== this.store.cloud.options.githubClientSecret
+    ) {
+      return error(
+        "incorrect_client_credentials",
+        "The client_id and/or client_secret passed are incorrect.",
+        "incorrect-client-credentials",
+      );
     }
     let login: string;
     if (params.get("grant_type") === "refresh_token") {
       const refresh = this.refreshTokens.get(params.get("refresh_token") ?? "");
-      if (!refresh || refresh.expiresAt <= Date.now()) return error("bad_refresh_token", "The refresh token passed is incorrect or expired.", "bad-refresh-token");
+      if (!refresh || refresh.expiresAt <= Date.now())
+        return error("bad_refresh_token", "The refresh token passed is incorrect or expired.", "bad-refresh-token");
       this.refreshTokens.delete(params.get("refresh_token")!);
       this.userTokens.delete(refresh.accessToken);
       login = refresh.login;
@@ -145,17 +184,33 @@ export class OAuth {
       }
       const redirectUri = params.get("redirect_uri");
       if (redirectUri && entry.redirectUri && redirectUri !== entry.redirectUri) {
-        return error("redirect_uri_mismatch", "The redirect_uri MUST match the registered callback URL for this application.", "redirect-uri-mismatch");
+        return error(
+          "redirect_uri_mismatch",
+          "The redirect_uri MUST match the registered callback URL for this application.",
+          "redirect-uri-mismatch",
+        );
       }
       this.codes.delete(code);
       login = entry.login;
       const user = this.store.users.get(login.toLowerCase());
-      if (user && !user.emailVerified) return error("unverified_user_email", "The user must have a verified primary email.", "unverified-user-email");
+      if (user && !user.emailVerified)
+        return error("unverified_user_email", "The user must have a verified primary email.", "unverified-user-email");
     }
     const accessToken = randomToken("ghu_", 36);
     const refreshToken = randomToken("ghr_", 76);
     this.userTokens.set(accessToken, { login, expiresAt: Date.now() + USER_TOKEN_LIFETIME_S * 1000, refreshToken });
-    this.refreshTokens.set(refreshToken, { login, expiresAt: Date.now() + REFRESH_TOKEN_LIFETIME_S * 1000, accessToken });
-    answer({ access_token: accessToken, expires_in: USER_TOKEN_LIFETIME_S, refresh_token: refreshToken, refresh_token_expires_in: REFRESH_TOKEN_LIFETIME_S, token_type: "bearer", scope: "" });
+    this.refreshTokens.set(refreshToken, {
+      login,
+      expiresAt: Date.now() + REFRESH_TOKEN_LIFETIME_S * 1000,
+      accessToken,
+    });
+    answer({
+      access_token: accessToken,
+      expires_in: USER_TOKEN_LIFETIME_S,
+      refresh_token: refreshToken,
+      refresh_token_expires_in: REFRESH_TOKEN_LIFETIME_S,
+      token_type: "bearer",
+      scope: "",
+    });
   }
 }

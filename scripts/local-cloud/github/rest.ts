@@ -81,14 +81,28 @@ export class RestApi {
       const budget = this.budget(principal, r.req);
       headers = { ...common, ...this.rateHeaders(budget) };
       if (!budget.allowed) {
-        const who = principal.kind === "user" ? `user ID ${principal.user.id}` : principal.kind === "installation" ? `installation ID ${principal.installation.id}` : r.req.socket.remoteAddress;
-        throw new GitHubError(403, `API rate limit exceeded for ${who}.`, "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting");
+        const who =
+          principal.kind === "user"
+            ? `user ID ${principal.user.id}`
+            : principal.kind === "installation"
+              ? `installation ID ${principal.installation.id}`
+              : r.req.socket.remoteAddress;
+        throw new GitHubError(
+          403,
+          `API rate limit exceeded for ${who}.`,
+          "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
+        );
       }
       const result = await this.route(r, principal);
       sendJson(r.res, result.status ?? 200, result.body, { ...headers, ...(result.headers ?? {}) });
     } catch (error) {
       if (error instanceof GitHubError) {
-        sendJson(r.res, error.status, { message: error.message, documentation_url: error.documentationUrl, status: String(error.status) }, headers);
+        sendJson(
+          r.res,
+          error.status,
+          { message: error.message, documentation_url: error.documentationUrl, status: String(error.status) },
+          headers,
+        );
       } else {
         this.store.cloud.options.log(`github: ${(error as Error).stack ?? error}`);
         sendJson(r.res, 500, { message: "Server Error" }, headers);
@@ -142,51 +156,102 @@ export class RestApi {
   }
 
   private permissionsFor(principal: Principal, repo: GitHubRepo) {
-    if (principal.kind === "user" && principal.user.login === repo.owner) return { admin: true, maintain: true, push: true, triage: true, pull: true };
+    if (principal.kind === "user" && principal.user.login === repo.owner)
+      return { admin: true, maintain: true, push: true, triage: true, pull: true };
     if (principal.kind === "installation") return undefined;
     return { admin: false, maintain: false, push: false, triage: false, pull: true };
   }
 
   private repoVisible(principal: Principal, repo: GitHubRepo): boolean {
-    if (principal.kind === "installation") return this.app.tokenRepos(principal.installation, principal.token).includes(repo);
+    if (principal.kind === "installation")
+      return this.app.tokenRepos(principal.installation, principal.token).includes(repo);
     if (!repo.private) return true;
     return principal.kind === "user" && principal.user.login === repo.owner;
   }
 
-  private async route(r: Request, principal: Principal): Promise<{ status?: number; body: unknown; headers?: Record<string, string> }> {
+  private async route(
+    r: Request,
+    principal: Principal,
+  ): Promise<{ status?: number; body: unknown; headers?: Record<string, string> }> {
     const { method, path } = r;
     const notFound = (docs = DOCS) => new GitHubError(404, "Not Found", docs);
     const get = method === "GET";
-    if (path === "/user" && get) return { body: privateUser(this.store, this.requireUser(principal, "https://docs.github.com/rest/users/users#get-the-authenticated-user")) };
+    if (path === "/user" && get)
+      return {
+        body: privateUser(
+          this.store,
+          this.requireUser(principal, "https://docs.github.com/rest/users/users#get-the-authenticated-user"),
+        ),
+      };
     if (path === "/user/emails" && get) {
-      const user = this.requireUser(principal, "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user");
-      const page = this.paginate(r, [{ email: user.email, primary: true, verified: user.emailVerified, visibility: "private" }, { email: `${user.id}+${user.login}@users.noreply.example.test`, primary: false, verified: true, visibility: null }]);
+      const user = this.requireUser(
+        principal,
+        "https://docs.github.com/rest/users/emails#list-email-addresses-for-the-authenticated-user",
+      );
+      const page = this.paginate(r, [
+        { email: user.email, primary: true, verified: user.emailVerified, visibility: "private" },
+        {
+          email: `${user.id}+${user.login}@users.noreply.example.test`,
+          primary: false,
+          verified: true,
+          visibility: null,
+        },
+      ]);
       return { body: page.items, headers: page.headers };
     }
     if (path === "/user/installations" && get) {
-      const user = this.requireUser(principal, "https://docs.github.com/rest/apps/installations#list-app-installations-accessible-to-the-user-access-token");
-      const all = [...this.store.installations.values()].filter((i) => this.userCanSeeInstallation(user, i)).map((i) => installationJson(this.store, i));
+      const user = this.requireUser(
+        principal,
+        "https://docs.github.com/rest/apps/installations#list-app-installations-accessible-to-the-user-access-token",
+      );
+      const all = [...this.store.installations.values()]
+        .filter((i) => this.userCanSeeInstallation(user, i))
+        .map((i) => installationJson(this.store, i));
       const page = this.paginate(r, all);
       return { body: { total_count: all.length, installations: page.items }, headers: page.headers };
     }
     let m = /^\/user\/installations\/(\d+)\/repositories$/.exec(path);
     if (m && get) {
-      const docs = "https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-user-access-token";
+      const docs =
+        "https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-user-access-token";
       const user = this.requireUser(principal, docs);
       const installation = this.store.installations.get(Number(m[1]));
       if (!installation || !this.userCanSeeInstallation(user, installation)) throw notFound(docs);
-      const repos = this.store.installationRepos(installation).map((repo) => repoJson(this.store, repo, this.permissionsFor(principal, repo)));
+      const repos = this.store
+        .installationRepos(installation)
+        .map((repo) => repoJson(this.store, repo, this.permissionsFor(principal, repo)));
       const page = this.paginate(r, repos);
-      return { body: { total_count: repos.length, repository_selection: installation.selection, repositories: page.items }, headers: page.headers };
+      return {
+        body: { total_count: repos.length, repository_selection: installation.selection, repositories: page.items },
+        headers: page.headers,
+      };
     }
     if (path === "/app" && get) {
       this.requireApp(principal, "https://docs.github.com/rest/apps/apps#get-the-authenticated-app");
       const slug = this.store.cloud.options.githubAppSlug;
-      return { body: { id: Number(this.store.cloud.options.githubAppId), slug, client_id: this.store.cloud.options.githubClientId, name: slug, owner: simpleUser(this.store, this.store.userOf(this.store.cloud.options.githubLogin)), description: "Local cloud GitHub App", external_url: this.store.cloud.options.appUrl, html_url: `${this.store.web}/apps/${slug}`, created_at: "2024-01-15T10:00:00Z", updated_at: "2024-01-15T10:00:00Z", permissions: APP_PERMISSIONS, events: [], installations_count: this.store.installations.size } };
+      return {
+        body: {
+          id: Number(this.store.cloud.options.githubAppId),
+          slug,
+          client_id: this.store.cloud.options.githubClientId,
+          name: slug,
+          owner: simpleUser(this.store, this.store.userOf(this.store.cloud.options.githubLogin)),
+          description: "Local cloud GitHub App",
+          external_url: this.store.cloud.options.appUrl,
+          html_url: `${this.store.web}/apps/${slug}`,
+          created_at: "2024-01-15T10:00:00Z",
+          updated_at: "2024-01-15T10:00:00Z",
+          permissions: APP_PERMISSIONS,
+          events: [],
+          installations_count: this.store.installations.size,
+        },
+      };
     }
     m = /^\/app\/installations\/(\d+)(\/access_tokens)?$/.exec(path);
     if (m) {
-      const docs = m[2] ? "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app" : "https://docs.github.com/rest/apps/apps#get-an-installation-for-the-authenticated-app";
+      const docs = m[2]
+        ? "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
+        : "https://docs.github.com/rest/apps/apps#get-an-installation-for-the-authenticated-app";
       if (!m[2] && !get) throw notFound(docs);
       if (m[2] && method !== "POST") throw notFound(docs);
       this.requireApp(principal, docs);
@@ -197,25 +262,53 @@ export class RestApi {
       return this.app.createInstallationToken(r, installation, docs);
     }
     if (path === "/installation/repositories" && get) {
-      const docs = "https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation";
-      if (principal.kind !== "installation") throw new GitHubError(principal.kind === "anonymous" ? 401 : 403, principal.kind === "anonymous" ? "Requires authentication" : "You must authenticate with an installation access token in order to list repositories for an installation.", docs);
-      const repos = this.app.tokenRepos(principal.installation, principal.token).map((repo) => repoJson(this.store, repo));
+      const docs =
+        "https://docs.github.com/rest/apps/installations#list-repositories-accessible-to-the-app-installation";
+      if (principal.kind !== "installation")
+        throw new GitHubError(
+          principal.kind === "anonymous" ? 401 : 403,
+          principal.kind === "anonymous"
+            ? "Requires authentication"
+            : "You must authenticate with an installation access token in order to list repositories for an installation.",
+          docs,
+        );
+      const repos = this.app
+        .tokenRepos(principal.installation, principal.token)
+        .map((repo) => repoJson(this.store, repo));
       const page = this.paginate(r, repos);
-      return { body: { total_count: repos.length, repository_selection: principal.installation.selection, repositories: page.items }, headers: page.headers };
+      return {
+        body: {
+          total_count: repos.length,
+          repository_selection: principal.installation.selection,
+          repositories: page.items,
+        },
+        headers: page.headers,
+      };
     }
     m = /^\/repos\/([^/]+)\/([^/]+)(\/branches)?$/.exec(path);
     if (m && get) {
-      const docs = m[3] ? "https://docs.github.com/rest/branches/branches#list-branches" : "https://docs.github.com/rest/repos/repos#get-a-repository";
+      const docs = m[3]
+        ? "https://docs.github.com/rest/branches/branches#list-branches"
+        : "https://docs.github.com/rest/repos/repos#get-a-repository";
       const repo = this.store.findRepo(m[1]!, m[2]!);
       if (!repo || !this.repoVisible(principal, repo)) throw notFound(docs);
       if (!m[3]) return { body: fullRepoJson(this.store, repo, this.permissionsFor(principal, repo)) };
       const full = `${repo.owner}/${repo.name}`;
-      const branches = listBranches(repo.bare).map((b) => ({ name: b.name, commit: { sha: b.sha, url: `${this.store.api}/repos/${full}/commits/${b.sha}` }, protected: false }));
+      const branches = listBranches(repo.bare).map((b) => ({
+        name: b.name,
+        commit: { sha: b.sha, url: `${this.store.api}/repos/${full}/commits/${b.sha}` },
+        protected: false,
+      }));
       const page = this.paginate(r, branches);
       return { body: page.items, headers: page.headers };
     }
     if (path === "/rate_limit" && get) {
-      const core = { limit: this.limiter.limit, used: 0, remaining: this.limiter.limit, reset: Math.floor(Date.now() / 1000) + 3600 };
+      const core = {
+        limit: this.limiter.limit,
+        used: 0,
+        remaining: this.limiter.limit,
+        reset: Math.floor(Date.now() / 1000) + 3600,
+      };
       return { body: { resources: { core }, rate: core } };
     }
     throw notFound();

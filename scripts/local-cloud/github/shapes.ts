@@ -60,7 +60,11 @@ export function privateUser(store: GitHubStore, user: GitHubUser) {
   };
 }
 
-export function repoJson(store: GitHubStore, repo: GitHubRepo, permissions?: { admin: boolean; push: boolean; pull: boolean }) {
+export function repoJson(
+  store: GitHubStore,
+  repo: GitHubRepo,
+  permissions?: { admin: boolean; push: boolean; pull: boolean },
+) {
   const full = `${repo.owner}/${repo.name}`;
   const api = `${store.api}/repos/${full}`;
   const branches = listBranches(repo.bare);
@@ -150,7 +154,11 @@ export function repoJson(store: GitHubStore, repo: GitHubRepo, permissions?: { a
   };
 }
 
-export function fullRepoJson(store: GitHubStore, repo: GitHubRepo, permissions?: { admin: boolean; push: boolean; pull: boolean }) {
+export function fullRepoJson(
+  store: GitHubStore,
+  repo: GitHubRepo,
+  permissions?: { admin: boolean; push: boolean; pull: boolean },
+) {
   return { ...repoJson(store, repo, permissions), network_count: 0, subscribers_count: 0, temp_clone_token: null };
 }
 

@@ -81,9 +81,23 @@ export class GitHubStore {
 
   private seed(): void {
     const created = "2024-01-15T10:00:00Z";
-    this.addUser({ id: 1001, login: this.cloud.options.githubLogin, name: "SAM Developer", email: `${this.cloud.options.githubLogin}@example.test`, emailVerified: true, created_at: created });
+    this.addUser({
+      id: 1001,
+      login: this.cloud.options.githubLogin,
+      name: "SAM Developer",
+      email: `${this.cloud.options.githubLogin}@example.test`,
+      emailVerified: true,
+      created_at: created,
+    });
     if (this.cloud.options.githubLogin !== "sam-other") {
-      this.addUser({ id: 1002, login: "sam-other", name: "Other Developer", email: "sam-other@example.test", emailVerified: true, created_at: created });
+      this.addUser({
+        id: 1002,
+        login: "sam-other",
+        name: "Other Developer",
+        email: "sam-other@example.test",
+        emailVerified: true,
+        created_at: created,
+      });
     }
     const dev = this.cloud.options.githubLogin;
     const fixtures: Array<[string, string, boolean, string]> = [
@@ -109,7 +123,8 @@ export class GitHubStore {
   }
 
   createUser(input: { login?: unknown; name?: unknown; email?: unknown; email_verified?: unknown }): GitHubUser {
-    if (typeof input.login !== "string" || !/^[a-zA-Z0-9](-?[a-zA-Z0-9]){0,38}$/.test(input.login)) throw new Error("login must be a GitHub-style login");
+    if (typeof input.login !== "string" || !/^[a-zA-Z0-9](-?[a-zA-Z0-9]){0,38}$/.test(input.login))
+      throw new Error("login must be a GitHub-style login");
     if (this.users.has(input.login.toLowerCase())) throw new Error(`user ${input.login} exists`);
     return this.addUser({
       id: this.nextUserId++,
@@ -124,7 +139,16 @@ export class GitHubStore {
   /** Installs the App on an account; callers first check the account has no installation. */
   addInstallation(account: string, selection: Installation["selection"], repoIds: number[]): Installation {
     const now = isoNow();
-    const installation: Installation = { id: this.nextInstallationId++, account, selection, repoIds, created_at: now, updated_at: now, suspended_at: null, suspended_by: null };
+    const installation: Installation = {
+      id: this.nextInstallationId++,
+      account,
+      selection,
+      repoIds,
+      created_at: now,
+      updated_at: now,
+      suspended_at: null,
+      suspended_by: null,
+    };
     this.installations.set(installation.id, installation);
     return installation;
   }
@@ -142,11 +166,16 @@ export class GitHubStore {
   }
 
   findRepo(owner: string, name: string): GitHubRepo | undefined {
-    return this.repos.find((r) => r.owner.toLowerCase() === owner.toLowerCase() && r.name.toLowerCase() === name.toLowerCase());
+    return this.repos.find(
+      (r) => r.owner.toLowerCase() === owner.toLowerCase() && r.name.toLowerCase() === name.toLowerCase(),
+    );
   }
 
   /** Repositories an installation grants: all of the account's, or the selected ones. */
   installationRepos(installation: Installation): GitHubRepo[] {
-    return this.repos.filter((r) => r.owner === installation.account && (installation.selection === "all" || installation.repoIds.includes(r.id)));
+    return this.repos.filter(
+      (r) =>
+        r.owner === installation.account && (installation.selection === "all" || installation.repoIds.includes(r.id)),
+    );
   }
 }

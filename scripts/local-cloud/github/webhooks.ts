@@ -5,7 +5,13 @@ import { installationJson, simpleUser } from "./shapes";
 import type { Delivery, GitHubRepo, GitHubStore, Installation } from "./store";
 
 function webhookRepos(repos: GitHubRepo[]) {
-  return repos.map((repo) => ({ id: repo.id, node_id: Buffer.from(`010:Repository${repo.id}`).toString("base64"), name: repo.name, full_name: `${repo.owner}/${repo.name}`, private: repo.private }));
+  return repos.map((repo) => ({
+    id: repo.id,
+    node_id: Buffer.from(`010:Repository${repo.id}`).toString("base64"),
+    name: repo.name,
+    full_name: `${repo.owner}/${repo.name}`,
+    private: repo.private,
+  }));
 }
 
 function installationPayload(store: GitHubStore, installation: Installation, action: string) {
@@ -18,11 +24,21 @@ function installationPayload(store: GitHubStore, installation: Installation, act
   };
 }
 
-export async function deliverInstallationEvent(store: GitHubStore, installation: Installation, action: "created" | "deleted" | "suspend" | "unsuspend" | "new_permissions_accepted"): Promise<Delivery> {
+export async function deliverInstallationEvent(
+  store: GitHubStore,
+  installation: Installation,
+  action: "created" | "deleted" | "suspend" | "unsuspend" | "new_permissions_accepted",
+): Promise<Delivery> {
   return deliver(store, "installation", action, installation.id, installationPayload(store, installation, action));
 }
 
-export async function deliverRepositoriesEvent(store: GitHubStore, installation: Installation, action: "added" | "removed", changed: GitHubRepo[], others: GitHubRepo[] = []): Promise<Delivery> {
+export async function deliverRepositoriesEvent(
+  store: GitHubStore,
+  installation: Installation,
+  action: "added" | "removed",
+  changed: GitHubRepo[],
+  others: GitHubRepo[] = [],
+): Promise<Delivery> {
   const payload = {
     action,
     installation: installationJson(store, installation),
@@ -36,10 +52,25 @@ export async function deliverRepositoriesEvent(store: GitHubStore, installation:
 }
 
 /** POSTs a signed webhook to the app, as GitHub does (10 s timeout), and records the outcome. */
-async function deliver(store: GitHubStore, event: string, action: string, installationId: number, payload: object): Promise<Delivery> {
+async function deliver(
+  store: GitHubStore,
+  event: string,
+  action: string,
+  installationId: number,
+  payload: object,
+): Promise<Delivery> {
   const body = JSON.stringify(payload);
   const signature = createHmac("sha256", store.cloud.options.githubWebhookSecret).update(body).digest("hex");
-  const delivery: Delivery = { id: randomUUID(), event, action, installation_id: installationId, url: `${store.cloud.options.appUrl}/api/github/webhook`, status: null, error: null, delivered_at: isoNow() };
+  const delivery: Delivery = {
+    id: randomUUID(),
+    event,
+    action,
+    installation_id: installationId,
+    url: `${store.cloud.options.appUrl}/api/github/webhook`,
+    status: null,
+    error: null,
+    delivered_at: isoNow(),
+  };
   store.deliveries.push(delivery);
   try {
     const response = await fetch(delivery.url, {

@@ -15,7 +15,9 @@ export class HetznerError extends Error {
 }
 
 export const invalidField = (name: string, messages: string[]) =>
-  new HetznerError(422, "invalid_input", `invalid input in field '${name}': ${messages.join(", ")}`, { fields: [{ name, messages }] });
+  new HetznerError(422, "invalid_input", `invalid input in field '${name}': ${messages.join(", ")}`, {
+    fields: [{ name, messages }],
+  });
 
 export const notFound = (what = "resource") => new HetznerError(404, "not_found", `${what} not found`);
 
@@ -28,7 +30,8 @@ export async function readJson(r: Request): Promise<Record<string, unknown>> {
   } catch (error) {
     throw new HetznerError(400, "json_error", `invalid JSON: ${(error as Error).message}`);
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new HetznerError(400, "json_error", "JSON body must be an object");
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw new HetznerError(400, "json_error", "JSON body must be an object");
   return value as Record<string, unknown>;
 }
 
@@ -85,7 +88,8 @@ export function sorted<T extends { id: number; name: string; created: string }>(
   const allowed = ["id", "name", "created"];
   const keys = (sorts.length ? sorts : ["id"]).map((s) => {
     const [field = "", direction = "asc"] = s.split(":");
-    if (!allowed.includes(field) || !["asc", "desc"].includes(direction)) throw invalidField("sort", [`invalid sort '${s}'`]);
+    if (!allowed.includes(field) || !["asc", "desc"].includes(direction))
+      throw invalidField("sort", [`invalid sort '${s}'`]);
     return { field: field as "id" | "name" | "created", sign: direction === "desc" ? -1 : 1 };
   });
   return [...items].sort((a, b) => {

@@ -13,9 +13,36 @@ export interface Location {
 }
 
 export const LOCATIONS: Location[] = [
-  { id: 1, name: "fsn1", description: "Falkenstein DC Park 1", country: "DE", city: "Falkenstein", latitude: 50.47612, longitude: 12.370071, network_zone: "eu-central" },
-  { id: 2, name: "nbg1", description: "Nuremberg DC Park 1", country: "DE", city: "Nuremberg", latitude: 49.452102, longitude: 11.076665, network_zone: "eu-central" },
-  { id: 3, name: "hel1", description: "Helsinki DC Park 1", country: "FI", city: "Helsinki", latitude: 60.169855, longitude: 24.938379, network_zone: "eu-central" },
+  {
+    id: 1,
+    name: "fsn1",
+    description: "Falkenstein DC Park 1",
+    country: "DE",
+    city: "Falkenstein",
+    latitude: 50.47612,
+    longitude: 12.370071,
+    network_zone: "eu-central",
+  },
+  {
+    id: 2,
+    name: "nbg1",
+    description: "Nuremberg DC Park 1",
+    country: "DE",
+    city: "Nuremberg",
+    latitude: 49.452102,
+    longitude: 11.076665,
+    network_zone: "eu-central",
+  },
+  {
+    id: 3,
+    name: "hel1",
+    description: "Helsinki DC Park 1",
+    country: "FI",
+    city: "Helsinki",
+    latitude: 60.169855,
+    longitude: 24.938379,
+    network_zone: "eu-central",
+  },
 ];
 
 const DATACENTER_NAMES: Record<string, { id: number; name: string; description: string }> = {
@@ -37,12 +64,72 @@ interface ServerTypeSpec {
 }
 
 const SERVER_TYPE_SPECS: ServerTypeSpec[] = [
-  { id: 114, name: "cx23", cores: 2, memory: 4, disk: 40, cpu_type: "shared", architecture: "x86", monthlyNet: "2.9900", category: "cost_optimized" },
-  { id: 115, name: "cx33", cores: 4, memory: 8, disk: 80, cpu_type: "shared", architecture: "x86", monthlyNet: "4.9900", category: "cost_optimized" },
-  { id: 116, name: "cx43", cores: 8, memory: 16, disk: 160, cpu_type: "shared", architecture: "x86", monthlyNet: "8.9900", category: "cost_optimized" },
-  { id: 117, name: "cx53", cores: 16, memory: 32, disk: 320, cpu_type: "shared", architecture: "x86", monthlyNet: "16.9900", category: "cost_optimized" },
-  { id: 109, name: "cpx22", cores: 2, memory: 4, disk: 80, cpu_type: "shared", architecture: "x86", monthlyNet: "5.9900", category: "regular_purpose" },
-  { id: 45, name: "cax11", cores: 2, memory: 4, disk: 40, cpu_type: "shared", architecture: "arm", monthlyNet: "3.7900", category: "cost_optimized" },
+  {
+    id: 114,
+    name: "cx23",
+    cores: 2,
+    memory: 4,
+    disk: 40,
+    cpu_type: "shared",
+    architecture: "x86",
+    monthlyNet: "2.9900",
+    category: "cost_optimized",
+  },
+  {
+    id: 115,
+    name: "cx33",
+    cores: 4,
+    memory: 8,
+    disk: 80,
+    cpu_type: "shared",
+    architecture: "x86",
+    monthlyNet: "4.9900",
+    category: "cost_optimized",
+  },
+  {
+    id: 116,
+    name: "cx43",
+    cores: 8,
+    memory: 16,
+    disk: 160,
+    cpu_type: "shared",
+    architecture: "x86",
+    monthlyNet: "8.9900",
+    category: "cost_optimized",
+  },
+  {
+    id: 117,
+    name: "cx53",
+    cores: 16,
+    memory: 32,
+    disk: 320,
+    cpu_type: "shared",
+    architecture: "x86",
+    monthlyNet: "16.9900",
+    category: "cost_optimized",
+  },
+  {
+    id: 109,
+    name: "cpx22",
+    cores: 2,
+    memory: 4,
+    disk: 80,
+    cpu_type: "shared",
+    architecture: "x86",
+    monthlyNet: "5.9900",
+    category: "regular_purpose",
+  },
+  {
+    id: 45,
+    name: "cax11",
+    cores: 2,
+    memory: 4,
+    disk: 40,
+    cpu_type: "shared",
+    architecture: "arm",
+    monthlyNet: "3.7900",
+    category: "cost_optimized",
+  },
 ];
 
 const SCALE = 10n ** 10n;
@@ -51,7 +138,7 @@ const SCALE = 10n ** 10n;
 export function price(net: string): { net: string; gross: string } {
   const [whole = "0", fraction = ""] = net.split(".");
   const units = BigInt(whole) * SCALE + BigInt((fraction + "0000000000").slice(0, 10));
-  const grossUnits = units * 119n * 10n ** 6n / 100n; // 16 decimals
+  const grossUnits = (units * 119n * 10n ** 6n) / 100n; // 16 decimals
   const format = (value: bigint, decimals: number) => {
     const text = value.toString().padStart(decimals + 1, "0");
     return `${text.slice(0, -decimals)}.${text.slice(-decimals)}`;
@@ -86,7 +173,13 @@ export function serverTypeJson(spec: ServerTypeSpec) {
     category: spec.category,
     architecture: spec.architecture,
     deprecation: null,
-    locations: LOCATIONS.map((location) => ({ id: location.id, name: location.name, deprecation: null, available: true, recommended: true })),
+    locations: LOCATIONS.map((location) => ({
+      id: location.id,
+      name: location.name,
+      deprecation: null,
+      available: true,
+      recommended: true,
+    })),
   };
 }
 
@@ -108,10 +201,38 @@ interface ImageSpec {
 }
 
 export const IMAGES: ImageSpec[] = [
-  { id: 161547269, name: "ubuntu-24.04", description: "Ubuntu 24.04", os_flavor: "ubuntu", os_version: "24.04", architecture: "x86" },
-  { id: 103908130, name: "ubuntu-22.04", description: "Ubuntu 22.04", os_flavor: "ubuntu", os_version: "22.04", architecture: "x86" },
-  { id: 114690387, name: "debian-12", description: "Debian 12", os_flavor: "debian", os_version: "12", architecture: "x86" },
-  { id: 161547270, name: "ubuntu-24.04", description: "Ubuntu 24.04", os_flavor: "ubuntu", os_version: "24.04", architecture: "arm" },
+  {
+    id: 161547269,
+    name: "ubuntu-24.04",
+    description: "Ubuntu 24.04",
+    os_flavor: "ubuntu",
+    os_version: "24.04",
+    architecture: "x86",
+  },
+  {
+    id: 103908130,
+    name: "ubuntu-22.04",
+    description: "Ubuntu 22.04",
+    os_flavor: "ubuntu",
+    os_version: "22.04",
+    architecture: "x86",
+  },
+  {
+    id: 114690387,
+    name: "debian-12",
+    description: "Debian 12",
+    os_flavor: "debian",
+    os_version: "12",
+    architecture: "x86",
+  },
+  {
+    id: 161547270,
+    name: "ubuntu-24.04",
+    description: "Ubuntu 24.04",
+    os_flavor: "ubuntu",
+    os_version: "24.04",
+    architecture: "arm",
+  },
 ];
 
 export function imageJson(image: ImageSpec) {
@@ -141,5 +262,7 @@ export function imageJson(image: ImageSpec) {
 export function byIdOrName<T extends { id: number; name: string }>(list: T[], value: unknown): T | undefined {
   if (typeof value === "number") return list.find((item) => item.id === value);
   if (typeof value !== "string") return undefined;
-  return /^\d+$/.test(value) ? list.find((item) => item.id === Number(value)) : list.find((item) => item.name === value);
+  return /^\d+$/.test(value)
+    ? list.find((item) => item.id === Number(value))
+    : list.find((item) => item.name === value);
 }

@@ -4,13 +4,22 @@ import type { Request } from "../context";
 import { isoNow } from "../http";
 import { labelProblems, matchesSelector, parseLabelSelector } from "../labels";
 import { HetznerError, invalidField, list, notFound, readJson, selectorParam, sorted } from "./api";
-import { actionJson, type FirewallRule, type FirewallTarget, type HetznerFirewall, type HetznerServer, type HetznerStore } from "./store";
+import {
+  actionJson,
+  type FirewallRule,
+  type FirewallTarget,
+  type HetznerFirewall,
+  type HetznerServer,
+  type HetznerStore,
+} from "./store";
 
 /** Firewalls that apply to a server: directly or through a matching label selector. */
 export function firewallsOf(store: HetznerStore, server: HetznerServer): number[] {
   const ids: number[] = [];
   for (const firewall of store.firewalls.values()) {
-    const applies = firewall.appliedTo.some((t) => (t.type === "server" ? t.serverId === server.id : matchesSelector(server.labels, parseLabelSelector(t.selector))));
+    const applies = firewall.appliedTo.some((t) =>
+      t.type === "server" ? t.serverId === server.id : matchesSelector(server.labels, parseLabelSelector(t.selector)),
+    );
     if (applies) ids.push(firewall.id);
   }
   return ids;
@@ -49,27 +58,47 @@ export class Firewalls {
     return value.map((raw, index) => {
       const rule = (raw ?? {}) as Record<string, unknown>;
       const field = `rules[${index}]`;
-      if (rule.direction !== "in" && rule.direction !== "out") throw invalidField(`${field}.direction`, ["must be one of: in, out"]);
-      if (!["tcp", "udp", "icmp", "esp", "gre"].includes(String(rule.protocol))) throw invalidField(`${field}.protocol`, ["must be one of: tcp, udp, icmp, esp, gre"]);
+      if (rule.direction !== "in" && rule.direction !== "out")
+        throw invalidField(`${field}.direction`, ["must be one of: in, out"]);
+      if (!["tcp", "udp", "icmp", "esp", "gre"].includes(String(rule.protocol)))
+        throw invalidField(`${field}.protocol`, ["must be one of: tcp, udp, icmp, esp, gre"]);
       const ported = rule.protocol === "tcp" || rule.protocol === "udp";
       let port: string | null = null;
       if (ported) {
-        if (typeof rule.port !== "string" || !/^(any|\d{1,5}(-\d{1,5})?)$/.test(rule.port)) throw invalidField(`${field}.port`, ["port is required for tcp/udp: a port, a range 'a-b' or 'any'"]);
-        for (const p of rule.port === "any" ? [] : rule.port.split("-").map(Number)) if (p < 1 || p > 65535) throw invalidField(`${field}.port`, ["ports are 1-65535"]);
+        if (typeof rule.port !== "string" || !/^(any|\d{1,5}(-\d{1,5})?)$/.test(rule.port))
+          throw invalidField(`${field}.port`, ["port is required for tcp/udp: a port, a range 'a-b' or 'any'"]);
+        for (const p of rule.port === "any" ? [] : rule.port.split("-").map(Number))
+          if (p < 1 || p > 65535) throw invalidField(`${field}.port`, ["ports are 1-65535"]);
         port = rule.port;
-      } else if (rule.port !== undefined && rule.port !== null) throw invalidField(`${field}.port`, [`port is not allowed for protocol ${String(rule.protocol)}`]);
+      } else if (rule.port !== undefined && rule.port !== null)
+        throw invalidField(`${field}.port`, [`port is not allowed for protocol ${String(rule.protocol)}`]);
       const ips = (name: "source_ips" | "destination_ips") => {
         const list = rule[name] ?? [];
-        if (!Array.isArray(list) || list.some((ip) => typeof ip !== "string" || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(ip))) throw invalidField(`${field}.${name}`, ["must be a list of CIDR blocks"]);
+        if (!Array.isArray(list) || list.some((ip) => typeof ip !== "string" || !/^[0-9a-fA-F:.]+\/\d{1,3}$/.test(ip)))
+          throw invalidField(`${field}.${name}`, ["must be a list of CIDR blocks"]);
         if (list.length > 100) throw invalidField(`${field}.${name}`, ["at most 100 CIDR blocks"]);
         return list as string[];
       };
       const source = ips("source_ips");
       const destination = ips("destination_ips");
-      if (rule.direction === "in" && source.length === 0) throw invalidField(`${field}.source_ips`, ["source_ips are required for direction 'in'"]);
-      if (rule.direction === "out" && destination.length === 0) throw invalidField(`${field}.destination_ips`, ["destination_ips are required for direction 'out'"]);
-      if (rule.description !== undefined && rule.description !== null && (typeof rule.description !== "string" || rule.description.length > 255)) throw invalidField(`${field}.description`, ["at most 255 characters"]);
-      return { description: (rule.description as string | undefined) ?? null, direction: rule.direction, protocol: String(rule.protocol), port, source_ips: source, destination_ips: destination };
+      if (rule.direction === "in" && source.length === 0)
+        throw invalidField(`${field}.source_ips`, ["source_ips are required for direction 'in'"]);
+      if (rule.direction === "out" && destination.length === 0)
+        throw invalidField(`${field}.destination_ips`, ["destination_ips are required for direction 'out'"]);
+      if (
+        rule.description !== undefined &&
+        rule.description !== null &&
+        (typeof rule.description !== "string" || rule.description.length > 255)
+      )
+        throw invalidField(`${field}.description`, ["at most 255 characters"]);
+      return {
+        description: (rule.description as string | undefined) ?? null,
+        direction: rule.direction,
+        protocol: String(rule.protocol),
+        port,
+        source_ips: source,
+        destination_ips: destination,
+      };
     });
   }
 
@@ -77,16 +106,22 @@ export class Firewalls {
     if (value === undefined) return [];
     if (!Array.isArray(value)) throw invalidField(field, ["Not a valid list."]);
     return value.map((raw) => {
-      const target = (raw ?? {}) as { type?: unknown; server?: { id?: unknown }; label_selector?: { selector?: unknown } };
+      const target = (raw ?? {}) as {
+        type?: unknown;
+        server?: { id?: unknown };
+        label_selector?: { selector?: unknown };
+      };
       if (target.type === "server") {
         const serverId = target.server?.id;
         if (typeof serverId !== "number") throw invalidField(field, ["server.id is required for type 'server'"]);
-        if (!this.store.servers.has(serverId)) throw new HetznerError(404, "firewall_resource_not_found", `server ${serverId} not found`);
+        if (!this.store.servers.has(serverId))
+          throw new HetznerError(404, "firewall_resource_not_found", `server ${serverId} not found`);
         return { type: "server", serverId };
       }
       if (target.type === "label_selector") {
         const selector = target.label_selector?.selector;
-        if (typeof selector !== "string" || selector === "") throw invalidField(field, ["label_selector.selector is required for type 'label_selector'"]);
+        if (typeof selector !== "string" || selector === "")
+          throw invalidField(field, ["label_selector.selector is required for type 'label_selector'"]);
         try {
           parseLabelSelector(selector);
         } catch (error) {
@@ -105,21 +140,49 @@ export class Firewalls {
       if (r.method === "GET") {
         const selector = selectorParam(r);
         const name = r.url.searchParams.get("name");
-        const matching = [...this.store.firewalls.values()].filter((f) => (!selector || matchesSelector(f.labels, selector)) && (name === null || f.name === name));
-        return list(this.store.cloud, r, "firewalls", sorted(r, matching).map((f) => this.firewallJson(f)));
+        const matching = [...this.store.firewalls.values()].filter(
+          (f) => (!selector || matchesSelector(f.labels, selector)) && (name === null || f.name === name),
+        );
+        return list(
+          this.store.cloud,
+          r,
+          "firewalls",
+          sorted(r, matching).map((f) => this.firewallJson(f)),
+        );
       }
       const body = await readJson(r);
-      if (typeof body.name !== "string" || body.name === "") throw invalidField("name", ["Missing data for required field."]);
+      if (typeof body.name !== "string" || body.name === "")
+        throw invalidField("name", ["Missing data for required field."]);
       if (body.name.length > 128) throw invalidField("name", ["at most 128 characters"]);
-      for (const f of this.store.firewalls.values()) if (f.name === body.name) throw new HetznerError(409, "uniqueness_error", "firewall name is already used", { fields: [{ name: "name" }] });
+      for (const f of this.store.firewalls.values())
+        if (f.name === body.name)
+          throw new HetznerError(409, "uniqueness_error", "firewall name is already used", {
+            fields: [{ name: "name" }],
+          });
       const labelIssues = labelProblems(body.labels);
       if (labelIssues.length) throw invalidField("labels", labelIssues);
       const rules = this.parseRules(body.rules);
       const targets = this.parseTargets(body.apply_to, "apply_to");
-      const firewall: HetznerFirewall = { id: this.nextFirewallId++, name: body.name, labels: { ...((body.labels as Record<string, string>) ?? {}) }, created: isoNow(), rules, appliedTo: targets };
+      const firewall: HetznerFirewall = {
+        id: this.nextFirewallId++,
+        name: body.name,
+        labels: { ...((body.labels as Record<string, string>) ?? {}) },
+        created: isoNow(),
+        rules,
+        appliedTo: targets,
+      };
       this.store.firewalls.set(firewall.id, firewall);
-      const actions = targets.map((t) => this.store.newAction("apply_firewall", [{ id: firewall.id, type: "firewall" }, ...(t.type === "server" ? [{ id: t.serverId, type: "server" }] : [])], true));
-      return { status: 201, body: { firewall: this.firewallJson(firewall), actions: actions.map((a) => actionJson(a)) } };
+      const actions = targets.map((t) =>
+        this.store.newAction(
+          "apply_firewall",
+          [{ id: firewall.id, type: "firewall" }, ...(t.type === "server" ? [{ id: t.serverId, type: "server" }] : [])],
+          true,
+        ),
+      );
+      return {
+        status: 201,
+        body: { firewall: this.firewallJson(firewall), actions: actions.map((a) => actionJson(a)) },
+      };
     }
     const firewall = this.store.firewalls.get(id(1));
     if (!firewall) throw notFound("firewall");
@@ -129,8 +192,13 @@ export class Firewalls {
       if (r.method === "PUT") {
         const body = await readJson(r);
         if (body.name !== undefined) {
-          if (typeof body.name !== "string" || body.name === "") throw invalidField("name", ["must be a non-empty string"]);
-          for (const f of this.store.firewalls.values()) if (f !== firewall && f.name === body.name) throw new HetznerError(409, "uniqueness_error", "firewall name is already used", { fields: [{ name: "name" }] });
+          if (typeof body.name !== "string" || body.name === "")
+            throw invalidField("name", ["must be a non-empty string"]);
+          for (const f of this.store.firewalls.values())
+            if (f !== firewall && f.name === body.name)
+              throw new HetznerError(409, "uniqueness_error", "firewall name is already used", {
+                fields: [{ name: "name" }],
+              });
         }
         const labelIssues = labelProblems(body.labels);
         if (labelIssues.length) throw invalidField("labels", labelIssues);
@@ -138,7 +206,8 @@ export class Firewalls {
         if (body.labels !== undefined) firewall.labels = { ...(body.labels as Record<string, string>) };
         return { status: 200, body: { firewall: this.firewallJson(firewall) } };
       }
-      if (firewall.appliedTo.length > 0) throw new HetznerError(422, "resource_in_use", "firewall is still applied to a resource");
+      if (firewall.appliedTo.length > 0)
+        throw new HetznerError(422, "resource_in_use", "firewall is still applied to a resource");
       this.store.firewalls.delete(firewall.id);
       return { status: 204 };
     }
@@ -149,11 +218,25 @@ export class Firewalls {
         if (body.apply_to === undefined) throw invalidField("apply_to", ["Missing data for required field."]);
         const targets = this.parseTargets(body.apply_to, "apply_to");
         for (const t of targets) {
-          const already = firewall.appliedTo.some((e) => (t.type === "server" && e.type === "server" ? e.serverId === t.serverId : t.type === "label_selector" && e.type === "label_selector" && e.selector === t.selector));
-          if (already) throw new HetznerError(422, "firewall_already_applied", "firewall is already applied to the resource");
+          const already = firewall.appliedTo.some((e) =>
+            t.type === "server" && e.type === "server"
+              ? e.serverId === t.serverId
+              : t.type === "label_selector" && e.type === "label_selector" && e.selector === t.selector,
+          );
+          if (already)
+            throw new HetznerError(422, "firewall_already_applied", "firewall is already applied to the resource");
         }
         firewall.appliedTo.push(...targets);
-        const actions = targets.map((t) => this.store.newAction("apply_firewall", [{ id: firewall.id, type: "firewall" }, ...(t.type === "server" ? [{ id: t.serverId, type: "server" }] : [])], true));
+        const actions = targets.map((t) =>
+          this.store.newAction(
+            "apply_firewall",
+            [
+              { id: firewall.id, type: "firewall" },
+              ...(t.type === "server" ? [{ id: t.serverId, type: "server" }] : []),
+            ],
+            true,
+          ),
+        );
         return { status: 201, body: { actions: actions.map((a) => actionJson(a)) } };
       }
       if (parts[3] === "remove_from_resources") {
@@ -164,15 +247,36 @@ export class Firewalls {
             const direct = firewall.appliedTo.some((e) => e.type === "server" && e.serverId === t.serverId);
             if (!direct) {
               const viaSelector = firewallsOf(this.store, this.store.servers.get(t.serverId)!).includes(firewall.id);
-              if (viaSelector) throw new HetznerError(422, "firewall_managed_by_label_selector", "firewall is applied via a label selector and cannot be removed manually");
+              if (viaSelector)
+                throw new HetznerError(
+                  422,
+                  "firewall_managed_by_label_selector",
+                  "firewall is applied via a label selector and cannot be removed manually",
+                );
               throw new HetznerError(404, "firewall_resource_not_found", "firewall is not applied to the resource");
             }
           } else if (!firewall.appliedTo.some((e) => e.type === "label_selector" && e.selector === t.selector)) {
             throw new HetznerError(404, "firewall_resource_not_found", "firewall is not applied to the label selector");
           }
         }
-        firewall.appliedTo = firewall.appliedTo.filter((e) => !targets.some((t) => (t.type === "server" && e.type === "server" ? e.serverId === t.serverId : t.type === "label_selector" && e.type === "label_selector" && e.selector === t.selector)));
-        const actions = targets.map((t) => this.store.newAction("remove_firewall", [{ id: firewall.id, type: "firewall" }, ...(t.type === "server" ? [{ id: t.serverId, type: "server" }] : [])], true));
+        firewall.appliedTo = firewall.appliedTo.filter(
+          (e) =>
+            !targets.some((t) =>
+              t.type === "server" && e.type === "server"
+                ? e.serverId === t.serverId
+                : t.type === "label_selector" && e.type === "label_selector" && e.selector === t.selector,
+            ),
+        );
+        const actions = targets.map((t) =>
+          this.store.newAction(
+            "remove_firewall",
+            [
+              { id: firewall.id, type: "firewall" },
+              ...(t.type === "server" ? [{ id: t.serverId, type: "server" }] : []),
+            ],
+            true,
+          ),
+        );
         return { status: 201, body: { actions: actions.map((a) => actionJson(a)) } };
       }
     }

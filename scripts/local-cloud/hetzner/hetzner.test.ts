@@ -4,7 +4,8 @@ import { call, contractErrors, HETZNER_TOKEN, startTestCloud } from "../test-sup
 
 let cloud: LocalCloud;
 let base: string;
-const h = (method: string, path: string, body?: unknown, token = HETZNER_TOKEN) => call(base, method, path, { token, body });
+const h = (method: string, path: string, body?: unknown, token = HETZNER_TOKEN) =>
+  call(base, method, path, { token, body });
 
 beforeAll(async () => {
   cloud = await startTestCloud();
@@ -14,7 +15,13 @@ afterAll(async () => {
   await cloud?.close();
 });
 
-const server = (name: string, extra: Record<string, unknown> = {}) => ({ name, server_type: "cx23", image: "ubuntu-24.04", location: "fsn1", ...extra });
+const server = (name: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  server_type: "cx23",
+  image: "ubuntu-24.04",
+  location: "fsn1",
+  ...extra,
+});
 
 describe("Hetzner auth and rate limits", () => {
   it("refuses a missing or unknown token with the documented error shape and rate-limit headers", async () => {
@@ -102,7 +109,11 @@ describe("Hetzner servers", () => {
   });
 
   it("refuses broken JSON with 400 json_error and a duplicate name with 409 uniqueness_error", async () => {
-    const broken = await fetch(`${base}/servers`, { method: "POST", headers: { Authorization: `Bearer ${HETZNER_TOKEN}`, "Content-Type": "application/json" }, body: "{" });
+    const broken = await fetch(`${base}/servers`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${HETZNER_TOKEN}`, "Content-Type": "application/json" },
+      body: "{",
+    });
     expect(broken.status).toBe(400);
     expect(((await broken.json()) as { error: { code: string } }).error.code).toBe("json_error");
     expect((await h("POST", "/servers", server("dupe"))).status).toBe(201);
@@ -116,7 +127,10 @@ describe("Hetzner servers", () => {
     await h("POST", "/servers", server("sel-b", { labels: { app: "sam", env: "dev" } }));
     await h("POST", "/servers", server("sel-c", { labels: { app: "other" } }));
     const names = async (selector: string) =>
-      (await h("GET", `/servers?label_selector=${encodeURIComponent(selector)}`)).json.servers.map((s: { name: string }) => s.name).filter((n: string) => n.startsWith("sel-")).sort();
+      (await h("GET", `/servers?label_selector=${encodeURIComponent(selector)}`)).json.servers
+        .map((s: { name: string }) => s.name)
+        .filter((n: string) => n.startsWith("sel-"))
+        .sort();
     expect(await names("app=sam")).toEqual(["sel-a", "sel-b"]);
     expect(await names("app==sam,env!=prod")).toEqual(["sel-b"]);
     expect(await names("env in (prod,dev)")).toEqual(["sel-a", "sel-b"]);
@@ -133,7 +147,14 @@ describe("Hetzner servers", () => {
     for (let i = 0; i < 4; i++) await h("POST", "/servers", server(`page-${i}`, { labels: { paged: "yes" } }));
     const first = await h("GET", "/servers?label_selector=paged&per_page=3");
     expect(contractErrors("hetzner", "operations.list_servers.200", first.json)).toEqual([]);
-    expect(first.json.meta.pagination).toEqual({ page: 1, per_page: 3, previous_page: null, next_page: 2, last_page: 2, total_entries: 4 });
+    expect(first.json.meta.pagination).toEqual({
+      page: 1,
+      per_page: 3,
+      previous_page: null,
+      next_page: 2,
+      last_page: 2,
+      total_entries: 4,
+    });
     expect(first.headers.get("link")).toContain('rel="next"');
     const second = await h("GET", "/servers?label_selector=paged&per_page=3&page=2");
     expect(second.json.servers).toHaveLength(1);
@@ -158,25 +179,41 @@ describe("Hetzner firewalls", () => {
   it("creates, applies, refuses deletion while in use, removes and deletes", async () => {
     const target = await h("POST", "/servers", server("fw-target", { labels: { fw: "yes" } }));
     const id = target.json.server.id;
-    const rules = [{ direction: "in", protocol: "tcp", port: "8443", source_ips: ["173.245.48.0/20", "2400:cb00::/32"] }];
-    const created = await h("POST", "/firewalls", { name: "sam-agents", labels: { "managed-by": "sam" }, rules, apply_to: [{ type: "server", server: { id } }] });
+    const rules = [
+      { direction: "in", protocol: "tcp", port: "8443", source_ips: ["173.245.48.0/20", "2400:cb00::/32"] },
+    ];
+    const created = await h("POST", "/firewalls", {
+      name: "sam-agents",
+      labels: { "managed-by": "sam" },
+      rules,
+      apply_to: [{ type: "server", server: { id } }],
+    });
     expect(created.status).toBe(201);
     expect(contractErrors("hetzner", "operations.create_firewall.201", created.json)).toEqual([]);
     const fw = created.json.firewall.id;
-    expect((await h("GET", `/servers/${id}`)).json.server.public_net.firewalls).toEqual([{ id: fw, status: "applied" }]);
+    expect((await h("GET", `/servers/${id}`)).json.server.public_net.firewalls).toEqual([
+      { id: fw, status: "applied" },
+    ]);
     const listed = await h("GET", "/firewalls?label_selector=managed-by%3Dsam");
     expect(contractErrors("hetzner", "operations.list_firewalls.200", listed.json)).toEqual([]);
     expect(listed.json.firewalls.map((f: { id: number }) => f.id)).toEqual([fw]);
     const refused = await h("DELETE", `/firewalls/${fw}`);
     expect(refused.status).toBe(422);
     expect(refused.json.error.code).toBe("resource_in_use");
-    const again = await h("POST", `/firewalls/${fw}/actions/apply_to_resources`, { apply_to: [{ type: "server", server: { id } }] });
+    const again = await h("POST", `/firewalls/${fw}/actions/apply_to_resources`, {
+      apply_to: [{ type: "server", server: { id } }],
+    });
     expect(again.json.error.code).toBe("firewall_already_applied");
-    const bySelector = await h("POST", `/firewalls/${fw}/actions/apply_to_resources`, { apply_to: [{ type: "label_selector", label_selector: { selector: "fw=yes" } }] });
+    const bySelector = await h("POST", `/firewalls/${fw}/actions/apply_to_resources`, {
+      apply_to: [{ type: "label_selector", label_selector: { selector: "fw=yes" } }],
+    });
     expect(bySelector.status).toBe(201);
     expect(contractErrors("hetzner", "operations.apply_firewall_to_resources.201", bySelector.json)).toEqual([]);
     const removed = await h("POST", `/firewalls/${fw}/actions/remove_from_resources`, {
-      remove_from: [{ type: "server", server: { id } }, { type: "label_selector", label_selector: { selector: "fw=yes" } }],
+      remove_from: [
+        { type: "server", server: { id } },
+        { type: "label_selector", label_selector: { selector: "fw=yes" } },
+      ],
     });
     expect(removed.status).toBe(201);
     expect(contractErrors("hetzner", "operations.remove_firewall_from_resources.201", removed.json)).toEqual([]);
@@ -196,7 +233,13 @@ describe("Hetzner firewalls", () => {
 describe("fault injection", () => {
   it("fails the next N matching calls, then behaves normally", async () => {
     const added = await call(cloud.url, "POST", "/_local/faults", {
-      body: { service: "hetzner", method: "GET", path: "^/locations$", times: 2, fault: { status: 503, body: { error: { code: "unavailable", message: "injected", details: null } } } },
+      body: {
+        service: "hetzner",
+        method: "GET",
+        path: "^/locations$",
+        times: 2,
+        fault: { status: 503, body: { error: { code: "unavailable", message: "injected", details: null } } },
+      },
     });
     expect(added.status).toBe(201);
     expect((await h("GET", "/locations")).status).toBe(503);
@@ -205,14 +248,25 @@ describe("fault injection", () => {
   });
 
   it("can delay, reset or hang a call", async () => {
-    await call(cloud.url, "POST", "/_local/faults", { body: { service: "hetzner", path: "^/images", fault: { delay_ms: 150 } } });
+    await call(cloud.url, "POST", "/_local/faults", {
+      body: { service: "hetzner", path: "^/images", fault: { delay_ms: 150 } },
+    });
     const started = Date.now();
     expect((await h("GET", "/images")).status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    await call(cloud.url, "POST", "/_local/faults", { body: { service: "hetzner", path: "^/images", fault: { reset: true } } });
+    await call(cloud.url, "POST", "/_local/faults", {
+      body: { service: "hetzner", path: "^/images", fault: { reset: true } },
+    });
     await expect(h("GET", "/images")).rejects.toThrow();
-    await call(cloud.url, "POST", "/_local/faults", { body: { service: "hetzner", path: "^/images", fault: { hang: true } } });
-    await expect(fetch(`${base}/images`, { headers: { Authorization: `Bearer ${HETZNER_TOKEN}` }, signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    await call(cloud.url, "POST", "/_local/faults", {
+      body: { service: "hetzner", path: "^/images", fault: { hang: true } },
+    });
+    await expect(
+      fetch(`${base}/images`, {
+        headers: { Authorization: `Bearer ${HETZNER_TOKEN}` },
+        signal: AbortSignal.timeout(300),
+      }),
+    ).rejects.toThrow();
     await call(cloud.url, "DELETE", "/_local/faults");
   });
 });

@@ -41,7 +41,11 @@ export class Hetzner {
     const token = /^Bearer\s+(\S+)$/i.exec(r.req.headers.authorization ?? "")?.[1];
     const authorized = token === this.store.cloud.options.hetznerToken;
     const budget = this.limiter.take(authorized ? `token:${token}` : `ip:${r.req.socket.remoteAddress}`);
-    const headers = { "RateLimit-Limit": String(budget.limit), "RateLimit-Remaining": String(budget.remaining), "RateLimit-Reset": String(budget.reset) };
+    const headers = {
+      "RateLimit-Limit": String(budget.limit),
+      "RateLimit-Remaining": String(budget.remaining),
+      "RateLimit-Reset": String(budget.reset),
+    };
     const reply = (status: number, body?: unknown, extra: Record<string, string> = {}) => {
       if (body === undefined) {
         r.res.writeHead(status, { ...headers, ...extra });
@@ -56,8 +60,10 @@ export class Hetzner {
       if (result.status === 204) reply(204);
       else reply(result.status, result.body, result.headers);
     } catch (error) {
-      if (error instanceof HetznerError) reply(error.status, { error: { code: error.code, message: error.message, details: error.details } });
-      else if (error instanceof BodyTooLargeError) reply(413, { error: { code: "invalid_input", message: error.message, details: null } });
+      if (error instanceof HetznerError)
+        reply(error.status, { error: { code: error.code, message: error.message, details: error.details } });
+      else if (error instanceof BodyTooLargeError)
+        reply(413, { error: { code: "invalid_input", message: error.message, details: null } });
       else {
         this.store.cloud.options.log(`hetzner: ${(error as Error).stack ?? error}`);
         reply(500, { error: { code: "server_error", message: "internal server error", details: null } });
@@ -74,7 +80,8 @@ export class Hetzner {
       return Number(raw);
     };
     const only = (...methods: string[]) => {
-      if (!methods.includes(method)) throw new HetznerError(405, "method_not_allowed", `method ${method} is not allowed`);
+      if (!methods.includes(method))
+        throw new HetznerError(405, "method_not_allowed", `method ${method} is not allowed`);
     };
     const [resource] = parts;
     switch (resource) {
@@ -87,7 +94,12 @@ export class Hetzner {
           return { status: 200, body: { server_type: type } };
         }
         const name = url.searchParams.get("name");
-        return list(this.store.cloud, r, "server_types", all.filter((t) => !name || t.name === name));
+        return list(
+          this.store.cloud,
+          r,
+          "server_types",
+          all.filter((t) => !name || t.name === name),
+        );
       }
       case "locations": {
         only("GET");
@@ -97,7 +109,12 @@ export class Hetzner {
           return { status: 200, body: { location } };
         }
         const name = url.searchParams.get("name");
-        return list(this.store.cloud, r, "locations", LOCATIONS.filter((l) => !name || l.name === name));
+        return list(
+          this.store.cloud,
+          r,
+          "locations",
+          LOCATIONS.filter((l) => !name || l.name === name),
+        );
       }
       case "datacenters": {
         only("GET");
@@ -108,8 +125,16 @@ export class Hetzner {
           return { status: 200, body: { datacenter: dc } };
         }
         const name = url.searchParams.get("name");
-        const page = paginate(this.store.cloud, r, all.filter((d) => !name || d.name === name));
-        return { status: 200, body: { datacenters: page.items, recommendation: all[0]!.id, meta: page.meta }, headers: page.headers };
+        const page = paginate(
+          this.store.cloud,
+          r,
+          all.filter((d) => !name || d.name === name),
+        );
+        return {
+          status: 200,
+          body: { datacenters: page.items, recommendation: all[0]!.id, meta: page.meta },
+          headers: page.headers,
+        };
       }
       case "images": {
         only("GET");
@@ -122,7 +147,17 @@ export class Hetzner {
         const name = url.searchParams.get("name");
         const types = url.searchParams.getAll("type");
         const arch = url.searchParams.get("architecture");
-        return list(this.store.cloud, r, "images", all.filter((i) => (!name || i.name === name) && (!types.length || types.includes(i.type)) && (!arch || i.architecture === arch)));
+        return list(
+          this.store.cloud,
+          r,
+          "images",
+          all.filter(
+            (i) =>
+              (!name || i.name === name) &&
+              (!types.length || types.includes(i.type)) &&
+              (!arch || i.architecture === arch),
+          ),
+        );
       }
       case "actions": {
         only("GET");
@@ -142,7 +177,14 @@ export class Hetzner {
 
   state() {
     return {
-      servers: [...this.store.servers.values()].map((s) => ({ id: s.id, name: s.name, status: s.status, labels: s.labels, ipv4: s.ipv4, created: s.created })),
+      servers: [...this.store.servers.values()].map((s) => ({
+        id: s.id,
+        name: s.name,
+        status: s.status,
+        labels: s.labels,
+        ipv4: s.ipv4,
+        created: s.created,
+      })),
       firewalls: [...this.store.firewalls.values()].map((f) => this.firewalls.firewallJson(f)),
     };
   }

@@ -12,7 +12,8 @@ import { firewallsOf } from "./firewalls";
 import { actionJson, type Action, type HetznerServer, type HetznerStore } from "./store";
 
 const MAX_USER_DATA = 32 * 1024;
-const HOSTNAME = /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
 export class Servers {
   private nextServerId = 10_000_001;
@@ -54,9 +55,17 @@ export class Servers {
     const name = r.url.searchParams.get("name");
     const statuses = r.url.searchParams.getAll("status");
     const matching = [...this.store.servers.values()].filter(
-      (s) => (!selector || matchesSelector(s.labels, selector)) && (name === null || s.name === name) && (!statuses.length || statuses.includes(s.status)),
+      (s) =>
+        (!selector || matchesSelector(s.labels, selector)) &&
+        (name === null || s.name === name) &&
+        (!statuses.length || statuses.includes(s.status)),
     );
-    return list(this.store.cloud, r, "servers", sorted(r, matching).map((s) => this.serverJson(s)));
+    return list(
+      this.store.cloud,
+      r,
+      "servers",
+      sorted(r, matching).map((s) => this.serverJson(s)),
+    );
   }
 
   private allocateAddress(): number {
@@ -77,7 +86,8 @@ export class Servers {
     if (image === undefined) throw invalidField("image", ["Missing data for required field."]);
     const type = byIdOrName(SERVER_TYPES, server_type);
     if (!type) throw invalidField("server_type", [`server type '${String(server_type)}' not found`]);
-    if (location !== undefined && datacenter !== undefined) throw invalidField("location", ["must not be used together with datacenter"]);
+    if (location !== undefined && datacenter !== undefined)
+      throw invalidField("location", ["must not be used together with datacenter"]);
     let place = LOCATIONS[0]!;
     if (location !== undefined) {
       const found = byIdOrName(LOCATIONS, location);
@@ -88,14 +98,21 @@ export class Servers {
       if (!found) throw invalidField("datacenter", [`datacenter '${String(datacenter)}' not found`]);
       place = found.location;
     }
-    const candidates = typeof image === "number" || /^\d+$/.test(String(image)) ? IMAGES.filter((i) => i.id === Number(image)) : IMAGES.filter((i) => i.name === image);
+    const candidates =
+      typeof image === "number" || /^\d+$/.test(String(image))
+        ? IMAGES.filter((i) => i.id === Number(image))
+        : IMAGES.filter((i) => i.name === image);
     const chosenImage = candidates.find((i) => i.architecture === type.architecture);
-    if (!chosenImage) throw invalidField("image", [candidates.length ? "image architecture does not match the server type" : `image '${String(image)}' not found`]);
+    if (!chosenImage)
+      throw invalidField("image", [
+        candidates.length ? "image architecture does not match the server type" : `image '${String(image)}' not found`,
+      ]);
     const labelIssues = labelProblems(labels);
     if (labelIssues.length) throw invalidField("labels", labelIssues);
     if (user_data !== undefined && user_data !== null) {
       if (typeof user_data !== "string") throw invalidField("user_data", ["Not a valid string."]);
-      if (Buffer.byteLength(user_data) > MAX_USER_DATA) throw invalidField("user_data", ["user_data must not be larger than 32 KiB"]);
+      if (Buffer.byteLength(user_data) > MAX_USER_DATA)
+        throw invalidField("user_data", ["user_data must not be larger than 32 KiB"]);
     }
     const firewallIds: number[] = [];
     if (firewalls !== undefined) {
@@ -103,12 +120,14 @@ export class Servers {
       for (const entry of firewalls) {
         const fwId = (entry as { firewall?: unknown })?.firewall;
         if (typeof fwId !== "number") throw invalidField("firewalls", ["each entry needs an integer 'firewall'"]);
-        if (!this.store.firewalls.has(fwId)) throw new HetznerError(404, "firewall_resource_not_found", `firewall ${fwId} not found`);
+        if (!this.store.firewalls.has(fwId))
+          throw new HetznerError(404, "firewall_resource_not_found", `firewall ${fwId} not found`);
         firewallIds.push(fwId);
       }
     }
     for (const existing of this.store.servers.values()) {
-      if (existing.name === name) throw new HetznerError(409, "uniqueness_error", "server name is already used", { fields: [{ name: "name" }] });
+      if (existing.name === name)
+        throw new HetznerError(409, "uniqueness_error", "server name is already used", { fields: [{ name: "name" }] });
     }
     const host = this.allocateAddress();
     const server: HetznerServer = {
@@ -125,11 +144,14 @@ export class Servers {
       userData: (user_data as string | undefined) ?? null,
     };
     this.store.servers.set(server.id, server);
-    for (const fwId of firewallIds) this.store.firewalls.get(fwId)!.appliedTo.push({ type: "server", serverId: server.id });
+    for (const fwId of firewallIds)
+      this.store.firewalls.get(fwId)!.appliedTo.push({ type: "server", serverId: server.id });
     const resources = [{ id: server.id, type: "server" }];
     const create = this.store.newAction("create_server", resources);
     const start = body.start_after_create === false ? null : this.store.newAction("start_server", resources);
-    const applies = firewallIds.map((fwId) => this.store.newAction("apply_firewall", [...resources, { id: fwId, type: "firewall" }]));
+    const applies = firewallIds.map((fwId) =>
+      this.store.newAction("apply_firewall", [...resources, { id: fwId, type: "firewall" }]),
+    );
     const dir = join(this.store.cloud.dir, "servers", String(server.id));
     mkdirSync(dir, { recursive: true });
     const machine = newMachine(server.id, dir);
@@ -161,9 +183,13 @@ export class Servers {
 
   private updateServer(server: HetznerServer, body: Record<string, unknown>) {
     if (body.name !== undefined) {
-      if (typeof body.name !== "string" || !HOSTNAME.test(body.name)) throw invalidField("name", ["Invalid hostname (RFC 1123)."]);
+      if (typeof body.name !== "string" || !HOSTNAME.test(body.name))
+        throw invalidField("name", ["Invalid hostname (RFC 1123)."]);
       for (const other of this.store.servers.values()) {
-        if (other !== server && other.name === body.name) throw new HetznerError(409, "uniqueness_error", "server name is already used", { fields: [{ name: "name" }] });
+        if (other !== server && other.name === body.name)
+          throw new HetznerError(409, "uniqueness_error", "server name is already used", {
+            fields: [{ name: "name" }],
+          });
       }
     }
     const labelIssues = labelProblems(body.labels);
@@ -200,7 +226,9 @@ export class Servers {
       case "shutdown": {
         const action = this.store.newAction(name === "poweroff" ? "stop_server" : "shutdown_server", resources);
         server.status = "off";
-        this.store.cloud.track((machine ? stopAgent(machine) : Promise.resolve()).then(() => (action.finished = isoNow())));
+        this.store.cloud.track(
+          (machine ? stopAgent(machine) : Promise.resolve()).then(() => (action.finished = isoNow())),
+        );
         return { status: 201, body: { action: actionJson(action) } };
       }
       case "poweron": {
@@ -209,7 +237,11 @@ export class Servers {
           server.status = "running";
           machine.stopped = false;
           // A powered-on VM runs its boot units again; cloud-init's runcmd does not, but systemd starts the agent.
-          this.store.cloud.track(runCloudInit(machine, server.userData, this.store.cloud.options.log).then(() => (action.finished = isoNow())));
+          this.store.cloud.track(
+            runCloudInit(machine, server.userData, this.store.cloud.options.log).then(
+              () => (action.finished = isoNow()),
+            ),
+          );
         } else action.finished = isoNow();
         return { status: 201, body: { action: actionJson(action) } };
       }
@@ -228,7 +260,12 @@ export class Servers {
       status: server.status,
       created: server.created,
       public_net: {
-        ipv4: { id: server.id + 90_000_000, ip: server.ipv4, blocked: false, dns_ptr: `static.${server.ipv4.split(".").reverse().join(".")}.clients.your-server.de` },
+        ipv4: {
+          id: server.id + 90_000_000,
+          ip: server.ipv4,
+          blocked: false,
+          dns_ptr: `static.${server.ipv4.split(".").reverse().join(".")}.clients.your-server.de`,
+        },
         ipv6: { id: server.id + 91_000_000, ip: server.ipv6, blocked: false, dns_ptr: [] },
         floating_ips: [],
         firewalls: firewallsOf(this.store, server).map((id) => ({ id, status: "applied" })),

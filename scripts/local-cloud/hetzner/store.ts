@@ -64,7 +64,14 @@ export class HetznerStore {
 
   /** An action on the given resources; `done` finishes it on the next tick (firewall changes take no time). */
   newAction(command: string, resources: Array<{ id: number; type: string }>, done = false): Action {
-    const action: Action = { id: this.nextActionId++, command, started: isoNow(), finished: null, resources, error: null };
+    const action: Action = {
+      id: this.nextActionId++,
+      command,
+      started: isoNow(),
+      finished: null,
+      resources,
+      error: null,
+    };
     this.actions.set(action.id, action);
     if (done) setImmediate(() => (action.finished = isoNow()));
     return action;
