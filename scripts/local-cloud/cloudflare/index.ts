@@ -3,10 +3,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { isIP } from "node:net";
 import { join } from "node:path";
-import type { CloudContext, Request } from "./context";
-import { BodyTooLargeError, intParam, sendJson } from "./http";
-import { OriginCa } from "./origin-ca";
-import { RefillingLimiter } from "./rate-limit";
+import type { CloudContext, Request } from "../context";
+import { BodyTooLargeError, intParam, sendJson } from "../http";
+import { OriginCa } from "../origin-ca";
+import { RefillingLimiter } from "../rate-limit";
 
 export interface DnsRecord {
   id: string;

@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LocalCloud } from "./server";
-import { call, CLOUDFLARE_TOKEN, contractErrors, startTestCloud, ZONE_ID } from "./test-support";
+import type { LocalCloud } from "../server";
+import { call, CLOUDFLARE_TOKEN, contractErrors, startTestCloud, ZONE_ID } from "../test-support";
 
 let cloud: LocalCloud;
 let base: string;
