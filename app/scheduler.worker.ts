@@ -1,6 +1,6 @@
 /**
  * The scheduler Worker (scripts/scheduler.wrangler.toml): a Cron Trigger every 5 minutes runs the sweep
- * (ARCHITECTURE.md §2) with the same bindings, configuration and load context as the Pages app.
+ * (docs/architecture.md, "Sweep") with the same bindings, configuration and load context as the Pages app.
  */
 import { getLoadContext } from "./platform/context.server";
 import { runSweep } from "./workspaces/sweep.server";

@@ -7,7 +7,7 @@ import { sizes, type Size } from "../admin/policy.server";
 import { costSoFar } from "./cost";
 
 /**
- * Workspaces: the rows and their state machine (ARCHITECTURE.md §5), idle decisions, the agent's
+ * Workspaces: the rows and their state machine (docs/architecture.md, "Workspace states"), idle decisions, the agent's
  * callbacks and what pages show. Every transition is one conditional UPDATE … RETURNING, so of two racing
  * requests only one acts; every user-facing query takes the user id. The cloud work behind a transition is
  * in workspace-clouds.server.ts, the create form in workspace-form.server.ts.
