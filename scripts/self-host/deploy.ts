@@ -2,7 +2,7 @@
 // wrangler/make/node commands in order, then wait until the app answers /api/health with the new version.
 // scripts/deploy.ts is the command line around this; tests run it with a recorder instead of wrangler.
 import { ConfigError, parseConfig, type Config } from "../../app/platform/config.server";
-import { putSecrets } from "./setup";
+import { putSecrets } from "./secrets";
 import type { Command, Runner } from "./runner";
 import { readSecretsFile } from "./secrets-file";
 import {
