@@ -165,3 +165,34 @@ export const instanceSettings = sqliteTable("instance_settings", {
   value: text("value", { mode: "json" }).notNull(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * The GitHub account each login in ADMIN_GITHUB_LOGINS or the allow-list was first seen with. A login can be
+ * renamed away and registered by someone else; their account has another id and is refused under that login.
+ */
+export const githubLoginPins = sqliteTable("github_login_pins", {
+  login: text("login").primaryKey(),
+  githubId: integer("github_id").notNull(),
+  createdAt: createdAt(),
+});
+
+/** GitHub webhook deliveries already handled (`X-GitHub-Delivery`); GitHub redelivers, and so can a replayer. */
+export const githubWebhookDeliveries = sqliteTable(
+  "github_webhook_deliveries",
+  {
+    deliveryId: text("delivery_id").primaryKey(),
+    receivedAt: integer("received_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [index("github_webhook_deliveries_received").on(table.receivedAt)],
+);
+
+/** Fixed-window counters for rate limits (docs/decisions/0005-rate-limits-in-d1.md): one row per limit and caller. */
+export const rateLimits = sqliteTable(
+  "rate_limits",
+  {
+    key: text("key").primaryKey(),
+    windowStart: integer("window_start").notNull(),
+    count: integer("count").notNull(),
+  },
+  (table) => [index("rate_limits_window").on(table.windowStart)],
+);
