@@ -1,6 +1,6 @@
 // Figures 1 and 6: time to terminal on the local cloud, the dashboard loader with 1,000 workspaces, and the
 // JavaScript the browser downloads. Runs the real app (`node scripts/dev.mjs serve --e2e`) on its own ports.
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
@@ -37,14 +37,7 @@ function d1(args: string[]): unknown[] {
 }
 
 async function startApp() {
-  if (!process.env.SAM_BENCH_SKIP_PREPARE) {
-    const prepared = spawnSync("node", ["scripts/dev.mjs", "prepare", "--e2e"], {
-      cwd: root,
-      env,
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    if (prepared.status !== 0) throw new Error("node scripts/dev.mjs prepare --e2e failed");
-  }
+  // bench/run.ts has run the prepare (agent, app, migrated database) before the first figure.
   const child = spawn("node", ["scripts/dev.mjs", "serve", "--e2e"], {
     cwd: root,
     env,

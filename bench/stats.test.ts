@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { alternate, percentile, round } from "./stats";
+import { alternate, alternateSettled, percentile, round } from "./stats";
 
 describe("percentile", () => {
   it("uses the nearest rank, whatever the input order", () => {
@@ -24,6 +24,20 @@ describe("alternate", () => {
     });
     expect(order).toEqual(["a0", "b0", "b1", "a1", "a2", "b2"]);
     expect(results).toEqual({ a: [0, 1, 2], b: [0, 10, 20] });
+  });
+});
+
+describe("alternateSettled", () => {
+  it("keeps the other contenders' rounds when one throws, and names the one that did", async () => {
+    const { results, errors } = await alternateSettled(3, {
+      steady: async (round) => round,
+      flaky: async (round) => {
+        if (round === 1) throw new Error("only 268431804 bytes");
+        return round * 10;
+      },
+    });
+    expect(results).toEqual({ steady: [0, 1, 2], flaky: [0, 20] });
+    expect(errors).toEqual({ flaky: "only 268431804 bytes" });
   });
 });
 

@@ -31,6 +31,35 @@ export async function alternate<T>(
   return results;
 }
 
+/**
+ * `alternate`, but a contender that throws is noted and left out of that round instead of ending the run:
+ * a peer that misbehaves costs its own figure, not everyone's.
+ */
+export async function alternateSettled<T>(
+  rounds: number,
+  contenders: Record<string, (round: number) => Promise<T>>,
+): Promise<{ results: Record<string, T[]>; errors: Record<string, string> }> {
+  const errors: Record<string, string> = {};
+  const guarded = Object.fromEntries(
+    Object.entries(contenders).map(([name, run]) => [
+      name,
+      (round: number) =>
+        run(round).catch((error: unknown) => {
+          errors[name] ??= error instanceof Error ? error.message : String(error);
+          return undefined;
+        }),
+    ]),
+  );
+  const settled = await alternate(rounds, guarded);
+  const results = Object.fromEntries(
+    Object.entries(settled).map(([name, values]) => [
+      name,
+      values.filter((value): value is Awaited<T> => value !== undefined),
+    ]),
+  ) as Record<string, T[]>;
+  return { results, errors };
+}
+
 /** Keeps `digits` significant digits for reports, but never rounds away the integer part. */
 export function round(value: number, digits = 3): number {
   if (!Number.isFinite(value) || value === 0) return value;
