@@ -109,6 +109,8 @@ export const workspaces = sqliteTable(
     startedAt: integer("started_at", { mode: "timestamp_ms" }),
     stoppedAt: integer("stopped_at", { mode: "timestamp_ms" }),
     billedSeconds: integer("billed_seconds").notNull().default(0),
+    /** Callback tokens issued up to this moment are refused (the owner's access ended); see docs/security.md. */
+    callbacksRevokedAt: integer("callbacks_revoked_at", { mode: "timestamp_ms" }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -144,6 +146,22 @@ export const bootstrapTokens = sqliteTable(
     createdAt: createdAt(),
   },
   (table) => [index("bootstrap_tokens_expires").on(table.expiresAt)],
+);
+
+/**
+ * Browser sessions that signed out: terminal tokens carry a hash of the session they were minted for
+ * (`sid`), and the agents refuse and drop those whose session is listed here (heartbeats tell them).
+ */
+export const endedSessions = sqliteTable(
+  "ended_sessions",
+  {
+    sessionHash: text("session_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [index("ended_sessions_user").on(table.userId, table.endedAt)],
 );
 
 export const auditLog = sqliteTable(
