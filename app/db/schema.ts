@@ -10,6 +10,9 @@ const createdAt = () =>
 const updatedAt = () =>
   integer("updated_at", { mode: "timestamp_ms" }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
 
+export const themes = ["system", "light", "dark"] as const;
+export type Theme = (typeof themes)[number];
+
 export const users = sqliteTable("users", {
   id: id(),
   githubId: integer("github_id").notNull().unique(),
@@ -20,6 +23,8 @@ export const users = sqliteTable("users", {
   createdAt: createdAt(),
   updatedAt: updatedAt(),
   lastSignInAt: integer("last_sign_in_at", { mode: "timestamp_ms" }),
+  /** Light or dark pages, or whatever the browser prefers ("system"); kept per user, not per browser. */
+  theme: text("theme", { enum: themes }).notNull().default("system"),
 });
 
 export const credentialKinds = [
