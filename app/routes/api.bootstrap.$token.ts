@@ -76,9 +76,15 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
         full_name: workspace.repository,
       }
     : null;
+  // Bound to this run and, when provisioning has recorded it already, this server.
+  const callback = await issueCallbackToken(
+    config,
+    (await getWorkspaceForAgent(context.db, workspace.id)) ?? workspace,
+  );
+  if (!callback) return gone();
   return Response.json({
     workspace_id: workspace.id,
-    ...(await issueCallbackToken(config, workspace.id)),
+    ...callback,
     repository,
     agent_cli: workspace.agentCli,
     certificate,

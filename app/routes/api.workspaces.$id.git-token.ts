@@ -13,9 +13,6 @@ import { userOwnsInstallation } from "~/github/installations.server";
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const workspace = await requireAgentWorkspace(request, context, params.id);
   await readJsonBody(request, z.object({}).loose());
-  if (workspace.status !== "creating" && workspace.status !== "running") {
-    return Response.json({ error: `The workspace is ${workspace.status}.` }, { status: 409 });
-  }
   if (!workspace.repository || !workspace.installationId)
     return Response.json({ error: "This workspace has no repository." }, { status: 404 });
   if (!(await userOwnsInstallation(context, workspace.userId, workspace.installationId))) {

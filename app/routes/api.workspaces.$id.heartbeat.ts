@@ -3,6 +3,7 @@ import { z } from "zod";
 import { issueCallbackToken, readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
 import { methodNotAllowed } from "~/platform/responses.server";
 import { finishStop } from "~/workspaces/teardown.server";
+import { recentlyEndedSessions } from "~/workspaces/access.server";
 import { recordHeartbeat } from "~/workspaces/workspaces.server";
 
 const timestamp = z.iso.datetime({ offset: true }).nullable();
@@ -16,14 +17,19 @@ const bodySchema = z.object({
 
 /**
  * Every ~30 s: the agent reports activity, the control plane decides whether the workspace goes on, and
- * hands out a fresh callback token. A `stop` is acted on here too: the server is deleted after the answer.
+ * hands out a fresh callback token for the same run (none once the run's chain has reached its maximum
+ * lifetime; requireAgentWorkspace has already refused another run's token or a stopped workspace). A
+ * `stop` is acted on here too: the server is deleted after the answer. The answer also lists the browser
+ * sessions of the owner that signed out recently, whose terminal tokens the agent then refuses.
  */
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const workspace = await requireAgentWorkspace(request, context, params.id);
   const heartbeat = await readJsonBody(request, bodySchema);
   const { action, claimed } = await recordHeartbeat(context, workspace, heartbeat);
   if (claimed) context.cloudflare.ctx.waitUntil(finishStop(context, claimed));
-  return Response.json({ action, ...(await issueCallbackToken(context.config, workspace.id)) });
+  const renewed = await issueCallbackToken(context.config, workspace);
+  const endedSessions = await recentlyEndedSessions(context.db, workspace.userId);
+  return Response.json({ action, ...renewed, ended_sessions: endedSessions });
 }
 
 export const loader = () => methodNotAllowed("POST");

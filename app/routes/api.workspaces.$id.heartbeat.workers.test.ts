@@ -1,7 +1,11 @@
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import * as schema from "~/db/schema";
 import { issueCallbackToken } from "~/security/agent-auth.server";
-import { callAgentRoute, config, newWorkspace, reload, useFreshUser } from "../../tests/support/workspaces.workers";
+import { callAgentRoute, config, db, newWorkspace, reload, useFreshUser } from "../../tests/support/workspaces.workers";
+import { action as gitTokenAction } from "./api.workspaces.$id.git-token";
 import { action as heartbeatAction } from "./api.workspaces.$id.heartbeat";
+import { action as requestStopAction } from "./api.workspaces.$id.request-stop";
 
 useFreshUser();
 
@@ -52,8 +56,58 @@ describe("POST /api/workspaces/:id/heartbeat", () => {
       heartbeatAction,
       workspace,
       busy,
-      (await issueCallbackToken(config, other.id)).callback_token,
+      (await issueCallbackToken(config, other))!.callback_token,
     ).catch((error: Response) => ({ response: error }));
     expect(wrong.response.status).toBe(401);
+  });
+});
+
+describe("callback tokens are bound to their run", () => {
+  const busy = {
+    last_input_at: new Date().toISOString(),
+    last_output_at: null,
+    attached_clients: 1,
+    sessions: 1,
+    agent_running: false,
+  };
+  const refused = (call: Promise<{ response: Response }>) =>
+    call.then(
+      ({ response }) => response,
+      (error: Response) => error,
+    );
+
+  it("after stop and restart, the old run's token gets 401 on heartbeat, git-token and request-stop", async () => {
+    const firstRun = await newWorkspace({ status: "running", serverId: 7, startedAt: new Date(Date.now() - 60_000) });
+    const oldToken = (await issueCallbackToken(config, firstRun))!.callback_token;
+    // The owner stopped it and started it again: a new run on a new server.
+    await db
+      .update(schema.workspaces)
+      .set({ status: "running", startedAt: new Date(), serverId: 8 })
+      .where(eq(schema.workspaces.id, firstRun.id));
+    const secondRun = (await reload(firstRun.id))!;
+    for (const handler of [heartbeatAction, gitTokenAction, requestStopAction]) {
+      const response = await refused(callAgentRoute(handler, secondRun, busy, oldToken));
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({ code: "revoked", error: expect.stringContaining("earlier run") });
+    }
+    expect((await reload(firstRun.id))!.status).toBe("running");
+    // The new run's own token works.
+    const { response } = await callAgentRoute(heartbeatAction, secondRun, busy);
+    expect(await response.json()).toMatchObject({ action: "continue", callback_token: expect.stringMatching(/^ey/) });
+  });
+
+  it("a stopped workspace gets no fresh token; a stopping one still may flush (told to stop, with a token)", async () => {
+    const workspace = await newWorkspace({ status: "running", serverId: 9 });
+    const token = (await issueCallbackToken(config, workspace))!.callback_token;
+    await db.update(schema.workspaces).set({ status: "stopping" }).where(eq(schema.workspaces.id, workspace.id));
+    const stopping = await callAgentRoute(heartbeatAction, (await reload(workspace.id))!, busy, token);
+    expect(await stopping.response.json()).toMatchObject({
+      action: "stop",
+      callback_token: expect.stringMatching(/^ey/),
+    });
+    await db.update(schema.workspaces).set({ status: "stopped" }).where(eq(schema.workspaces.id, workspace.id));
+    const stopped = await refused(callAgentRoute(heartbeatAction, (await reload(workspace.id))!, busy, token));
+    expect(stopped.status).toBe(401);
+    expect(await stopped.text()).not.toContain("callback_token");
   });
 });

@@ -10,21 +10,45 @@ import { getWorkspaceForAgent, isWorkspaceId, type Workspace } from "../workspac
  * Callback tokens: what a workspace's agent presents on every call to the control plane after bootstrap.
  * RS256, audience `workspace-callback`, subject and `workspace` claim the workspace id, about an hour of
  * life, refreshed with every heartbeat. Verified against our own public keys (current and previous).
+ *
+ * A token is bound to one run of the workspace (`run`: the run's `startedAt` in ms) and, once known, to its
+ * server (`server`): a token copied from a VM must not outlive that VM. It is accepted only while the same
+ * run is creating, running or stopping (stopping, so a last flush or push can finish), and the refresh
+ * chain ends at the run's maximum lifetime plus STOPPING_GRACE_SECONDS. See docs/security.md.
  */
-
 export const CALLBACK_AUDIENCE = "workspace-callback";
 export const CALLBACK_TOKEN_SECONDS = 60 * 60;
+/** How long past its maximum lifetime a run's agent may still call back: the stop that follows needs it. */
+export const STOPPING_GRACE_SECONDS = 15 * 60;
+/** The statuses in which a run's callback token is honoured. */
+const CALLBACK_STATUSES: readonly Workspace["status"][] = ["creating", "running", "stopping"];
 
-export async function issueCallbackToken(config: Config, workspaceId: string, now = Date.now()) {
+export type CallbackRun = Pick<Workspace, "id" | "startedAt" | "serverId" | "maxLifetimeSeconds">;
+
+/** The latest moment (ms) any callback token of this run may be valid. */
+export function callbackChainEnd(run: Pick<Workspace, "startedAt" | "maxLifetimeSeconds">): number | null {
+  if (!run.startedAt) return null;
+  return run.startedAt.getTime() + (run.maxLifetimeSeconds + STOPPING_GRACE_SECONDS) * 1000;
+}
+
+/**
+ * A callback token for the workspace's current run, or null when the run has none left to give (no run,
+ * or its chain has reached the run's maximum lifetime).
+ */
+export async function issueCallbackToken(config: Config, run: CallbackRun, now = Date.now()) {
+  const chainEnd = callbackChainEnd(run);
+  if (chainEnd === null) return null;
+  const ttlSeconds = Math.min(CALLBACK_TOKEN_SECONDS, Math.floor((chainEnd - now) / 1000));
+  if (ttlSeconds < 60) return null;
   const token = await signToken(config, {
     audience: CALLBACK_AUDIENCE,
-    subject: workspaceId,
-    ttlSeconds: CALLBACK_TOKEN_SECONDS,
-    claims: { workspace: workspaceId },
+    subject: run.id,
+    ttlSeconds,
+    claims: { workspace: run.id, run: run.startedAt!.getTime(), server: run.serverId ?? null },
   });
   return {
     callback_token: token,
-    callback_token_expires_at: new Date(now + CALLBACK_TOKEN_SECONDS * 1000).toISOString(),
+    callback_token_expires_at: new Date(now + ttlSeconds * 1000).toISOString(),
   };
 }
 
@@ -40,8 +64,15 @@ function publicKey(pem: string) {
   return key;
 }
 
-export function unauthorized(message = "A valid callback token for this workspace is required.") {
-  return new Response(JSON.stringify({ error: message }), {
+/**
+ * `code` tells the agent what to do: "revoked" (this run's tokens are over: stop serving) or "invalid"
+ * (missing, malformed or expired: keep trying, the control plane decides).
+ */
+export function unauthorized(
+  message = "A valid callback token for this workspace is required.",
+  code: "invalid" | "revoked" = "invalid",
+) {
+  return new Response(JSON.stringify({ error: message, code }), {
     status: 401,
     headers: {
       "Content-Type": "application/json; charset=utf-8",
@@ -58,14 +89,15 @@ export async function requireCallbackToken(request: Request, config: Config, wor
   const header = request.headers.get("Authorization") ?? "";
   const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(header);
   if (!match) throw unauthorized();
-  const keys: Record<string, string> = { [config.JWT_KEY_ID]: config.JWT_PUBLIC_KEY };
+  // A Map, not an object: a `kid` of "constructor" or "__proto__" must not find a prototype's property.
+  const keys = new Map([[config.JWT_KEY_ID, config.JWT_PUBLIC_KEY]]);
   if (config.JWT_PREVIOUS_KEY_ID && config.JWT_PREVIOUS_PUBLIC_KEY)
-    keys[config.JWT_PREVIOUS_KEY_ID] = config.JWT_PREVIOUS_PUBLIC_KEY;
+    keys.set(config.JWT_PREVIOUS_KEY_ID, config.JWT_PREVIOUS_PUBLIC_KEY);
   try {
     const { payload } = await jwtVerify(
       match[1]!,
       async (protectedHeader) => {
-        const pem = protectedHeader.kid ? keys[protectedHeader.kid] : undefined;
+        const pem = protectedHeader.kid ? keys.get(protectedHeader.kid) : undefined;
         if (!pem) throw new errors.JWKSNoMatchingKey();
         return publicKey(pem);
       },
@@ -75,6 +107,8 @@ export async function requireCallbackToken(request: Request, config: Config, wor
         issuer: config.APP_URL,
         subject: workspaceId,
         clockTolerance: 30,
+        // jose accepts a token without `exp` as never expiring; ours always carry one.
+        requiredClaims: ["exp", "iat"],
       },
     );
     if (payload.workspace !== workspaceId) throw unauthorized();
@@ -108,7 +142,9 @@ export async function readJsonBody<T>(request: Request, schema: z.ZodType<T>): P
 
 /**
  * For the agent endpoints: the request must be a POST carrying a callback token for exactly this
- * workspace (else 401), and the workspace must still exist (else 404).
+ * workspace (else 401), the workspace must still exist (else 404), and the token must belong to its current
+ * run and server while that run is creating, running or stopping and access to it has not been revoked
+ * (else 401 with code "revoked").
  */
 export async function requireAgentWorkspace(
   request: Request,
@@ -117,8 +153,26 @@ export async function requireAgentWorkspace(
 ): Promise<Workspace> {
   if (request.method !== "POST") throw methodNotAllowed("POST");
   if (!isWorkspaceId(workspaceId)) throw unauthorized();
-  await requireCallbackToken(request, context.config, workspaceId);
+  const payload = await requireCallbackToken(request, context.config, workspaceId);
   const workspace = await getWorkspaceForAgent(context.db, workspaceId);
   if (!workspace) throw Response.json({ error: "This workspace no longer exists." }, { status: 404 });
+  const refusal = callbackRefusal(payload, workspace);
+  if (refusal) throw unauthorized(refusal, "revoked");
   return workspace;
+}
+
+/** Why a verified callback token may not act on the workspace as it is now, or null when it may. */
+export function callbackRefusal(
+  payload: JWTPayload,
+  workspace: Pick<Workspace, "status" | "startedAt" | "serverId" | "callbacksRevokedAt">,
+): string | null {
+  if (!CALLBACK_STATUSES.includes(workspace.status))
+    return `The workspace is ${workspace.status}: its callback tokens have ended.`;
+  if (typeof payload.run !== "number" || payload.run !== workspace.startedAt?.getTime())
+    return "This callback token belongs to an earlier run of the workspace.";
+  if (typeof payload.server === "number" && workspace.serverId !== null && payload.server !== workspace.serverId)
+    return "This callback token belongs to another server of the workspace.";
+  if (workspace.callbacksRevokedAt && (payload.iat ?? 0) * 1000 <= workspace.callbacksRevokedAt.getTime())
+    return "Access to this workspace has ended.";
+  return null;
 }

@@ -232,6 +232,8 @@ export const stopReasons = {
   lifetime: "Reached its maximum lifetime: stopped",
   heartbeat: `The agent stopped reporting (no heartbeat for ${(MISSED_HEARTBEATS * HEARTBEAT_INTERVAL_MS) / 1000} s): stopped`,
   agent: "The workspace asked to be stopped",
+  access: "The owner's access to this instance ended: stopped, and its tokens revoked",
+  serverGone: "Hetzner no longer has this workspace's server: marked stopped",
   user: "Stopped by you",
 } as const;
 

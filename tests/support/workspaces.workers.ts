@@ -160,7 +160,7 @@ export const reload = async (id: string) =>
 /** Calls an agent callback route's action as the VM agent would, with a callback token for the workspace. */
 export async function callAgentRoute(handler: typeof readyAction, workspace: Workspace, body: unknown, token?: string) {
   const waits: Promise<unknown>[] = [];
-  const bearer = token ?? (await issueCallbackToken(config, workspace.id)).callback_token;
+  const bearer = token ?? (await issueCallbackToken(config, workspace))!.callback_token;
   const response = await handler({
     request: new Request("http://localhost/", {
       method: "POST",
