@@ -4,6 +4,7 @@ import { createPublicKey } from "node:crypto";
 import type { CloudContext, Request } from "../context";
 import { escapeHtml, htmlPage, sendText } from "../http";
 import { GitHubApp } from "./app";
+import { identiconPng } from "./avatars";
 import { serveRepository } from "./git";
 import { adminEvent, adminInstall, install, installPage } from "./installations";
 import { OAuth } from "./oauth";
@@ -67,6 +68,12 @@ export class GitHub {
     if (path === "/session" && method === "GET") return this.oauth.signIn(r);
     if (path === "/login/oauth/authorize" && method === "GET") return this.oauth.authorize(r);
     if (path === "/login/oauth/access_token" && method === "POST") return this.oauth.accessToken(r);
+    const avatar = /^\/avatars\/([A-Za-z0-9-]+)\.png$/.exec(path);
+    if (avatar && method === "GET" && this.store.users.has(avatar[1]!.toLowerCase())) {
+      res.writeHead(200, { "Content-Type": "image/png", "Cache-Control": "max-age=3600" });
+      res.end(identiconPng(avatar[1]!));
+      return;
+    }
     if (path === `/apps/${slug}` && method === "GET") {
       res.writeHead(302, { Location: `${this.store.web}/apps/${slug}/installations/new` });
       res.end();
