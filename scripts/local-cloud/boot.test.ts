@@ -1,7 +1,8 @@
 // A server boots a real agent process from its cloud-init user-data; deleting it ends the whole process
-// group and removes its directory. The edge proxies HTTP and WebSocket upgrades to that agent.
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// group and removes its directory. The edge proxies HTTP and WebSocket upgrades to that agent over verified
+// TLS, on the port it stands for, through the server's firewall — and refuses what Cloudflare would refuse.
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,23 +18,50 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const realAgent = join(root, "agent/bin/vm-agent");
 const ZONE = "sam.example.test";
 const scratch = mkdtempSync(join(tmpdir(), "local-cloud-boot-"));
+const certs = join(scratch, "certs");
+mkdirSync(certs);
 
-/** A stand-in agent: serves HTTP and echoes after an Upgrade, records its environment, and starts a grandchild. */
+/**
+ * A stand-in agent: serves HTTPS with the certificate the test put in certs/ for its SAM_HOSTNAME (the real
+ * agent gets one from the Origin CA through bootstrap), echoes after an Upgrade, records its environment,
+ * and starts a grandchild.
+ */
 const fakeAgentSource = `
-import { createServer } from "node:http";
+import { createServer } from "node:https";
 import { spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 const [host, port] = process.env.SAM_LISTEN_ADDR.split(":");
 writeFileSync("fake-agent.json", JSON.stringify({ argv: process.argv.slice(2), env: process.env }));
 const child = spawn("sleep", ["300"], { stdio: "ignore" });
 writeFileSync("grandchild.pid", String(child.pid));
-const server = createServer((req, res) => res.end("agent says hi to " + req.headers.host + " from " + req.headers["cf-connecting-ip"]));
+const hostname = /SAM_HOSTNAME=(\\S+)/.exec(readFileSync(process.argv[3], "utf8"))[1];
+const tls = { key: readFileSync(${JSON.stringify(certs)} + "/" + hostname + ".key"), cert: readFileSync(${JSON.stringify(certs)} + "/" + hostname + ".crt") };
+const server = createServer(tls, (req, res) => res.end("agent says hi to " + req.headers.host + " from " + req.headers["cf-connecting-ip"]));
 server.on("upgrade", (req, socket) => {
   socket.write("HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n\\r\\n");
   socket.on("data", (data) => socket.write(Buffer.concat([Buffer.from("echo:"), data])));
 });
 server.listen(Number(port), host, () => console.log("fake agent listening"));
 `;
+
+/** A key and certificate for the fake agent serving `hostname`: from the local Origin CA, or self-signed. */
+function certificateFor(hostname: string, signer: "origin-ca" | "self-signed", names = [hostname]) {
+  const keyPath = join(certs, `${hostname}.key`);
+  const common = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyPath];
+  const certificate =
+    signer === "self-signed"
+      ? execFileSync(
+          "openssl",
+          ["req", "-x509", ...common, "-subj", `/CN=${hostname}`, "-addext", `subjectAltName=DNS:${hostname}`],
+          { stdio: "pipe" },
+        ).toString()
+      : cloud.services.cloudflare.ca.sign(
+          execFileSync("openssl", ["req", "-new", ...common, "-subj", `/CN=${hostname}`], { stdio: "pipe" }).toString(),
+          names,
+          90,
+        ).certificate;
+  writeFileSync(join(certs, `${hostname}.crt`), certificate);
+}
 
 function userData(downloadBase: string, workspace: string): string {
   // The shape app/workspaces/cloud-init.server.ts renders.
@@ -106,10 +134,10 @@ const failedAgent = (id: number) => {
   return agent?.error ? agent : undefined;
 };
 
-function edgeGet(host: string, path = "/"): Promise<{ status: number; body: string }> {
+function edgeGet(host: string, path = "/", via = cloud): Promise<{ status: number; body: string }> {
   return new Promise((ok, fail) => {
     const req = request(
-      { host: "127.0.0.1", port: cloud.port, path, headers: { host: `${host}:${cloud.port}` } },
+      { host: "127.0.0.1", port: via.port, path, headers: { host: `${host}:${via.port}` } },
       (res) => {
         let body = "";
         res.on("data", (c) => (body += c));
@@ -119,6 +147,34 @@ function edgeGet(host: string, path = "/"): Promise<{ status: number; body: stri
     req.on("error", fail);
     req.end();
   });
+}
+
+/** A server running the fake agent for `ws-<workspace>.<ZONE>` behind a proxied record, once it listens. */
+async function fakeWorkspace(workspace: string, options: { via?: LocalCloud; firewalls?: number[] } = {}) {
+  const via = options.via ?? cloud;
+  served = "fake";
+  const host = `ws-${workspace}.${ZONE}`;
+  const created = await call(`${via.url}/hetzner/v1`, "POST", "/servers", {
+    token: HETZNER_TOKEN,
+    body: {
+      name: workspace,
+      server_type: "cx23",
+      image: "ubuntu-24.04",
+      user_data: userData(downloadBase, workspace),
+      ...(options.firewalls ? { firewalls: options.firewalls.map((firewall) => ({ firewall })) } : {}),
+    },
+  });
+  expect(created.status).toBe(201);
+  const id = created.json.server.id as number;
+  const ip = created.json.server.public_net.ipv4.ip as string;
+  const agentIn = () => via.state().servers.find((s) => s.id === id)?.agent;
+  await until("the fake agent to listen", () => agentIn()?.log_tail.includes("listening"));
+  const record = await call(`${via.url}/cloudflare/client/v4`, "POST", `/zones/${ZONE_ID}/dns_records`, {
+    token: CLOUDFLARE_TOKEN,
+    body: { type: "A", name: host, content: ip, proxied: true },
+  });
+  expect(record.status).toBe(200);
+  return { id, ip, host, pid: agentIn()!.pid! };
 }
 
 describe("booting servers", () => {
@@ -150,8 +206,9 @@ describe("booting servers", () => {
     expect(existsSync(dir)).toBe(false);
   }, 60_000);
 
-  it("runs the agent with its own port, data, workspace, HOME and npm prefix; delete also ends its children", async () => {
+  it("runs the agent on its server's own address and port 8443 with TLS, its own data, workspace, HOME and npm prefix; delete also ends its children", async () => {
     served = "fake";
+    certificateFor(`ws-fake1.${ZONE}`, "origin-ca");
     const created = await hetzner("POST", "/servers", {
       name: "boot-fake",
       server_type: "cx23",
@@ -167,9 +224,9 @@ describe("booting servers", () => {
         JSON.parse(readFileSync(join(agent.dir, "fake-agent.json"), "utf8")),
     );
     expect(recorded.argv).toEqual(["--config-file", join(agent.dir, "etc/sam/agent.env")]);
+    expect(recorded.env.SAM_TLS).toBeUndefined();
     expect(recorded.env).toMatchObject({
-      SAM_LISTEN_ADDR: `127.0.0.1:${agent.port}`,
-      SAM_TLS: "off",
+      SAM_LISTEN_ADDR: `${created.json.server.public_net.ipv4.ip}:8443`,
       SAM_DATA_DIR: join(agent.dir, "var/lib/sam-agent"),
       SAM_WORKSPACE_DIR: join(agent.dir, "workspace"),
       HOME: join(agent.dir, "home"),
@@ -203,29 +260,13 @@ describe("booting servers", () => {
 });
 
 describe("the edge", () => {
-  it("answers 530 (1016) without a record, proxies HTTP and WebSocket upgrades with one, 502 once the agent is gone", async () => {
-    served = "fake";
+  it("answers 530 (1016) without a record, proxies HTTP and WebSocket upgrades over verified TLS with one, 522 once the server is gone", async () => {
     const host = `ws-edge1.${ZONE}`;
     const missing = await edgeGet(host);
     expect(missing.status).toBe(530);
     expect(missing.body).toContain("Error 1016");
-    const created = await hetzner("POST", "/servers", {
-      name: "edge1",
-      server_type: "cx23",
-      image: "ubuntu-24.04",
-      user_data: userData(downloadBase, "edge1"),
-    });
-    const id = created.json.server.id as number;
-    const ip = created.json.server.public_net.ipv4.ip as string;
-    const agent = await until("the fake agent to start", () => startedAgent(id));
-    await until("the fake agent to listen", () => agentOf(id)!.log_tail.includes("listening"));
-    const record = await cloudflare("POST", `/zones/${ZONE_ID}/dns_records`, {
-      type: "A",
-      name: host,
-      content: ip,
-      proxied: true,
-    });
-    expect(record.status).toBe(200);
+    certificateFor(host, "origin-ca");
+    const { id, pid } = await fakeWorkspace("edge1");
     const proxied = await edgeGet(host, "/health");
     expect(proxied.status).toBe(200);
     expect(proxied.body).toBe(`agent says hi to ${host}:${cloud.port} from 127.0.0.1`);
@@ -252,8 +293,96 @@ describe("the edge", () => {
 
     await hetzner("DELETE", `/servers/${id}`);
     await cloud.settled();
-    expect(groupAlive(agent.pid!)).toBe(false);
+    expect(groupAlive(pid)).toBe(false);
+    // Nothing answers at the record's address any more: Cloudflare waits, then gives up.
     const gone = await edgeGet(host);
-    expect(gone.status).toBe(502);
+    expect(gone.status).toBe(522);
+  }, 30_000);
+
+  it("admits only what the server's firewall admits: Cloudflare on the port the browser used", async () => {
+    const rules = (port: string, source: string) => [{ direction: "in", protocol: "tcp", port, source_ips: [source] }];
+    const firewall = async (name: string, port: string, source: string) =>
+      (await hetzner("POST", "/firewalls", { name, rules: rules(port, source) })).json.firewall.id as number;
+    const cloudflareOnly = await firewall("edge-cf-8443", "8443", "162.158.0.0/15");
+    const otherPort = await firewall("edge-cf-443", "443", "162.158.0.0/15");
+    const otherSource = await firewall("edge-office-8443", "8443", "198.51.100.0/24");
+
+    certificateFor(`ws-fwopen.${ZONE}`, "origin-ca");
+    const open = await fakeWorkspace("fwopen", { firewalls: [cloudflareOnly] });
+    expect((await edgeGet(open.host)).status).toBe(200);
+
+    for (const [name, id] of [
+      ["fwport", otherPort],
+      ["fwsource", otherSource],
+    ] as const) {
+      certificateFor(`ws-${name}.${ZONE}`, "origin-ca");
+      const closed = await fakeWorkspace(name, { firewalls: [id] });
+      const refused = await edgeGet(closed.host);
+      expect(refused.status).toBe(522);
+      expect(refused.body).toContain("firewall drops TCP port 8443");
+      await hetzner("DELETE", `/servers/${closed.id}`);
+    }
+    await hetzner("DELETE", `/servers/${open.id}`);
+    await cloud.settled();
+  }, 40_000);
+
+  it("connects to the origin on the port its listener stands for: a browser on 443 never reaches an agent on 8443", async () => {
+    const on443 = await startTestCloud({ baseDomain: ZONE, edgePort: 443 });
+    try {
+      const host = `ws-port443.${ZONE}`;
+      certificateFor(host, "origin-ca");
+      // No firewall: the connection reaches the server, where nothing listens on 443.
+      const bare = await fakeWorkspace("port443", { via: on443 });
+      const refused = await edgeGet(host, "/", on443);
+      expect(refused.status).toBe(521);
+      // SAM's firewall (8443 from Cloudflare only): the packets to 443 are dropped.
+      const fw = await call(`${on443.url}/hetzner/v1`, "POST", "/firewalls", {
+        token: HETZNER_TOKEN,
+        body: {
+          name: "sam-8443",
+          rules: [{ direction: "in", protocol: "tcp", port: "8443", source_ips: ["162.158.0.0/15"] }],
+          apply_to: [{ type: "server", server: { id: bare.id } }],
+        },
+      });
+      expect(fw.status).toBe(201);
+      const dropped = await edgeGet(host, "/", on443);
+      expect(dropped.status).toBe(522);
+      expect(dropped.body).toContain("firewall drops TCP port 443");
+    } finally {
+      await on443.close();
+    }
+  }, 40_000);
+
+  it("verifies the origin's certificate (Full strict): self-signed or for another name answers 526", async () => {
+    certificateFor(`ws-selfsig.${ZONE}`, "self-signed");
+    const selfSigned = await fakeWorkspace("selfsig");
+    const untrusted = await edgeGet(selfSigned.host);
+    expect(untrusted.status).toBe(526);
+    expect(untrusted.body).toContain("Invalid SSL certificate");
+
+    certificateFor(`ws-othername.${ZONE}`, "origin-ca", [`ws-someone-else.${ZONE}`]);
+    const wrongName = await fakeWorkspace("othername");
+    const mismatch = await edgeGet(wrongName.host);
+    expect(mismatch.status).toBe(526);
+    expect(mismatch.body).toContain("ERR_TLS_CERT_ALTNAME_INVALID");
+    await hetzner("DELETE", `/servers/${selfSigned.id}`);
+    await hetzner("DELETE", `/servers/${wrongName.id}`);
+    await cloud.settled();
+  }, 30_000);
+
+  it("has no edge certificate for a name two levels below the zone: the request fails before HTTP", async () => {
+    certificateFor(`ws-deepfirst.${ZONE}`, "origin-ca");
+    const server = await fakeWorkspace("deepfirst");
+    const deep = `ws-deep.sam.${ZONE}`;
+    const record = await cloudflare("POST", `/zones/${ZONE_ID}/dns_records`, {
+      type: "A",
+      name: deep,
+      content: server.ip,
+      proxied: true,
+    });
+    expect(record.status).toBe(200);
+    await expect(edgeGet(deep)).rejects.toThrow(/socket hang up|ECONNRESET/);
+    await hetzner("DELETE", `/servers/${server.id}`);
+    await cloud.settled();
   }, 30_000);
 });

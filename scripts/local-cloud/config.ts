@@ -21,6 +21,11 @@ export interface LocalCloudOptions {
   /** Permissions of `cloudflareApiToken`; "*" or absent means all (see docs/local-cloud.md). */
   cloudflareTokenPermissions?: string[];
   bootDelayMs: number;
+  /**
+   * The Cloudflare port the cloud's own port stands for at the edge, i.e. the port the edge connects to on the
+   * origin (default 8443, the port SAM's workspace URLs name; see docs/local-cloud.md).
+   */
+  edgePort?: number;
   log: (line: string) => void;
 }
 
@@ -48,6 +53,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): LocalCloudOptions {
   const bootDelayMs = Number(env.LOCAL_CLOUD_BOOT_DELAY_MS ?? "0");
   if (!Number.isFinite(bootDelayMs) || bootDelayMs < 0)
     throw new Error("local cloud: LOCAL_CLOUD_BOOT_DELAY_MS must be a number of milliseconds");
+  const edgePort = Number(env.LOCAL_CLOUD_EDGE_PORT ?? "8443");
+  if (!Number.isInteger(edgePort) || edgePort < 1 || edgePort > 65535)
+    throw new Error(`local cloud: LOCAL_CLOUD_EDGE_PORT "${env.LOCAL_CLOUD_EDGE_PORT}" is not a port`);
   const permissions = env.LOCAL_CLOUDFLARE_TOKEN_PERMISSIONS?.split(",")
     .map((p) => p.trim())
     .filter(Boolean);
@@ -69,6 +77,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): LocalCloudOptions {
     cloudflareZoneId: env.CLOUDFLARE_ZONE_ID!,
     cloudflareTokenPermissions: permissions?.length ? permissions : undefined,
     bootDelayMs,
+    edgePort,
     log: (line) => console.log(line),
   };
 }

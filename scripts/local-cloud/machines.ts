@@ -1,6 +1,7 @@
 // Runs each Hetzner "server" the way cloud-init would on a real VM: write /etc/sam/agent.env from the
 // user-data's write_files, download the agent named in runcmd, and start it — here as a detached child
-// process (its own process group) listening on its own port on 127.0.0.1.
+// process (its own process group) listening, with TLS as in production, on the agent's production port on
+// the server's own loopback address (its "public IPv4", see hetzner/servers.ts).
 import { spawn } from "node:child_process";
 import {
   chmodSync,
@@ -13,19 +14,22 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { arch } from "node:os";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { sleep } from "./http";
 
 export const AGENT_ENV_PATH = "/etc/sam/agent.env";
+/** The agent's default listen port (agent/internal/config), which the app's firewall opens and its URLs name. */
+export const AGENT_PORT = 8443;
 const GO_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" };
 export const HOST_GO_ARCH = GO_ARCH[arch()] ?? arch();
 
 export interface AgentProcess {
   pid: number | null;
-  port: number | null;
+  /** The server's public IPv4, a loopback address of its own, which the agent listens on. */
+  address: string;
+  port: number;
   alive: boolean;
   startedAt: string | null;
   exitedAt: string | null;
@@ -83,18 +87,6 @@ export function withHostArch(url: string): string {
   return parsed.toString();
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export function groupAlive(pid: number): boolean {
   try {
     process.kill(-pid, 0);
@@ -104,7 +96,7 @@ export function groupAlive(pid: number): boolean {
   }
 }
 
-export function newMachine(serverId: number, dir: string): Machine {
+export function newMachine(serverId: number, dir: string, address: string): Machine {
   return {
     serverId,
     dir,
@@ -112,7 +104,8 @@ export function newMachine(serverId: number, dir: string): Machine {
     exited: Promise.resolve(),
     agent: {
       pid: null,
-      port: null,
+      address,
+      port: AGENT_PORT,
       alive: false,
       startedAt: null,
       exitedAt: null,
@@ -162,7 +155,6 @@ export async function runCloudInit(
     return fail(`agent download ${agent.downloadUrl} failed: ${(error as Error).message}`);
   }
   if (machine.stopped) return;
-  const port = await freePort();
   const logFd = openSync(join(dir, "agent.log"), "a");
   const env: Record<string, string> = {
     PATH: `${join(dir, "npm-global/bin")}:${process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"}`,
@@ -172,8 +164,9 @@ export async function runCloudInit(
     SHELL: existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh",
     TERM: "xterm-256color",
     npm_config_prefix: join(dir, "npm-global"),
-    SAM_LISTEN_ADDR: `127.0.0.1:${port}`,
-    SAM_TLS: "off",
+    // The only setting that differs from a VM: the address, since every local server shares one host. TLS
+    // stays on, so the agent serves the Origin CA certificate it got through bootstrap, as in production.
+    SAM_LISTEN_ADDR: `${agent.address}:${agent.port}`,
     SAM_DATA_DIR: join(dir, "var/lib/sam-agent"),
     SAM_WORKSPACE_DIR: join(dir, "workspace"),
   };
@@ -189,7 +182,6 @@ export async function runCloudInit(
       child.once("error", reject);
     });
     agent.pid = child.pid ?? null;
-    agent.port = port;
     agent.alive = true;
     agent.startedAt = new Date().toISOString();
     machine.exited = new Promise((resolve) => {
@@ -202,7 +194,7 @@ export async function runCloudInit(
       });
     });
     child.unref();
-    log(`server ${machine.serverId}: agent pid ${agent.pid} on 127.0.0.1:${port}`);
+    log(`server ${machine.serverId}: agent pid ${agent.pid} on ${agent.address}:${agent.port}`);
   } catch (error) {
     fail(`agent start failed: ${(error as Error).message}`);
   } finally {

@@ -13,7 +13,7 @@ import { Faults, SERVICES, type FaultKind, type Service } from "./faults";
 import { GitHub } from "./github";
 import { Hetzner } from "./hetzner";
 import { BodyTooLargeError, readBody, sendJson } from "./http";
-import { destroyMachine, killNow, logTail, type Machine } from "./machines";
+import { AGENT_PORT, destroyMachine, killNow, logTail, type Machine } from "./machines";
 
 export interface LocalCloud {
   url: string;
@@ -93,13 +93,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const hetzner = new Hetzner(cloud);
   const cloudflare = new Cloudflare(cloud);
   const github = new GitHub(cloud);
-  const edge = new Edge(cloud, hetzner, cloudflare);
+  const edge = new Edge(cloud, hetzner, cloudflare, options.edgePort ?? AGENT_PORT);
   const settled = async () => {
     while (pending.size) await Promise.allSettled([...pending]);
   };
 
+  const initialBootDelayMs = options.bootDelayMs;
   const resetAll = async () => {
     faults.clear();
+    options.bootDelayMs = initialBootDelayMs;
     await settled();
     await Promise.all([...machines.values()].map((machine) => destroyMachine(machine)));
     machines.clear();
@@ -180,6 +182,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
             github.anonymousLimiter.setLimit(Math.min(limit, 60));
           } else return bad("service must be hetzner, cloudflare or github");
           return sendJson(r.res, 200, { service: body.service, limit });
+        }
+        case "PUT /boot-delay": {
+          // How long a new server stays initializing (its create action running), e.g. to stop one mid-create.
+          const { ms } = await json();
+          if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0)
+            return bad("ms must be a number of milliseconds");
+          options.bootDelayMs = ms;
+          return sendJson(r.res, 200, { boot_delay_ms: ms });
         }
         case "POST /reset":
           await resetAll();

@@ -25,6 +25,11 @@ export class Cloudflare {
     return this.store.accountId;
   }
 
+  /** The zone's name (its apex), below which the edge serves proxied names. */
+  get zoneName(): string {
+    return this.store.zoneName;
+  }
+
   /** The local Origin CA that signs the certificates (tests check signatures against it). */
   get ca(): OriginCa {
     return this.store.ca;

@@ -25,6 +25,38 @@ export function firewallsOf(store: HetznerStore, server: HetznerServer): number[
   return ids;
 }
 
+/** Whether an IPv4 address lies in a CIDR block (IPv6 blocks never hold one). */
+export function inCidr(ipv4: string, cidr: string): boolean {
+  const [network, bits] = cidr.split("/");
+  const toNumber = (address: string) => {
+    const bytes = address.split(".").map(Number);
+    if (bytes.length !== 4 || bytes.some((b) => !Number.isInteger(b) || b < 0 || b > 255)) return null;
+    return bytes.reduce((n, b) => n * 256 + b, 0);
+  };
+  const ip = toNumber(ipv4);
+  const net = network ? toNumber(network) : null;
+  const prefix = Number(bits);
+  if (ip === null || net === null || !(prefix >= 0 && prefix <= 32)) return false;
+  const size = 2 ** (32 - prefix);
+  return Math.floor(ip / size) === Math.floor(net / size);
+}
+
+/**
+ * Whether a TCP connection from `source` reaches `port` on the server, as Hetzner's firewalls decide: with no
+ * firewall applied everything is admitted; with any applied, only what an inbound rule of one of them allows.
+ */
+export function admitsTcp(store: HetznerStore, server: HetznerServer, port: number, source: string): boolean {
+  const applied = firewallsOf(store, server);
+  if (!applied.length) return true;
+  return applied.some((id) =>
+    store.firewalls.get(id)!.rules.some((rule) => {
+      if (rule.direction !== "in" || rule.protocol !== "tcp" || rule.port === null) return false;
+      const [low, high = low] = rule.port === "any" ? [1, 65535] : rule.port.split("-").map(Number);
+      return port >= low! && port <= high! && rule.source_ips.some((cidr) => inCidr(source, cidr));
+    }),
+  );
+}
+
 export class Firewalls {
   private nextFirewallId = 20_001;
 

@@ -76,13 +76,14 @@ describe("Hetzner catalog", () => {
 });
 
 describe("Hetzner servers", () => {
-  it("creates a server (201, initializing, TEST-NET-3 address) and it becomes running", async () => {
+  it("creates a server (201, initializing, a loopback address of this cloud's own) and it becomes running", async () => {
     const res = await h("POST", "/servers", server("create-me", { labels: { "managed-by": "sam", workspace: "w1" } }));
     expect(res.status).toBe(201);
     expect(contractErrors("hetzner", "operations.create_server.201", res.json)).toEqual([]);
     expect(res.json.server.status).toBe("initializing");
     expect(res.json.root_password).toBeNull();
-    expect(res.json.server.public_net.ipv4.ip).toMatch(/^203\.0\.113\.\d+$/);
+    // Its agent listens there on 8443; the middle bytes are the cloud's port, so two clouds never collide.
+    expect(res.json.server.public_net.ipv4.ip).toBe(`127.${cloud.port >> 8}.${cloud.port & 255}.2`);
     expect(res.json.action.command).toBe("create_server");
     await cloud.settled();
     const got = await h("GET", `/servers/${res.json.server.id}`);
@@ -164,6 +165,7 @@ describe("Hetzner servers", () => {
 
   it("deletes a server: {action}, then 404 with the error shape", async () => {
     const created = await h("POST", "/servers", server("delete-me"));
+    await cloud.settled();
     const deleted = await h("DELETE", `/servers/${created.json.server.id}`);
     expect(deleted.status).toBe(200);
     expect(contractErrors("hetzner", "operations.delete_server.200", deleted.json)).toEqual([]);
@@ -172,6 +174,22 @@ describe("Hetzner servers", () => {
     const gone = await h("GET", `/servers/${created.json.server.id}`);
     expect(gone.status).toBe(404);
     expect(gone.json.error.code).toBe("not_found");
+  });
+});
+
+describe("Hetzner server locks", () => {
+  it("answers 423 locked to DELETE while the create action runs, and deletes once it has finished", async () => {
+    expect((await call(cloud.url, "PUT", "/_local/boot-delay", { body: { ms: 1500 } })).status).toBe(200);
+    const created = await h("POST", "/servers", server("locked-while-creating"));
+    await call(cloud.url, "PUT", "/_local/boot-delay", { body: { ms: 0 } });
+    const refused = await h("DELETE", `/servers/${created.json.server.id}`);
+    expect(refused.status).toBe(423);
+    expect(refused.json.error.code).toBe("locked");
+    expect(contractErrors("hetzner", "operations.delete_server.4xx", refused.json)).toEqual([]);
+    expect((await h("GET", `/servers/${created.json.server.id}`)).status).toBe(200);
+    await cloud.settled();
+    expect((await h("GET", `/actions/${created.json.action.id}`)).json.action.status).toBe("success");
+    expect((await h("DELETE", `/servers/${created.json.server.id}`)).status).toBe(200);
   });
 });
 

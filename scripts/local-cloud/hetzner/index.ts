@@ -5,7 +5,7 @@ import { BodyTooLargeError, sendJson } from "../http";
 import { RefillingLimiter } from "../rate-limit";
 import { HetznerError, list, notFound, paginate } from "./api";
 import { datacenterJson, IMAGES, imageJson, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./catalog";
-import { Firewalls } from "./firewalls";
+import { admitsTcp, Firewalls } from "./firewalls";
 import { Servers } from "./servers";
 import { actionJson, HetznerStore, type HetznerServer } from "./store";
 
@@ -35,6 +35,11 @@ export class Hetzner {
   serverByIpv4(ip: string): HetznerServer | undefined {
     for (const server of this.store.servers.values()) if (server.ipv4 === ip) return server;
     return undefined;
+  }
+
+  /** Whether the server's firewalls let a TCP connection from `source` through to `port`. */
+  admitsTcp(server: HetznerServer, port: number, source: string): boolean {
+    return admitsTcp(this.store, server, port, source);
   }
 
   async handle(r: Request): Promise<void> {

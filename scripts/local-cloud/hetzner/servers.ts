@@ -39,6 +39,7 @@ export class Servers {
       if (!server) throw notFound("server");
       if (method === "GET") return { status: 200, body: { server: this.serverJson(server) } };
       if (method === "PUT") return this.updateServer(server, await readJson(r));
+      this.refuseWhileLocked(server);
       return { status: 200, body: { action: actionJson(this.deleteServer(server)) } };
     }
     if (parts.length === 4 && sub === "actions") {
@@ -68,14 +69,21 @@ export class Servers {
     );
   }
 
-  private allocateAddress(): number {
+  /**
+   * A public IPv4 for a new server: a loopback address of its own, so its agent can listen on the production
+   * port 8443 next to every other server's. The middle two bytes are the cloud's port, so two local clouds on
+   * one machine (npm start and a test run) never hand out the same address.
+   */
+  private allocateAddress(): { host: number; ipv4: string } {
+    const cloudPort = Number(new URL(this.store.cloud.url).port);
+    const network = `127.${cloudPort >> 8}.${cloudPort & 255}`;
     for (let host = 2; host < 255; host++) {
       if (!this.usedAddresses.has(host)) {
         this.usedAddresses.add(host);
-        return host;
+        return { host, ipv4: `${network}.${host}` };
       }
     }
-    throw new HetznerError(412, "resource_unavailable", "no public IPv4 left in 203.0.113.0/24");
+    throw new HetznerError(412, "resource_unavailable", `no public IPv4 left in ${network}.0/24`);
   }
 
   private createServer(body: Record<string, unknown>) {
@@ -129,7 +137,7 @@ export class Servers {
       if (existing.name === name)
         throw new HetznerError(409, "uniqueness_error", "server name is already used", { fields: [{ name: "name" }] });
     }
-    const host = this.allocateAddress();
+    const { host, ipv4 } = this.allocateAddress();
     const server: HetznerServer = {
       id: this.nextServerId++,
       name,
@@ -139,7 +147,7 @@ export class Servers {
       serverTypeId: type.id,
       locationName: place.name,
       imageId: chosenImage.id,
-      ipv4: `203.0.113.${host}`,
+      ipv4,
       ipv6: `2001:db8:0:${host.toString(16)}::/64`,
       userData: (user_data as string | undefined) ?? null,
     };
@@ -154,7 +162,7 @@ export class Servers {
     );
     const dir = join(this.store.cloud.dir, "servers", String(server.id));
     mkdirSync(dir, { recursive: true });
-    const machine = newMachine(server.id, dir);
+    const machine = newMachine(server.id, dir, ipv4);
     this.store.cloud.machines.set(server.id, machine);
     const boot = async () => {
       // Always yield first: the create response shows the server still initializing, as Hetzner's does.
@@ -197,6 +205,18 @@ export class Servers {
     if (typeof body.name === "string") server.name = body.name;
     if (body.labels !== undefined) server.labels = { ...(body.labels as Record<string, string>) };
     return { status: 200, body: { server: this.serverJson(server) } };
+  }
+
+  /** Hetzner refuses to start an action on a server while another one (create, start, …) still runs. */
+  private refuseWhileLocked(server: HetznerServer): void {
+    for (const action of this.store.actions.values()) {
+      if (action.finished === null && action.resources.some((r) => r.type === "server" && r.id === server.id))
+        throw new HetznerError(
+          423,
+          "locked",
+          `server ${server.id} is locked: action ${action.command} (${action.id}) is still running`,
+        );
+    }
   }
 
   private deleteServer(server: HetznerServer): Action {
