@@ -212,6 +212,37 @@ describe("hetzner client", () => {
     expect(requests.map((r) => r.method)).toEqual(["DELETE", "DELETE"]);
   });
 
+  it("waits out 423 locked while the create action runs, then deletes", async () => {
+    const { fetch, requests } = fakeFetch((request, i) =>
+      i < 2 ? hetznerError(423, "locked", "server is locked") : json(200, { action: { ...action, id: 7 } }),
+    );
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch, locked: { waitMs: 1000, pollMs: 5 } });
+    expect(await client.deleteServer(42)).toMatchObject({ id: 7 });
+    expect(requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(Array(3).fill("DELETE /v1/servers/42"));
+  });
+
+  it("gives up on a lock that outlasts the wait with Hetzner's 423, and never waits on other refusals", async () => {
+    const { fetch } = fakeFetch(() => hetznerError(423, "locked", "server is locked"));
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch, locked: { waitMs: 30, pollMs: 10 } });
+    expect(await rejection(client.deleteServer(42))).toMatchObject({ status: 423, code: "locked" });
+    const protectedServer = fakeFetch(() => hetznerError(423, "protected", "delete protection is on"));
+    const refused = hetzner({ baseUrl: BASE, token: TOKEN, fetch: protectedServer.fetch, locked: { pollMs: 5 } });
+    expect(await rejection(refused.deleteServer(42))).toMatchObject({ status: 423, code: "protected" });
+    expect(protectedServer.requests).toHaveLength(1);
+  });
+
+  it("tells a Read & Write token (422 on an empty create) from a read-only one (401 token_readonly)", async () => {
+    const writable = fakeFetch(() => hetznerError(422, "invalid_input", "invalid input in field 'name'"));
+    await hetzner({ baseUrl: BASE, token: TOKEN, fetch: writable.fetch }).verifyWriteAccess();
+    expect(writable.requests[0]).toMatchObject({ method: "POST" });
+    expect(writable.requests[0]!.url.pathname).toBe("/v1/firewalls");
+    const readOnly = fakeFetch(() =>
+      hetznerError(401, "token_readonly", "the token is only allowed to perform GET requests"),
+    );
+    const error = await rejection(hetzner({ baseUrl: BASE, token: TOKEN, fetch: readOnly.fetch }).verifyWriteAccess());
+    expect(error).toMatchObject({ status: 401, code: "token_readonly" });
+  });
+
   it("deletes a firewall answered with 204 No Content", async () => {
     const { fetch, requests } = fakeFetch(() => new Response(null, { status: 204 }));
     await hetzner({ baseUrl: BASE, token: TOKEN, fetch }).deleteFirewall(38);

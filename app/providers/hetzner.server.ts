@@ -189,7 +189,15 @@ export interface HetznerOptions {
   timeoutMs?: number;
   /** Retry tuning, for tests; see HttpConfig. */
   retry?: Pick<HttpConfig, "maxAttempts" | "retryDelayMs" | "maxRetryWaitMs" | "retryBudgetMs">;
+  /**
+   * How long a delete waits for the server's running action (its create, for one stopped right after
+   * creating) to finish while Hetzner answers 423 locked, and how often it asks again. Defaults 25 s and 2 s:
+   * inside the 30 s a Worker may keep working after its response.
+   */
+  locked?: { waitMs?: number; pollMs?: number };
 }
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function readRateLimit(headers: Headers): HetznerRateLimit | undefined {
   const limit = Number(headers.get("ratelimit-limit"));
@@ -293,6 +301,21 @@ export function hetzner(options: HetznerOptions) {
       await call("GET", "/servers", paginationSchema, { query: { per_page: 1 } });
     },
 
+    /**
+     * Whether the token may write, without making anything: Hetzner checks a read-only token before it reads
+     * the body (401 token_readonly), so an empty firewall create fails on its missing name (422 invalid_input)
+     * for a Read & Write token and on the token for a read-only one. Throws the ProviderError otherwise.
+     */
+    async verifyWriteAccess(): Promise<void> {
+      try {
+        await call("POST", "/firewalls", z.unknown(), { body: {} });
+      } catch (error) {
+        if (isProviderError(error, 422) && error.code === "invalid_input") return;
+        throw error;
+      }
+      throw new Error("Hetzner created a firewall from an empty request");
+    },
+
     listServerTypes: () => listAll("/server_types", "server_types", serverTypeSchema),
 
     listLocations: () => listAll("/locations", "locations", locationSchema),
@@ -335,13 +358,28 @@ export function hetzner(options: HetznerOptions) {
     listServers: (filter: { labelSelector?: string; name?: string } = {}) =>
       listAll("/servers", "servers", serverSchema, { label_selector: filter.labelSelector, name: filter.name }),
 
-    /** Deletes the server; null when it was already gone (so a repeated delete is harmless). */
-    deleteServer: (id: number) =>
-      orNull(
-        call("DELETE", `/servers/${id}`, z.object({ action: actionSchema.optional() })).then(
-          (data) => data.action ?? null,
-        ),
-      ),
+    /**
+     * Deletes the server; null when it was already gone (so a repeated delete is harmless). While another
+     * action on it runs (a create takes a while), Hetzner refuses with 423 locked: wait for it and try again.
+     */
+    async deleteServer(id: number): Promise<HetznerAction | null> {
+      const waitMs = options.locked?.waitMs ?? 25_000;
+      const pollMs = options.locked?.pollMs ?? 2000;
+      const started = Date.now();
+      for (;;) {
+        try {
+          return await orNull(
+            call("DELETE", `/servers/${id}`, z.object({ action: actionSchema.optional() })).then(
+              (data) => data.action ?? null,
+            ),
+          );
+        } catch (error) {
+          const locked = isProviderError(error, 423) && error.code === "locked";
+          if (!locked || Date.now() - started + pollMs > waitMs) throw error;
+          await sleep(pollMs);
+        }
+      }
+    },
 
     getAction: (id: number) =>
       call("GET", `/actions/${id}`, z.object({ action: actionSchema })).then((data) => data.action),

@@ -27,6 +27,13 @@ export async function loadSettings(context: AppLoadContext, user: User) {
 /** What a person can do about a failed token check, in one sentence. Never includes the token. */
 function hetznerTokenProblem(error: unknown): { message: string; status: number } {
   if (error instanceof ProviderError) {
+    // Hetzner answers a read-only token's writes with 401 too: its code says which 401 it is.
+    if (error.code === "token_readonly")
+      return {
+        status: 400,
+        message:
+          "This Hetzner token is read-only: SAM creates and deletes servers with it. Create a token with Read & Write access.",
+      };
     if (error.status === 401)
       return {
         status: 400,
@@ -88,7 +95,10 @@ export async function settingsAction(request: Request, context: AppLoadContext, 
       );
     }
     try {
-      await hetzner({ baseUrl: context.config.HETZNER_API_URL, token }).verifyToken();
+      const client = hetzner({ baseUrl: context.config.HETZNER_API_URL, token });
+      await client.verifyToken();
+      // A read-only token reads fine; it would only fail at the first create, long after it was saved.
+      await client.verifyWriteAccess();
     } catch (error) {
       const problem = hetznerTokenProblem(error);
       return data(

@@ -8,6 +8,11 @@ describe("errors a person can act on", () => {
     new ProviderError({ provider: "hetzner", status, code, message });
   it.each([
     [hetzner(401, "unauthorized"), "Hetzner rejected the token: check it in Settings."],
+    // Hetzner sends token_readonly with status 401 (its error table): read-only, not "rejected".
+    [
+      hetzner(401, "token_readonly"),
+      "The Hetzner token is read-only: create one with Read & Write access and save it in Settings.",
+    ],
     [hetzner(412, "resource_unavailable"), "Hetzner has no capacity for cx33 in fsn1: pick another location or size."],
     [hetzner(429, "rate_limit_exceeded"), "Hetzner is rate-limiting requests: wait a minute, then retry."],
     [

@@ -16,10 +16,11 @@ export function explainError(error: unknown, workspace: Pick<Workspace, "serverT
   const name = providerNames[error.provider];
   const said = error.message ? ` (${name} said: ${error.message.replace(/\.$/, "")})` : "";
   if (error.provider === "hetzner") {
-    if (error.status === 401 || error.code === "unauthorized")
-      return "Hetzner rejected the token: check it in Settings.";
+    // token_readonly comes with status 401 as well, so it is told apart first.
     if (error.code === "token_readonly")
       return "The Hetzner token is read-only: create one with Read & Write access and save it in Settings.";
+    if (error.status === 401 || error.code === "unauthorized")
+      return "Hetzner rejected the token: check it in Settings.";
     if (error.code === "resource_limit_exceeded")
       return `Your Hetzner project has reached a resource limit${said}: delete unused servers or ask Hetzner to raise the limit, then retry.`;
     if (error.code === "resource_unavailable" || error.code === "placement_error" || error.status === 412)

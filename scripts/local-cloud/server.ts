@@ -170,6 +170,15 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           if (!Array.isArray(body.permissions)) return bad('permissions must be a list, e.g. ["dns_records:edit"]');
           return sendJson(r.res, 201, cloudflare.addToken(body.token, body.permissions.map(String)));
         }
+        case "POST /hetzner/tokens": {
+          const body = await json();
+          if (typeof body.token !== "string" || !/^[A-Za-z0-9]{64}$/.test(body.token))
+            return bad("token (64 letters and digits, like a Hetzner token) is required");
+          if (body.read_only !== true)
+            return bad("read_only must be true: the Read & Write token is LOCAL_HETZNER_TOKEN");
+          hetzner.addReadOnlyToken(body.token);
+          return sendJson(r.res, 201, { token: body.token, read_only: true });
+        }
         case "PUT /rate-limit": {
           const body = await json();
           const limit = body.limit;

@@ -36,6 +36,24 @@ describe("Hetzner auth and rate limits", () => {
     }
   });
 
+  it("lets a read-only token GET, and answers anything else with 401 token_readonly before reading the body", async () => {
+    const readOnly = "r".repeat(64);
+    expect(
+      (await call(cloud.url, "POST", "/_local/hetzner/tokens", { body: { token: readOnly, read_only: true } })).status,
+    ).toBe(201);
+    expect((await h("GET", "/servers", undefined, readOnly)).status).toBe(200);
+    for (const body of [{}, server("read-only-attempt")]) {
+      const refused = await h("POST", "/servers", body, readOnly);
+      expect(refused.status).toBe(401);
+      expect(refused.json.error.code).toBe("token_readonly");
+      expect(contractErrors("hetzner", "operations.create_server.4xx", refused.json)).toEqual([]);
+    }
+    // The same empty create with the Read & Write token fails on its input instead: how the app tells them apart.
+    const writable = await h("POST", "/firewalls", {});
+    expect(writable.status).toBe(422);
+    expect(writable.json.error.code).toBe("invalid_input");
+  });
+
   it("answers 429 rate_limit_exceeded once the (lowered) limit is spent, and refills 1/s at 3600/h", async () => {
     const lowered = await call(cloud.url, "PUT", "/_local/rate-limit", { body: { service: "hetzner", limit: 2 } });
     expect(lowered.status).toBe(200);

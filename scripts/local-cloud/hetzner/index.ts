@@ -26,7 +26,15 @@ export class Hetzner {
     return this.store.servers.size;
   }
 
+  /** Tokens made with only Read access in the console: every method but GET answers 401 token_readonly. */
+  private readonly readOnlyTokens = new Set<string>();
+
+  addReadOnlyToken(token: string): void {
+    this.readOnlyTokens.add(token);
+  }
+
   reset(): void {
+    this.readOnlyTokens.clear();
     this.store.reset();
     this.servers.reset();
     this.limiter.reset();
@@ -44,7 +52,8 @@ export class Hetzner {
 
   async handle(r: Request): Promise<void> {
     const token = /^Bearer\s+(\S+)$/i.exec(r.req.headers.authorization ?? "")?.[1];
-    const authorized = token === this.store.cloud.options.hetznerToken;
+    const readOnly = token !== undefined && this.readOnlyTokens.has(token);
+    const authorized = token === this.store.cloud.options.hetznerToken || readOnly;
     const budget = this.limiter.take(authorized ? `token:${token}` : `ip:${r.req.socket.remoteAddress}`);
     const headers = {
       "RateLimit-Limit": String(budget.limit),
@@ -61,6 +70,9 @@ export class Hetzner {
       if (!budget.allowed) throw new HetznerError(429, "rate_limit_exceeded", "limit of requests per hour reached");
       if (!token) throw new HetznerError(401, "unauthorized", "request was made without a token");
       if (!authorized) throw new HetznerError(401, "unauthorized", "unable to authenticate");
+      // Checked with the token, before the request's body is read: as the API's error table says.
+      if (readOnly && r.method !== "GET")
+        throw new HetznerError(401, "token_readonly", "the token is only allowed to perform GET requests");
       const result = await this.route(r);
       if (result.status === 204) reply(204);
       else reply(result.status, result.body, result.headers);
