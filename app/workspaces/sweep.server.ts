@@ -1,9 +1,10 @@
-import { and, eq, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { and, desc, eq, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { audit } from "../platform/audit.server";
 import { purgeExpiredBootstrapTokens } from "./bootstrap.server";
 import type { Config } from "../platform/config.server";
 import type { Database } from "../platform/context.server";
-import { credentials, LIVE_STATUSES, workspaces } from "../db/schema";
+import { credentials, LIVE_STATUSES, workspaceEvents, workspaces } from "../db/schema";
+import { probeAgent, type AgentProbe } from "./probe.server";
 import { ownedSelector, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./clouds.server";
 import { finishStop, teardown } from "./teardown.server";
 import {
@@ -34,6 +35,8 @@ export interface SweepContext {
 export interface SweepReport {
   provisioningTimedOut: string[];
   stopped: Array<{ id: string; reason: string }>;
+  /** Silent (no heartbeat for several intervals) but answering the probe: kept running. */
+  silentButAlive: string[];
   stuckStopsFinished: string[];
   leftoversCleaned: string[];
   orphanServersDeleted: number[];
@@ -61,12 +64,13 @@ interface Sweep {
 
 export async function runSweep(
   context: SweepContext,
-  options: { now?: number; clouds?: CloudsFactory; zone?: ZoneClient } = {},
+  options: { now?: number; clouds?: CloudsFactory; zone?: ZoneClient; probe?: AgentProbe } = {},
 ): Promise<SweepReport> {
   const deps: Deps = { db: context.db, config: context.config };
   const report: SweepReport = {
     provisioningTimedOut: [],
     stopped: [],
+    silentButAlive: [],
     stuckStopsFinished: [],
     leftoversCleaned: [],
     orphanServersDeleted: [],
@@ -90,7 +94,7 @@ export async function runSweep(
     },
   };
   await timeOutProvisioning(sweep);
-  await stopLostIdleAndOverAge(sweep);
+  await stopLostIdleAndOverAge(sweep, options.probe ?? probeAgent);
   await finishStuckStops(sweep);
   await retryFailedCleanups(sweep);
   await sweep.attempt("orphans", () => reapOrphans(sweep));
@@ -131,20 +135,65 @@ async function timeOutProvisioning({ deps, now, clouds, report, record, attempt 
   }
 }
 
-/** Running workspaces whose agent went silent (no heartbeat for several intervals), that are idle, or over age. */
-async function stopLostIdleAndOverAge({ deps, now, clouds, report, record, attempt }: Sweep) {
+/**
+ * Running workspaces that are over age, idle, or whose agent went silent. Silence alone deletes nothing: a
+ * control-plane outage silences every heartbeat at once, so after MISSED_HEARTBEATS intervals the sweep
+ * probes the agent. An agent that answers keeps its workspace (noted once on the timeline); one that does
+ * not is stopped; and when Hetzner no longer has the server, the workspace is marked stopped (nothing is
+ * left to delete but its DNS record and firewall).
+ */
+async function stopLostIdleAndOverAge({ deps, now, clouds, report, record, attempt }: Sweep, probe: AgentProbe) {
   const running = await deps.db.query.workspaces.findMany({ where: eq(workspaces.status, "running") });
   for (const workspace of running) {
-    const reason = stopReason(workspace, now);
+    let reason = stopReason(workspace, now);
     if (!reason) continue;
     await attempt(`stop ${workspace.id}`, async () => {
-      const claimed = await claimStop(deps, { id: workspace.id }, stopReasons[reason]);
+      if (reason === "heartbeat") {
+        if (await probe(deps.config, workspace.id)) {
+          report.silentButAlive.push(workspace.id);
+          await noteSilentButAlive(deps, workspace, now);
+          return;
+        }
+        if (await serverGone(deps, clouds, workspace)) reason = "serverGone";
+      }
+      const claimed = await claimStop(deps, { id: workspace.id }, stopReasons[reason!]);
       if (!claimed) return;
-      await finishStop(deps, claimed, { clouds });
-      report.stopped.push({ id: claimed.id, reason });
+      // A server Hetzner no longer has is not deleted again; its DNS record and firewall still go.
+      await finishStop(deps, reason === "serverGone" ? { ...claimed, serverId: null } : claimed, { clouds });
+      report.stopped.push({ id: claimed.id, reason: reason! });
       await record(claimed.userId, "workspace.stopped", { workspaceId: claimed.id, reason });
     });
   }
+}
+
+/** Once per silence: the timeline says why a workspace without heartbeats is still running. */
+async function noteSilentButAlive(deps: Deps, workspace: Workspace, now: number) {
+  const [last] = await deps.db
+    .select({ step: workspaceEvents.step })
+    .from(workspaceEvents)
+    .where(eq(workspaceEvents.workspaceId, workspace.id))
+    .orderBy(desc(workspaceEvents.id))
+    .limit(1);
+  if (last?.step === "heartbeat") return;
+  const silentFor = Math.round((now - (workspace.lastHeartbeatAt ?? workspace.updatedAt).getTime()) / 1000);
+  await recordEvent(
+    deps.db,
+    workspace.id,
+    "heartbeat",
+    "info",
+    `No heartbeat for ${silentFor} s, but the agent answers its health check: kept running`,
+  );
+}
+
+/** True only when Hetzner answered and the recorded server is not among the workspace's servers. */
+async function serverGone(deps: Deps, clouds: CloudsFactory, workspace: Workspace): Promise<boolean> {
+  if (!workspace.serverId) return false;
+  const client = await clouds(deps, workspace.userId).catch(() => null);
+  if (!client) return false;
+  const servers = await client.hetzner
+    .listServers({ labelSelector: `${ownedSelector(deps.config)},workspace=${workspace.id}` })
+    .catch(() => null);
+  return servers !== null && !servers.some((server) => server.id === workspace.serverId);
 }
 
 /** Stops whose request died half-way (waitUntil cut short). */
@@ -191,10 +240,11 @@ async function purgeBootstrapTokens({ deps, now, report, record }: Sweep) {
 }
 
 function stopReason(workspace: Workspace, now: number): keyof typeof stopReasons | null {
-  const lastSign = workspace.lastHeartbeatAt?.getTime() ?? workspace.updatedAt.getTime();
-  if (now - lastSign > MISSED_HEARTBEATS * HEARTBEAT_INTERVAL_MS) return "heartbeat";
   if (workspace.startedAt && now - workspace.startedAt.getTime() >= workspace.maxLifetimeSeconds * 1000)
     return "lifetime";
+  // A silent agent's activity is unknown, so it is not judged idle: the probe decides.
+  const lastSign = workspace.lastHeartbeatAt?.getTime() ?? workspace.updatedAt.getTime();
+  if (now - lastSign > MISSED_HEARTBEATS * HEARTBEAT_INTERVAL_MS) return "heartbeat";
   // Activity is only as fresh as the last heartbeat, so idleness is judged as of one and a half intervals
   // ago: a busy agent's next heartbeat would by then have reported newer activity.
   const decision = idleDecision({

@@ -146,4 +146,74 @@ describe("sweep", () => {
     expect(report.orphanFirewallsDeleted).toContain(firewall.id);
     expect(fake.firewalls.has(firewall.id)).toBe(false);
   });
+
+  it("a silent agent that answers the probe keeps running (noted once); one that does not is stopped, without a delete when Hetzner has no server", async () => {
+    const fake = fakeClouds();
+    await db
+      .insert(schema.credentials)
+      .values({ userId, kind: "hetzner", ciphertext: "x", iv: "x", keyVersion: 1, last4: "0000" });
+    const now = Date.now();
+    const silent = {
+      status: "running" as const,
+      startedAt: new Date(now - 3600_000),
+      lastActivityAt: new Date(now - 3600_000),
+      lastHeartbeatAt: new Date(now - 5 * 60_000),
+      dnsRecordId: "recorded",
+    };
+    const server = async (id: string) =>
+      (
+        await fake.clouds.hetzner.createServer({
+          name: id,
+          serverType: "cx23",
+          location: "fsn1",
+          image: "ubuntu-24.04",
+          userData: "",
+          labels: { "managed-by": "sam", instance: "localhost-8788", workspace: id },
+        })
+      ).server.id;
+    const alive = await newWorkspace(silent);
+    const aliveServer = await server(alive.id);
+    await db.update(schema.workspaces).set({ serverId: aliveServer }).where(eq(schema.workspaces.id, alive.id));
+    const dead = await newWorkspace(silent);
+    const deadServer = await server(dead.id);
+    await db.update(schema.workspaces).set({ serverId: deadServer }).where(eq(schema.workspaces.id, dead.id));
+    const gone = await newWorkspace({ ...silent, serverId: 999_999 });
+    const deletes: number[] = [];
+    const deleteServer = fake.clouds.hetzner.deleteServer;
+    fake.clouds.hetzner.deleteServer = async (id) => {
+      deletes.push(id);
+      return deleteServer(id);
+    };
+    const probed: string[] = [];
+    const probe = async (_config: unknown, id: string) => {
+      probed.push(id);
+      return id === alive.id;
+    };
+
+    const report = await runSweep({ db, config }, { clouds: fake.factory, zone: fake.clouds.zone, now, probe });
+    expect(probed.sort()).toEqual([alive.id, dead.id, gone.id].sort());
+    expect(report.silentButAlive).toEqual([alive.id]);
+    expect((await reload(alive.id))!.status).toBe("running");
+    expect(fake.servers.has(aliveServer)).toBe(true);
+    expect(report.stopped).toEqual(
+      expect.arrayContaining([
+        { id: dead.id, reason: "heartbeat" },
+        { id: gone.id, reason: "serverGone" },
+      ]),
+    );
+    expect((await reload(dead.id))!.status).toBe("stopped");
+    expect(fake.servers.has(deadServer)).toBe(false);
+    expect((await reload(gone.id))!.status).toBe("stopped");
+    expect(deletes).not.toContain(999_999);
+    const steps = async (id: string) =>
+      (await listEvents(db, id)).map((event) => `${event.step}:${event.status}:${event.message}`);
+    expect((await steps(gone.id)).join("\n")).toContain("Hetzner no longer has this workspace's server");
+    expect((await steps(dead.id)).join("\n")).toContain("did not answer a health check");
+
+    // A second sweep in the same silence adds no second note.
+    await runSweep({ db, config }, { clouds: fake.factory, zone: fake.clouds.zone, now: now + 30_000, probe });
+    const notes = (await steps(alive.id)).filter((step) => step.startsWith("heartbeat:info"));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toContain("answers its health check");
+  });
 });
