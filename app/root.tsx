@@ -25,7 +25,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
     getOptionalUser(request, context),
   ]);
   const menuUser = user
-    ? { login: user.login, name: user.name, avatarUrl: user.avatarUrl, isAdmin: isAdmin(context, user.login) }
+    ? { login: user.login, name: user.name, avatarUrl: user.avatarUrl, isAdmin: await isAdmin(context, user) }
     : null;
   return data({ toast, version: context.config.VERSION, user: menuUser }, { headers });
 }

@@ -6,8 +6,10 @@ import { audit } from "../platform/audit.server";
 import type { User } from "../auth/auth.server";
 import { auditLog, users, workspaces } from "../db/schema";
 import { getPolicy, savePolicy, type Policy } from "./policy.server";
+import { readForm } from "../platform/responses.server";
 import { redirectWithToast } from "../platform/toast.server";
 import { costSoFar } from "../workspaces/cost";
+import { endAccessOfDisallowedUsers } from "../workspaces/access.server";
 
 export async function loadAdmin(context: AppLoadContext) {
   const { db } = context;
@@ -75,7 +77,7 @@ export async function loadAdmin(context: AppLoadContext) {
 }
 
 export async function adminAction(request: Request, context: AppLoadContext, admin: User) {
-  const formData = await request.formData();
+  const formData = await readForm(request);
   const submission = parseWithZod(formData, { schema: policyFormSchema });
   if (submission.status !== "success") return data({ result: submission.reply() }, { status: 400 });
   const before = await getPolicy(context);
@@ -84,6 +86,7 @@ export async function adminAction(request: Request, context: AppLoadContext, adm
     allowedLogins: submission.value.allowedLogins.length ? submission.value.allowedLogins : null,
   };
   await savePolicy(context, policy);
+  await endAccessOfDisallowedUsers(context);
   const changed = Object.fromEntries(
     Object.entries(policy).filter(
       ([key, value]) => JSON.stringify(value) !== JSON.stringify(before[key as keyof Policy]),

@@ -1,7 +1,8 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
+import { sql } from "drizzle-orm";
 import { z } from "zod";
 import { policyBounds } from "./schema";
-import { instanceSettings } from "../db/schema";
+import { githubLoginPins, instanceSettings } from "../db/schema";
 import { sizeNames, type Size } from "../workspaces/sizes";
 
 /** The instance's policy, set by admins on /admin and read by sign-in and the workspace code. */
@@ -79,13 +80,52 @@ export async function savePolicy(context: AppLoadContext, policy: Policy) {
   policies.delete(context);
 }
 
-export function isAdmin(context: AppLoadContext, login: string): boolean {
-  return context.config.ADMIN_GITHUB_LOGINS.includes(login.toLowerCase());
+/** Who is asking, as GitHub knows them: the login can change hands, the numeric id cannot. */
+export interface GitHubIdentity {
+  login: string;
+  githubId: number;
+}
+
+// One pin lookup per login per request (the root loader and the route both ask).
+const pinsByRequest = new WeakMap<AppLoadContext, Map<string, Promise<number>>>();
+
+/**
+ * The GitHub id `login` is pinned to: the first account seen under it while it was on a list. An operator who
+ * hands a login to a different account on purpose deletes its row in github_login_pins (docs/security.md).
+ */
+function pinnedId(context: AppLoadContext, { login, githubId }: GitHubIdentity): Promise<number> {
+  const key = login.toLowerCase();
+  let pins = pinsByRequest.get(context);
+  if (!pins) pinsByRequest.set(context, (pins = new Map()));
+  let pin = pins.get(key);
+  if (!pin) {
+    pin = (async () => {
+      const [row] = await context.db
+        .insert(githubLoginPins)
+        .values({ login: key, githubId })
+        .onConflictDoUpdate({ target: githubLoginPins.login, set: { login: sql`${githubLoginPins.login}` } })
+        .returning({ githubId: githubLoginPins.githubId });
+      return row?.githubId ?? githubId;
+    })();
+    pins.set(key, pin);
+  }
+  return pin;
+}
+
+/** Whether a listed login belongs to this account: listed, and pinned to this GitHub id. */
+async function isListed(context: AppLoadContext, list: string[], identity: GitHubIdentity): Promise<boolean> {
+  if (!list.includes(identity.login.toLowerCase())) return false;
+  return (await pinnedId(context, identity)) === identity.githubId;
+}
+
+export function isAdmin(context: AppLoadContext, identity: GitHubIdentity): Promise<boolean> {
+  return isListed(context, context.config.ADMIN_GITHUB_LOGINS, identity);
 }
 
 /** Admins may always sign in; otherwise an allow-list, when set, decides. */
-export async function isLoginAllowed(context: AppLoadContext, login: string): Promise<boolean> {
-  if (isAdmin(context, login)) return true;
+export async function isLoginAllowed(context: AppLoadContext, identity: GitHubIdentity): Promise<boolean> {
+  if (await isAdmin(context, identity)) return true;
   const { allowedLogins } = await getPolicy(context);
-  return allowedLogins === null || allowedLogins.length === 0 || allowedLogins.includes(login.toLowerCase());
+  if (allowedLogins === null || allowedLogins.length === 0) return true;
+  return isListed(context, allowedLogins, identity);
 }

@@ -1,8 +1,6 @@
 import { redirect, type AppLoadContext } from "@remix-run/cloudflare";
-import { OAuth2Client, OAuth2RequestError, OAuth2Tokens, UnexpectedResponseError } from "arctic";
+import type { OAuth2Tokens } from "arctic";
 import { eq } from "drizzle-orm";
-import { Authenticator } from "remix-auth";
-import { GitHubStrategy } from "remix-auth-github";
 import { audit } from "../platform/audit.server";
 import { saveCredential } from "../settings/credentials.server";
 import { users } from "../db/schema";
@@ -16,91 +14,20 @@ export type User = typeof users.$inferSelect;
 export type SignInResult = { kind: "signed-in"; user: User } | { kind: "refused"; login: string };
 
 /**
- * remix-auth-github with its endpoints moved to GITHUB_URL, so the local cloud (and GitHub
- * Enterprise) work through the same code. The strategy checks `state` against its cookie.
- * GitHub answers token errors with status 200 and an `error` field, which the generic OAuth client
- * does not look for, so the exchange is done here as arctic's own GitHub provider does it.
+ * Records the user GitHub vouched for, if the instance lets them in. The GitHub token comes from the web flow
+ * in ./github-oauth.server.ts.
  */
-class ConfigurableGitHubStrategy<T> extends GitHubStrategy<T> {
-  constructor(
-    githubUrl: string,
-    options: GitHubStrategy.ConstructorOptions,
-    verify: ConstructorParameters<typeof GitHubStrategy<T>>[1],
-  ) {
-    super(options, verify);
-    const oauth = new OAuth2Client(options.clientId, options.clientSecret, options.redirectURI.toString());
-    const tokenEndpoint = `${githubUrl}/login/oauth/access_token`;
-    const exchange = async (grant: Record<string, string>) => {
-      const response = await fetch(tokenEndpoint, {
-        method: "POST",
-        headers: {
-          Accept: "application/json",
-          "Content-Type": "application/x-www-form-urlencoded",
-          Authorization: `Basic ${btoa(`${options.clientId}:${options.clientSecret}`)}`,
-          "User-Agent": "simple-agent-manager",
-        },
-        body: new URLSearchParams(grant),
-      });
-      const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-      if (!response.ok || !body) throw new UnexpectedResponseError(response.status);
-      if (typeof body.error === "string") {
-        throw new OAuth2RequestError(
-          body.error,
-          typeof body.error_description === "string" ? body.error_description : null,
-          null,
-          null,
-        );
-      }
-      return new OAuth2Tokens(body);
-    };
-    this.client = {
-      createAuthorizationURL: (state: string, scopes: string[]) =>
-        oauth.createAuthorizationURL(`${githubUrl}/login/oauth/authorize`, state, scopes),
-      validateAuthorizationCode: (code: string) =>
-        exchange({ grant_type: "authorization_code", code, redirect_uri: options.redirectURI.toString() }),
-      refreshAccessToken: (refreshToken: string) =>
-        exchange({ grant_type: "refresh_token", refresh_token: refreshToken }),
-    } as unknown as GitHubStrategy<T>["client"];
-  }
-}
-
-export function authenticator(request: Request, context: AppLoadContext) {
-  const { config } = context;
-  const auth = new Authenticator<SignInResult>();
-  auth.use(
-    new ConfigurableGitHubStrategy(
-      config.GITHUB_URL,
-      {
-        clientId: config.GITHUB_CLIENT_ID,
-        clientSecret: config.GITHUB_CLIENT_SECRET,
-        redirectURI: `${config.APP_URL}/auth/github/callback`,
-        scopes: ["read:user", "user:email"],
-        cookie: {
-          name: "__github_state",
-          sameSite: "Lax",
-          httpOnly: true,
-          path: "/",
-          ...(config.APP_URL.startsWith("https://") ? { secure: true as const } : {}),
-        },
-      },
-      async ({ tokens }) =>
-        signIn(request, context, tokens.accessToken(), tokens.hasRefreshToken() ? tokens.accessTokenExpiresAt() : null),
-    ),
-    "github",
-  );
-  return auth;
-}
-
-async function signIn(
-  request: Request,
-  context: AppLoadContext,
-  accessToken: string,
-  expiresAt: Date | null,
-): Promise<SignInResult> {
+export async function signIn(request: Request, context: AppLoadContext, tokens: OAuth2Tokens): Promise<SignInResult> {
+  const accessToken = tokens.accessToken();
+  const expiresAt = tokens.hasRefreshToken() ? tokens.accessTokenExpiresAt() : null;
   const client = github({ apiUrl: context.config.GITHUB_API_URL });
   const [profile, email] = await Promise.all([client.getUser(accessToken), client.getPrimaryEmail(accessToken)]);
-  if (!(await isLoginAllowed(context, profile.login))) {
-    await audit(context, request, { userId: null, action: "sign_in.refused", details: { login: profile.login } });
+  if (!(await isLoginAllowed(context, { login: profile.login, githubId: profile.id }))) {
+    await audit(context, request, {
+      userId: null,
+      action: "sign_in.refused",
+      details: { login: profile.login, githubId: profile.id },
+    });
     return { kind: "refused", login: profile.login };
   }
   const now = new Date();
@@ -165,7 +92,7 @@ export async function requireUser(request: Request, context: AppLoadContext): Pr
   const user = await getOptionalUser(request, context);
   if (user) {
     // Taking someone off the allow-list ends their access at once, not when their session expires.
-    if (!(await isLoginAllowed(context, user.login))) throw await destroyUserSession(request, context, "/private");
+    if (!(await isLoginAllowed(context, user))) throw await destroyUserSession(request, context, "/private");
     return user;
   }
   const url = new URL(request.url);
@@ -176,7 +103,7 @@ export async function requireUser(request: Request, context: AppLoadContext): Pr
 /** Admin pages answer 404 to everyone else, so they do not reveal themselves. */
 export async function requireAdmin(request: Request, context: AppLoadContext): Promise<User> {
   const user = await requireUser(request, context);
-  if (!isAdmin(context, user.login)) throw notFound("There is no such page.");
+  if (!(await isAdmin(context, user))) throw notFound("There is no such page.");
   return user;
 }
 

@@ -16,3 +16,22 @@ export function methodNotAllowed(allow: "GET" | "POST") {
 export function notFound(message: string) {
   return new Response(message, { status: 404, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 }
+
+/**
+ * The submitted form, or a 400 that says what was wrong: without a form content type (a script posting
+ * nothing, or JSON) `request.formData()` throws, which Remix answers as a 500.
+ */
+export async function readForm(request: Request): Promise<FormData> {
+  const type = request.headers.get("Content-Type") ?? "";
+  if (/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) {
+    try {
+      return await request.formData();
+    } catch {
+      // A multipart body that does not match its boundary; answered as below.
+    }
+  }
+  throw new Response(
+    "This address takes a form submission (application/x-www-form-urlencoded or multipart/form-data); use the page's own form.",
+    { status: 400, headers: { "Content-Type": "text/plain; charset=utf-8" } },
+  );
+}

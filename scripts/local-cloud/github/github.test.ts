@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { createHmac } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -144,6 +144,34 @@ describe("GitHub OAuth web flow", () => {
       }).then((response) => response.json() as Promise<{ access_token?: string; error?: string }>);
     expect((await exchange("wrong")).error).toBe("incorrect_client_credentials");
     expect((await exchange("test-client-secret")).access_token).toMatch(/^ghu_/);
+  });
+
+  it("checks PKCE as GitHub does: S256 only, and the exchange must bring the matching code_verifier", async () => {
+    const verifier = "v".repeat(20) + randomBytes(24).toString("base64url");
+    const challenge = createHash("sha256").update(verifier).digest("base64url");
+    const authorize = (method: string) =>
+      fetch(
+        `${cloud.url}/github/login/oauth/authorize?client_id=Iv1.testclient&redirect_uri=${encodeURIComponent(`${appUrl}/cb`)}&state=s&code_challenge=${challenge}&code_challenge_method=${method}`,
+        { redirect: "manual" },
+      ).then((response) => new URL(response.headers.get("location")!).searchParams);
+    expect((await authorize("plain")).get("error")).toBe("invalid_request");
+    const exchange = (code: string, codeVerifier?: string) =>
+      fetch(`${cloud.url}/github/login/oauth/access_token`, {
+        method: "POST",
+        headers: { Accept: "application/json", "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          client_id: "Iv1.testclient",
+          client_secret: "test-client-secret",
+          code,
+          redirect_uri: `${appUrl}/cb`,
+          ...(codeVerifier ? { code_verifier: codeVerifier } : {}),
+        }),
+      }).then((response) => response.json() as Promise<{ access_token?: string; error?: string }>);
+    expect((await exchange((await authorize("S256")).get("code")!)).error).toBe("bad_verification_code");
+    expect((await exchange((await authorize("S256")).get("code")!, `${verifier}x`)).error).toBe(
+      "bad_verification_code",
+    );
+    expect((await exchange((await authorize("S256")).get("code")!, verifier)).access_token).toMatch(/^ghu_/);
   });
 
   it("serves the signed-in user and their emails in the documented shapes", async () => {

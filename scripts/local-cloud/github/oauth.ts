@@ -1,6 +1,6 @@
 // The OAuth web flow of the GitHub App: a browser session on the local GitHub, /login/oauth/authorize with
 // its single-use codes, and /login/oauth/access_token minting (and refreshing) user tokens.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Request } from "../context";
 import { escapeHtml, htmlPage, parseCookies, sendJson, sendText } from "../http";
@@ -24,7 +24,10 @@ export function sessionUser(store: GitHubStore, req: IncomingMessage): GitHubUse
 }
 
 export class OAuth {
-  private readonly codes = new Map<string, { login: string; redirectUri: string | null; expiresAt: number }>();
+  private readonly codes = new Map<
+    string,
+    { login: string; redirectUri: string | null; expiresAt: number; codeChallenge: string | null }
+  >();
   private readonly userTokens = new Map<string, UserToken>();
   private readonly refreshTokens = new Map<string, { login: string; expiresAt: number; accessToken: string }>();
 
@@ -121,14 +124,35 @@ export class OAuth {
         "text/html; charset=utf-8",
       );
     }
+    const target = new URL(redirectUri);
+    // PKCE (GitHub accepts S256 only): the challenge is kept with the code and checked at the exchange.
+    const codeChallenge = q.get("code_challenge");
+    if (codeChallenge !== null) {
+      const method = q.get("code_challenge_method");
+      const problem =
+        method !== "S256"
+          ? "code_challenge_method must be S256"
+          : !/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)
+            ? "code_challenge must be the 43-character base64url SHA-256 of the code_verifier"
+            : null;
+      if (problem) {
+        target.searchParams.set("error", "invalid_request");
+        target.searchParams.set("error_description", problem);
+        const state = q.get("state");
+        if (state !== null) target.searchParams.set("state", state);
+        r.res.writeHead(302, { Location: target.toString() });
+        r.res.end();
+        return;
+      }
+    }
     const user = sessionUser(this.store, r.req);
     const code = randomBytes(10).toString("hex");
     this.codes.set(code, {
       login: user.login,
       redirectUri: q.get("redirect_uri"),
       expiresAt: Date.now() + CODE_LIFETIME_MS,
+      codeChallenge,
     });
-    const target = new URL(redirectUri);
     target.searchParams.set("code", code);
     const state = q.get("state");
     if (state !== null) target.searchParams.set("state", state);
@@ -189,6 +213,18 @@ export class OAuth {
           "The redirect_uri MUST match the registered callback URL for this application.",
           "redirect-uri-mismatch",
         );
+      }
+      if (entry.codeChallenge !== null) {
+        const verifier = params.get("code_verifier") ?? "";
+        const computed = createHash("sha256").update(verifier).digest("base64url");
+        if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || computed !== entry.codeChallenge) {
+          this.codes.delete(code);
+          return error(
+            "bad_verification_code",
+            "The code_verifier does not match the code_challenge sent with the authorization request.",
+            "bad-verification-code",
+          );
+        }
       }
       this.codes.delete(code);
       login = entry.login;
