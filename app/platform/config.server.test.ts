@@ -45,6 +45,14 @@ describe("parseConfig", () => {
     expect(problems.join("\n")).not.toContain("not-a-real-key");
   });
 
+  it("defaults the workspace URL to the agent's port 8443 and refuses one without it", () => {
+    const env = { ...testEnv(), BASE_DOMAIN: "example.com" };
+    delete env.WORKSPACE_URL_TEMPLATE;
+    expect(parseConfig(env).WORKSPACE_URL_TEMPLATE).toBe("https://ws-{id}.{BASE_DOMAIN}:8443");
+    const problems = problemsOf({ ...env, WORKSPACE_URL_TEMPLATE: "https://ws-{id}.{BASE_DOMAIN}" });
+    expect(problems).toEqual([expect.stringMatching(/^WORKSPACE_URL_TEMPLATE must name port 8443 .*: leave it unset/)]);
+  });
+
   it("accepts PEM values written with \\n escapes, as dotenv files hold them", () => {
     const env = testEnv();
     const config = parseConfig({ ...env, JWT_PUBLIC_KEY: env.JWT_PUBLIC_KEY!.replaceAll("\n", "\\n") });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AGENT_PORT, workspaceUrlTemplateProblem } from "../workspaces/url";
 
 /**
  * Every configuration value the control plane reads, validated once per isolate.
@@ -49,13 +50,8 @@ export const configSchema = z.object({
   JWT_KEY_ID: z.string().min(1),
   JWT_PREVIOUS_PUBLIC_KEY: pem("PUBLIC KEY").optional(),
   JWT_PREVIOUS_KEY_ID: z.string().min(1).optional(),
-  WORKSPACE_URL_TEMPLATE: z
-    .string()
-    .default("https://ws-{id}.{BASE_DOMAIN}")
-    .refine(
-      (value) => /^https?:\/\/[^/]*\{id\}/.test(value),
-      "must be an http(s) URL whose host contains {id}, such as https://ws-{id}.{BASE_DOMAIN}",
-    ),
+  // Checked against BASE_DOMAIN in parseConfig: the URL, the agent's port and the firewall must agree.
+  WORKSPACE_URL_TEMPLATE: z.string().default(`https://ws-{id}.{BASE_DOMAIN}:${AGENT_PORT}`),
   HETZNER_API_URL: url,
   CLOUDFLARE_API_URL: url,
   GITHUB_URL: url,
@@ -90,6 +86,7 @@ const hints: Partial<Record<keyof Config, string>> = {
   CLOUDFLARE_API_TOKEN:
     "create a Cloudflare API token with the permissions docs/self-hosting.md lists (Zone · DNS · Edit and Zone · SSL and Certificates · Edit at least)",
   CLOUDFLARE_ZONE_ID: "copy it from the Overview page of your zone in the Cloudflare dashboard",
+  WORKSPACE_URL_TEMPLATE: "leave it unset for the default https://ws-{id}.{BASE_DOMAIN}:8443 (docs/self-hosting.md)",
 };
 
 export class ConfigError extends Error {
@@ -101,7 +98,12 @@ export class ConfigError extends Error {
 
 export function parseConfig(env: Record<string, unknown>): Config {
   const result = configSchema.safeParse(env);
-  if (result.success) return result.data;
+  if (result.success) {
+    const { WORKSPACE_URL_TEMPLATE: template, BASE_DOMAIN: baseDomain } = result.data;
+    const problem = workspaceUrlTemplateProblem(template, baseDomain);
+    if (problem) throw new ConfigError([`WORKSPACE_URL_TEMPLATE ${problem}: ${hints.WORKSPACE_URL_TEMPLATE}.`]);
+    return result.data;
+  }
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "config") as keyof Config;
     const hint = hints[name] ?? "set it in wrangler.toml [vars] or as a secret (see README)";

@@ -110,7 +110,7 @@ export const CLOUDFLARE_IP_RANGES = [
   "2c0f:f248::/32",
 ];
 
-export const AGENT_PORT = "8443";
+export { AGENT_PORT } from "./url";
 
 /**
  * Which SAM instance made a resource (its app host, as a Hetzner label value), so two instances sharing a
