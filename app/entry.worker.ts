@@ -7,6 +7,7 @@ import { createRequestHandler, type ServerBuild } from "@remix-run/cloudflare";
 import * as build from "sam-server-build";
 import { getLoadContext } from "./platform/context.server";
 import { isCrossSiteWrite } from "./security/csrf.server";
+import { withSecurityHeaders } from "./platform/security-headers.server";
 
 const handleRemixRequest = createRequestHandler(build as unknown as ServerBuild);
 
@@ -17,12 +18,24 @@ export default {
     try {
       const loadContext = getLoadContext({ request, context: { cloudflare: { env, ctx } } });
       if (isCrossSiteWrite(request, loadContext.config.APP_URL)) {
-        return new Response("Refused: this request came from another site.", {
-          status: 403,
-          headers: { "Content-Type": "text/plain; charset=utf-8" },
-        });
+        return withSecurityHeaders(
+          new Response("Refused: this request came from another site.", {
+            status: 403,
+            headers: { "Content-Type": "text/plain; charset=utf-8" },
+          }),
+          loadContext.config,
+        );
       }
-      return await handleRemixRequest(request, loadContext);
+      if (isBodylessPost(request)) {
+        return withSecurityHeaders(
+          new Response("This request has no form or body: use the page's own form, or send a Content-Type.", {
+            status: 400,
+            headers: { "Content-Type": "text/plain; charset=utf-8" },
+          }),
+          loadContext.config,
+        );
+      }
+      return withSecurityHeaders(await handleRemixRequest(request, loadContext), loadContext.config);
     } catch (error) {
       if (error instanceof Error && error.name === "ConfigError") {
         console.error(error.message);
@@ -32,3 +45,16 @@ export default {
     }
   },
 } satisfies ExportedHandler<Env & { ASSETS: Fetcher }>;
+
+/**
+ * A page POST with neither Content-Type nor body (a script, not a form): the action's `formData()` would throw
+ * and Remix would answer 500. API routes read their own bodies and answer in JSON.
+ */
+function isBodylessPost(request: Request): boolean {
+  return (
+    request.method === "POST" &&
+    !new URL(request.url).pathname.startsWith("/api/") &&
+    !request.headers.get("Content-Type") &&
+    request.body === null
+  );
+}

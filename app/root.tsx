@@ -8,6 +8,7 @@ import { getOptionalUser } from "./auth/auth.server";
 import { isAdmin } from "./admin/policy.server";
 import stylesheet from "./styles.css?url";
 import { takeToast } from "./platform/toast.server";
+import { useNonce } from "./platform/nonce";
 
 export const links: LinksFunction = () => [
   { rel: "stylesheet", href: stylesheet },
@@ -32,6 +33,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 
 export function Layout({ children }: { children: ReactNode }) {
   const root = useRouteLoaderData<typeof loader>("root");
+  const nonce = useNonce();
   return (
     <html lang="en" className="h-full">
       <head>
@@ -59,8 +61,8 @@ export function Layout({ children }: { children: ReactNode }) {
         <main className="mx-auto w-full max-w-6xl flex-1 px-4 py-8">{children}</main>
         <footer className="py-6 text-center text-xs text-zinc-500">SAM {root?.version ?? ""}</footer>
         <Toaster toast={root?.toast ?? null} />
-        <ScrollRestoration />
-        <Scripts />
+        <ScrollRestoration nonce={nonce} />
+        <Scripts nonce={nonce} />
       </body>
     </html>
   );

@@ -58,4 +58,21 @@ describe("parseConfig", () => {
     const config = parseConfig({ ...env, JWT_PUBLIC_KEY: env.JWT_PUBLIC_KEY!.replaceAll("\n", "\\n") });
     expect(config.JWT_PUBLIC_KEY).toBe(env.JWT_PUBLIC_KEY!.trim());
   });
+
+  it("refuses a plain-http APP_URL anywhere but this machine", () => {
+    expect(problemsOf({ ...testEnv(), APP_URL: "http://sam.example.com" })).toEqual([
+      expect.stringMatching(
+        /^APP_URL must be an https:\/\/ URL \(plain http is for local development on localhost only\)/,
+      ),
+    ]);
+    for (const local of [
+      "http://localhost:8788",
+      "http://127.0.0.1:8788",
+      "http://sam.localhost",
+      "http://[::1]:8788",
+    ]) {
+      expect(parseConfig({ ...testEnv(), APP_URL: local }).APP_URL).toBe(local);
+    }
+    expect(parseConfig({ ...testEnv(), APP_URL: "https://sam.example.com" }).APP_URL).toBe("https://sam.example.com");
+  });
 });

@@ -25,9 +25,18 @@ const loginList = z
       .filter(Boolean),
   );
 
+/** Local development serves plain http from this machine; anywhere else cookies and tokens need https. */
+function isLoopback(value: string): boolean {
+  const { hostname } = new URL(value);
+  return ["localhost", "127.0.0.1", "[::1]"].includes(hostname) || hostname.endsWith(".localhost");
+}
+
 export const configSchema = z.object({
   VERSION: z.string().min(1),
-  APP_URL: url,
+  APP_URL: url.refine(
+    (value) => value.startsWith("https://") || isLoopback(value),
+    "must be an https:// URL (plain http is for local development on localhost only)",
+  ),
   BASE_DOMAIN: z
     .string()
     .regex(
