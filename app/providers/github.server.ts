@@ -90,6 +90,11 @@ export type GitHubEmail = z.infer<typeof emailSchema>;
 export type GitHubInstallation = z.output<typeof installationSchema>;
 export type GitHubRepository = z.infer<typeof repositorySchema>;
 export type GitHubBranch = z.infer<typeof branchSchema>;
+const collaboratorPermissionSchema = z.object({
+  permission: z.enum(["admin", "maintain", "write", "triage", "read", "none"]).catch("none"),
+  role_name: z.string().optional(),
+});
+
 export type InstallationPermissions = Record<string, "read" | "write" | "admin">;
 
 export interface GitHubOptions {
@@ -222,6 +227,20 @@ export function github(options: GitHubOptions) {
         z.array(branchSchema),
         (page) => page,
       ),
+
+    /** The installation as the App sees it, with the permissions its owner granted (App JWT). */
+    getInstallation: (appJwt: string, installationId: number) =>
+      call(appJwt, "GET", `/app/installations/${installationId}`, installationSchema),
+
+    /**
+     * A user's base permission on a repository ("admin", "write", "read" or "none"), as GitHub states it for
+     * collaborators; a user GitHub does not know, or a repository this token cannot see, reads as "none".
+     */
+    async getCollaboratorPermission(token: string, owner: string, repo: string, username: string) {
+      const path = `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}/collaborators/${encodeURIComponent(username)}/permission`;
+      const answer = await orNull(call(token, "GET", path, collaboratorPermissionSchema), 404);
+      return answer?.permission ?? "none";
+    },
 
     /** A one-hour installation token, optionally narrowed to some repositories (names) and permissions. Never retried. */
     async createInstallationToken(
