@@ -37,7 +37,7 @@ export function Field({
         {...inputProps}
         aria-invalid={errorId ? true : undefined}
         aria-describedby={[hintId, errorId].filter(Boolean).join(" ") || undefined}
-        className="mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-1.5 font-mono text-sm shadow-sm focus:border-indigo-500 focus:outline-none aria-[invalid]:border-red-500 dark:border-zinc-700 dark:bg-zinc-950"
+        className="mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-1.5 font-mono text-sm shadow-sm focus:border-indigo-500 aria-[invalid]:border-red-500 dark:border-zinc-700 dark:bg-zinc-950"
       />
       {hint ? (
         <p id={hintId} className="mt-1 text-xs text-zinc-500">

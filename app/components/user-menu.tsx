@@ -1,16 +1,20 @@
 import { Form, Link, NavLink } from "@remix-run/react";
+import type { Theme } from "~/db/schema";
+import { Avatar } from "./avatar";
+import { ThemeToggle } from "./theme";
 
 export interface MenuUser {
   login: string;
   name: string | null;
   avatarUrl: string | null;
   isAdmin: boolean;
+  theme: Theme;
 }
 
 const linkClass = ({ isActive }: { isActive: boolean }) =>
   `rounded-md px-2 py-1 hover:bg-zinc-100 dark:hover:bg-zinc-800 ${isActive ? "text-zinc-900 dark:text-white" : ""}`;
 
-export function UserMenu({ user }: { user: MenuUser | null }) {
+export function UserMenu({ user, theme }: { user: MenuUser | null; theme: Theme }) {
   if (!user) {
     return (
       <Link to="/login" className="btn-secondary">
@@ -19,7 +23,10 @@ export function UserMenu({ user }: { user: MenuUser | null }) {
     );
   }
   return (
-    <div className="flex items-center gap-1 text-sm text-zinc-600 dark:text-zinc-400" data-testid="user-menu">
+    <div
+      className="flex flex-wrap items-center justify-end gap-1 text-sm text-zinc-600 dark:text-zinc-400"
+      data-testid="user-menu"
+    >
       <NavLink to="/dashboard" className={linkClass}>
         Workspaces
       </NavLink>
@@ -31,15 +38,39 @@ export function UserMenu({ user }: { user: MenuUser | null }) {
           Admin
         </NavLink>
       ) : null}
-      <span className="ml-2 flex items-center gap-2" title={user.name ?? user.login}>
-        {user.avatarUrl ? <img src={user.avatarUrl} alt="" className="h-6 w-6 rounded-full" /> : null}
-        <span className="font-medium text-zinc-900 dark:text-zinc-100">{user.login}</span>
+      <ThemeToggle theme={theme} />
+      <span className="ml-1 flex items-center gap-2" title={user.name ?? user.login}>
+        <Avatar src={user.avatarUrl} name={user.name ?? user.login} />
+        <span className="sr-only font-medium text-zinc-900 sm:not-sr-only dark:text-zinc-100">{user.login}</span>
       </span>
       <Form method="post" action="/logout">
-        <button type="submit" className="btn-secondary ml-2">
+        <button type="submit" className="btn-secondary ml-1">
           Sign out
         </button>
       </Form>
     </div>
+  );
+}
+
+/** The site's header: the name, and the signed-in user's menu or a way to sign in. */
+export function SiteHeader({ user, theme }: { user: MenuUser | null; theme: Theme }) {
+  return (
+    <header className="border-b border-zinc-200 bg-white/80 backdrop-blur dark:border-zinc-800 dark:bg-zinc-900/80">
+      <nav
+        className="mx-auto flex min-h-14 max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-2"
+        aria-label="Main"
+      >
+        <Link to="/" className="flex items-center gap-2 font-semibold tracking-tight">
+          <span
+            aria-hidden
+            className="grid h-7 w-7 place-items-center rounded-md bg-indigo-600 font-mono text-xs text-white"
+          >
+            &gt;_
+          </span>
+          <span className="sr-only sm:not-sr-only">Simple Agent Manager</span>
+        </Link>
+        <UserMenu user={user} theme={theme} />
+      </nav>
+    </header>
   );
 }

@@ -11,12 +11,18 @@ export function ConfirmAction({
   question,
   confirmLabel,
   danger = false,
+  action,
+  fields = {},
 }: {
   intent: string;
   label: string;
   question: string;
   confirmLabel: string;
   danger?: boolean;
+  /** Where to post, when not to the current route (the terminal page posts to its workspace's page). */
+  action?: string;
+  /** Further hidden fields to send with `intent`. */
+  fields?: Record<string, string>;
 }) {
   const [asking, setAsking] = useState(false);
   const navigation = useNavigation();
@@ -31,11 +37,15 @@ export function ConfirmAction({
   return (
     <Form
       method="post"
+      action={action}
       className="flex flex-wrap items-center gap-2 rounded-md border border-zinc-300 p-2 dark:border-zinc-700"
       role="group"
       aria-label={label}
     >
       <input type="hidden" name="intent" value={intent} />
+      {Object.entries(fields).map(([name, value]) => (
+        <input key={name} type="hidden" name={name} value={value} />
+      ))}
       <span className="text-sm">{question}</span>
       <button type="submit" className={danger ? "btn-danger" : "btn-primary"} disabled={busy}>
         {confirmLabel}

@@ -1,6 +1,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { Link, useLoaderData } from "@remix-run/react";
+import { Form, Link, useLoaderData, useSearchParams } from "@remix-run/react";
+import { z } from "zod";
 import { requireUser } from "~/auth/auth.server";
+import type { WorkspaceStatus } from "~/db/schema";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import {
   formatEuro,
@@ -12,93 +14,224 @@ import {
 } from "~/components/workspace-status";
 import { listCredentials } from "~/settings/credentials.server";
 import { listInstallations } from "~/github/installations.server";
-import { listWorkspaces, presentWorkspace } from "~/workspaces/workspaces.server";
+import { listWorkspaces, presentWorkspace, WORKSPACE_CURSOR } from "~/workspaces/workspaces.server";
 
 export const meta: MetaFunction = () => [{ title: "Workspaces · Simple Agent Manager" }];
 
+// Spelled out rather than imported from db/schema, which would bring drizzle into the page's JavaScript.
+const workspaceStatuses = [
+  "creating",
+  "running",
+  "stopping",
+  "stopped",
+  "error",
+] as const satisfies readonly WorkspaceStatus[];
+
+/** The list's place in the URL, so a filtered view can be bookmarked; an empty field means "any". */
+const listQuerySchema = z.object({
+  status: z
+    .enum(workspaceStatuses, { error: "Unknown status" })
+    .or(z.literal("").transform(() => undefined))
+    .optional(),
+  q: z
+    .string()
+    .trim()
+    .max(100, "Search for at most 100 characters")
+    .transform((value) => value || undefined)
+    .optional(),
+  cursor: z.string().regex(WORKSPACE_CURSOR, "This page link is not valid: start from the first page").optional(),
+});
+
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
-  const [credentials, installations, rows] = await Promise.all([
+  const parsed = listQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
+  if (!parsed.success) throw new Response(parsed.error.issues[0]!.message, { status: 400 });
+  const { status, q, cursor } = parsed.data;
+  const [credentials, installations, page] = await Promise.all([
     listCredentials(context, user.id),
     listInstallations(context, user.id),
-    listWorkspaces(context.db, user.id),
+    listWorkspaces(context.db, user.id, { status, search: q, cursor }),
   ]);
   const missing = [
     ...(credentials.some((credential) => credential.kind === "hetzner") ? [] : ["hetzner-token"]),
     ...(installations.some((installation) => !installation.suspended) ? [] : ["installation"]),
   ];
   const now = Date.now();
-  return { missing, workspaces: rows.map((row) => presentWorkspace(row, now)) };
+  return {
+    missing,
+    workspaces: page.workspaces.map((row) => presentWorkspace(row, now)),
+    nextCursor: page.nextCursor,
+    total: page.total,
+    filtered: Boolean(status || q),
+    paged: Boolean(cursor),
+  };
 }
 
 export default function Dashboard() {
-  const { missing, workspaces } = useLoaderData<typeof loader>();
+  const { missing, workspaces, nextCursor, total, filtered, paged } = useLoaderData<typeof loader>();
+  const [searchParams] = useSearchParams();
   useLiveRevalidation(workspaces.some((workspace) => inTransition(workspace.status)));
+  const pageLink = (cursor: string | null) => {
+    const params = new URLSearchParams(searchParams);
+    if (cursor) params.set("cursor", cursor);
+    else params.delete("cursor");
+    return `?${params}`;
+  };
   return (
     <div className="space-y-6">
-      <div className="flex items-center justify-between">
+      <div className="flex flex-wrap items-center justify-between gap-3">
         <h1 className="text-2xl font-semibold">Workspaces</h1>
         <Link to="/workspaces/new" className="btn-primary">
           New workspace
         </Link>
       </div>
       <WorkspacePrerequisites missing={missing} />
-      {workspaces.length === 0 ? (
+      {total === 0 && !filtered ? (
         <p className="text-zinc-600 dark:text-zinc-400">
           No workspaces yet. A workspace is a cloud VM with your repository and a coding agent, opened in a terminal
           here.
         </p>
       ) : (
-        <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
-          <table
-            className="min-w-full divide-y divide-zinc-200 bg-white text-sm dark:divide-zinc-800 dark:bg-zinc-900"
-            aria-label="Your workspaces"
-          >
-            <thead className="text-left text-xs uppercase tracking-wide text-zinc-500">
-              <tr>
-                <th className="px-4 py-2">Name</th>
-                <th className="px-4 py-2">Status</th>
-                <th className="px-4 py-2">Repository</th>
-                <th className="px-4 py-2">Size</th>
-                <th className="px-4 py-2">Cost</th>
-                <th className="px-4 py-2">Stops</th>
-              </tr>
-            </thead>
-            <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
-              {workspaces.map((workspace) => (
-                <tr key={workspace.id} data-workspace={workspace.id}>
-                  <td className="px-4 py-2 font-medium">
-                    <Link to={`/workspaces/${workspace.id}`} className="text-indigo-600 underline">
-                      {workspace.name}
-                    </Link>
-                  </td>
-                  <td className="px-4 py-2">
-                    <WorkspaceStatusBadge status={workspace.status} />
-                  </td>
-                  <td className="px-4 py-2 font-mono text-xs">
-                    {workspace.repository ? `${workspace.repository}@${workspace.branch ?? ""}` : "—"}
-                  </td>
-                  <td className="px-4 py-2">
-                    {workspace.sizeLabel}{" "}
-                    <span className="text-zinc-500">
-                      ({workspace.serverType}, {workspace.location})
-                    </span>
-                  </td>
-                  <td className="px-4 py-2">
-                    {formatEuro(workspace.costSoFar)}{" "}
-                    <span className="text-zinc-500">· {formatEuro(workspace.hourlyPrice)}/h</span>
-                  </td>
-                  <td className="px-4 py-2 text-zinc-600 dark:text-zinc-400">
-                    {workspace.stopsAt
-                      ? `${workspace.stopReason === "idle" ? "idle stop" : "lifetime ends"} ${formatUntil(workspace.stopsAt - workspace.now)}`
-                      : "—"}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <>
+          <Form method="get" className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter workspaces">
+            <div className="min-w-0 flex-1 basis-56">
+              <label htmlFor="workspace-search" className="block text-sm font-medium">
+                Search
+              </label>
+              <input
+                id="workspace-search"
+                name="q"
+                type="search"
+                defaultValue={searchParams.get("q") ?? ""}
+                placeholder="Name or repository"
+                maxLength={100}
+                className="mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
+              />
+            </div>
+            <div>
+              <label htmlFor="workspace-status" className="block text-sm font-medium">
+                Status
+              </label>
+              <select
+                id="workspace-status"
+                name="status"
+                defaultValue={searchParams.get("status") ?? ""}
+                className="mt-1 block rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
+              >
+                <option value="">Any status</option>
+                {workspaceStatuses.map((status) => (
+                  <option key={status} value={status}>
+                    {status}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <button type="submit" className="btn-secondary">
+              Filter
+            </button>
+            {filtered ? (
+              <Link to="/dashboard" className="btn-secondary">
+                Clear
+              </Link>
+            ) : null}
+          </Form>
+          <p className="text-sm text-zinc-600 dark:text-zinc-400" aria-live="polite" data-testid="workspace-count">
+            {total} {total === 1 ? "workspace" : "workspaces"}
+            {filtered ? " match" : ""}
+            {total > workspaces.length || paged ? ` · showing ${workspaces.length}` : ""}
+          </p>
+          {workspaces.length === 0 ? (
+            <p className="text-zinc-600 dark:text-zinc-400">No workspace matches this search.</p>
+          ) : (
+            <WorkspaceTable workspaces={workspaces} />
+          )}
+          {paged || nextCursor ? (
+            <nav className="flex items-center justify-between gap-3" aria-label="Pages">
+              {paged ? (
+                <Link to={pageLink(null)} className="btn-secondary">
+                  First page
+                </Link>
+              ) : (
+                <span />
+              )}
+              {nextCursor ? (
+                <Link to={pageLink(nextCursor)} className="btn-secondary" rel="next">
+                  Next page
+                </Link>
+              ) : null}
+            </nav>
+          ) : null}
+        </>
       )}
+    </div>
+  );
+}
+
+type ListedWorkspace = ReturnType<typeof useLoaderData<typeof loader>>["workspaces"][number];
+
+// On a phone each row is a card: the cells stack with their column's name, since the header row is hidden.
+const cell = "px-4 py-2 max-sm:flex max-sm:gap-2 max-sm:px-0 max-sm:py-0.5";
+const cellName = "text-xs text-zinc-600 uppercase sm:hidden dark:text-zinc-400";
+
+function WorkspaceTable({ workspaces }: { workspaces: ListedWorkspace[] }) {
+  return (
+    <div className="overflow-x-auto rounded-lg border border-zinc-200 dark:border-zinc-800">
+      <table
+        className="min-w-full divide-y divide-zinc-200 bg-white text-sm max-sm:block dark:divide-zinc-800 dark:bg-zinc-900"
+        aria-label="Your workspaces"
+      >
+        <thead className="text-left text-xs tracking-wide text-zinc-600 uppercase max-sm:sr-only dark:text-zinc-400">
+          <tr>
+            <th className="px-4 py-2">Name</th>
+            <th className="px-4 py-2">Status</th>
+            <th className="px-4 py-2">Repository</th>
+            <th className="px-4 py-2">Size</th>
+            <th className="px-4 py-2">Cost</th>
+            <th className="px-4 py-2">Stops</th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-zinc-200 max-sm:block dark:divide-zinc-800">
+          {workspaces.map((workspace) => (
+            <tr key={workspace.id} data-workspace={workspace.id} className="max-sm:block max-sm:px-4 max-sm:py-3">
+              <td className={`${cell} font-medium`}>
+                <Link to={`/workspaces/${workspace.id}`} className="text-indigo-700 underline dark:text-indigo-300">
+                  {workspace.name}
+                </Link>
+              </td>
+              <td className={cell}>
+                <span className={cellName}>Status</span>
+                <WorkspaceStatusBadge status={workspace.status} />
+              </td>
+              <td className={`${cell} font-mono text-xs break-all`}>
+                <span className={`${cellName} font-sans`}>Repository</span>
+                {workspace.repository ? `${workspace.repository}@${workspace.branch ?? ""}` : "—"}
+              </td>
+              <td className={cell}>
+                <span className={cellName}>Size</span>
+                <span>
+                  {workspace.sizeLabel}{" "}
+                  <span className="text-zinc-600 dark:text-zinc-400">
+                    ({workspace.serverType}, {workspace.location})
+                  </span>
+                </span>
+              </td>
+              <td className={cell}>
+                <span className={cellName}>Cost</span>
+                <span>
+                  {formatEuro(workspace.costSoFar)}{" "}
+                  <span className="text-zinc-600 dark:text-zinc-400">· {formatEuro(workspace.hourlyPrice)}/h</span>
+                </span>
+              </td>
+              <td className={`${cell} text-zinc-600 dark:text-zinc-400`}>
+                <span className={cellName}>Stops</span>
+                {workspace.stopsAt
+                  ? `${workspace.stopReason === "idle" ? "idle stop" : "lifetime ends"} ${formatUntil(workspace.stopsAt - workspace.now)}`
+                  : "—"}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { audit } from "~/platform/audit.server";
 import { requireUser } from "~/auth/auth.server";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { Timeline } from "~/components/timeline";
 import { ConfirmAction } from "~/components/workspace-actions";
 import {
   formatEuro,
@@ -53,7 +54,14 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   };
 }
 
-const intentSchema = z.object({ intent: z.enum(["stop", "restart", "delete", "keep-alive"]) });
+const intentSchema = z.object({
+  intent: z.enum(["stop", "restart", "delete", "keep-alive"]),
+  // The terminal page's menu keeps the user on the terminal (and its session) after "keep alive".
+  returnTo: z
+    .string()
+    .regex(/^\/workspaces\/[a-z2-7]{12}\/terminal(\?session=[\w-]+)?$/)
+    .optional(),
+});
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const user = await requireUser(request, context);
@@ -135,14 +143,15 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       });
     }
     case "keep-alive": {
+      const back = parsed.data.returnTo?.startsWith(`${here}/terminal`) ? parsed.data.returnTo : here;
       if (!(await keepAlive(context.db, scope))) {
-        return redirectWithToast(request, context, here, {
+        return redirectWithToast(request, context, back, {
           kind: "info",
           title: "Nothing to keep alive",
           description: `The workspace is ${workspace.status}.`,
         });
       }
-      return redirectWithToast(request, context, here, {
+      return redirectWithToast(request, context, back, {
         kind: "success",
         title: "Kept alive",
         description: "The idle timer starts again now.",
@@ -150,34 +159,6 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     }
   }
 }
-
-const timeFormat = new Intl.DateTimeFormat("en-GB", {
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-  timeZone: "UTC",
-});
-
-const stepLabels: Record<string, string> = {
-  create: "Requested",
-  restart: "Restart",
-  "cloud-init": "Boot script",
-  firewall: "Firewall",
-  server: "Server",
-  dns: "DNS record",
-  boot: "Boot",
-  bootstrap: "Agent check-in",
-  certificate: "Certificate",
-  cleanup: "Clean-up",
-  stop: "Stop",
-  delete: "Delete",
-  "agent.bootstrap": "Agent started",
-  "agent.clone": "Clone repository",
-  "agent.install-agent-cli": "Install agent CLI",
-  "agent.ready": "Ready",
-};
-
-const statusIcon: Record<string, string> = { started: "…", ok: "✓", error: "✗", info: "·" };
 
 export default function WorkspacePage() {
   const { workspace, events } = useLoaderData<typeof loader>();
@@ -290,33 +271,8 @@ export default function WorkspacePage() {
         <h2 id="timeline-heading" className="text-lg font-semibold">
           Timeline
         </h2>
-        <ol className="mt-3 space-y-2" aria-label="Timeline">
-          {events.map((event) => (
-            <li key={event.id} className="flex gap-3 text-sm" data-step={event.step} data-status={event.status}>
-              <span className="w-20 shrink-0 font-mono text-xs text-zinc-500">{timeFormat.format(event.at)}</span>
-              <span
-                aria-label={event.status}
-                className={`w-4 shrink-0 text-center ${event.status === "error" ? "text-red-600" : event.status === "ok" ? "text-emerald-600" : "text-zinc-500"}`}
-              >
-                {statusIcon[event.status]}
-              </span>
-              <span>
-                <span className="font-medium">{stepLabels[event.step] ?? event.step}</span>
-                {event.message ? (
-                  <span
-                    className={
-                      event.status === "error" ? "text-red-700 dark:text-red-300" : "text-zinc-600 dark:text-zinc-400"
-                    }
-                  >
-                    {" "}
-                    — {event.message}
-                  </span>
-                ) : null}
-              </span>
-            </li>
-          ))}
-        </ol>
-        <p className="mt-2 text-xs text-zinc-500">Times in UTC.</p>
+        <Timeline events={events} />
+        <p className="mt-2 text-xs text-zinc-600 dark:text-zinc-400">Times in UTC. Select a step for its messages.</p>
       </section>
     </div>
   );

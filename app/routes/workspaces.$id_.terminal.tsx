@@ -1,14 +1,19 @@
 import type { LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { Link, useLoaderData, useSearchParams } from "@remix-run/react";
+import { Form, Link, useLoaderData, useLocation, useSearchParams } from "@remix-run/react";
 import xtermStyles from "@xterm/xterm/css/xterm.css?url";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { TerminalView } from "~/components/terminal-view";
+import { ConfirmAction } from "~/components/workspace-actions";
+import { WorkspaceStatusBadge } from "~/components/workspace-status";
 import { agentApi } from "~/terminal/agent-api";
-import type { ConnectionStatus } from "~/terminal/connection.client";
 import type { SessionInfo } from "~/terminal/protocol";
 import { terminalAccess } from "~/workspaces/terminal.server";
 
 export const links: LinksFunction = () => [{ rel: "stylesheet", href: xtermStyles }];
+
+// The terminal takes the whole window: the root layout leaves out the site's header and footer.
+export const handle = { fullWindow: true };
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data?.workspace.name ?? "Terminal"} · Simple Agent Manager` },
@@ -17,14 +22,6 @@ export const meta: MetaFunction<typeof loader> = ({ data }) => [
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   return terminalAccess(request, context, params.id!);
 }
-
-const statusText: Record<ConnectionStatus, string> = {
-  connecting: "Connecting…",
-  connected: "Connected",
-  reconnecting: "Reconnecting…",
-  exited: "Session ended",
-  gone: "Session closed",
-};
 
 /** Caches the page's token and fetches a fresh one shortly before it expires (or after a failed attach). */
 function useTokenSource(workspaceId: string, initial: { token: string | null; expiresAt: number | null }) {
@@ -96,7 +93,7 @@ export default function TerminalPage() {
 
   if (workspace.status !== "running") {
     return (
-      <div className="card mx-auto max-w-lg text-center">
+      <main className="card mx-auto mt-16 max-w-lg text-center">
         <h1 className="text-lg font-semibold">
           {workspace.name} is {workspace.status}
         </h1>
@@ -106,7 +103,7 @@ export default function TerminalPage() {
         <Link to={`/workspaces/${workspace.id}`} className="btn-secondary mt-4">
           Back to the workspace
         </Link>
-      </div>
+      </main>
     );
   }
 
@@ -130,28 +127,17 @@ export default function TerminalPage() {
   };
 
   return (
-    <div className="flex h-[calc(100vh-11rem)] min-h-96 flex-col">
-      <div className="mb-2 flex items-center justify-between gap-4">
-        <div className="flex items-baseline gap-3">
-          <Link to={`/workspaces/${workspace.id}`} className="font-semibold hover:underline">
-            {workspace.name}
-          </Link>
-          {workspace.repository ? (
-            <span className="font-mono text-xs text-zinc-500">
-              {workspace.repository}@{workspace.branch}
-            </span>
-          ) : null}
-        </div>
-      </div>
+    <div className="flex h-dvh flex-col">
+      <TerminalBar workspace={workspace} />
       <div
         role="tablist"
         aria-label="Terminal sessions"
-        className="flex items-center gap-1 border-b border-zinc-200 dark:border-zinc-800"
+        className="flex items-center gap-1 overflow-x-auto border-b border-zinc-200 bg-white px-2 dark:border-zinc-800 dark:bg-zinc-900"
       >
         {(sessions ?? []).map((session) => (
           <div
             key={session.id}
-            className={`flex items-center rounded-t-md ${session.id === activeId ? "bg-zinc-900 text-zinc-100" : "text-zinc-500"}`}
+            className={`flex shrink-0 items-center border-b-2 ${session.id === activeId ? "border-indigo-600 text-zinc-900 dark:text-zinc-100" : "border-transparent text-zinc-600 dark:text-zinc-400"}`}
           >
             <button
               type="button"
@@ -159,7 +145,7 @@ export default function TerminalPage() {
               aria-selected={session.id === activeId}
               onClick={() => select(session.id)}
               onDoubleClick={() => renameSession(session)}
-              className="px-3 py-1.5 text-sm"
+              className="px-3 py-1 text-sm"
               title="Double-click to rename"
             >
               {session.name}
@@ -169,7 +155,7 @@ export default function TerminalPage() {
               type="button"
               onClick={() => closeSession(session.id)}
               aria-label={`Close ${session.name}`}
-              className="pr-2 text-xs opacity-60 hover:opacity-100"
+              className="px-1 text-xs opacity-70 hover:opacity-100"
             >
               ×
             </button>
@@ -178,88 +164,112 @@ export default function TerminalPage() {
         <button
           type="button"
           onClick={newSession}
-          className="px-3 py-1.5 text-sm text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100"
+          className="px-3 py-1 text-sm text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"
           aria-label="New session"
         >
           +
         </button>
       </div>
-      {problem ? (
-        <p role="alert" className="mt-4 text-sm text-red-600">
-          {problem}
-        </p>
-      ) : activeId ? (
-        <TerminalView key={activeId} agentUrl={agentUrl} sessionId={activeId} getToken={getToken} />
-      ) : null}
+      <main className="flex min-h-0 flex-1 flex-col">
+        <h1 className="sr-only">Terminal of {workspace.name}</h1>
+        {problem ? (
+          <p role="alert" className="m-4 text-sm text-red-600 dark:text-red-400">
+            {problem}
+          </p>
+        ) : activeId ? (
+          <TerminalView key={activeId} agentUrl={agentUrl} sessionId={activeId} getToken={getToken} />
+        ) : null}
+      </main>
     </div>
   );
 }
 
-function TerminalView({
-  agentUrl,
-  sessionId,
-  getToken,
-}: {
-  agentUrl: string;
-  sessionId: string;
-  getToken: () => Promise<string>;
-}) {
-  const container = useRef<HTMLDivElement>(null);
-  const [status, setStatus] = useState<{ state: ConnectionStatus; detail?: string }>({ state: "connecting" });
-
+/** Whether the page fills the screen; the Escape key (handled by the browser) also leaves full screen. */
+function useFullScreen() {
+  const [active, setActive] = useState(false);
   useEffect(() => {
-    let disposed = false;
-    let cleanup = () => {};
-    (async () => {
-      const [{ Terminal }, { FitAddon }, { TerminalConnection }] = await Promise.all([
-        import("@xterm/xterm"),
-        import("@xterm/addon-fit"),
-        import("~/terminal/connection.client"),
-      ]);
-      if (disposed || !container.current) return;
-      const term = new Terminal({
-        cursorBlink: true,
-        fontFamily: 'ui-monospace, "SFMono-Regular", "JetBrains Mono", Menlo, monospace',
-        fontSize: 14,
-        scrollback: 10_000,
-        theme: { background: "#09090b" },
-      });
-      const fit = new FitAddon();
-      term.loadAddon(fit);
-      term.open(container.current);
-      fit.fit();
-      const connection = new TerminalConnection(term, fit, {
-        agentUrl,
-        sessionId,
-        getToken,
-        onStatus: (state, detail) => setStatus({ state, detail }),
-      });
-      connection.connect();
-      const observer = new ResizeObserver(() => fit.fit());
-      observer.observe(container.current);
-      term.focus();
-      cleanup = () => {
-        observer.disconnect();
-        connection.dispose();
-        term.dispose();
-      };
-    })();
-    return () => {
-      disposed = true;
-      cleanup();
-    };
-  }, [agentUrl, sessionId, getToken]);
+    const update = () => setActive(Boolean(document.fullscreenElement));
+    document.addEventListener("fullscreenchange", update);
+    return () => document.removeEventListener("fullscreenchange", update);
+  }, []);
+  const toggle = () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void document.documentElement.requestFullscreen().catch(() => {});
+  };
+  return { active, toggle };
+}
 
+/** The slim bar above the terminal: where you are, its state, and the workspace's actions in a menu. */
+function TerminalBar({
+  workspace,
+}: {
+  workspace: { id: string; name: string; status: string; repository: string | null; branch: string | null };
+}) {
+  const fullScreen = useFullScreen();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const location = useLocation();
+  const here = `/workspaces/${workspace.id}`;
   return (
-    <div className="relative mt-0 flex-1 overflow-hidden rounded-b-md bg-zinc-950 p-2">
-      <div ref={container} className="h-full w-full" data-testid="terminal" />
-      {status.state !== "connected" ? (
-        <div role="status" className="absolute top-2 right-3 rounded bg-zinc-800/90 px-2 py-1 text-xs text-zinc-200">
-          {statusText[status.state]}
-          {status.detail && status.state !== "connecting" ? ` — ${status.detail}` : ""}
+    <header className="relative flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-zinc-200 bg-white px-3 py-1.5 text-sm dark:border-zinc-800 dark:bg-zinc-900">
+      <Link to={here} className="font-semibold hover:underline" aria-label={`${workspace.name}: back to the workspace`}>
+        <span aria-hidden className="mr-1 text-zinc-500">
+          ←
+        </span>
+        {workspace.name}
+      </Link>
+      <WorkspaceStatusBadge status={workspace.status} />
+      {workspace.repository ? (
+        <span className="hidden font-mono text-xs text-zinc-600 md:inline dark:text-zinc-400">
+          {workspace.repository}@{workspace.branch}
+        </span>
+      ) : null}
+      <div className="ml-auto flex items-center gap-1">
+        <button
+          type="button"
+          className="btn-secondary px-2 py-1"
+          aria-pressed={fullScreen.active}
+          onClick={fullScreen.toggle}
+        >
+          {fullScreen.active ? "Exit full screen" : "Full screen"}
+        </button>
+        <button
+          type="button"
+          className="btn-secondary px-2 py-1"
+          aria-expanded={menuOpen}
+          aria-controls="workspace-menu"
+          onClick={() => setMenuOpen((open) => !open)}
+        >
+          Workspace <span aria-hidden>▾</span>
+        </button>
+      </div>
+      {menuOpen ? (
+        <div
+          id="workspace-menu"
+          className="absolute top-full right-2 z-20 mt-1 flex w-72 max-w-[calc(100vw-1rem)] flex-col gap-2 rounded-md border border-zinc-200 bg-white p-3 shadow-lg dark:border-zinc-700 dark:bg-zinc-900"
+          onKeyDown={(event) => {
+            if (event.key === "Escape") setMenuOpen(false);
+          }}
+        >
+          <Form method="post" action={here}>
+            <input type="hidden" name="intent" value="keep-alive" />
+            <input type="hidden" name="returnTo" value={`${location.pathname}${location.search}`} />
+            <button type="submit" className="btn-secondary w-full">
+              Keep alive
+            </button>
+          </Form>
+          <ConfirmAction
+            intent="stop"
+            label="Stop"
+            question="Delete the server? Files on it are lost; the workspace can be restarted."
+            confirmLabel="Yes, stop"
+            action={here}
+          />
+          <Link to={here} className="btn-secondary">
+            Back to the workspace
+          </Link>
         </div>
       ) : null}
-    </div>
+    </header>
   );
 }
 

@@ -77,13 +77,16 @@ export async function listWorkspaces(db: Database, userId: string, query: Worksp
     );
   }
   const matching = and(...filters);
+  // created_at's default is unixepoch('subsec') * 1000, a REAL with a fraction of a millisecond that a Date
+  // (and so a cursor) drops: order and compare by the whole millisecond.
+  const createdMs = sql<number>`CAST(${workspaces.createdAt} AS INTEGER)`;
   const after = query.cursor ? WORKSPACE_CURSOR.exec(query.cursor) : null;
   const page = after
     ? and(
         matching,
         or(
-          lt(workspaces.createdAt, new Date(Number(after[1]))),
-          and(eq(workspaces.createdAt, new Date(Number(after[1]))), lt(workspaces.id, after[2]!)),
+          sql`${createdMs} < ${Number(after[1])}`,
+          and(sql`${createdMs} = ${Number(after[1])}`, lt(workspaces.id, after[2]!)),
         ),
       )
     : matching;
@@ -92,7 +95,7 @@ export async function listWorkspaces(db: Database, userId: string, query: Worksp
       .select()
       .from(workspaces)
       .where(page)
-      .orderBy(desc(workspaces.createdAt), desc(workspaces.id))
+      .orderBy(desc(createdMs), desc(workspaces.id))
       .limit(limit + 1),
     db.select({ total: count() }).from(workspaces).where(matching),
   ]);

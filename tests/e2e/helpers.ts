@@ -55,3 +55,59 @@ export async function createWorkspace(
   await expect(page).toHaveURL(/\/workspaces\/[a-z2-7]{12}$/);
   return page.url().split("/").pop()!;
 }
+
+/** A GitHub account on the local GitHub for a spec of its own (so its rows do not mix with other specs'). */
+export async function ensureGitHubUser(request: APIRequestContext, login: string) {
+  const state = await (await request.get(`${CLOUD}/_local/state`)).json();
+  if (state.github.users.some((user: { login: string }) => user.login === login)) return;
+  const response = await request.post(`${CLOUD}/_local/users`, { data: { login, name: login } });
+  expect(response.ok()).toBeTruthy();
+}
+
+/**
+ * Adds workspace rows for a signed-in user through the app's local-only seeding endpoint
+ * (app/routes/api.internal.seed-workspaces.ts), with the bearer the local runner derives from SESSION_SECRET.
+ */
+export async function seedWorkspaces(
+  request: APIRequestContext,
+  login: string,
+  workspaces: Array<{ name: string; status: "stopped" | "error"; repository: string }>,
+): Promise<string[]> {
+  const { readFileSync } = await import("node:fs");
+  const { createHmac } = await import("node:crypto");
+  const { parseDotenv } = await import("../../scripts/keys.mjs");
+  const vars = parseDotenv(readFileSync(new URL("../../.dev.vars", import.meta.url), "utf8")) as Record<string, string>;
+  const bearer = createHmac("sha256", vars.SESSION_SECRET!).update("sam-internal-seed").digest("hex");
+  const response = await request.post("/api/internal/seed-workspaces", {
+    headers: { Authorization: `Bearer ${bearer}` },
+    data: { login, workspaces },
+  });
+  expect(response.status(), await response.text()).toBe(200);
+  return (await response.json()).ids;
+}
+
+/**
+ * Runs axe-core in the page (injected: @axe-core/playwright needs Node 22.12) and fails on any serious or
+ * critical violation, naming each rule and the elements it found.
+ */
+export async function expectAccessible(page: Page, what: string) {
+  const { createRequire } = await import("node:module");
+  const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axePath });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<AxeResult> } }).axe;
+    type AxeResult = {
+      violations: Array<{ id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> }>;
+    };
+    const result = await axe.run(document, { resultTypes: ["violations"] });
+    return result.violations
+      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+      .map((violation) => ({
+        rule: violation.id,
+        impact: violation.impact,
+        help: violation.help,
+        targets: violation.nodes.slice(0, 5).map((node) => node.target.join(" ")),
+      }));
+  });
+  expect(violations, `accessibility of ${what}`).toEqual([]);
+}
