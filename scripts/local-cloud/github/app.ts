@@ -3,7 +3,7 @@
 import type { KeyObject } from "node:crypto";
 import { errors as joseErrors, jwtVerify, decodeJwt, decodeProtectedHeader } from "jose";
 import type { Request } from "../context";
-import { APP_PERMISSIONS, repoJson } from "./shapes";
+import { repoJson } from "./shapes";
 import { GitHubError, randomToken, type GitHubRepo, type GitHubStore, type Installation } from "./store";
 
 export interface InstallationToken {
@@ -16,6 +16,9 @@ export interface InstallationToken {
 }
 
 const INSTALLATION_TOKEN_LIFETIME_MS = 60 * 60_000;
+
+/** Permission levels in order: a token may be asked for a level up to the installation's own. */
+const LEVELS: Record<string, number> = { read: 1, write: 2, admin: 3 };
 
 export class GitHubApp {
   readonly installationTokens = new Map<string, InstallationToken>();
@@ -126,14 +129,19 @@ export class GitHubApp {
         if (!narrowed.includes(repo)) narrowed.push(repo);
       }
     }
-    let permissions: Record<string, string> = { ...APP_PERMISSIONS };
-    if (body.permissions && typeof body.permissions === "object") {
+    // GitHub: without `permissions` the token has all the installation was granted; with it, only those
+    // asked for, each no higher than granted, or the request is refused whole.
+    let permissions: Record<string, string> = { ...installation.permissions };
+    if (body.permissions !== undefined) {
+      if (!body.permissions || typeof body.permissions !== "object" || Array.isArray(body.permissions))
+        throw new GitHubError(422, "Invalid request.\n\nFor 'properties/permissions', is not an object.", docs);
+      permissions = {};
       for (const [name, level] of Object.entries(body.permissions as Record<string, unknown>)) {
-        const have = (APP_PERMISSIONS as Record<string, string>)[name];
-        if (!have || (have === "read" && level === "write"))
-          throw new GitHubError(422, `The permissions requested are not granted to this installation.`, docs);
+        const have = installation.permissions[name];
+        if (typeof level !== "string" || !(level in LEVELS) || !have || LEVELS[level]! > (LEVELS[have] ?? 0))
+          throw new GitHubError(422, "The permissions requested are not granted to this installation.", docs);
+        permissions[name] = level;
       }
-      permissions = body.permissions as Record<string, string>;
     }
     const token = randomToken("ghs_", 36);
     const expiresAt = Date.now() + INSTALLATION_TOKEN_LIFETIME_MS;

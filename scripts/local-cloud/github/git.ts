@@ -24,6 +24,7 @@ export function serveRepository(
   };
   const basic = /^Basic\s+(\S+)$/i.exec(r.req.headers.authorization ?? "")?.[1];
   let allowed = false;
+  let visible = false;
   let remoteUser: string | null = null;
   if (basic) {
     const decoded = Buffer.from(basic, "base64").toString("utf8");
@@ -31,8 +32,13 @@ export function serveRepository(
     const installation = app.resolveInstallationToken(password);
     const user = oauth.resolveUserToken(password);
     if (!installation && !user) return challenge();
-    if (repo && installation) allowed = app.tokenRepos(installation.installation, installation.token).includes(repo);
-    if (repo && user) allowed = repo.owner === user.login;
+    // An installation token reads with Contents: read and pushes only with Contents: write, as on GitHub.
+    if (repo && installation) {
+      visible = app.tokenRepos(installation.installation, installation.token).includes(repo);
+      const contents = installation.token.permissions.contents;
+      allowed = visible && (push ? contents === "write" : contents === "read" || contents === "write");
+    }
+    if (repo && user) visible = allowed = repo.owner === user.login;
     remoteUser = installation ? `${store.cloud.options.githubAppSlug}[bot]` : user!.login;
   }
   if (!repo) {
@@ -41,8 +47,8 @@ export function serveRepository(
   }
   if (!allowed && (repo.private || push)) {
     if (!basic) return challenge();
-    if (repo.private) return sendText(r.res, 404, "Repository not found.\n");
-    return sendText(r.res, 403, `Permission to ${repo.owner}/${repo.name}.git denied.\n`);
+    if (repo.private && !visible) return sendText(r.res, 404, "Repository not found.\n");
+    return sendText(r.res, 403, `Permission to ${repo.owner}/${repo.name}.git denied to ${remoteUser}.\n`);
   }
   serveGit(
     r.req,

@@ -340,6 +340,80 @@ describe("GitHub App installation", () => {
     }
   });
 
+  it("tokens carry the installation's permissions, narrowed as asked (more than granted is a 422); a read-only token cannot push", async () => {
+    const sam = cloud.state().github.installations.find((i) => i.account === "sam-dev")!.id;
+    const jwt = await appJwt();
+    const full = await api(`/app/installations/${sam}/access_tokens`, jwt, { method: "POST" });
+    expect(full.json.permissions).toEqual({ contents: "write", metadata: "read", pull_requests: "write" });
+    const narrowed = await api(`/app/installations/${sam}/access_tokens`, jwt, {
+      method: "POST",
+      body: { repositories: ["private-notes"], permissions: { contents: "read", metadata: "read" } },
+    });
+    expect(narrowed.status).toBe(201);
+    expect(narrowed.json.permissions).toEqual({ contents: "read", metadata: "read" });
+
+    // An App installed with Contents: Read-only (the installer accepted no more).
+    const installed = await fetch(`${cloud.url}/_local/github/installations`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ login: "sam-other", permissions: { contents: "read", metadata: "read" } }),
+    });
+    expect(installed.status).toBe(201);
+    const other = ((await installed.json()) as { id: number; permissions: Record<string, string> }).id;
+    expect((await api(`/app/installations/${other}`, jwt)).json.permissions).toEqual({
+      contents: "read",
+      metadata: "read",
+    });
+    const tooMuch = await api(`/app/installations/${other}/access_tokens`, jwt, {
+      method: "POST",
+      body: { permissions: { contents: "write" } },
+    });
+    expect(tooMuch.status).toBe(422);
+    expect(tooMuch.json.message).toBe("The permissions requested are not granted to this installation.");
+    expect(
+      (
+        await api(`/app/installations/${other}/access_tokens`, jwt, {
+          method: "POST",
+          body: { permissions: { pull_requests: "read" } },
+        })
+      ).status,
+    ).toBe(422);
+
+    const basic = (token: string) => `Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
+    const readOnly = (await api(`/app/installations/${other}/access_tokens`, jwt, { method: "POST" })).json.token;
+    const receive = (token: string, repo: string) =>
+      fetch(`${cloud.url}/github/${repo}.git/info/refs?service=git-receive-pack`, {
+        headers: { Authorization: basic(token) },
+      });
+    const refused = await receive(readOnly, "sam-other/other-repo");
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toBe("Permission to sam-other/other-repo.git denied to sam-local[bot].\n");
+    expect((await receive(narrowed.json.token, "sam-dev/private-notes")).status).toBe(403);
+    expect((await receive(full.json.token, "sam-dev/private-notes")).status).toBe(200);
+    const fetchRefs = await fetch(`${cloud.url}/github/sam-other/other-repo.git/info/refs?service=git-upload-pack`, {
+      headers: { Authorization: basic(readOnly) },
+    });
+    expect(fetchRefs.status).toBe(200);
+    await call(cloud.url, "POST", "/_local/webhooks", {
+      body: { event: "installation", action: "deleted", installation_id: other },
+    });
+  });
+
+  it("states a user's permission on a repository: the owner's is admin, a stranger's none on a private one", async () => {
+    const sam = cloud.state().github.installations.find((i) => i.account === "sam-dev")!.id;
+    const token = (await api(`/app/installations/${sam}/access_tokens`, await appJwt(), { method: "POST" })).json.token;
+    const owner = await api("/repos/sam-dev/private-notes/collaborators/sam-dev/permission", token);
+    expect(owner.status).toBe(200);
+    expect(owner.json).toMatchObject({ permission: "admin", role_name: "admin", user: { login: "sam-dev" } });
+    const stranger = await api("/repos/sam-dev/private-notes/collaborators/sam-other/permission", token);
+    expect(stranger.json.permission).toBe("none");
+    expect((await api("/repos/sam-dev/hello-world/collaborators/sam-other/permission", token)).json.permission).toBe(
+      "read",
+    );
+    expect((await api("/repos/sam-dev/private-notes/collaborators/nobody-here/permission", token)).status).toBe(404);
+    expect((await api("/repos/sam-other/other-repo/collaborators/sam-dev/permission", token)).status).toBe(404);
+  });
+
   it("delivers admin-triggered installation_repositories and installation events", async () => {
     hooks.length = 0;
     const installationId = cloud.state().github.installations.find((i) => i.account === "sam-dev")!.id;

@@ -153,7 +153,7 @@ export async function adminEvent(
 /** Admin: create an installation directly (without the browser page); no webhook unless asked. */
 export async function adminInstall(
   store: GitHubStore,
-  input: { login?: unknown; repositories?: unknown; webhook?: unknown },
+  input: { login?: unknown; repositories?: unknown; webhook?: unknown; permissions?: unknown },
 ): Promise<Installation> {
   const login = typeof input.login === "string" ? input.login : store.cloud.options.githubLogin;
   const user = store.users.get(login.toLowerCase());
@@ -166,7 +166,15 @@ export async function adminInstall(
         .map((name) => store.findRepo(user.login, name.split("/").pop()!)?.id)
         .filter((id): id is number => id !== undefined)
     : [];
-  const installation = store.addInstallation(user.login, names ? "selected" : "all", repoIds);
+  const permissions = input.permissions as Record<string, unknown> | undefined;
+  if (permissions !== undefined && !Object.values(permissions ?? { x: 0 }).every((v) => v === "read" || v === "write"))
+    throw new Error('permissions must map names to "read" or "write", e.g. {"contents": "read", "metadata": "read"}');
+  const installation = store.addInstallation(
+    user.login,
+    names ? "selected" : "all",
+    repoIds,
+    permissions as Record<string, string> | undefined,
+  );
   if (input.webhook === true) await deliverInstallationEvent(store, installation, "created");
   return installation;
 }

@@ -285,6 +285,17 @@ export class RestApi {
         headers: page.headers,
       };
     }
+    m = /^\/repos\/([^/]+)\/([^/]+)\/collaborators\/([^/]+)\/permission$/.exec(path);
+    if (m && get) {
+      const docs = "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user";
+      const repo = this.store.findRepo(m[1]!, m[2]!);
+      if (!repo || !this.repoVisible(principal, repo)) throw notFound(docs);
+      const user = this.store.users.get(decodeURIComponent(m[3]!).toLowerCase());
+      if (!user) throw new GitHubError(404, `${decodeURIComponent(m[3]!)} is not a user`, docs);
+      const permission = this.store.permissionOf(repo, user.login);
+      const roles = { admin: "admin", write: "write", read: "read", none: "none" } as const;
+      return { body: { permission, role_name: roles[permission], user: simpleUser(this.store, user) } };
+    }
     m = /^\/repos\/([^/]+)\/([^/]+)(\/branches)?$/.exec(path);
     if (m && get) {
       const docs = m[3]

@@ -3,7 +3,8 @@ import { listBranches, repoSizeKb } from "../git";
 import { isoNow } from "../http";
 import type { GitHubRepo, GitHubStore, GitHubUser, Installation } from "./store";
 
-export const APP_PERMISSIONS = { contents: "write", metadata: "read" };
+/** The App's configured permissions, as docs/self-hosting.md tells operators to set them. */
+export const APP_PERMISSIONS: Record<string, string> = { contents: "write", metadata: "read", pull_requests: "write" };
 
 export function simpleUser(store: GitHubStore, user: GitHubUser) {
   const api = `${store.api}/users/${user.login}`;
@@ -175,7 +176,7 @@ export function installationJson(store: GitHubStore, installation: Installation)
     app_slug: store.cloud.options.githubAppSlug,
     target_id: store.userOf(installation.account).id,
     target_type: "User",
-    permissions: APP_PERMISSIONS,
+    permissions: installation.permissions,
     events: [],
     created_at: installation.created_at,
     updated_at: installation.updated_at,

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { CloudContext } from "../context";
 import { createFixtureRepo } from "../git";
 import { isoNow } from "../http";
+import { APP_PERMISSIONS } from "./shapes";
 
 export interface GitHubUser {
   id: number;
@@ -34,7 +35,12 @@ export interface Installation {
   updated_at: string;
   suspended_at: string | null;
   suspended_by: string | null;
+  /** What the installer granted: the App's permissions when it was installed (GitHub: `permissions`). */
+  permissions: Record<string, string>;
 }
+
+/** A repository role, as GitHub's collaborator permission endpoint states it. */
+export type RepoPermission = "admin" | "write" | "read";
 
 export interface Delivery {
   id: string;
@@ -70,6 +76,8 @@ export class GitHubStore {
   readonly repos: GitHubRepo[] = [];
   readonly installations = new Map<number, Installation>();
   readonly deliveries: Delivery[] = [];
+  /** Collaborators other than the owner, per repository id. */
+  readonly collaborators = new Map<number, Map<string, RepoPermission>>();
   private nextUserId = 1003;
   private nextInstallationId = 40_000_001;
   readonly gitRoot: string;
@@ -114,6 +122,7 @@ export class GitHubStore {
 
   reset(): void {
     this.installations.clear();
+    this.collaborators.clear();
     this.deliveries.length = 0;
   }
 
@@ -137,7 +146,12 @@ export class GitHubStore {
   }
 
   /** Installs the App on an account; callers first check the account has no installation. */
-  addInstallation(account: string, selection: Installation["selection"], repoIds: number[]): Installation {
+  addInstallation(
+    account: string,
+    selection: Installation["selection"],
+    repoIds: number[],
+    permissions: Record<string, string> = APP_PERMISSIONS,
+  ): Installation {
     const now = isoNow();
     const installation: Installation = {
       id: this.nextInstallationId++,
@@ -148,6 +162,7 @@ export class GitHubStore {
       updated_at: now,
       suspended_at: null,
       suspended_by: null,
+      permissions: { ...permissions },
     };
     this.installations.set(installation.id, installation);
     return installation;
@@ -169,6 +184,14 @@ export class GitHubStore {
     return this.repos.find(
       (r) => r.owner.toLowerCase() === owner.toLowerCase() && r.name.toLowerCase() === name.toLowerCase(),
     );
+  }
+
+  /** A user's base permission on a repository: the owner's is admin; a stranger reads a public one only. */
+  permissionOf(repo: GitHubRepo, login: string): RepoPermission | "none" {
+    if (repo.owner.toLowerCase() === login.toLowerCase()) return "admin";
+    const collaborator = this.collaborators.get(repo.id)?.get(login.toLowerCase());
+    if (collaborator) return collaborator;
+    return repo.private ? "none" : "read";
   }
 
   /** Repositories an installation grants: all of the account's, or the selected ones. */
