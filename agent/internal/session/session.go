@@ -3,7 +3,6 @@
 package session
 
 import (
-	"bytes"
 	"errors"
 	"sync"
 	"time"
@@ -27,6 +26,18 @@ const bytesPerLine = 256
 
 const readBufferSize = 32 << 10
 
+// Flow control. The PTY reader stops reading (so the program blocks on its writes, as on a slow terminal) while
+// an attached client is more than flowWindow bytes behind. A client that has made no progress for
+// stallTimeout while that far behind is stuck: it no longer holds the reader back and is dropped (ErrTooSlow)
+// once the ring has overwritten its position.
+const (
+	flowWindow   = 256 << 10
+	stallTimeout = 3 * time.Second
+)
+
+// trimEvery is how much output the reader lets through between checks for ring bytes nobody needs any more.
+const trimEvery = 64 << 10
+
 // Session is one terminal: a process on a PTY plus what attached clients need to see it.
 type Session struct {
 	id        string
@@ -40,15 +51,20 @@ type Session struct {
 	name       string
 	cols, rows int
 	out        *ring
-	scr        *screen.Screen
-	clients    map[*Client]struct{}
-	exited     bool
-	exitCode   int
-	closed     bool // deleted or agent shutting down
-	lastDetach time.Time
-	lastInput  time.Time
-	lastOutput time.Time
-	done       chan struct{} // closed when the process has exited and output is drained
+	// rowStartAt is an offset known to begin a row: when the ring starts there, a replay may start there too.
+	rowStartAt  uint64
+	trimmedAt   uint64 // s.out.written at the last trim
+	trimPending bool   // the last trim kept bytes only because a client had not read them yet
+	progress    chan struct{}
+	scr         *screen.Screen
+	clients     map[*Client]struct{}
+	exited      bool
+	exitCode    int
+	closed      bool // deleted or agent shutting down
+	lastDetach  time.Time
+	lastInput   time.Time
+	lastOutput  time.Time
+	done        chan struct{} // closed when the process has exited and output is drained
 }
 
 func newSession(id, name string, proc Process, cols, rows, lines int, now time.Time) *Session {
@@ -60,6 +76,7 @@ func newSession(id, name string, proc Process, cols, rows, lines int, now time.T
 		clients:    map[*Client]struct{}{},
 		lastDetach: now,
 		done:       make(chan struct{}),
+		progress:   make(chan struct{}, 1),
 	}
 }
 
@@ -93,11 +110,17 @@ func (s *Session) infoLocked() protocol.SessionInfo {
 func (s *Session) readLoop() {
 	buf := make([]byte, readBufferSize)
 	for {
+		s.waitForClients()
 		n, err := s.proc.Read(buf)
 		if n > 0 {
 			s.mu.Lock()
-			s.out.write(buf[:n])
-			s.scr.Write(buf[:n])
+			if !s.closed {
+				s.out.write(buf[:n])
+				s.scr.Write(buf[:n])
+				if s.out.written-s.trimmedAt >= trimEvery {
+					s.trim()
+				}
+			}
 			s.lastOutput = time.Now()
 			for c := range s.clients {
 				c.wake()
@@ -123,6 +146,73 @@ func (s *Session) readLoop() {
 	close(s.done)
 }
 
+// waitForClients returns once no attached client that is still making progress is more than flowWindow
+// bytes behind.
+func (s *Session) waitForClients() {
+	var timer *time.Timer
+	for {
+		s.mu.Lock()
+		wait := s.holdingBack(time.Now())
+		s.mu.Unlock()
+		if !wait {
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(stallTimeout)
+			defer timer.Stop()
+		} else {
+			timer.Reset(stallTimeout)
+		}
+		select {
+		case <-s.progress:
+		case <-timer.C:
+		}
+	}
+}
+
+// holdingBack reports whether a client that is not stuck lags more than flowWindow, marking stuck ones.
+func (s *Session) holdingBack(now time.Time) bool {
+	if s.closed {
+		return false
+	}
+	for c := range s.clients {
+		if s.out.written-c.off <= flowWindow {
+			c.stuck = false
+			continue
+		}
+		if now.Sub(c.progressAt) > stallTimeout {
+			c.stuck = true
+		}
+		if !c.stuck {
+			return true
+		}
+	}
+	return false
+}
+
+// signalProgress lets a reader waiting for clients look again.
+func (s *Session) signalProgress() {
+	select {
+	case s.progress <- struct{}{}:
+	default:
+	}
+}
+
+// trim releases the ring bytes that neither a replay nor an attached client will read.
+func (s *Session) trim() {
+	s.trimmedAt = s.out.written
+	start, atRowStart := s.replayStart(s.out.written)
+	keep := start
+	for c := range s.clients {
+		keep = min(keep, max(c.off, s.out.oldest()))
+	}
+	s.trimPending = keep < start
+	if keep == start && atRowStart {
+		s.rowStartAt = start
+	}
+	s.out.release(keep)
+}
+
 // Attach registers a client and returns it with a snapshot that, written to a terminal, restores the
 // scrollback and the current screen. Live output starts exactly where the snapshot ends.
 func (s *Session) Attach() (*Client, []byte, protocol.SessionInfo, error) {
@@ -133,7 +223,7 @@ func (s *Session) Attach() (*Client, []byte, protocol.SessionInfo, error) {
 	}
 	pending := s.scr.Pending()
 	end := s.out.written - uint64(len(pending))
-	start := s.replayStart(end)
+	start, _ := s.replayStart(end)
 	replay := make([]byte, int(end-start))
 	s.out.readAt(replay, start)
 	snap := make([]byte, 0, len(replay)+8192)
@@ -141,51 +231,62 @@ func (s *Session) Attach() (*Client, []byte, protocol.SessionInfo, error) {
 	snap = screen.Sanitize(snap, replay)
 	snap = s.scr.AppendRestore(snap)
 	snap = append(snap, pending...)
-	c := &Client{s: s, off: s.out.written, notify: make(chan struct{}, 1), buf: make([]byte, readBufferSize)}
+	c := &Client{s: s, off: s.out.written, progressAt: time.Now(), notify: make(chan struct{}, 1), buf: make([]byte, readBufferSize)}
 	s.clients[c] = struct{}{}
 	return c, snap, s.infoLocked(), nil
 }
 
-// replayStart finds where the replay begins: at a line start, with at most lines+rows lines before end.
-func (s *Session) replayStart(end uint64) uint64 {
+// replayStart finds where the replay begins: at a row start, with at most lines+rows lines before end, and no
+// more of a last line than fills lines+rows rows (a longer one would scroll out of the client's scrollback).
+// It reports whether the start is a row start; it is not when the ring holds no line start before end.
+func (s *Session) replayStart(end uint64) (uint64, bool) {
+	start, ok := s.lineReplayStart(end)
+	cols := uint64(s.cols)
+	rowsBytes := uint64(s.lines+s.rows) * cols
+	if !ok || end-start <= rowsBytes {
+		return start, ok
+	}
+	last := start
+	if s.out.lineStart <= end {
+		last = max(last, s.out.lineStart)
+	} else if j, found := s.out.lastIndexByte(start, end, '\n'); found {
+		last = j + 1
+	}
+	if end-last > rowsBytes {
+		// Whole rows of the last line are skipped, so plain text wraps in the replay as it did.
+		start = last + (end-last-rowsBytes+cols-1)/cols*cols
+	}
+	return start, true
+}
+
+// lineReplayStart is replayStart without the limit on the last line: it starts at a line start, or at rowStartAt.
+func (s *Session) lineReplayStart(end uint64) (uint64, bool) {
 	oldest := s.out.oldest()
 	if end <= oldest {
-		return end
+		return end, oldest == s.rowStartAt
 	}
-	first, second := s.out.segments(oldest, end)
-	want := s.lines + s.rows
-	count := 0
-	// Scan backwards for newlines, newest segment first, without copying the ring.
-	for _, seg := range []struct {
-		data []byte
-		base uint64
-	}{{second, oldest + uint64(len(first))}, {first, oldest}} {
-		i := len(seg.data)
-		for {
-			j := bytes.LastIndexByte(seg.data[:i], '\n')
-			if j < 0 {
-				break
-			}
-			count++
-			if count > want {
-				return seg.base + uint64(j+1)
-			}
-			i = j
+	to := end
+	if s.out.lineStart <= end {
+		to = max(oldest, s.out.lineStart) // nothing after lineStart is a newline
+	}
+	for count := 1; ; count++ {
+		j, ok := s.out.lastIndexByte(oldest, to, '\n')
+		if !ok {
+			break
 		}
+		if count > s.lines+s.rows {
+			return j + 1, true
+		}
+		to = j
 	}
-	if oldest == 0 {
-		return 0 // the whole history is here; start at its beginning
+	if oldest == s.rowStartAt {
+		return oldest, true // the ring starts at a row start: at the beginning of history or where trim cut it
 	}
 	// The oldest held byte is mid-line: start after the first newline, or nowhere if there is none.
-	for _, seg := range []struct {
-		data []byte
-		base uint64
-	}{{first, oldest}, {second, oldest + uint64(len(first))}} {
-		if j := bytes.IndexByte(seg.data, '\n'); j >= 0 {
-			return seg.base + uint64(j+1)
-		}
+	if j, ok := s.out.indexByte(oldest, end, '\n'); ok {
+		return j + 1, true
 	}
-	return end
+	return end, false
 }
 
 // WriteInput sends keyboard input to the process.
@@ -237,22 +338,27 @@ func (s *Session) close() {
 		return
 	}
 	s.closed = true
+	s.out.free()
 	for c := range s.clients {
 		c.wake()
 	}
 	s.mu.Unlock()
+	s.signalProgress()
 	_ = s.proc.Kill()
 	_ = s.proc.Close()
 }
 
-// Client is one attachment. Its position in the output ring is its queue: the ring bounds how far it can
-// fall behind, and a client overtaken by the ring is dropped and must reattach for a fresh snapshot.
+// Client is one attachment. Its position in the output ring is its queue: the reader waits while it is more
+// than flowWindow behind, unless it is stuck; a stuck client overtaken by the ring is dropped and must reattach
+// for a fresh snapshot.
 type Client struct {
-	s      *Session
-	off    uint64
-	notify chan struct{}
-	buf    []byte
-	gone   bool
+	s          *Session
+	off        uint64
+	progressAt time.Time // when it last read output or had nothing to read
+	stuck      bool
+	notify     chan struct{}
+	buf        []byte
+	gone       bool
 }
 
 func (c *Client) wake() {
@@ -277,12 +383,16 @@ func (c *Client) Next() ([]byte, int, error) {
 	if c.off < s.out.oldest() {
 		return nil, 0, ErrTooSlow
 	}
+	c.progressAt = time.Now()
 	if c.off < s.out.written {
 		n := s.out.readAt(c.buf, c.off)
 		c.off += uint64(n)
 		if c.off < s.out.written {
 			c.wake()
+		} else if s.trimPending {
+			s.trim()
 		}
+		s.signalProgress()
 		return c.buf[:n], 0, nil
 	}
 	if s.exited {
@@ -301,6 +411,10 @@ func (c *Client) Detach() {
 	}
 	c.gone = true
 	delete(s.clients, c)
+	if s.trimPending {
+		s.trim()
+	}
+	s.signalProgress()
 	if len(s.clients) == 0 {
 		s.lastDetach = time.Now()
 	}

@@ -73,6 +73,25 @@ func drain(t *testing.T, c *Client, want string) string {
 	return got.String()
 }
 
+// readN reads n bytes of a client's output.
+func readN(t *testing.T, c *Client, n int) {
+	t.Helper()
+	for got := 0; got < n; {
+		b, _, err := c.Next()
+		if err != nil {
+			t.Fatalf("Next: %v after %d bytes", err, got)
+		}
+		got += len(b)
+		if b == nil {
+			select {
+			case <-c.Wait():
+			case <-time.After(5 * time.Second):
+				t.Fatalf("timed out after %d of %d bytes", got, n)
+			}
+		}
+	}
+}
+
 func TestSnapshotThenLiveHasNoGapOrDuplicate(t *testing.T) {
 	fake := newFake()
 	m := newFakeManager(t, fake)
@@ -106,7 +125,90 @@ func TestSnapshotThenLiveHasNoGapOrDuplicate(t *testing.T) {
 	}
 }
 
-func TestSlowClientIsOvertakenAndOthersContinue(t *testing.T) {
+func TestSlowClientSlowsTheOutputAndGetsEveryByte(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, _ := m.Create(CreateRequest{})
+	c, _, _, _ := s.Attach()
+	total := 3 * s.out.limit
+	go func() {
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for written := 0; written < total; written += len(chunk) {
+			fake.outW.Write(chunk)
+		}
+	}()
+	got := 0
+	for got < total {
+		b, _, err := c.Next()
+		if err != nil {
+			t.Fatalf("slow client: %v after %d bytes", err, got)
+		}
+		got += len(b)
+		s.mu.Lock()
+		held := s.out.written - s.out.oldest()
+		s.mu.Unlock()
+		if held > uint64(s.out.limit) {
+			t.Fatalf("ring holds %d bytes", held)
+		}
+		if b == nil {
+			<-c.Wait()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if lag := s.Info(); lag.AttachedClients != 1 {
+		t.Fatalf("info = %+v", lag)
+	}
+}
+
+func TestRingKeepsOnlyWhatReplayAndClientsNeed(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, _ := m.Create(CreateRequest{Cols: 80, Rows: 24})
+	c, _, _, _ := s.Attach()
+	line := []byte(strings.Repeat("y", 99) + "\n")
+	go func() {
+		for range 20000 {
+			fake.outW.Write(line)
+		}
+		fake.outW.Write(bytes.Repeat([]byte("z"), trimEvery))
+	}()
+	readN(t, c, 20000*len(line)+trimEvery)
+	s.mu.Lock()
+	held := s.out.written - s.out.oldest()
+	s.mu.Unlock()
+	// 5000 lines of scrollback and 24 rows of 100 bytes, the unfinished line, and no more than a chunk beyond.
+	if want := uint64(5024*100 + trimEvery); held < want || held > want+100 {
+		t.Fatalf("ring holds %d bytes, want %d", held, want)
+	}
+	_, snap, _, _ := s.Attach()
+	if n := bytes.Count(snap, []byte("\n")); n < 5000 {
+		t.Fatalf("snapshot has %d lines", n)
+	}
+}
+
+func TestLongLineKeepsOnlyTheRowsScrollbackShows(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, _ := m.Create(CreateRequest{Cols: 80, Rows: 24})
+	c, _, _, _ := s.Attach()
+	const burst = 1 << 20
+	go fake.outW.Write(bytes.Repeat([]byte("y"), burst))
+	readN(t, c, burst)
+	s.mu.Lock()
+	s.trim()
+	held := s.out.written - s.out.oldest()
+	s.mu.Unlock()
+	rows := uint64(5024 * 80)
+	if held+80 <= rows || held > rows || s.out.oldest()%80 != 0 {
+		t.Fatalf("ring holds %d bytes from %d, want the last %d rows of 80", held, s.out.oldest(), rows/80)
+	}
+	_, snap, _, _ := s.Attach()
+	if n := bytes.Count(snap, []byte("y")); n < int(held) {
+		t.Fatalf("snapshot replays %d of the line's bytes, want %d", n, held)
+	}
+}
+
+func TestStuckClientIsOvertakenAndOthersContinue(t *testing.T) {
 	fake := newFake()
 	m := newFakeManager(t, fake)
 	s, _ := m.Create(CreateRequest{})
@@ -188,14 +290,14 @@ func TestReplayStartsAtLineStartAndKeepsEnoughLines(t *testing.T) {
 	s.out = newRing(32)
 	s.out.write([]byte("aaaa\nbbbb\ncccc\ndddd\neeee\nffff\ngg"))
 	// 3 scrollback lines + 2 rows = at most 5 newlines, starting at a line start.
-	start := s.replayStart(s.out.written)
+	start, _ := s.replayStart(s.out.written)
 	got := make([]byte, s.out.written-start)
 	s.out.readAt(got, start)
 	if string(got) != "bbbb\ncccc\ndddd\neeee\nffff\ngg" {
 		t.Fatalf("replay = %q", got)
 	}
 	s.out.write([]byte("\nhhhh\niiii\njjjj\n"))
-	start = s.replayStart(s.out.written)
+	start, _ = s.replayStart(s.out.written)
 	got = make([]byte, s.out.written-start)
 	s.out.readAt(got, start)
 	if string(got) != "ffff\ngg\nhhhh\niiii\njjjj\n" {
@@ -203,7 +305,7 @@ func TestReplayStartsAtLineStartAndKeepsEnoughLines(t *testing.T) {
 	}
 	s.out = newRing(16)
 	s.out.write([]byte("xxxxxxxxxxxx\nab\ncd"))
-	start = s.replayStart(s.out.written)
+	start, _ = s.replayStart(s.out.written)
 	got = make([]byte, s.out.written-start)
 	s.out.readAt(got, start)
 	if string(got) != "ab\ncd" {
