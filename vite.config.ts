@@ -36,5 +36,7 @@ export default defineConfig({
       },
     ],
   },
+  // The Workers runtime's own modules (cloudflare:sockets for the sweep's probe) are provided at run time.
+  build: { rollupOptions: { external: [/^cloudflare:/] } },
   server: { port: 5173 },
 });
