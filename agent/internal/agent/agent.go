@@ -68,7 +68,8 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	srv := server.New(server.Options{
 		AllowedOrigin: cfg.AllowedOrigin, Verifier: verifier, Sessions: sessions, Logger: log, Version: version.String(),
 	})
-	httpServer := newHTTPServer(srv.Handler(), tlsConfig, log)
+	access := newTerminalAccess(verifier, log)
+	httpServer := newHTTPServer(access.Handler(srv.Handler()), tlsConfig, log)
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.ListenAddr, err)
@@ -88,7 +89,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	go sessions.RunReaper(bg, time.Minute)
 	stopRequested := make(chan struct{})
 	if !cfg.SkipBootstrap {
-		startBootTasks(bg, cfg, opts, cp, st, sessions, stopRequested, log)
+		startBootTasks(bg, cfg, opts, cp, st, sessions, access, stopRequested, log)
 	}
 
 	var runErr error
@@ -96,7 +97,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	case <-ctx.Done():
 		log.Info("signal received; draining (a second signal kills)")
 	case <-stopRequested:
-		log.Info("control plane asked to stop; draining")
+		log.Info("control plane asked to stop (or revoked this run); draining")
 	case err := <-serveErr:
 		runErr = fmt.Errorf("serve: %w", err)
 	}
@@ -183,7 +184,7 @@ func redeem(ctx context.Context, cfg config.Config, cp *controlplane.Client, log
 }
 
 func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *controlplane.Client, st *state.Store,
-	sessions *session.Manager, stopRequested chan<- struct{}, log *slog.Logger) {
+	sessions *session.Manager, access *terminalAccess, stopRequested chan<- struct{}, log *slog.Logger) {
 	repoScheme, repoHost := "https", "github.com"
 	if repo := st.Get().Repository; repo != nil {
 		if u, err := url.Parse(repo.CloneURL); err == nil && u.Host != "" {
@@ -210,10 +211,15 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 	}()
 	hb := &heartbeat.Loop{
 		CP: cp, State: st, Interval: cfg.HeartbeatInterval, Activity: sessions.Activity,
-		AgentRunning: heartbeat.AgentCLIRunning, Log: log,
+		AgentRunning: heartbeat.AgentCLIRunning, EndedSessions: access.End, Log: log,
 	}
 	go func() {
-		if err := hb.Run(ctx); errors.Is(err, heartbeat.ErrStopRequested) {
+		// A revoked run drains like a stop: its terminals close and nothing new attaches.
+		err := hb.Run(ctx)
+		if errors.Is(err, heartbeat.ErrStopRequested) || errors.Is(err, heartbeat.ErrRevoked) {
+			if errors.Is(err, heartbeat.ErrRevoked) {
+				log.Warn("callback token revoked", "err", err)
+			}
 			close(stopRequested)
 		}
 	}()

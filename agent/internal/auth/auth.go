@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -33,12 +34,15 @@ var (
 type Claims struct {
 	Subject   string
 	Workspace string
+	// Session is the hash of the browser session the token was minted for (`sid`); empty in older tokens.
+	Session   string
 	ExpiresAt time.Time
 }
 
 type tokenClaims struct {
 	jwt.RegisteredClaims
 	Workspace string `json:"workspace"`
+	Session   string `json:"sid"`
 }
 
 // Verifier checks terminal tokens for one workspace.
@@ -46,6 +50,33 @@ type Verifier struct {
 	keys      jwt.Keyfunc
 	issuer    string
 	workspace string
+
+	mu    sync.Mutex
+	ended map[string]struct{}
+}
+
+// EndSessions refuses from now on every token minted for these browser sessions (they signed out); the
+// control plane lists them in its heartbeat answers.
+func (v *Verifier) EndSessions(hashes []string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ended == nil {
+		v.ended = make(map[string]struct{})
+	}
+	for _, h := range hashes {
+		v.ended[h] = struct{}{}
+	}
+}
+
+// SessionEnded reports whether tokens of this browser session are refused.
+func (v *Verifier) SessionEnded(session string) bool {
+	if session == "" {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	_, ended := v.ended[session]
+	return ended
 }
 
 // NewVerifier fetches the JWKS in the background (refreshed hourly, and on an unknown kid at most once a
@@ -92,7 +123,10 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 	if tc.Subject == "" {
 		return Claims{}, fmt.Errorf("%w: no subject", ErrInvalidToken)
 	}
-	return Claims{Subject: tc.Subject, Workspace: tc.Workspace, ExpiresAt: tc.ExpiresAt.Time}, nil
+	if v.SessionEnded(tc.Session) {
+		return Claims{}, fmt.Errorf("%w: its browser session signed out", ErrInvalidToken)
+	}
+	return Claims{Subject: tc.Subject, Workspace: tc.Workspace, Session: tc.Session, ExpiresAt: tc.ExpiresAt.Time}, nil
 }
 
 // WebSocketToken returns the token offered as a "bearer.<jwt>" subprotocol, and whether the client also

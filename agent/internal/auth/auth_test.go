@@ -56,3 +56,26 @@ func TestTokenExtraction(t *testing.T) {
 		t.Fatalf("empty token err = %v", err)
 	}
 }
+
+func TestTokensOfAnEndedBrowserSessionAreRefused(t *testing.T) {
+	iss := jwttest.New(t, "ws1")
+	v, err := NewVerifier(context.Background(), iss.JWKSURL, iss.URL, "ws1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := iss.Claims()
+	claims["sid"] = "session-a"
+	signedOut := iss.Sign(t, claims)
+	claims["sid"] = "session-b"
+	other := iss.Sign(t, claims)
+	if got, err := v.Verify(signedOut); err != nil || got.Session != "session-a" {
+		t.Fatalf("before sign-out: %+v %v", got, err)
+	}
+	v.EndSessions([]string{"session-a"})
+	if _, err := v.Verify(signedOut); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("token of a signed-out session accepted: %v", err)
+	}
+	if _, err := v.Verify(other); err != nil {
+		t.Fatalf("another session's token refused: %v", err)
+	}
+}

@@ -24,6 +24,18 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s: control plane answered %d: %s", e.Op, e.Status, e.Body)
 }
 
+// Revoked reports whether the control plane refused the callback token for good: the workspace's run is over
+// or its owner's access ended (401 with code "revoked"). An expired or malformed token is not that.
+func (e *StatusError) Revoked() bool {
+	if e.Status != http.StatusUnauthorized {
+		return false
+	}
+	var body struct {
+		Code string `json:"code"`
+	}
+	return json.Unmarshal([]byte(e.Body), &body) == nil && body.Code == "revoked"
+}
+
 // Retryable reports whether the call may succeed later (5xx or 429).
 func (e *StatusError) Retryable() bool {
 	return e.Status >= 500 || e.Status == http.StatusTooManyRequests
@@ -55,11 +67,13 @@ type HeartbeatRequest struct {
 	AgentRunning    bool    `json:"agent_running"`
 }
 
-// HeartbeatResponse carries the control plane's decision and a fresh callback token.
+// HeartbeatResponse carries the control plane's decision, a fresh callback token (none once the run's token
+// chain has ended) and the owner's browser sessions that signed out (hashes, the `sid` of terminal tokens).
 type HeartbeatResponse struct {
-	Action                 string `json:"action"`
-	CallbackToken          string `json:"callback_token"`
-	CallbackTokenExpiresAt string `json:"callback_token_expires_at"`
+	Action                 string   `json:"action"`
+	CallbackToken          string   `json:"callback_token"`
+	CallbackTokenExpiresAt string   `json:"callback_token_expires_at"`
+	EndedSessions          []string `json:"ended_sessions"`
 }
 
 // GitToken is a short-lived GitHub installation token.

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,6 +20,10 @@ import (
 // ErrStopRequested means the control plane answered "stop": the agent should drain and exit 0.
 var ErrStopRequested = errors.New("control plane asked the agent to stop")
 
+// ErrRevoked means the control plane refused the callback token for good (the run is over or the owner's
+// access ended): the agent should drop its terminals and drain, as for a stop.
+var ErrRevoked = errors.New("control plane revoked this workspace's callback token")
+
 // Loop sends heartbeats.
 type Loop struct {
 	CP           *controlplane.Client
@@ -26,7 +31,9 @@ type Loop struct {
 	Interval     time.Duration
 	Activity     func() session.Activity
 	AgentRunning func() bool
-	Log          *slog.Logger
+	// EndedSessions, if set, receives the owner's browser sessions that signed out, with every heartbeat.
+	EndedSessions func(hashes []string)
+	Log           *slog.Logger
 }
 
 // Run sends a heartbeat at once and then every Interval until ctx ends or the control plane says stop.
@@ -34,7 +41,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	t := time.NewTicker(l.Interval)
 	defer t.Stop()
 	for {
-		if err := l.beat(ctx); errors.Is(err, ErrStopRequested) {
+		if err := l.beat(ctx); errors.Is(err, ErrStopRequested) || errors.Is(err, ErrRevoked) {
 			return err
 		} else if err != nil && ctx.Err() == nil {
 			l.Log.Warn("heartbeat failed", "err", err)
@@ -61,8 +68,15 @@ func (l *Loop) beat(ctx context.Context) error {
 		LastInputAt: rfc3339(a.LastInput), LastOutputAt: rfc3339(a.LastOutput),
 		AttachedClients: a.AttachedClients, Sessions: a.Sessions, AgentRunning: l.AgentRunning(),
 	})
+	var status *controlplane.StatusError
+	if errors.As(err, &status) && status.Revoked() {
+		return fmt.Errorf("%w: %s", ErrRevoked, status.Body)
+	}
 	if err != nil {
 		return err
+	}
+	if l.EndedSessions != nil && len(resp.EndedSessions) > 0 {
+		l.EndedSessions(resp.EndedSessions)
 	}
 	if resp.CallbackToken != "" {
 		if err := l.State.Update(func(s *state.State) {

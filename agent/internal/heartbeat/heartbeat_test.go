@@ -57,3 +57,38 @@ func TestHeartbeatRenewsTokenAndStops(t *testing.T) {
 		t.Fatalf("saved token %q %v", reloaded.CallbackToken(), err)
 	}
 }
+
+func TestRevokedTokenEndsTheLoopButAnExpiredOneDoesNot(t *testing.T) {
+	var calls atomic.Int32
+	var ended [][]string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			json.NewEncoder(w).Encode(map[string]any{"action": "continue", "ended_sessions": []string{"abc"}})
+		case 2:
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]string{"error": "The callback token has expired.", "code": "invalid"})
+		default:
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]string{"error": "Access to this workspace has ended.", "code": "revoked"})
+		}
+	}))
+	defer srv.Close()
+	st, _ := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{CallbackToken: "cb1"}})
+	l := &Loop{
+		CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, Interval: 10 * time.Millisecond,
+		Activity:      func() session.Activity { return session.Activity{} },
+		AgentRunning:  func() bool { return false },
+		EndedSessions: func(hashes []string) { ended = append(ended, hashes) },
+		Log:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := l.Run(ctx)
+	if !errors.Is(err, ErrRevoked) || calls.Load() != 3 {
+		t.Fatalf("err %v after %d calls, want ErrRevoked on the third", err, calls.Load())
+	}
+	if len(ended) != 1 || ended[0][0] != "abc" {
+		t.Fatalf("ended sessions passed on: %v", ended)
+	}
+}
