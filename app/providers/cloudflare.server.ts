@@ -233,6 +233,10 @@ export function cloudflare(options: CloudflareOptions) {
     /** Checks a user API token; a bad one throws ProviderError (400/401 with Cloudflare's code, e.g. 1000 "Invalid API Token"). */
     verifyToken: () => get("/user/tokens/verify", tokenSchema).then(({ id, status }) => ({ id, status })),
 
+    /** Checks an account-owned API token, which /user/tokens/verify refuses as invalid. */
+    verifyAccountToken: (accountId: string) =>
+      get(`${account(accountId)}/tokens/verify`, tokenSchema).then(({ id, status }) => ({ id, status })),
+
     listZones: (filter: { name?: string } = {}) => listPages("/zones", zoneSchema, { name: filter.name }, 50),
 
     getZone: (zoneId: string) => get(zone(zoneId), zoneSchema),

@@ -168,7 +168,19 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
           if (typeof body.token !== "string" || !/^[A-Za-z0-9_\-.]{8,}$/.test(body.token))
             return bad("token (8+ characters of A-Z a-z 0-9 _ - .) is required");
           if (!Array.isArray(body.permissions)) return bad('permissions must be a list, e.g. ["dns_records:edit"]');
-          return sendJson(r.res, 201, cloudflare.addToken(body.token, body.permissions.map(String)));
+          if (body.owner !== undefined && body.owner !== "user" && body.owner !== "account")
+            return bad('owner must be "user" (the default) or "account" (an account-owned token)');
+          return sendJson(
+            r.res,
+            201,
+            cloudflare.addToken(body.token, body.permissions.map(String), (body.owner as "user" | "account") ?? "user"),
+          );
+        }
+        case "PUT /cloudflare/r2": {
+          const body = await json();
+          if (typeof body.enabled !== "boolean") return bad("enabled must be true or false");
+          cloudflare.setR2Enabled(body.enabled);
+          return sendJson(r.res, 200, { r2_enabled: body.enabled });
         }
         case "POST /hetzner/tokens": {
           const body = await json();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseDotenv } from "../keys.mjs";
 import type { LocalCloud } from "../local-cloud/server";
 import { call, CLOUDFLARE_TOKEN, startTestCloud, ZONE_ID } from "../local-cloud/test-support";
-import { MissingPermissionError, PERMISSIONS } from "./permissions";
+import { MissingPermissionError, PERMISSIONS, R2NotEnabledError } from "./permissions";
 import { recordingRunner } from "./runner";
 import { formatReport, runSetup, SetupError, type SetupInputs } from "./setup";
 import { tempCheckout } from "./test-support";
@@ -27,10 +27,13 @@ const inputs = (overrides: Partial<SetupInputs> = {}): SetupInputs => ({
   baseDomain: DOMAIN,
   ...overrides,
 });
-/** The cloud's resources, without the token list the permission tests add to. */
+/**
+ * The cloud's resources, without the token list the permission tests add to, and with only live Origin CA
+ * certificates: every run's permission probe leaves one revoked 7-day certificate.
+ */
 const resources = () => {
-  const { tokens: _tokens, ...rest } = cloud.state().cloudflare;
-  return rest;
+  const { tokens: _tokens, origin_certificates, ...rest } = cloud.state().cloudflare;
+  return { ...rest, origin_certificates: origin_certificates.filter((certificate) => !certificate.revoked_at) };
 };
 const readToml = (path: string) => parse(readFileSync(path, "utf8")) as WranglerConfig;
 
@@ -257,19 +260,52 @@ describe("the token check", () => {
     await expect(run).rejects.toThrow(/No Cloudflare zone for elsewhere\.test is visible to this token/);
   });
 
-  it("a subdomain of the zone finds the zone", async () => {
+  it("a BASE_DOMAIN below its zone is refused: workspace names would be two levels deep, beyond Universal SSL", async () => {
     const paths = tempCheckout();
-    const report = await runSetup({
+    const run = runSetup({
       inputs: inputs({ baseDomain: `dev.${DOMAIN}`, appHostname: `sam.${DOMAIN}` }),
       paths,
       runner: recordingRunner().runner,
       cloudflareApiUrl: apiUrl,
     });
-    expect(report.zone).toEqual({ id: ZONE_ID, name: DOMAIN });
-    expect(readToml(paths.wranglerToml).vars).toMatchObject({
-      BASE_DOMAIN: `dev.${DOMAIN}`,
-      APP_URL: `https://sam.${DOMAIN}`,
+    await expect(run).rejects.toBeInstanceOf(SetupError);
+    await expect(run).rejects.toThrow(
+      `BASE_DOMAIN dev.${DOMAIN} is below the zone ${DOMAIN}: workspace names such as ws-<id>.dev.${DOMAIN} would be two levels below it`,
+    );
+    await expect(run).rejects.toThrow(`Use BASE_DOMAIN=${DOMAIN}`);
+  });
+
+  it("an account-owned token, which /user/tokens/verify refuses, is verified at its account", async () => {
+    const token = `account-owned-${Date.now()}`;
+    await call(cloud.url, "POST", "/_local/cloudflare/tokens", {
+      body: { token, permissions: ["*"], owner: "account" },
     });
+    const logged: string[] = [];
+    const report = await runSetup({
+      inputs: inputs({ cloudflareApiToken: token }),
+      paths: tempCheckout(),
+      runner: recordingRunner().runner,
+      cloudflareApiUrl: apiUrl,
+      log: (line) => logged.push(line),
+    });
+    expect(report.zone).toEqual({ id: ZONE_ID, name: DOMAIN });
+    expect(logged).toContain("Cloudflare token (account-owned) is valid and active");
+  });
+
+  it("R2 not enabled on the account is named as such, not as a missing permission", async () => {
+    await call(cloud.url, "PUT", "/_local/cloudflare/r2", { body: { enabled: false } });
+    try {
+      const run = runSetup({
+        inputs: inputs(),
+        paths: tempCheckout(),
+        runner: recordingRunner().runner,
+        cloudflareApiUrl: apiUrl,
+      });
+      await expect(run).rejects.toBeInstanceOf(R2NotEnabledError);
+      await expect(run).rejects.toThrow(/R2 is not enabled on this Cloudflare account/);
+    } finally {
+      await call(cloud.url, "PUT", "/_local/cloudflare/r2", { body: { enabled: true } });
+    }
   });
 
   it("refuses to take over a DNS record it did not make", async () => {

@@ -84,14 +84,16 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
     log(`${status.padEnd(9)} ${what}${detail ? `: ${detail}` : ""}`);
   };
 
-  await verifyToken(cf);
-  log("Cloudflare token is valid and active");
-  const zone = await findZone(cf, inputs.baseDomain);
+  const userRefusal = await verifyToken(cf);
+  const zone = await findZone(cf, inputs.baseDomain, userRefusal);
+  if (zone.name !== inputs.baseDomain) throw new SetupError(belowApexMessage(inputs.baseDomain, zone.name));
   if (appHost !== zone.name && !appHost.endsWith(`.${zone.name}`))
     throw new SetupError(
       `APP_HOSTNAME ${appHost} is not in the zone ${zone.name}, where setup makes its DNS record: choose a name under ${zone.name}.`,
     );
   const accountId = inputs.cloudflareAccountId ?? zone.account.id;
+  if (userRefusal) await verifyAccountToken(cf, accountId);
+  log(`Cloudflare token (${userRefusal ? "account-owned" : "user"}) is valid and active`);
   log(`zone ${zone.name} (${zone.id}) in account ${accountId}`);
   await probePermissions(cf, { accountId, zoneId: zone.id, appHost });
   log("the token has every permission setup needs");
@@ -221,28 +223,72 @@ function normalizeInputs(inputs: SetupInputs): SetupInputs {
   return { ...inputs, cloudflareApiToken: inputs.cloudflareApiToken.trim(), baseDomain, appHostname, github };
 }
 
-async function verifyToken(cf: CloudflareClient): Promise<void> {
-  let token: { status: string };
-  try {
-    token = await cf.verifyToken();
-  } catch (error) {
-    if (error instanceof ProviderError && error.status >= 400 && error.status < 500) {
-      throw new SetupError(
-        `Cloudflare rejected the API token (${error.message}). Create a token as docs/self-hosting.md describes and use its value.`,
-      );
-    }
-    throw new SetupError(`Could not reach the Cloudflare API to verify the token: ${(error as Error).message}`);
-  }
+const rejected = (error: ProviderError) =>
+  new SetupError(
+    `Cloudflare rejected the API token (${error.message}). Create a token as docs/self-hosting.md describes and use its value.`,
+  );
+
+function checkActive(token: { status: string }): void {
   if (token.status !== "active")
     throw new SetupError(`The Cloudflare API token is ${token.status}: make a new one (docs/self-hosting.md).`);
 }
 
-/** The zone of the domain, or of its nearest parent (BASE_DOMAIN may be a subdomain of the zone). */
-async function findZone(cf: CloudflareClient, domain: string): Promise<CloudflareZone> {
+/**
+ * Verifies a user API token; returns Cloudflare's refusal when it calls the token invalid there, as it does
+ * for an account-owned token (checked at its account once the zone names the account: verifyAccountToken).
+ */
+async function verifyToken(cf: CloudflareClient): Promise<ProviderError | null> {
+  try {
+    checkActive(await cf.verifyToken());
+    return null;
+  } catch (error) {
+    if (error instanceof ProviderError && error.status >= 400 && error.status < 500) return error;
+    if (error instanceof SetupError) throw error;
+    throw new SetupError(`Could not reach the Cloudflare API to verify the token: ${(error as Error).message}`);
+  }
+}
+
+async function verifyAccountToken(cf: CloudflareClient, accountId: string): Promise<void> {
+  try {
+    checkActive(await cf.verifyAccountToken(accountId));
+  } catch (error) {
+    if (error instanceof ProviderError && error.status >= 400 && error.status < 500) throw rejected(error);
+    throw error;
+  }
+}
+
+/**
+ * Workspaces are ws-<id>.<BASE_DOMAIN>, proxied by Cloudflare. The free Universal SSL certificate covers the
+ * zone apex and one level below it (*.example.com), so BASE_DOMAIN must be the zone itself.
+ */
+function belowApexMessage(baseDomain: string, zoneName: string): string {
+  return (
+    `BASE_DOMAIN ${baseDomain} is below the zone ${zoneName}: workspace names such as ws-<id>.${baseDomain} would be two levels below it, ` +
+    `and Cloudflare's Universal SSL certificate covers only one level (*.${zoneName}), so browsers would get no certificate. ` +
+    `Use BASE_DOMAIN=${zoneName} (the app itself can still live at APP_HOSTNAME, e.g. ${baseDomain}), ` +
+    `or add ${baseDomain} to Cloudflare as a zone of its own.`
+  );
+}
+
+/** The zone of the domain, or of its nearest parent (so a BASE_DOMAIN below its zone can be explained). */
+async function findZone(
+  cf: CloudflareClient,
+  domain: string,
+  userRefusal: ProviderError | null,
+): Promise<CloudflareZone> {
   const labels = domain.split(".");
   for (let at = 0; at < labels.length - 1; at++) {
     const name = labels.slice(at).join(".");
-    const [zone] = (await cf.listZones({ name })).filter((candidate) => candidate.name === name);
+    let zones: CloudflareZone[];
+    try {
+      zones = await cf.listZones({ name });
+    } catch (error) {
+      // Not even a zone listing: the token is no token of this account (or has no zone access at all).
+      if (error instanceof ProviderError && error.status >= 400 && error.status < 500)
+        throw rejected(userRefusal ?? error);
+      throw error;
+    }
+    const [zone] = zones.filter((candidate) => candidate.name === name);
     if (zone) return zone;
   }
   throw new SetupError(

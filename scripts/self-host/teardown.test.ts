@@ -57,7 +57,7 @@ describe("npm run teardown", () => {
     });
     expect(cloud.state().cloudflare.dns_records).toEqual([]);
     expect(recorder.lines()).toEqual([
-      "wrangler delete sam-scheduler --force",
+      `wrangler delete sam-scheduler --config ${paths.schedulerToml} --force`,
       "wrangler pages project delete sam --yes",
       `wrangler kv namespace delete --namespace-id ${kvId} --skip-confirmation`,
       "wrangler r2 object delete sam-agents/vm-agent-linux-amd64 --remote",

@@ -83,7 +83,9 @@ export async function runTeardown(options: TeardownOptions): Promise<TeardownRep
     {
       title: `delete the Worker ${names.schedulerWorker}`,
       command: "wrangler",
-      args: ["delete", names.schedulerWorker, "--force"],
+      // From the repository root wrangler reads the Pages wrangler.toml and refuses a Workers command in a
+      // Pages project (wrangler 4.x), so it is pointed at the scheduler's own config.
+      args: ["delete", names.schedulerWorker, "--config", options.paths.schedulerToml, "--force"],
     },
   ]);
 

@@ -81,6 +81,8 @@ export async function accountsRoute(
     case "r2/buckets": {
       only("GET", "POST");
       requirePermission(token, "r2:edit");
+      // R2 is a subscription an account turns on in the dashboard once (even for the free tier).
+      if (!store.r2Enabled) throw fail(403, 10042, "Please enable R2 through the Cloudflare Dashboard.");
       // The live API answers { buckets: [...] } (the 2024 description says an array; the live docs win).
       if (r.method === "GET") return { result: { buckets: store.r2 } };
       const body = await readJson(r);

@@ -30,6 +30,15 @@ export async function certificatesRoute(
   token: ApiToken,
   only: Only,
 ): Promise<Answer> {
+  if (parts.length === 1 && r.method === "POST") {
+    // Cloudflare reads the CSR before it looks at the token's permissions: an unparseable one is a 400 for
+    // any token, so only a valid CSR can tell whether the permission is there (scripts/self-host/permissions.ts).
+    const { csr } = await readJson(r);
+    if (typeof csr !== "string" || !csr.includes("BEGIN CERTIFICATE REQUEST"))
+      throw fail(400, 1001, "CSR is required and must be a PEM certificate request.");
+    const parsed = store.ca.inspectCsr(csr);
+    if ("error" in parsed) throw fail(400, 1001, parsed.error);
+  }
   requirePermission(token, "ssl_and_certificates:edit");
   if (parts.length === 1) {
     only("GET", "POST");

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalCloud } from "../server";
+import { PROBE_CSR } from "../../self-host/permissions";
 import { call, CLOUDFLARE_TOKEN, contractErrors, startTestCloud, ZONE_ID } from "../test-support";
 
 let cloud: LocalCloud;
@@ -62,6 +63,47 @@ describe("Cloudflare auth", () => {
       (await cf("GET", `/accounts/${cloud.services.cloudflare.accountId}/d1/database`, undefined, "read-only-token"))
         .status,
     ).toBe(403);
+  });
+});
+
+describe("Cloudflare token kinds, R2 enablement and the order of checks", () => {
+  it("an account-owned token verifies only at /accounts/{id}/tokens/verify; a user token only at /user", async () => {
+    const accountToken = "account-owned-token";
+    await call(cloud.url, "POST", "/_local/cloudflare/tokens", {
+      body: { token: accountToken, permissions: ["*"], owner: "account" },
+    });
+    const accountVerify = `/accounts/${cloud.services.cloudflare.accountId}/tokens/verify`;
+    expect((await cf("GET", accountVerify, undefined, accountToken)).json.result.status).toBe("active");
+    const atUser = await cf("GET", "/user/tokens/verify", undefined, accountToken);
+    expect(atUser.status).toBe(401);
+    expect(atUser.json.errors[0]).toEqual({ code: 1000, message: "Invalid API Token" });
+    expect((await cf("GET", accountVerify)).status).toBe(401);
+  });
+
+  it("R2 not enabled on the account: 403 code 10042, for any token", async () => {
+    const url = `/accounts/${cloud.services.cloudflare.accountId}/r2/buckets`;
+    await call(cloud.url, "PUT", "/_local/cloudflare/r2", { body: { enabled: false } });
+    try {
+      const refused = await cf("GET", url);
+      expect(refused.status).toBe(403);
+      expect(refused.json.errors).toEqual([
+        { code: 10042, message: "Please enable R2 through the Cloudflare Dashboard." },
+      ]);
+    } finally {
+      await call(cloud.url, "PUT", "/_local/cloudflare/r2", { body: { enabled: true } });
+    }
+    expect((await cf("GET", url)).status).toBe(200);
+  });
+
+  it("an Origin CA request with an unparseable CSR is a 400 even for a token without the permission", async () => {
+    const token = "no-ssl-token";
+    await call(cloud.url, "POST", "/_local/cloudflare/tokens", { body: { token, permissions: ["zone:read"] } });
+    const body = { hostnames: [`x.${ZONE}`], request_type: "origin-ecc", requested_validity: 7 };
+    const garbage = await cf("POST", "/certificates", { ...body, csr: "not a csr" }, token);
+    expect(garbage.status).toBe(400);
+    const valid = await cf("POST", "/certificates", { ...body, csr: PROBE_CSR }, token);
+    expect(valid.status).toBe(403);
+    expect(valid.json.errors[0].code).toBe(10000);
   });
 });
 

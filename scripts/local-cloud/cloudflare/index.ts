@@ -13,6 +13,8 @@ import { recordJson } from "./dns";
 import { type ApiToken, CloudflareStore, type DnsRecord } from "./store";
 import { zonesRoute } from "./zones";
 
+const isVerify = (path: string) => path === "/user/tokens/verify" || /^\/accounts\/[^/]+\/tokens\/verify$/.test(path);
+
 export class Cloudflare {
   readonly limiter = new RefillingLimiter(1200, 300);
   private readonly store: CloudflareStore;
@@ -40,8 +42,12 @@ export class Cloudflare {
     this.limiter.reset();
   }
 
-  addToken(token: string, permissions: string[]): { id: string } {
-    return this.store.addToken(token, permissions);
+  addToken(token: string, permissions: string[], owner: "user" | "account" = "user"): { id: string } {
+    return this.store.addToken(token, permissions, owner);
+  }
+
+  setR2Enabled(enabled: boolean): void {
+    this.store.r2Enabled = enabled;
   }
 
   /** The proxied A record for a hostname, as the edge sees it. */
@@ -80,7 +86,7 @@ export class Cloudflare {
           },
         ]);
       if (!known) {
-        if (r.path === "/user/tokens/verify") throw fail(401, 1000, "Invalid API Token");
+        if (isVerify(r.path)) throw fail(401, 1000, "Invalid API Token");
         throw authError();
       }
       const result = await this.route(r, known);
@@ -123,8 +129,12 @@ export class Cloudflare {
     const only = (...methods: string[]) => {
       if (!methods.includes(r.method)) throw fail(405, 7001, "Method not allowed for this endpoint");
     };
-    if (r.path === "/user/tokens/verify") {
+    if (isVerify(r.path)) {
       only("GET");
+      // Each kind of token verifies only at its own endpoint; the other answers as for an unknown token.
+      const accountPath = `/accounts/${this.store.accountId}/tokens/verify`;
+      const own = token.owner === "account" ? accountPath : "/user/tokens/verify";
+      if (r.path !== own) throw fail(401, 1000, "Invalid API Token");
       return {
         result: { id: token.id, status: "active" },
         messages: [{ code: 10000, message: "This API Token is valid and active" }],
@@ -147,7 +157,12 @@ export class Cloudflare {
         expires_on: c.expires_on,
         revoked_at: c.revoked_at,
       })),
-      tokens: [...this.store.tokens.values()].map((t) => ({ id: t.id, permissions: [...t.permissions] })),
+      tokens: [...this.store.tokens.values()].map((t) => ({
+        id: t.id,
+        owner: t.owner,
+        permissions: [...t.permissions],
+      })),
+      r2_enabled: this.store.r2Enabled,
       d1: this.store.d1,
       kv_namespaces: this.store.kv,
       r2_buckets: this.store.r2,

@@ -33,6 +33,8 @@ export interface ApiToken {
   id: string;
   /** "*" grants everything. */
   permissions: Set<string>;
+  /** User tokens verify at /user/tokens/verify, account-owned ones at /accounts/{id}/tokens/verify only. */
+  owner: "user" | "account";
 }
 
 export class CloudflareStore {
@@ -53,6 +55,8 @@ export class CloudflareStore {
   readonly pages: Array<Record<string, unknown>> = [];
   readonly ca: OriginCa;
   readonly zoneCreated = new Date().toISOString();
+  /** Whether the account has turned R2 on (PUT /_local/cloudflare/r2 turns it off to test the refusal). */
+  r2Enabled = true;
 
   constructor(readonly cloud: CloudContext) {
     this.ca = new OriginCa(join(cloud.dir, "origin-ca"));
@@ -72,6 +76,7 @@ export class CloudflareStore {
     this.tokens.set(this.cloud.options.cloudflareApiToken, {
       id: randomBytes(16).toString("hex"),
       permissions: new Set(this.cloud.options.cloudflareTokenPermissions ?? ["*"]),
+      owner: "user",
     });
   }
 
@@ -82,11 +87,12 @@ export class CloudflareStore {
     this.kv.length = 0;
     this.r2.length = 0;
     this.pages.length = 0;
+    this.r2Enabled = true;
     this.resetTokens();
   }
 
-  addToken(token: string, permissions: string[]): { id: string } {
-    const entry = { id: randomBytes(16).toString("hex"), permissions: new Set(permissions) };
+  addToken(token: string, permissions: string[], owner: ApiToken["owner"] = "user"): { id: string } {
+    const entry = { id: randomBytes(16).toString("hex"), permissions: new Set(permissions), owner };
     this.tokens.set(token, entry);
     return { id: entry.id };
   }
