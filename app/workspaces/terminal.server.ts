@@ -1,5 +1,7 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { requireUser } from "../auth/auth.server";
+import { getSession } from "../auth/session.server";
+import { sessionHash } from "./access.server";
 import { signToken } from "../security/jwt.server";
 import { workspaceUrl } from "./url";
 import { getWorkspace } from "./workspaces.server";
@@ -7,7 +9,10 @@ import { notFound } from "../platform/responses.server";
 
 export const TERMINAL_TOKEN_SECONDS = 300;
 
-/** A short-lived token for one user on one workspace's terminal, after checking the workspace is theirs. */
+/**
+ * A short-lived token for one user on one workspace's terminal, after checking the workspace is theirs. It
+ * names the browser session it was minted for (`sid`, a hash), so signing out ends it on the agent too.
+ */
 export async function terminalAccess(request: Request, context: AppLoadContext, workspaceId: string) {
   const user = await requireUser(request, context);
   const found = await getWorkspace(context.db, { id: workspaceId, userId: user.id });
@@ -20,7 +25,7 @@ export async function terminalAccess(request: Request, context: AppLoadContext, 
           audience: "workspace-terminal",
           subject: user.id,
           ttlSeconds: TERMINAL_TOKEN_SECONDS,
-          claims: { workspace: workspace.id },
+          claims: { workspace: workspace.id, sid: await sessionHash((await getSession(request, context)).id) },
         })
       : null;
   return {
