@@ -30,6 +30,8 @@ const turn = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+const json = (res: Response): Promise<any> => res.json();
+
 interface Sse {
   event: string;
   data: Record<string, any>;
@@ -61,10 +63,12 @@ async function readSse(res: Response): Promise<Sse[]> {
 
 describe("Anthropic Messages stand-in: auth and validation", () => {
   it("refuses a missing or wrong key with the documented authentication_error envelope", async () => {
-    for (const headers of [{}, { "x-api-key": "sk-ant-wrong" }, { authorization: "Bearer nope" }]) {
+    for (const headers of [{}, { "x-api-key": "sk-ant-wrong" }, { authorization: "Bearer nope" }] as Array<
+      Record<string, string>
+    >) {
       const res = await request(turn(), headers);
       expect(res.status).toBe(401);
-      const body = await res.json();
+      const body = await json(res);
       expect(body).toMatchObject({ type: "error", error: { type: "authentication_error" } });
       expect(body.error.message).toEqual(expect.any(String));
       expect(body.request_id).toBe(res.headers.get("request-id"));
@@ -75,7 +79,7 @@ describe("Anthropic Messages stand-in: auth and validation", () => {
   it("accepts a subscription token as Bearer only with the oauth beta flag, as the API does", async () => {
     const without = await request(turn(), { authorization: `Bearer ${OAUTH}` });
     expect(without.status).toBe(401);
-    expect((await without.json()).error.message).toMatch(/OAuth/);
+    expect((await json(without)).error.message).toMatch(/OAuth/);
     const withFlag = await request(turn(), { authorization: `Bearer ${OAUTH}`, "anthropic-beta": "oauth-2025-04-20" });
     expect(withFlag.status).toBe(200);
     expect(stand.api.requests().map((r) => r.auth)).toEqual(["bearer", "bearer"]);
@@ -93,7 +97,7 @@ describe("Anthropic Messages stand-in: auth and validation", () => {
     for (const [change, message] of cases) {
       const res = await request(turn(change));
       expect(res.status).toBe(400);
-      const body = await res.json();
+      const body = await json(res);
       expect(body.type).toBe("error");
       expect(body.error.type).toBe("invalid_request_error");
       expect(body.error.message).toMatch(message);
@@ -104,13 +108,13 @@ describe("Anthropic Messages stand-in: auth and validation", () => {
       body: JSON.stringify(turn()),
     });
     expect(noVersion.status).toBe(400);
-    expect((await noVersion.json()).error.message).toMatch(/anthropic-version/);
+    expect((await json(noVersion)).error.message).toMatch(/anthropic-version/);
   });
 
   it("answers unknown paths with not_found_error", async () => {
     const res = await request(turn(), undefined, "/v1/completions");
     expect(res.status).toBe(404);
-    expect((await res.json()).error.type).toBe("not_found_error");
+    expect((await json(res)).error.type).toBe("not_found_error");
   });
 });
 
@@ -184,7 +188,7 @@ describe("Anthropic Messages stand-in: scripted replies", () => {
       toolUse: { name: "Bash", input: { command: "ls" }, id: "toolu_fixed" },
     });
     stand.api.enqueue({ text: ["Two files."] });
-    const first = await (await request(turn())).json();
+    const first = await json(await request(turn()));
     expect(first.stop_reason).toBe("tool_use");
     expect(first.content).toEqual([
       { type: "tool_use", id: "toolu_fixed", name: "Bash", input: { command: "ls" }, caller: { type: "direct" } },
@@ -196,7 +200,7 @@ describe("Anthropic Messages stand-in: scripted replies", () => {
         { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_fixed", content: "a.txt\nb.txt" }] },
       ],
     });
-    const second = await (await request(followUp)).json();
+    const second = await json(await request(followUp));
     expect(second.content).toEqual([{ type: "text", text: "Two files.", citations: null }]);
     expect(second.stop_reason).toBe("end_turn");
     const logged = stand.api.requests()[1]!;
@@ -242,7 +246,7 @@ describe("Anthropic Messages stand-in: scripted replies", () => {
     stand.api.enqueue({ error: { type: "api_error", message: "Internal server error", midStream: true } });
     const before = await request(turn({ stream: true }));
     expect(before.status).toBe(529);
-    expect((await before.json()).error).toEqual({ type: "overloaded_error", message: "Overloaded" });
+    expect((await json(before)).error).toEqual({ type: "overloaded_error", message: "Overloaded" });
     const events = await readSse(await request(turn({ stream: true })));
     expect(events.map((e) => e.event)).toEqual(["message_start", "error"]);
     expect(events[1]!.data).toMatchObject({
@@ -253,9 +257,9 @@ describe("Anthropic Messages stand-in: scripted replies", () => {
 
   it("gives a reply scripted for one model only to that model, and logs headers without the key", async () => {
     stand.api.enqueue({ model: "claude-haiku-4-5", text: "title" });
-    const other = await (await request(turn(), { "x-api-key": KEY, "anthropic-beta": "claude-code-20250219" })).json();
+    const other = await json(await request(turn(), { "x-api-key": KEY, "anthropic-beta": "claude-code-20250219" }));
     expect(other.content[0].text).toBe("Done.");
-    const haiku = await (await request(turn({ model: "claude-haiku-4-5" }))).json();
+    const haiku = await json(await request(turn({ model: "claude-haiku-4-5" })));
     expect(haiku.content[0].text).toBe("title");
     const [first] = stand.api.requests();
     expect(first!.answer).toBe("default");
@@ -271,12 +275,12 @@ describe("Anthropic Messages stand-in: scripted replies", () => {
       body: JSON.stringify([{ hold: "remote", text: ["a", "b"] }]),
     });
     expect(queued.status).toBe(201);
-    expect(await queued.json()).toEqual({ queued: 1, pending: 1 });
+    expect(await json(queued)).toEqual({ queued: 1, pending: 1 });
     const streaming = request(turn({ stream: true })).then(readSse);
     await stand.api.held("remote");
     expect((await fetch(`${stand.url}/_local/anthropic/release/remote`, { method: "POST" })).status).toBe(200);
     expect((await streaming).filter((e) => e.event === "content_block_delta")).toHaveLength(2);
-    const log = await (await fetch(`${stand.url}/_local/anthropic/requests`)).json();
+    const log = await json(await fetch(`${stand.url}/_local/anthropic/requests`));
     expect(log).toHaveLength(1);
     expect(log[0].body.model).toBe("claude-opus-5-5");
   });
