@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { clearFaults, injectFault, installApp, LOCAL_HETZNER_TOKEN, saveHetznerToken, signIn } from "./helpers";
+import { clearFaults, CLOUD, injectFault, installApp, LOCAL_HETZNER_TOKEN, saveHetznerToken, signIn } from "./helpers";
 
 test.afterEach(async ({ request }) => clearFaults(request));
 
@@ -129,4 +129,71 @@ test("an admin's allow-list keeps everyone else out with a clear page, and ends 
   await admin.getByLabel("GitHub logins allowed to sign in").fill("");
   await admin.getByRole("button", { name: "Save policy" }).click();
   await expect(admin.getByRole("table", { name: "Audit log" })).toContainText("policy.updated");
+});
+
+test("a state or return-to cookie tossed for the parent domain neither signs the victim in nor breaks sign-in", async ({
+  browser,
+}) => {
+  // The attacker (owner of a workspace host, same site as the app) starts a sign-in of their own and gets a
+  // code for their own account...
+  const attacker = (await browser.newContext()).request;
+  await attacker.get(`${CLOUD}/github/session?login=sam-other`);
+  const start = await attacker.post("/auth/github", { form: { redirectTo: "/dashboard" }, maxRedirects: 0 });
+  const authorize = await attacker.get(start.headers().location!, { maxRedirects: 0 });
+  const attackerCallback = authorize.headers().location!;
+  expect(attackerCallback).toContain("code=");
+  const state = new URL(attackerCallback).searchParams.get("state")!;
+
+  // ...plants a matching state cookie and a malformed return-to for the whole domain in the victim's browser,
+  // and sends the victim to the callback with the attacker's code.
+  const victimContext = await browser.newContext();
+  const domain = new URL(attackerCallback).hostname;
+  await victimContext.addCookies([
+    { name: "__github_state", value: `state=${state}`, domain, path: "/auth" },
+    { name: "sam_oauth", value: encodeURIComponent(btoa(JSON.stringify({ state }))), domain, path: "/auth" },
+    { name: "__sam_return_to", value: "%E0%A4%A", domain, path: "/" },
+  ]);
+  const victim = await victimContext.newPage();
+  const answer = await victim.goto(attackerCallback);
+  expect(answer?.status()).toBe(400);
+  await expect(victim.getByText("not started in this browser")).toBeVisible();
+  await victim.goto("/settings");
+  await expect(victim).toHaveURL(/\/login\?redirectTo=/);
+
+  // The victim's own sign-in still works and returns where asked (the planted cookies are ignored).
+  await victimContext.clearCookies({ name: "sam_oauth" });
+  await signIn(victim, "sam-dev", "/settings/audit");
+  await expect(victim).toHaveURL("/settings/audit");
+});
+
+test("pages carry a CSP whose nonce only this response's scripts have, and nothing violates it", async ({ page }) => {
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (/Content.Security.Policy/i.test(message.text())) violations.push(message.text());
+  });
+  const first = await page.goto("/login");
+  const policy = first!.headers()["content-security-policy"]!;
+  const nonce = /'nonce-([^']+)'/.exec(policy)?.[1];
+  expect(nonce).toBeTruthy();
+  expect(policy).toContain("frame-ancestors 'none'");
+  expect(policy).toMatch(/connect-src 'self' http:\/\/\*\.localhost:\d+ ws:\/\/\*\.localhost:\d+/);
+  expect(await first!.text()).toContain(`nonce="${nonce}"`);
+  expect(first!.headers()["cache-control"]).toBe("no-store");
+  expect(first!.headers()["referrer-policy"]).toBe("same-origin");
+  const second = await page.goto("/login");
+  expect(second!.headers()["content-security-policy"]).not.toContain(nonce!);
+
+  await signIn(page, "sam-dev", "/settings");
+  await page.goto("/dashboard");
+  await expect(page.getByTestId("user-menu")).toBeVisible();
+  expect(violations).toEqual([]);
+});
+
+test("a POST without a form answers 400 with a sentence, not a server error", async ({ request }) => {
+  const bare = await request.fetch("/auth/github", { method: "POST" });
+  expect(bare.status()).toBe(400);
+  expect(await bare.text()).toMatch(/form/);
+  const json = await request.post("/auth/github", { data: { redirectTo: "/" } });
+  expect(json.status()).toBe(400);
+  expect(await json.text()).toMatch(/form submission/);
 });
