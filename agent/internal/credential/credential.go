@@ -4,6 +4,7 @@ package credential
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
@@ -72,9 +74,16 @@ type Server struct {
 	Host     string
 	Tokens   *TokenSource
 	Log      *slog.Logger
+	// SessionUID and SessionGID are the workspace user's (`sam`), whose git asks through the helper. The socket
+	// is then group-writable for SessionGID, and the kernel's word on each caller (SO_PEERCRED) must be this
+	// uid or the agent's own. Nil leaves the socket to the agent's user alone (mode 0600).
+	SessionUID, SessionGID *uint32
 }
 
-// Serve listens on s.Path (mode 0600) until ctx ends.
+// ErrPeerRefused means a process that is neither the agent nor the workspace user asked for a token.
+var ErrPeerRefused = errors.New("caller is not the workspace user")
+
+// Serve listens on s.Path (mode 0600, or 0660 with the session user's group) until ctx ends.
 func (s *Server) Serve(ctx context.Context) error {
 	// Bind under a temporary name, restrict it, then rename it into place:
 	// the socket never exists at s.Path with the umask's wider mode.
@@ -85,7 +94,15 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("credential socket: %w", err)
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
-	if err := os.Chmod(tmp, 0o600); err == nil {
+	mode := os.FileMode(0o600)
+	if s.SessionGID != nil {
+		mode = 0o660
+		err = os.Chown(tmp, os.Getuid(), int(*s.SessionGID))
+	}
+	if err == nil {
+		err = os.Chmod(tmp, mode)
+	}
+	if err == nil {
 		err = os.Rename(tmp, s.Path)
 	}
 	if err != nil {
@@ -118,7 +135,10 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		return
 	}
 	var resp response
-	switch {
+	switch uid, err := peerUID(conn); {
+	case err != nil || !s.allowed(uid):
+		s.Log.Warn("git credential request refused", "uid", uid, "err", cmp.Or(err, ErrPeerRefused))
+		resp.Error = ErrPeerRefused.Error()
 	case req.Protocol != s.Protocol || !strings.EqualFold(req.Host, s.Host):
 		resp.Error = "no credentials for " + req.Protocol + "://" + req.Host
 	default:
@@ -131,6 +151,33 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		}
 	}
 	_ = json.NewEncoder(conn).Encode(resp)
+}
+
+func (s *Server) allowed(uid uint32) bool {
+	return uid == uint32(os.Getuid()) || (s.SessionUID != nil && uid == *s.SessionUID)
+}
+
+// peerUID is the uid of the process on the other end, as the kernel recorded it when it connected.
+func peerUID(conn net.Conn) (uint32, error) {
+	uc, ok := conn.(*net.UnixConn)
+	if !ok {
+		return 0, errors.New("not a unix socket")
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var cred *syscall.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+	}); err != nil {
+		return 0, err
+	}
+	if credErr != nil {
+		return 0, fmt.Errorf("SO_PEERCRED: %w", credErr)
+	}
+	return cred.Uid, nil
 }
 
 // HelperCommand is the credential.helper value that runs this binary as the helper.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,9 +31,13 @@ func TestMain(m *testing.M) {
 
 func startServer(t *testing.T, fetches *atomic.Int32, expiresIn time.Duration) string {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerFor(t, t.TempDir(), nil, fetches, expiresIn)
+}
+
+func startServerFor(t *testing.T, dir string, sessionUser *uint32, fetches *atomic.Int32, expiresIn time.Duration) string {
+	t.Helper()
 	sock := filepath.Join(dir, "git-credential.sock")
-	srv := &Server{Path: sock, Protocol: "https", Host: "github.com", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	srv := &Server{SessionUID: sessionUser, SessionGID: sessionUser,Path: sock, Protocol: "https", Host: "github.com", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Tokens: &TokenSource{Fetch: func(context.Context) (controlplane.GitToken, error) {
 			n := fetches.Add(1)
 			return controlplane.GitToken{Token: fmt.Sprintf("ghs_fresh_%d", n), ExpiresAt: time.Now().Add(expiresIn)}, nil
@@ -54,10 +59,67 @@ func startServer(t *testing.T, fetches *atomic.Int32, expiresIn time.Duration) s
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Mode().Perm() != 0o600 {
-		t.Fatalf("socket mode = %v, want 0600", st.Mode().Perm())
+	if want := map[bool]os.FileMode{true: 0o660, false: 0o600}[sessionUser != nil]; st.Mode().Perm() != want {
+		t.Fatalf("socket mode = %v, want %v", st.Mode().Perm(), want)
 	}
 	return sock
+}
+
+// enterableDir is a directory any user may enter, as /run/sam-agent is on a VM (t.TempDir's parent is 0700).
+func enterableDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sam-credential-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// The workspace user's git gets tokens through the socket; another unprivileged user who can reach the socket
+// (here: put in its group) gets nothing, because the kernel names the caller. The agent runs as root, as
+// these tests do.
+func TestOnlyTheWorkspaceUserAndTheAgentGetTokens(t *testing.T) {
+	var fetches atomic.Int32
+	sam := uint32(65534)
+	dir := enterableDir(t)
+	sock := startServerFor(t, dir, &sam, &fetches, time.Hour)
+	// The helper binary must be executable by the other users.
+	self, _ := os.Executable()
+	helper := filepath.Join(dir, "vm-agent")
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(helper, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ask := func(uid uint32) (string, error) {
+		cmd := exec.Command(helper, "git-credential", "--socket", sock, "get")
+		cmd.Env = []string{"SAM_TEST_AS_HELPER=1"}
+		cmd.Stdin = strings.NewReader("protocol=https\nhost=github.com\n\n")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: sam, Groups: []uint32{sam}}}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := ask(sam)
+	if err != nil || !strings.Contains(out, "password=ghs_fresh_1") {
+		t.Fatalf("workspace user: %v %q", err, out)
+	}
+	out, err = ask(12345)
+	if err == nil || strings.Contains(out, "ghs_") || !strings.Contains(out, ErrPeerRefused.Error()) {
+		t.Fatalf("another user got an answer: %v %q", err, out)
+	}
+	var own strings.Builder
+	if err := RunHelper([]string{"--socket", sock, "get"}, strings.NewReader("protocol=https\nhost=github.com\n\n"), &own); err != nil || !strings.Contains(own.String(), "ghs_fresh_1") {
+		t.Fatalf("the agent's own clone: %v %q", err, own.String())
+	}
+	if fetches.Load() != 1 {
+		t.Fatalf("fetches = %d", fetches.Load())
+	}
 }
 
 func TestGitCredentialFillGetsFreshTokenAndNothingIsStored(t *testing.T) {

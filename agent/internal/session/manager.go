@@ -23,9 +23,11 @@ const MaxNameLength = 100
 
 // Options configure a Manager.
 type Options struct {
-	Shell           string
-	Dir             string // working directory for new sessions; falls back to $HOME when missing
-	Env             []string
+	Shell string
+	Dir   string // working directory for new sessions; falls back to the user's home when missing
+	Env   []string
+	// User is who sessions run as (the VM's `sam`); nil runs them as the agent's own user (tests, benchmarks).
+	User            *User
 	ScrollbackLines int
 	Grace           time.Duration
 	Start           Starter
@@ -102,10 +104,13 @@ func (m *Manager) Create(req CreateRequest) (*Session, error) {
 	dir := m.opts.Dir
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		dir, _ = os.UserHomeDir()
+		if m.opts.User != nil {
+			dir = m.opts.User.Home
+		}
 	}
 	id := newID()
 	env := append(slices.Clone(m.opts.Env), "TERM=xterm-256color", "COLORTERM=truecolor", "SAM_SESSION_ID="+id)
-	proc, err := m.opts.Start(Spec{Command: command, Dir: dir, Env: env, Cols: cols, Rows: rows})
+	proc, err := m.opts.Start(Spec{Command: command, Dir: dir, Env: env, Cols: cols, Rows: rows, User: m.opts.User})
 	if err != nil {
 		return nil, err
 	}

@@ -29,25 +29,48 @@ type Spec struct {
 	Dir        string
 	Env        []string
 	Cols, Rows int
+	// User, when set, is who the process runs as; the PTY's slave side is handed to it too.
+	User *User
 }
 
 // Starter starts processes; tests substitute fakes.
 type Starter func(spec Spec) (Process, error)
 
 // StartPTY runs spec.Command on a new PTY in its own session (setsid), so it has a controlling terminal and
-// can be killed as a group.
+// can be killed as a group. The command is found on the PATH of spec.Env, not the agent's.
 func StartPTY(spec Spec) (Process, error) {
 	if len(spec.Command) == 0 {
 		return nil, errors.New("start pty: empty command")
 	}
-	cmd := exec.Command(spec.Command[0], spec.Command[1:]...)
+	cmd := exec.Command(lookPath(spec.Command[0], spec.Env), spec.Command[1:]...)
+	cmd.Args[0] = spec.Command[0]
 	cmd.Dir = spec.Dir
 	cmd.Env = spec.Env
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(spec.Cols), Rows: uint16(spec.Rows)})
+	attrs := &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	master, tty, err := pty.Open()
 	if err != nil {
 		return nil, fmt.Errorf("start pty: %w", err)
 	}
-	return &ptyProcess{f: f, cmd: cmd}, nil
+	defer tty.Close()
+	if spec.User != nil {
+		attrs.Credential = spec.User.Credential()
+		// Programs that reopen their terminal by name (ssh, gpg, script) need to own it, as after a login.
+		if err := os.Chown(tty.Name(), int(spec.User.UID), int(spec.User.GID)); err != nil {
+			master.Close()
+			return nil, fmt.Errorf("start pty: hand the terminal to uid %d: %w", spec.User.UID, err)
+		}
+	}
+	if err := pty.Setsize(master, &pty.Winsize{Cols: uint16(spec.Cols), Rows: uint16(spec.Rows)}); err != nil {
+		master.Close()
+		return nil, fmt.Errorf("start pty: %w", err)
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = attrs
+	if err := cmd.Start(); err != nil {
+		master.Close()
+		return nil, fmt.Errorf("start pty: %w", err)
+	}
+	return &ptyProcess{f: master, cmd: cmd}, nil
 }
 
 type ptyProcess struct {
