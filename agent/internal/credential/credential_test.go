@@ -37,7 +37,7 @@ func startServer(t *testing.T, fetches *atomic.Int32, expiresIn time.Duration) s
 func startServerFor(t *testing.T, dir string, sessionUser *uint32, fetches *atomic.Int32, expiresIn time.Duration) string {
 	t.Helper()
 	sock := filepath.Join(dir, "git-credential.sock")
-	srv := &Server{SessionUID: sessionUser, SessionGID: sessionUser,Path: sock, Protocol: "https", Host: "github.com", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	srv := &Server{SessionUID: sessionUser, SessionGID: sessionUser, Path: sock, Protocol: "https", Host: "github.com", Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Tokens: &TokenSource{Fetch: func(context.Context) (controlplane.GitToken, error) {
 			n := fetches.Add(1)
 			return controlplane.GitToken{Token: fmt.Sprintf("ghs_fresh_%d", n), ExpiresAt: time.Now().Add(expiresIn)}, nil
