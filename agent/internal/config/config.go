@@ -41,6 +41,10 @@ type Config struct {
 	SessionGrace      time.Duration
 	HeartbeatInterval time.Duration
 	Shell             string
+	SessionUser       string // `sam`, or uid:gid in the local cloud; "" runs sessions as the agent's user
+	SessionHome       string
+	ToolsDir          string // root-owned prefix with Node (node/) and the coding-agent CLIs (bin/, lib/)
+	RunDir            string // holds the credential socket, which the session user's git must reach
 	ScrollbackLines   int
 	SkipBootstrap     bool
 	ConfigFile        string
@@ -55,8 +59,9 @@ func (c Config) TLSKeyPath() string { return c.DataDir + "/tls.key" }
 // TLSCertPath is where the certificate returned by the control plane is kept.
 func (c Config) TLSCertPath() string { return c.DataDir + "/tls.crt" }
 
-// CredentialSocketPath is the unix socket the git credential helper asks for tokens.
-func (c Config) CredentialSocketPath() string { return c.DataDir + "/git-credential.sock" }
+// CredentialSocketPath is the unix socket the git credential helper asks for tokens. It is outside the data
+// dir (0700), so the session user's git can reach it; the agent answers only that user (SO_PEERCRED).
+func (c Config) CredentialSocketPath() string { return c.RunDir + "/git-credential.sock" }
 
 type option struct {
 	name  string // flag name
@@ -80,6 +85,10 @@ var options = []option{
 	{"session-grace", "SAM_SESSION_GRACE", "24h", "how long a detached session lives after its last client left"},
 	{"heartbeat-interval", "SAM_HEARTBEAT_INTERVAL", "30s", "interval between heartbeats to the control plane"},
 	{"shell", "SAM_SHELL", "", "shell for new sessions (default: $SHELL, else /bin/bash, else /bin/sh)"},
+	{"session-user", "SAM_SESSION_USER", "", "who terminals, coding agents and the clone run as: a user name (sam) or uid:gid (default: the agent's own user)"},
+	{"session-home", "SAM_SESSION_HOME", "", "the session user's HOME (default: its /etc/passwd entry; required for uid:gid)"},
+	{"tools-dir", "SAM_TOOLS_DIR", "/opt/sam", "root-owned prefix with Node (node/) and the coding-agent CLIs npm installs (bin/)"},
+	{"run-dir", "SAM_RUN_DIR", "/run/sam-agent", "directory of the git credential socket (0755; the socket admits the session user's group)"},
 	{"scrollback-lines", "SAM_SCROLLBACK_LINES", "5000", "scrollback lines replayed on attach (minimum 5000)"},
 	{"skip-bootstrap", "SAM_SKIP_BOOTSTRAP", "false", `"true" only for benchmarks/tests: no control plane calls (JWT checks still apply)`},
 }
@@ -178,6 +187,10 @@ func build(raw map[string]string) (Config, error) {
 		DataDir:        raw["SAM_DATA_DIR"],
 		WorkspaceDir:   raw["SAM_WORKSPACE_DIR"],
 		Shell:          raw["SAM_SHELL"],
+		SessionUser:    raw["SAM_SESSION_USER"],
+		SessionHome:    raw["SAM_SESSION_HOME"],
+		ToolsDir:       raw["SAM_TOOLS_DIR"],
+		RunDir:         raw["SAM_RUN_DIR"],
 	}
 	for _, step := range []func(*Config, map[string]string) error{
 		(*Config).buildIdentity, (*Config).buildControlPlane, (*Config).buildListener, (*Config).buildPaths,
@@ -262,6 +275,14 @@ func (c *Config) buildPaths(map[string]string) error {
 	}
 	if c.WorkspaceDir == "" || !strings.HasPrefix(c.WorkspaceDir, "/") {
 		return invalid("SAM_WORKSPACE_DIR", "%q must be an absolute path", c.WorkspaceDir)
+	}
+	for key, path := range map[string]string{"SAM_TOOLS_DIR": c.ToolsDir, "SAM_RUN_DIR": c.RunDir} {
+		if !strings.HasPrefix(path, "/") {
+			return invalid(key, "%q must be an absolute path", path)
+		}
+	}
+	if c.SessionHome != "" && !strings.HasPrefix(c.SessionHome, "/") {
+		return invalid("SAM_SESSION_HOME", "%q must be an absolute path", c.SessionHome)
 	}
 	return nil
 }

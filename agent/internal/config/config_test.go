@@ -32,6 +32,7 @@ func TestLoadDefaultsAndDerivedValues(t *testing.T) {
 		AllowedOrigin: "http://localhost:8788", JWTIssuer: "http://localhost:8788",
 		JWKSURL: "http://localhost:8788/.well-known/jwks.json", SessionGrace: 24 * time.Hour,
 		HeartbeatInterval: 30 * time.Second, Shell: "/bin/zsh", ScrollbackLines: 5000,
+		ToolsDir: "/opt/sam", RunDir: "/run/sam-agent",
 	}
 	if c != want {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -73,6 +74,9 @@ func TestValidationNamesTheValue(t *testing.T) {
 		{"SAM_ALLOWED_ORIGIN", "https://a.example.com/path", "SAM_ALLOWED_ORIGIN"},
 		{"SAM_SKIP_BOOTSTRAP", "yes", "SAM_SKIP_BOOTSTRAP"},
 		{"SAM_BOOTSTRAP_TOKEN", "", "SAM_BOOTSTRAP_TOKEN"},
+		{"SAM_TOOLS_DIR", "opt/sam", "SAM_TOOLS_DIR"},
+		{"SAM_RUN_DIR", "run", "SAM_RUN_DIR"},
+		{"SAM_SESSION_HOME", "home/sam", "SAM_SESSION_HOME"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
