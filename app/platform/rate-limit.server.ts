@@ -9,13 +9,13 @@ import { rateLimits } from "../db/schema";
  */
 export const limits = {
   /** Per client IP: every finished GitHub round trip costs two GitHub calls and, when refused, an audit row. */
-  "sign-in": { limit: 10, periodSeconds: 60, page: true, message: "Too many sign-in attempts from this address." },
+  "sign-in": { limit: 30, periodSeconds: 60, page: true, message: "Too many sign-in attempts from this address." },
   /** Per user: the terminal page fetches one per reconnect, a few a minute at most. */
-  "terminal-token": { limit: 30, periodSeconds: 60, page: false, message: "Too many terminal tokens were requested." },
+  "terminal-token": { limit: 60, periodSeconds: 60, page: false, message: "Too many terminal tokens were requested." },
   /** Per client IP: each VM redeems its token once; a caller guessing tokens is refused early. */
   bootstrap: { limit: 30, periodSeconds: 60, page: false, message: "Too many bootstrap attempts from this address." },
   /** Per user: each creation starts a billed server. */
-  "workspace-create": { limit: 10, periodSeconds: 600, page: true, message: "Too many workspaces were created." },
+  "workspace-create": { limit: 30, periodSeconds: 600, page: true, message: "Too many workspaces were created." },
 } as const;
 
 export type LimitName = keyof typeof limits;

@@ -2,6 +2,7 @@ import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { z } from "zod";
 import { issueCallbackToken, readJsonBody } from "~/security/agent-auth.server";
 import { methodNotAllowed } from "~/platform/responses.server";
+import { clientAddress, rateLimit } from "~/platform/rate-limit.server";
 import { consumeBootstrapToken, peekBootstrapToken } from "~/workspaces/bootstrap.server";
 import { zoneClient } from "~/workspaces/clouds.server";
 import { explainError } from "~/workspaces/errors.server";
@@ -28,6 +29,7 @@ const gone = () => Response.json({ error: "This bootstrap token was already used
  */
 export async function action({ request, context, params }: ActionFunctionArgs) {
   if (request.method !== "POST") return methodNotAllowed("POST");
+  await rateLimit(context, "bootstrap", clientAddress(request));
   const token = params.token ?? "";
   const peek = await peekBootstrapToken(context.db, token);
   if (peek.kind === "malformed") return Response.json({ error: "This is not a bootstrap token." }, { status: 401 });

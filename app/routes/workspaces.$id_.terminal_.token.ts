@@ -1,9 +1,12 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { terminalAccess } from "~/workspaces/terminal.server";
 import { methodNotAllowed } from "~/platform/responses.server";
+import { requireUser } from "~/auth/auth.server";
+import { rateLimit } from "~/platform/rate-limit.server";
 
 /** A fresh terminal token for the page's reconnects; same checks as the page itself. */
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  await rateLimit(context, "terminal-token", (await requireUser(request, context)).id);
   const { token, expiresAt } = await terminalAccess(request, context, params.id!);
   if (!token)
     return Response.json(

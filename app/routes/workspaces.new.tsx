@@ -9,6 +9,7 @@ import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
 import { formatEuro, WorkspacePrerequisites } from "~/components/workspace-status";
 import { redirectWithToast } from "~/platform/toast.server";
+import { rateLimit } from "~/platform/rate-limit.server";
 import { agentClis, formatMinutes, idleTimeoutChoices, workspaceFormSchema } from "~/workspaces/schema";
 import { provision } from "~/workspaces/provision.server";
 import { createWorkspace, formLimits, listBranchNames, loadCreateForm } from "~/workspaces/form.server";
@@ -26,6 +27,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const user = await requireUser(request, context);
   const submission = parseWithZod(await request.formData(), { schema: workspaceFormSchema(await formLimits(context)) });
   if (submission.status !== "success") return data({ result: submission.reply() }, { status: 400 });
+  await rateLimit(context, "workspace-create", user.id);
   const result = await createWorkspace(context, user.id, submission.value);
   if (result.kind === "invalid")
     return data(
