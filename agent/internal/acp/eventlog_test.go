@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func TestADamagedLogIsRefusedWithAWayOut(t *testing.T) {
 	if err := os.WriteFile(path, []byte("{\"seq\":1,\"kind\":\"update\"}\nnot json\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenLog(path); err == nil || !errors.Is(err, err) || !contains(err.Error(), "move it away") {
+	if _, err := OpenLog(path); err == nil || !strings.Contains(err.Error(), "move it away") {
 		t.Errorf("damaged log: %v", err)
 	}
 }
