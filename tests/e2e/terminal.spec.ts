@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+import { CLOUD, createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * The browser terminal against a real agent on the local cloud: keystrokes go over the WebSocket to a real
@@ -30,7 +30,7 @@ async function type(page: Page, text: string) {
   await page.keyboard.type(text, { delay: 5 });
 }
 
-test.beforeAll(async ({ browser }) => {
+test.beforeAll(async ({ browser, request }) => {
   const page = await browser.newPage();
   await signIn(page);
   await saveHetznerToken(page);
@@ -39,6 +39,16 @@ test.beforeAll(async ({ browser }) => {
   workspaceId = await createWorkspace(page, "e2e terminal");
   await expect(page.locator("h1 [data-status]")).toHaveText("running", { timeout: 90_000 });
   await page.close();
+  // As in production, the agent serves TLS on 8443 at its server's public address with an Origin CA
+  // certificate for its name, and the edge reaches it only through that (see docs/local-cloud.md).
+  const state = await (await request.get(`${CLOUD}/_local/state`)).json();
+  const server = state.servers.find((s: { labels: Record<string, string> }) => s.labels.workspace === workspaceId);
+  expect(server.agent).toMatchObject({ address: server.ipv4, port: 8443, alive: true });
+  const certificates = state.cloudflare.origin_certificates.filter(
+    (c: { hostnames: string[]; revoked_at: string | null }) =>
+      c.hostnames.includes(`ws-${workspaceId}.localhost`) && !c.revoked_at,
+  );
+  expect(certificates).toHaveLength(1);
 });
 
 test("type in the terminal, reload, and keep typing in the same shell", async ({ page }) => {
