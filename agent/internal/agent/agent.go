@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/simple-agent-manager/sam/agent/internal/auth"
@@ -61,9 +60,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
+	user, err := sessionUser(cfg, log)
+	if err != nil {
+		return err
+	}
 	sessions := session.NewManager(session.Options{
-		Shell: cfg.Shell, Dir: cfg.WorkspaceDir, Env: sessionEnv(os.Environ()),
-		ScrollbackLines: cfg.ScrollbackLines, Grace: cfg.SessionGrace, Logger: log,
+		Shell: cfg.Shell, Dir: cfg.WorkspaceDir, Env: session.Environment(user, cfg.Shell, cfg.ToolsDir, os.Environ()),
+		User: user, ScrollbackLines: cfg.ScrollbackLines, Grace: cfg.SessionGrace, Logger: log,
 	})
 	srv := server.New(server.Options{
 		AllowedOrigin: cfg.AllowedOrigin, Verifier: verifier, Sessions: sessions, Logger: log, Version: version.String(),
@@ -89,7 +92,10 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	go sessions.RunReaper(bg, time.Minute)
 	stopRequested := make(chan struct{})
 	if !cfg.SkipBootstrap {
-		startBootTasks(bg, cfg, opts, cp, st, sessions, access, stopRequested, log)
+		if err := makeRunDir(cfg.RunDir); err != nil {
+			return err
+		}
+		startBootTasks(bg, cfg, opts, cp, st, sessions, user, access, stopRequested, log)
 	}
 
 	var runErr error
@@ -114,6 +120,32 @@ func makeDataDir(dir string) error {
 		return fmt.Errorf("data dir: %w", err)
 	}
 	return nil
+}
+
+// makeRunDir makes the credential socket's directory, which the session user must be able to enter.
+func makeRunDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("run dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("run dir: %w", err)
+	}
+	return nil
+}
+
+// sessionUser is who terminals and the clone run as; without one (tests, benchmarks) they run as the agent.
+func sessionUser(cfg config.Config, log *slog.Logger) (*session.User, error) {
+	if cfg.SessionUser == "" {
+		if os.Getuid() == 0 {
+			log.Warn("SAM_SESSION_USER is not set: terminals run as root and can read the agent's state")
+		}
+		return nil, nil
+	}
+	user, err := session.LookupUser(cfg.SessionUser, cfg.SessionHome)
+	if err != nil {
+		return nil, fmt.Errorf("SAM_SESSION_USER: %w", err)
+	}
+	return user, nil
 }
 
 func newHTTPServer(h http.Handler, tlsConfig *tls.Config, log *slog.Logger) *http.Server {
@@ -184,7 +216,7 @@ func redeem(ctx context.Context, cfg config.Config, cp *controlplane.Client, log
 }
 
 func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *controlplane.Client, st *state.Store,
-	sessions *session.Manager, access *terminalAccess, stopRequested chan<- struct{}, log *slog.Logger) {
+	sessions *session.Manager, user *session.User, access *terminalAccess, stopRequested chan<- struct{}, log *slog.Logger) {
 	repoScheme, repoHost := "https", "github.com"
 	if repo := st.Get().Repository; repo != nil {
 		if u, err := url.Parse(repo.CloneURL); err == nil && u.Host != "" {
@@ -195,6 +227,9 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 		Path: cfg.CredentialSocketPath(), Protocol: repoScheme, Host: repoHost, Log: log,
 		Tokens: &credential.TokenSource{Fetch: cp.GitToken},
 	}
+	if user != nil {
+		creds.SessionUID, creds.SessionGID = &user.UID, &user.GID
+	}
 	go func() {
 		if err := creds.Serve(ctx); err != nil {
 			log.Error("credential socket stopped", "err", err)
@@ -203,6 +238,8 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 	steps := &bootstrap.Steps{
 		CP: cp, State: st, WorkspaceDir: cfg.WorkspaceDir, Log: log,
 		HelperCommand: credential.HelperCommand(opts.Executable, cfg.CredentialSocketPath()),
+		User:          user, UserEnv: session.Environment(user, cfg.Shell, cfg.ToolsDir, os.Environ()),
+		ToolsDir: cfg.ToolsDir, AgentEnv: os.Environ(),
 	}
 	go func() {
 		if err := steps.Run(ctx); err != nil && ctx.Err() == nil {
@@ -223,15 +260,4 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 			close(stopRequested)
 		}
 	}()
-}
-
-// sessionEnv is the agent's environment without its own SAM_* settings (the bootstrap token among them).
-func sessionEnv(environ []string) []string {
-	out := make([]string, 0, len(environ))
-	for _, kv := range environ {
-		if !strings.HasPrefix(kv, "SAM_") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }

@@ -11,13 +11,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
+	"github.com/simple-agent-manager/sam/agent/internal/session"
 	"github.com/simple-agent-manager/sam/agent/internal/state"
 )
 
@@ -127,6 +130,20 @@ type recordedCall struct {
 	Body map[string]string
 }
 
+// enterable is a temporary directory the session user may enter (t.TempDir's parent is 0700 root).
+func enterable(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sam-boot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func TestStepsCloneInstallReady(t *testing.T) {
 	var mu sync.Mutex
 	var calls []recordedCall
@@ -140,42 +157,67 @@ func TestStepsCloneInstallReady(t *testing.T) {
 	}))
 	defer srv.Close()
 	// A local repository stands in for GitHub.
-	origin := t.TempDir()
-	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "init"}} {
-		if out, err := exec.Command("git", append([]string{"-C", origin}, args...)...).CombinedOutput(); err != nil {
+	dir := enterable(t)
+	origin := filepath.Join(dir, "origin")
+	for _, args := range [][]string{{"init", "-q", "-b", "main", origin}, {"-C", origin, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "init"}} {
+		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
 	}
-	dir := t.TempDir()
-	st, err := state.Create(filepath.Join(dir, "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
+	// git refuses a local repository owned by someone else; GitHub over https has no such owner.
+	if out, err := exec.Command("chown", "-R", "65534:65534", origin).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	st, err := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
 		CallbackToken: "cb1", AgentCLI: "claude-code",
 		Repository: &controlplane.Repository{CloneURL: origin, Branch: "main", FullName: "o/r"},
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var npm []string
+	// The agent (root, like this test) clones as the workspace user, and installs into its own tools prefix.
+	user, err := session.LookupUser("65534:65534", filepath.Join(dir, "home"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := filepath.Join(dir, "opt-sam")
+	if err := os.MkdirAll(filepath.Join(tools, "node", "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tools, "node", "bin", "npm"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var npm Command
 	workspace := filepath.Join(dir, "workspace")
 	steps := &Steps{
 		CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, WorkspaceDir: workspace,
 		HelperCommand: `!"/usr/local/bin/vm-agent" git-credential --socket "/x.sock"`, Log: quiet,
+		User: user, UserEnv: session.Environment(user, "/bin/sh", tools, os.Environ()),
+		ToolsDir: tools, AgentEnv: []string{"PATH=/usr/bin:/bin", "HOME=/root", "npm_config_registry=https://registry.example/"},
 	}
-	steps.Exec = func(ctx context.Context, d string, env []string, name string, args ...string) ([]byte, error) {
-		if name == "npm" {
-			npm = args
+	steps.Exec = func(ctx context.Context, c Command) ([]byte, error) {
+		if strings.HasSuffix(c.Name, "/npm") {
+			npm = c
 			return []byte("npm ERR! network"), errors.New("exit status 1")
 		}
-		return execCommand(ctx, d, env, name, args...)
+		return execCommand(ctx, c)
 	}
 	if err := steps.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	config, _ := os.ReadFile(filepath.Join(workspace, ".git", "config"))
 	if !strings.Contains(string(config), "git-credential") {
-		t.Fatalf("helper not configured: %s", config)
+		t.Fatalf("helper not configured: %s\n%+v", config, calls)
 	}
-	if strings.Join(npm, " ") != "install -g @anthropic-ai/claude-code" {
-		t.Fatalf("npm args %v", npm)
+	if fi, err := os.Stat(filepath.Join(workspace, ".git", "HEAD")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
+		t.Fatalf("the clone does not belong to the workspace user: %v", err)
+	}
+	wantArgs := "install --global --prefix " + tools + " --no-audit --no-fund --no-update-notifier @anthropic-ai/claude-code@2.1.332"
+	if strings.Join(npm.Args, " ") != wantArgs || npm.User != nil {
+		t.Fatalf("npm %+v, want %q as the agent's user", npm, wantArgs)
+	}
+	if !slices.Contains(npm.Env, "PATH="+tools+"/node/bin:/usr/bin:/bin") || !slices.Contains(npm.Env, "npm_config_registry=https://registry.example/") {
+		t.Fatalf("npm env %v", npm.Env)
 	}
 	var steps2 []string
 	for _, c := range calls {
@@ -190,5 +232,34 @@ func TestStepsCloneInstallReady(t *testing.T) {
 	}
 	if !st.Get().BootCompleted {
 		t.Fatal("boot not recorded as completed")
+	}
+}
+
+func TestInstallWithoutNodeSaysWhatToCheck(t *testing.T) {
+	var mu sync.Mutex
+	var messages []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]string
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		messages = append(messages, body["step"]+":"+body["status"]+":"+body["message"])
+		mu.Unlock()
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	st, err := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
+		CallbackToken: "cb1", AgentCLI: "codex",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := &Steps{CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, ToolsDir: t.TempDir(), Log: quiet,
+		Exec: func(context.Context, Command) ([]byte, error) { t.Fatal("nothing should run"); return nil, nil }}
+	if err := steps.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(messages, "\n")
+	if !strings.Contains(joined, "install-agent-cli:error:Node.js and npm are not installed") || !strings.Contains(joined, "cloud-init-output.log") {
+		t.Fatalf("boot log:\n%s", joined)
 	}
 }

@@ -3,15 +3,17 @@ package bootstrap
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
+	"github.com/simple-agent-manager/sam/agent/internal/session"
 	"github.com/simple-agent-manager/sam/agent/internal/state"
 )
 
@@ -22,15 +24,40 @@ type Steps struct {
 	WorkspaceDir string
 	// HelperCommand is the git credential.helper value, e.g. `!"/usr/local/bin/vm-agent" git-credential --socket …`.
 	HelperCommand string
-	// Run runs a command (tests substitute it); nil means exec.
-	Exec func(ctx context.Context, dir string, env []string, name string, args ...string) ([]byte, error)
+	// User is who the repository belongs to and is cloned as (the sessions' user); nil means the agent's own.
+	User *session.User
+	// UserEnv is the whole environment of the user's commands (session.Environment).
+	UserEnv []string
+	// ToolsDir is the root-owned prefix cloud-init put Node and npm in (node/); the CLI lands in its bin/.
+	ToolsDir string
+	// AgentEnv is the environment of the agent's own commands (npm's registry and CA settings among them).
+	AgentEnv []string
+	// Exec runs a command (tests substitute it); nil means exec.
+	Exec func(ctx context.Context, c Command) ([]byte, error)
 	Log  *slog.Logger
 }
 
-// CLIPackages maps agent_cli values to their npm package.
-var CLIPackages = map[string]string{
-	"claude-code": "@anthropic-ai/claude-code",
-	"codex":       "@openai/codex",
+// Command is one program a boot step runs.
+type Command struct {
+	Dir  string
+	Env  []string // the whole environment
+	User *session.User
+	Name string
+	Args []string
+}
+
+// CLI is a coding-agent CLI the boot installs: a pinned npm package and the command it provides.
+type CLI struct {
+	Package string
+	Version string
+	Command string
+}
+
+// CLIs maps agent_cli values to what gets installed. Versions are pinned: a workspace gets the CLI this agent
+// was tested with, not whatever was published this morning.
+var CLIs = map[string]CLI{
+	"claude-code": {Package: "@anthropic-ai/claude-code", Version: "2.1.332", Command: "claude"},
+	"codex":       {Package: "@openai/codex", Version: "0.171.0", Command: "codex"},
 }
 
 func (s *Steps) report(ctx context.Context, step, status, msg string) {
@@ -39,17 +66,20 @@ func (s *Steps) report(ctx context.Context, step, status, msg string) {
 	}
 }
 
-func (s *Steps) run(ctx context.Context, dir string, env []string, name string, args ...string) ([]byte, error) {
+func (s *Steps) run(ctx context.Context, c Command) ([]byte, error) {
 	if s.Exec != nil {
-		return s.Exec(ctx, dir, env, name, args...)
+		return s.Exec(ctx, c)
 	}
-	return execCommand(ctx, dir, env, name, args...)
+	return execCommand(ctx, c)
 }
 
-func execCommand(ctx context.Context, dir string, env []string, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+func execCommand(ctx context.Context, c Command) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, c.Name, c.Args...)
+	cmd.Dir = c.Dir
+	cmd.Env = c.Env
+	if c.User != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.User.Credential()}
+	}
 	return cmd.CombinedOutput()
 }
 
@@ -78,7 +108,7 @@ func (s *Steps) clone(ctx context.Context, repo controlplane.Repository) {
 		return
 	}
 	s.report(ctx, "clone", "started", "cloning "+repo.FullName)
-	if err := os.MkdirAll(filepath.Dir(s.WorkspaceDir), 0o755); err != nil {
+	if err := s.makeWorkspaceDir(); err != nil {
 		s.report(ctx, "clone", "error", err.Error())
 		return
 	}
@@ -88,40 +118,81 @@ func (s *Steps) clone(ctx context.Context, repo controlplane.Repository) {
 		args = append(args, "--branch", repo.Branch)
 	}
 	args = append(args, "--", repo.CloneURL, s.WorkspaceDir)
-	env := []string{"GIT_TERMINAL_PROMPT=0"}
-	if out, err := s.run(ctx, "", env, "git", args...); err != nil {
+	// Cloned as the user, so the files are theirs; their git reaches the credential socket like any later fetch.
+	env := append(slices.Clone(s.UserEnv), "GIT_TERMINAL_PROMPT=0")
+	git := func(dir string, args ...string) ([]byte, error) {
+		return s.run(ctx, Command{Dir: dir, Env: env, User: s.User, Name: "git", Args: args})
+	}
+	if out, err := git(s.WorkspaceDir, args...); err != nil {
 		s.report(ctx, "clone", "error", fmt.Sprintf("git clone failed: %v: %s", err, lastLine(out)))
 		return
 	}
 	// Later fetches and pushes use the same helper; only the helper command is stored, never a token.
-	if out, err := s.run(ctx, s.WorkspaceDir, env, "git", "config", "--local", "credential.helper", s.HelperCommand); err != nil {
+	if out, err := git(s.WorkspaceDir, "config", "--local", "credential.helper", s.HelperCommand); err != nil {
 		s.report(ctx, "clone", "error", fmt.Sprintf("git config failed: %v: %s", err, lastLine(out)))
 		return
 	}
 	s.report(ctx, "clone", "ok", "cloned "+repo.FullName+" into "+s.WorkspaceDir)
 }
 
-func (s *Steps) installCLI(ctx context.Context, cli string) {
-	if cli == "" || cli == "none" {
-		return
+// makeWorkspaceDir creates the (empty) clone target and hands it to the user.
+func (s *Steps) makeWorkspaceDir() error {
+	if err := os.MkdirAll(s.WorkspaceDir, 0o755); err != nil {
+		return fmt.Errorf("workspace dir: %w", err)
 	}
-	pkg, ok := CLIPackages[cli]
-	if !ok {
-		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("unknown agent_cli %q", cli))
-		return
-	}
-	s.report(ctx, "install-agent-cli", "started", "npm install -g "+pkg)
-	out, err := s.run(ctx, "", nil, "npm", "install", "-g", pkg)
-	if err != nil {
-		var ee *exec.Error
-		msg := fmt.Sprintf("npm install -g %s failed: %v: %s", pkg, err, lastLine(out))
-		if errors.As(err, &ee) {
-			msg = "npm is not installed: " + err.Error()
+	if s.User != nil {
+		if err := os.Chown(s.WorkspaceDir, int(s.User.UID), int(s.User.GID)); err != nil {
+			return fmt.Errorf("workspace dir: %w", err)
 		}
-		s.report(ctx, "install-agent-cli", "error", msg)
+	}
+	return nil
+}
+
+// installCLI installs the pinned CLI into the root-owned tools prefix with the Node cloud-init installed
+// there: the user can run it but not change it, and a persistent home can neither hide nor freeze it.
+func (s *Steps) installCLI(ctx context.Context, name string) {
+	if name == "" || name == "none" {
 		return
 	}
-	s.report(ctx, "install-agent-cli", "ok", "installed "+pkg)
+	cli, ok := CLIs[name]
+	if !ok {
+		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("unknown agent_cli %q", name))
+		return
+	}
+	spec := cli.Package + "@" + cli.Version
+	nodeBin := filepath.Join(s.ToolsDir, "node", "bin")
+	if _, err := os.Stat(filepath.Join(nodeBin, "npm")); err != nil {
+		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("Node.js and npm are not installed in %s, so %s cannot be installed: cloud-init downloads them before the agent starts, and its download failed or did not match its SHA-256 (see /var/log/cloud-init-output.log on the server). The terminal works without it.", filepath.Join(s.ToolsDir, "node"), spec))
+		return
+	}
+	s.report(ctx, "install-agent-cli", "started", "installing "+spec+" into "+s.ToolsDir)
+	env := withPath(s.AgentEnv, nodeBin)
+	out, err := s.run(ctx, Command{Env: env, Name: filepath.Join(nodeBin, "npm"), Args: []string{
+		"install", "--global", "--prefix", s.ToolsDir, "--no-audit", "--no-fund", "--no-update-notifier", spec,
+	}})
+	if err != nil {
+		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("npm install %s failed: %v: %s", spec, err, lastLine(out)))
+		return
+	}
+	if _, err := os.Stat(filepath.Join(s.ToolsDir, "bin", cli.Command)); err != nil {
+		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("npm installed %s but %s/bin/%s is missing", spec, s.ToolsDir, cli.Command))
+		return
+	}
+	s.report(ctx, "install-agent-cli", "ok", fmt.Sprintf("installed %s (%s)", spec, cli.Command))
+}
+
+// withPath is env with dir in front of its PATH.
+func withPath(env []string, dir string) []string {
+	out := make([]string, 0, len(env)+1)
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = p
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, "PATH="+dir+":"+path)
 }
 
 func lastLine(out []byte) string {
