@@ -1,11 +1,15 @@
 import type { ActionFunctionArgs } from "@remix-run/cloudflare";
 import { parseWebhook, verifyWebhookSignature, WebhookPayloadError } from "~/github/webhook.server";
 import { applyWebhook } from "~/github/installations.server";
+import { claimDelivery, releaseDelivery } from "~/github/deliveries.server";
 import { methodNotAllowed } from "~/platform/responses.server";
 
 export const loader = () => methodNotAllowed("POST");
 
-/** GitHub App webhooks: signature checked before anything is read; unknown events are acknowledged and ignored. */
+/**
+ * GitHub App webhooks: signature checked before anything is read; unknown events are acknowledged and ignored;
+ * each delivery is processed once.
+ */
 export async function action({ request, context }: ActionFunctionArgs) {
   const body = await request.text();
   if (
@@ -31,6 +35,16 @@ export async function action({ request, context }: ActionFunctionArgs) {
     throw error;
   }
   if (!webhook) return Response.json({ status: "ignored" }, { status: 202 });
-  await applyWebhook(request, context, webhook);
+  const deliveryId = request.headers.get("X-GitHub-Delivery") ?? "";
+  if (!/^[A-Za-z0-9-]{1,100}$/.test(deliveryId)) {
+    return Response.json({ error: "X-GitHub-Delivery is missing or malformed" }, { status: 400 });
+  }
+  if (!(await claimDelivery(context, deliveryId))) return Response.json({ status: "duplicate" }, { status: 200 });
+  try {
+    await applyWebhook(request, context, webhook);
+  } catch (error) {
+    await releaseDelivery(context, deliveryId);
+    throw error;
+  }
   return Response.json({ status: "processed" }, { status: 200 });
 }
