@@ -12,7 +12,9 @@ export function localDefaults({ appPort, cloudPort }) {
   return {
     APP_URL: `http://localhost:${appPort}`,
     BASE_DOMAIN: "localhost",
-    // The local cloud's edge routes ws-<id>.localhost:<port> to the workspace's agent, as Cloudflare's proxy does.
+    // The local cloud's edge routes ws-<id>.localhost:<port> to the workspace's agent, as Cloudflare's proxy does:
+    // its port stands for Cloudflare's 8443 (production's https://ws-{id}.{BASE_DOMAIN}:8443), and it reaches
+    // the agent over TLS on 8443 through the firewall; only the browser's side is plain http (docs/local-cloud.md).
     WORKSPACE_URL_TEMPLATE: `http://ws-{id}.localhost:${cloudPort}`,
     HETZNER_API_URL: `${cloud}/hetzner/v1`,
     CLOUDFLARE_API_URL: `${cloud}/cloudflare/client/v4`,
