@@ -190,6 +190,16 @@ export const instanceSettings = sqliteTable("instance_settings", {
 });
 
 /**
+ * Where the sweep's per-user passes stopped when a run used up its call budget (one cron invocation may make
+ * only so many subrequests), so the next run goes on from there: one row per pass, the last user done.
+ */
+export const sweepCursors = sqliteTable("sweep_cursors", {
+  pass: text("pass").primaryKey(),
+  after: text("after").notNull(),
+  updatedAt: updatedAt(),
+});
+
+/**
  * The GitHub account each login in ADMIN_GITHUB_LOGINS or the allow-list was first seen with. A login can be
  * renamed away and registered by someone else; their account has another id and is refused under that login.
  */
