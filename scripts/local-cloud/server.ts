@@ -14,6 +14,7 @@ import { GitHub } from "./github";
 import { Hetzner } from "./hetzner";
 import { BodyTooLargeError, readBody, sendJson } from "./http";
 import { AGENT_PORT, destroyMachine, killNow, logTail, type Machine } from "./machines";
+import { handleNpmRegistry } from "./npm-registry";
 
 export interface LocalCloud {
   url: string;
@@ -28,12 +29,14 @@ export interface LocalCloud {
 
 export type LocalCloudState = ReturnType<typeof snapshot>;
 
-const PREFIXES: Array<[string, Service | "github-web" | "admin"]> = [
+const PREFIXES: Array<[string, Service | "github-web" | "admin" | "npm-registry"]> = [
   ["/hetzner/v1", "hetzner"],
   ["/cloudflare/client/v4", "cloudflare"],
   ["/github-api", "github"],
   ["/github", "github-web"],
   ["/_local", "admin"],
+  // Node.js and npm archives for cloud-init on the local servers (npm-registry.ts).
+  ["/npm-registry", "npm-registry"],
 ];
 
 function guardDir(dir: string): string {
@@ -238,12 +241,14 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     const match = PREFIXES.find(([prefix]) => url.pathname === prefix || url.pathname.startsWith(`${prefix}/`));
     if (!match)
       return sendJson(res, 404, {
-        error: "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api and /_local",
+        error:
+          "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api, /npm-registry and /_local",
       });
     const [prefix, service] = match;
     const path = url.pathname.slice(prefix.length) || "/";
     let body: Promise<Buffer> | undefined;
     const r: Request = { req, res, method: req.method ?? "GET", path, url, body: () => (body ??= readBody(req)) };
+    if (service === "npm-registry") return handleNpmRegistry(r);
     if (service !== "admin") {
       const fault = faults.take(service === "github-web" ? "github" : service, r.method, path);
       if (fault && (await faults.apply(fault, req, res)) === "handled") return;
