@@ -13,6 +13,8 @@ const bodySchema = z.object({
   attached_clients: z.number().int().min(0),
   sessions: z.number().int().min(0),
   agent_running: z.boolean(),
+  /** A chat's prompt turn is in flight on the VM: activity even when no terminal has I/O for a long time. */
+  agent_turn_in_flight: z.boolean().default(false),
 });
 
 /**

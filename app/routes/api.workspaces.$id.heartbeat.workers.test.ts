@@ -62,6 +62,38 @@ describe("POST /api/workspaces/:id/heartbeat", () => {
   });
 });
 
+describe("a chat turn in flight is activity", () => {
+  it("a 40-minute turn with no terminal I/O keeps the workspace running; once it ends, idleness counts again", async () => {
+    const workspace = await newWorkspace({
+      status: "running",
+      startedAt: new Date(Date.now() - 3600_000),
+      lastActivityAt: new Date(Date.now() - 40 * 60_000),
+      idleTimeoutSeconds: 900,
+    });
+    const quiet = {
+      last_input_at: new Date(Date.now() - 40 * 60_000).toISOString(),
+      last_output_at: null,
+      attached_clients: 0,
+      sessions: 0,
+      agent_running: false,
+    };
+    const during = await callAgentRoute(heartbeatAction, workspace, { ...quiet, agent_turn_in_flight: true });
+    expect(await during.response.json()).toMatchObject({ action: "continue" });
+    const after = (await reload(workspace.id))!;
+    expect(after.status).toBe("running");
+    expect(after.lastActivityAt!.getTime()).toBeGreaterThan(Date.now() - 60_000);
+
+    const later = await newWorkspace({
+      status: "running",
+      startedAt: new Date(Date.now() - 3600_000),
+      lastActivityAt: new Date(Date.now() - 40 * 60_000),
+      idleTimeoutSeconds: 900,
+    });
+    const ended = await callAgentRoute(heartbeatAction, later, { ...quiet, agent_turn_in_flight: false });
+    expect(await ended.response.json()).toMatchObject({ action: "stop" });
+  });
+});
+
 describe("callback tokens are bound to their run", () => {
   const busy = {
     last_input_at: new Date().toISOString(),

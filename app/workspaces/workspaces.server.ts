@@ -314,6 +314,8 @@ export interface Heartbeat {
   attached_clients: number;
   sessions: number;
   agent_running: boolean;
+  /** A coding agent's chat turn is in flight (older agents do not send it). */
+  agent_turn_in_flight?: boolean;
 }
 
 /**
@@ -331,7 +333,8 @@ export async function recordHeartbeat(
     .map((value) => (value ? Date.parse(value) : Number.NaN))
     .filter((value) => Number.isFinite(value))
     .map((value) => Math.min(value, now));
-  const activity = Math.max(workspace.lastActivityAt?.getTime() ?? 0, ...reported, heartbeat.agent_running ? now : 0);
+  const working = heartbeat.agent_running || heartbeat.agent_turn_in_flight === true;
+  const activity = Math.max(workspace.lastActivityAt?.getTime() ?? 0, ...reported, working ? now : 0);
   const [updated] = await deps.db
     .update(workspaces)
     .set({ lastHeartbeatAt: new Date(now), ...(activity > 0 ? { lastActivityAt: new Date(activity) } : {}) })
@@ -345,7 +348,7 @@ export async function recordHeartbeat(
     lastActivityAt: updated.lastActivityAt,
     idleTimeoutSeconds: updated.idleTimeoutSeconds,
     maxLifetimeSeconds: updated.maxLifetimeSeconds,
-    agentRunning: heartbeat.agent_running,
+    agentRunning: working,
   });
   if (decision.action === "continue") return { action: "continue" };
   const claimed = await claimStop(deps, { id: workspace.id }, stopReasons[decision.reason]);
