@@ -1,4 +1,4 @@
-import { useFetcher, useFetchers } from "@remix-run/react";
+import { useFetcher, useFetchers, useLocation } from "@remix-run/react";
 import { useEffect, useState } from "react";
 import type { Theme } from "~/db/schema";
 
@@ -41,9 +41,11 @@ export function useDarkMode(): boolean {
 /** Cycles system → light → dark and saves the choice for the user. */
 export function ThemeToggle({ theme }: { theme: Theme }) {
   const fetcher = useFetcher();
+  const location = useLocation();
   const { icon, text } = labels[theme];
   return (
-    <fetcher.Form method="post" action={THEME_ACTION}>
+    <fetcher.Form method="post" action={THEME_ACTION} preventScrollReset>
+      <input type="hidden" name="redirectTo" value={`${location.pathname}${location.search}`} />
       <button
         type="submit"
         name="theme"

@@ -20,9 +20,17 @@ const LIST_USER = "sam-lists";
 let workspaceId: string;
 
 const screen = (page: Page) => page.getByTestId("terminal").locator(".xterm-rows");
-const background = (page: Page) => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
-const LIGHT_BG = "rgb(250, 250, 250)";
-const DARK_BG = "rgb(9, 9, 11)";
+/** "dark" or "light" by a colour's lightness (Tailwind's colours are oklch(), xterm's rgb()). */
+function tone(color: string): "dark" | "light" {
+  const oklch = /^oklch\(([\d.]+)/.exec(color);
+  if (oklch) return Number(oklch[1]) < 0.5 ? "dark" : "light";
+  const [r, g, b] = color.match(/[\d.]+/g)!.map(Number);
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b! < 128 ? "dark" : "light";
+}
+const background = async (page: Page) =>
+  tone(await page.evaluate(() => getComputedStyle(document.body).backgroundColor));
+const LIGHT_BG = "light";
+const DARK_BG = "dark";
 
 async function shellPrompt(page: Page) {
   await expect(screen(page)).toContainText(/[$#]/, { timeout: 20_000 });
@@ -117,16 +125,15 @@ test("the theme follows the system, and a chosen one is kept for the user in any
     // The terminal's colours follow the page.
     await page.goto(`/workspaces/${workspaceId}/terminal`);
     await expect(page.getByTestId("terminal")).toHaveAttribute("data-terminal-theme", "dark");
-    const terminalBg = () =>
-      page
-        .getByTestId("terminal")
-        .locator(".xterm-viewport")
-        .evaluate((node) => getComputedStyle(node).backgroundColor);
+    // xterm paints its theme's background on its scrollable element.
+    const terminalBg = async () =>
+      tone(
+        await page
+          .getByTestId("terminal")
+          .locator(".xterm-scrollable-element")
+          .evaluate((node) => getComputedStyle(node).backgroundColor),
+      );
     await expect.poll(terminalBg).toBe(DARK_BG);
-    await page
-      .getByTestId("theme-toggle")
-      .waitFor({ state: "detached" })
-      .catch(() => {});
     await page.goto("/settings");
     await page.getByTestId("theme-toggle").click();
     await expect(page.getByTestId("theme-toggle")).toHaveAttribute("data-theme-choice", "system");
