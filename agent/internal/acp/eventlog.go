@@ -27,6 +27,7 @@ const (
 	KindAdapterExited       = "adapter_exited"
 	KindConversationStarted = "conversation_started"
 	KindConversationResumed = "conversation_resumed"
+	KindModeSet             = "mode_set"
 )
 
 // Event is one line of the log.

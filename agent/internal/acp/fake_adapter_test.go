@@ -72,7 +72,8 @@ func (a *fakeAgent) Initialize(_ context.Context, p sdk.InitializeRequest) (sdk.
 func (a *fakeAgent) NewSession(_ context.Context, p sdk.NewSessionRequest) (sdk.NewSessionResponse, error) {
 	a.sessionID = sdk.SessionId(fmt.Sprintf("fake-%d", os.Getpid()))
 	a.cwd = p.Cwd
-	return sdk.NewSessionResponse{SessionId: a.sessionID}, nil
+	modes := &sdk.SessionModeState{CurrentModeId: "auto", AvailableModes: []sdk.SessionMode{{Id: "auto", Name: "Auto"}, {Id: "default", Name: "Ask"}}}
+	return sdk.NewSessionResponse{SessionId: a.sessionID, Modes: modes}, nil
 }
 
 func (a *fakeAgent) say(ctx context.Context, text string) {
@@ -175,6 +176,7 @@ func (a *fakeAgent) SetSessionConfigOption(context.Context, sdk.SetSessionConfig
 	return sdk.SetSessionConfigOptionResponse{}, nil
 }
 
-func (a *fakeAgent) SetSessionMode(context.Context, sdk.SetSessionModeRequest) (sdk.SetSessionModeResponse, error) {
+func (a *fakeAgent) SetSessionMode(ctx context.Context, p sdk.SetSessionModeRequest) (sdk.SetSessionModeResponse, error) {
+	a.say(ctx, "mode is now "+string(p.ModeId))
 	return sdk.SetSessionModeResponse{}, nil
 }

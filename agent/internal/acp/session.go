@@ -43,6 +43,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// StopGrace is how long the adapter gets between SIGTERM and SIGKILL (default 3 s).
 	StopGrace time.Duration
+	// Mode, if the adapter offers it, is set on every new or reloaded conversation (session/set_mode):
+	// Claude Code's "default" asks before edits and commands, where its own default never asks.
+	Mode sdk.SessionModeId
 }
 
 var (
@@ -327,10 +330,11 @@ func (s *Session) ensureAdapter() (*adapter, sdk.SessionId, error) {
 
 	if sessionID != "" && a.caps.LoadSession {
 		s.loading.Store(true)
-		_, err := a.conn.LoadSession(s.ctx, sdk.LoadSessionRequest{SessionId: sessionID, Cwd: s.cfg.Workspace, McpServers: []sdk.McpServer{}})
+		loaded, err := a.conn.LoadSession(s.ctx, sdk.LoadSessionRequest{SessionId: sessionID, Cwd: s.cfg.Workspace, McpServers: []sdk.McpServer{}})
 		s.loading.Store(false)
 		if err == nil {
 			s.append(KindConversationResumed, map[string]any{"sessionId": sessionID})
+			s.setMode(a, sessionID, loaded.Modes)
 			return a, sessionID, nil
 		}
 		s.logger.Warn("coding agent could not load the conversation", "session", sessionID, "err", err)
@@ -357,7 +361,27 @@ func (s *Session) newConversation(a *adapter, reason string) (*adapter, sdk.Sess
 		data["reason"] = reason
 	}
 	s.append(KindConversationStarted, data)
+	s.setMode(a, created.SessionId, created.Modes)
 	return a, created.SessionId, nil
+}
+
+// setMode applies Config.Mode when the adapter offers it; a refusal is logged, not fatal: the conversation
+// still works in the adapter's own mode.
+func (s *Session) setMode(a *adapter, sessionID sdk.SessionId, modes *sdk.SessionModeState) {
+	if s.cfg.Mode == "" || modes == nil || modes.CurrentModeId == s.cfg.Mode {
+		return
+	}
+	for _, mode := range modes.AvailableModes {
+		if mode.Id != s.cfg.Mode {
+			continue
+		}
+		if _, err := a.conn.SetSessionMode(s.ctx, sdk.SetSessionModeRequest{SessionId: sessionID, ModeId: s.cfg.Mode}); err != nil {
+			s.logger.Warn("coding agent refused the session mode", "mode", s.cfg.Mode, "err", err)
+			return
+		}
+		s.append(KindModeSet, map[string]any{"modeId": s.cfg.Mode})
+		return
+	}
 }
 
 func (s *Session) startAdapter() (*adapter, error) {

@@ -409,3 +409,30 @@ func TestCloseStopsTheAdapter(t *testing.T) {
 		t.Errorf("prompt after Close: %v", err)
 	}
 }
+
+func TestModeIsSetOnANewConversationWhenOffered(t *testing.T) {
+	s, _ := newSession(t, false, "")
+	s.cfg.Mode = "default"
+	if _, err := prompt(t, s, "m1", "chunks"); err != nil {
+		t.Fatal(err)
+	}
+	var set, told bool
+	for _, event := range s.Log().EventsAfter(0) {
+		set = set || event.Kind == KindModeSet && strings.Contains(string(event.Data), `"default"`)
+		told = told || event.Kind == KindUpdate && strings.Contains(string(event.Data), "mode is now default")
+	}
+	if !set || !told {
+		t.Fatalf("mode_set logged %v, adapter told %v", set, told)
+	}
+
+	other, _ := newSession(t, false, "")
+	other.cfg.Mode = "plan" // not offered: the conversation goes on in the adapter's own mode
+	if _, err := prompt(t, other, "m1", "chunks"); err != nil {
+		t.Fatal(err)
+	}
+	for _, event := range other.Log().EventsAfter(0) {
+		if event.Kind == KindModeSet {
+			t.Fatalf("an unoffered mode was set: %s", event.Data)
+		}
+	}
+}
