@@ -65,6 +65,8 @@ type HeartbeatRequest struct {
 	AttachedClients int     `json:"attached_clients"`
 	Sessions        int     `json:"sessions"`
 	AgentRunning    bool    `json:"agent_running"`
+	// TurnInFlight: a chat's prompt turn is running, which is activity however long it is silent.
+	TurnInFlight bool `json:"agent_turn_in_flight"`
 }
 
 // HeartbeatResponse carries the control plane's decision, a fresh callback token (none once the run's token
@@ -179,4 +181,23 @@ func (c *Client) GitToken(ctx context.Context) (GitToken, error) {
 // RequestStop asks the control plane to stop this workspace.
 func (c *Client) RequestStop(ctx context.Context) error {
 	return c.do(ctx, "request-stop", c.workspacePath("request-stop"), true, struct{}{}, nil)
+}
+
+// ModelCredential is the owner's credential for a coding agent's model provider.
+type ModelCredential struct {
+	Agent string `json:"agent"`
+	// Kind is anthropic_api_key, claude_oauth_token or openai_api_key.
+	Kind   string `json:"kind"`
+	Secret string `json:"secret"`
+}
+
+// ModelCredential asks for the owner's model credential for agent (claude-code, codex). A 404 means none is
+// saved; its body says which one to add in Settings.
+func (c *Client) ModelCredential(ctx context.Context, agent string) (ModelCredential, error) {
+	var out ModelCredential
+	err := c.do(ctx, "credentials", c.workspacePath("credentials"), true, map[string]string{"agent": agent}, &out)
+	if err == nil && out.Secret == "" {
+		err = errors.New("credentials: answer has no secret")
+	}
+	return out, err
 }

@@ -8,8 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +44,7 @@ func TestHeartbeatRenewsTokenAndStops(t *testing.T) {
 		CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, Interval: 10 * time.Millisecond,
 		Activity:     func() session.Activity { return session.Activity{LastInput: input, AttachedClients: 2, Sessions: 3} },
 		AgentRunning: func() bool { return true },
+		TurnInFlight: func() bool { return true },
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	err := l.Run(context.Background())
@@ -49,7 +54,7 @@ func TestHeartbeatRenewsTokenAndStops(t *testing.T) {
 	if auths[0] != "Bearer cb1" || auths[1] != "Bearer cb2" {
 		t.Fatalf("tokens used: %v", auths)
 	}
-	if last["last_input_at"] != "2030-01-01T00:00:00Z" || last["last_output_at"] != nil || last["attached_clients"] != 2.0 || last["sessions"] != 3.0 || last["agent_running"] != true {
+	if last["last_input_at"] != "2030-01-01T00:00:00Z" || last["last_output_at"] != nil || last["attached_clients"] != 2.0 || last["sessions"] != 3.0 || last["agent_running"] != true || last["agent_turn_in_flight"] != true {
 		t.Fatalf("body %v", last)
 	}
 	reloaded, err := state.Load(path)
@@ -90,5 +95,25 @@ func TestRevokedTokenEndsTheLoopButAnExpiredOneDoesNot(t *testing.T) {
 	}
 	if len(ended) != 1 || ended[0][0] != "abc" {
 		t.Fatalf("ended sessions passed on: %v", ended)
+	}
+}
+
+func TestAgentCLIsLeaveOutTheChatAdaptersGroups(t *testing.T) {
+	claude := filepath.Join(t.TempDir(), "claude")
+	if err := os.Symlink("/bin/sleep", claude); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(claude, "30")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	pid := cmd.Process.Pid
+	if !slices.Contains(agentCLIs(nil), pid) {
+		t.Fatalf("a claude process (pid %d) was not seen", pid)
+	}
+	if slices.Contains(agentCLIs([]int{pid}), pid) {
+		t.Fatal("a claude process in a chat adapter's group counted as an agent CLI at work")
 	}
 }
