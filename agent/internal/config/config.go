@@ -45,6 +45,8 @@ type Config struct {
 	SessionHome       string
 	ToolsDir          string // root-owned prefix with Node (node/) and the coding-agent CLIs (bin/, lib/)
 	RunDir            string // holds the credential socket, which the session user's git must reach
+	AnthropicURL      string // the Messages API the chat's model proxy forwards to (a stand-in in the local cloud)
+	OpenAIURL         string // the OpenAI API base (with /v1) the model proxy forwards Codex's requests to
 	ScrollbackLines   int
 	SkipBootstrap     bool
 	ConfigFile        string
@@ -89,6 +91,8 @@ var options = []option{
 	{"session-home", "SAM_SESSION_HOME", "", "the session user's HOME (default: its /etc/passwd entry; required for uid:gid)"},
 	{"tools-dir", "SAM_TOOLS_DIR", "/opt/sam", "root-owned prefix with Node (node/) and the coding-agent CLIs npm installs (bin/)"},
 	{"run-dir", "SAM_RUN_DIR", "/run/sam-agent", "directory of the git credential socket (0755; the socket admits the session user's group)"},
+	{"anthropic-url", "SAM_ANTHROPIC_URL", "https://api.anthropic.com", "Anthropic API the chat's model proxy forwards Claude Code's requests to"},
+	{"openai-url", "SAM_OPENAI_URL", "https://api.openai.com/v1", "OpenAI API base the chat's model proxy forwards Codex's requests to"},
 	{"scrollback-lines", "SAM_SCROLLBACK_LINES", "5000", "scrollback lines replayed on attach (minimum 5000)"},
 	{"skip-bootstrap", "SAM_SKIP_BOOTSTRAP", "false", `"true" only for benchmarks/tests: no control plane calls (JWT checks still apply)`},
 }
@@ -191,6 +195,8 @@ func build(raw map[string]string) (Config, error) {
 		SessionHome:    raw["SAM_SESSION_HOME"],
 		ToolsDir:       raw["SAM_TOOLS_DIR"],
 		RunDir:         raw["SAM_RUN_DIR"],
+		AnthropicURL:   raw["SAM_ANTHROPIC_URL"],
+		OpenAIURL:      raw["SAM_OPENAI_URL"],
 	}
 	for _, step := range []func(*Config, map[string]string) error{
 		(*Config).buildIdentity, (*Config).buildControlPlane, (*Config).buildListener, (*Config).buildPaths,

@@ -33,6 +33,7 @@ func TestLoadDefaultsAndDerivedValues(t *testing.T) {
 		JWKSURL: "http://localhost:8788/.well-known/jwks.json", SessionGrace: 24 * time.Hour,
 		HeartbeatInterval: 30 * time.Second, Shell: "/bin/zsh", ScrollbackLines: 5000,
 		ToolsDir: "/opt/sam", RunDir: "/run/sam-agent",
+		AnthropicURL: "https://api.anthropic.com", OpenAIURL: "https://api.openai.com/v1",
 	}
 	if c != want {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
