@@ -1,5 +1,5 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
-import { sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { policyBounds } from "./schema";
 import { githubLoginPins, instanceSettings } from "../db/schema";
@@ -100,6 +100,10 @@ function pinnedId(context: AppLoadContext, { login, githubId }: GitHubIdentity):
   let pin = pins.get(key);
   if (!pin) {
     pin = (async () => {
+      // Read first: once pinned (nearly always), a request costs one read, not a write.
+      const pinned = await context.db.query.githubLoginPins.findFirst({ where: eq(githubLoginPins.login, key) });
+      if (pinned) return pinned.githubId;
+      // The upsert returns the row as it stands, so of two first sign-ins racing, both see the same winner.
       const [row] = await context.db
         .insert(githubLoginPins)
         .values({ login: key, githubId })
