@@ -1,9 +1,9 @@
-import { and, desc, eq, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, lt, or } from "drizzle-orm";
 import { audit } from "../platform/audit.server";
 import { purgeExpiredBootstrapTokens } from "./bootstrap.server";
 import type { Config } from "../platform/config.server";
 import type { Database } from "../platform/context.server";
-import { credentials, LIVE_STATUSES, workspaceEvents, workspaces } from "../db/schema";
+import { credentials, LIVE_STATUSES, sweepCursors, workspaceEvents, workspaces } from "../db/schema";
 import { probeAgent, type AgentProbe } from "./probe.server";
 import { ownedSelector, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./clouds.server";
 import { finishStop, teardown } from "./teardown.server";
@@ -43,8 +43,28 @@ export interface SweepReport {
   orphanFirewallsDeleted: number[];
   orphanDnsRecordsDeleted: string[];
   bootstrapTokensPurged: number;
+  /** Calls made to Hetzner, Cloudflare and the agents (each a subrequest of the invocation). */
+  calls: number;
+  /** Passes cut short because the call budget was spent; the next run goes on with them. */
+  deferred: string[];
   errors: string[];
 }
+
+/**
+ * Calls one sweep may make. A cron invocation on the Workers Free plan may make 50 subrequests; the rest is
+ * headroom for a unit of work that needs more than its estimate (a paged list, a retried delete).
+ */
+export const SWEEP_CALL_BUDGET = 40;
+
+/**
+ * The most calls one unit of work may need, reserved before it starts so that no teardown is cut off half-way:
+ * a teardown lists and deletes servers, DNS records and firewalls and revokes the certificate; a stop of a
+ * silent workspace first probes the agent and lists its servers.
+ */
+const TEARDOWN_CALLS = 8;
+const SILENT_STOP_CALLS = TEARDOWN_CALLS + 2;
+/** The two listings (servers, firewalls) in one user's project, before any delete. */
+const ORPHAN_LISTING_CALLS = 2;
 
 /** A stop whose request died half-way (waitUntil cut short) is finished after this long. */
 const STUCK_STOP_MS = 5 * 60 * 1000;
@@ -60,13 +80,35 @@ interface Sweep {
   record: AuditWriter;
   /** Runs one unit of work; a failure is noted in the report and the sweep goes on. */
   attempt: (what: string, work: () => Promise<void>) => Promise<void>;
+  /**
+   * Whether `calls` more fit in the budget; when not, the pass is noted as deferred and must stop there (its
+   * remaining work is still there next run: rows keep their state, orphans pass from a cursor).
+   */
+  affords: (pass: string, calls: number) => boolean;
+}
+
+/** Counts each call on a client (every method is one request to the provider). */
+function metered<T extends object>(client: T, count: () => void): T {
+  return new Proxy(client, {
+    get(target, key, receiver) {
+      const value = Reflect.get(target, key, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        count();
+        return value.apply(target, args);
+      };
+    },
+  });
 }
 
 export async function runSweep(
   context: SweepContext,
-  options: { now?: number; clouds?: CloudsFactory; zone?: ZoneClient; probe?: AgentProbe } = {},
+  options: { now?: number; clouds?: CloudsFactory; zone?: ZoneClient; probe?: AgentProbe; budget?: number } = {},
 ): Promise<SweepReport> {
   const deps: Deps = { db: context.db, config: context.config };
+  const budget = options.budget ?? SWEEP_CALL_BUDGET;
+  const count = () => void report.calls++;
+  const clouds = options.clouds ?? userClouds;
   const report: SweepReport = {
     provisioningTimedOut: [],
     stopped: [],
@@ -77,12 +119,17 @@ export async function runSweep(
     orphanFirewallsDeleted: [],
     orphanDnsRecordsDeleted: [],
     bootstrapTokensPurged: 0,
+    calls: 0,
+    deferred: [],
     errors: [],
   };
   const sweep: Sweep = {
     deps,
     now: options.now ?? Date.now(),
-    clouds: options.clouds ?? userClouds,
+    clouds: async (factoryDeps, userId) => {
+      const made = await clouds(factoryDeps, userId);
+      return made && { hetzner: metered(made.hetzner, count), zone: metered(made.zone, count) };
+    },
     report,
     record: (userId, action, details) => audit(deps, null, { userId, action, details: { ...details, by: "sweep" } }),
     attempt: async (what, work) => {
@@ -92,13 +139,24 @@ export async function runSweep(
         report.errors.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
+    affords: (pass, calls) => {
+      if (report.calls + calls <= budget) return true;
+      if (!report.deferred.includes(pass)) report.deferred.push(pass);
+      return false;
+    },
+  };
+  const probe = options.probe ?? probeAgent;
+  const meteredProbe: AgentProbe = (probeConfig, workspaceId) => {
+    count();
+    return probe(probeConfig, workspaceId);
   };
   await timeOutProvisioning(sweep);
-  await stopLostIdleAndOverAge(sweep, options.probe ?? probeAgent);
+  await stopLostIdleAndOverAge(sweep, meteredProbe);
   await finishStuckStops(sweep);
   await retryFailedCleanups(sweep);
   await sweep.attempt("orphans", () => reapOrphans(sweep));
-  await sweep.attempt("orphan DNS records", () => reapOrphanRecords(sweep, options.zone ?? zoneClient(context.config)));
+  const zone = metered(options.zone ?? zoneClient(context.config), count);
+  await sweep.attempt("orphan DNS records", () => reapOrphanRecords(sweep, zone));
   await purgeBootstrapTokens(sweep);
   return report;
 }
@@ -107,7 +165,7 @@ export async function runSweep(
  * Provisioning past its timeout: clean up, then error. A workspace whose agent already checked in but whose
  * provisioning never recorded a DNS record (the app died half-way) counts too: nobody will finish it.
  */
-async function timeOutProvisioning({ deps, now, clouds, report, record, attempt }: Sweep) {
+async function timeOutProvisioning({ deps, now, clouds, report, record, attempt, affords }: Sweep) {
   const lateCreates = await deps.db.query.workspaces.findMany({
     where: and(
       or(eq(workspaces.status, "creating"), and(eq(workspaces.status, "running"), isNull(workspaces.dnsRecordId))),
@@ -115,6 +173,7 @@ async function timeOutProvisioning({ deps, now, clouds, report, record, attempt 
     ),
   });
   for (const workspace of lateCreates) {
+    if (!affords("provisioning timeouts", TEARDOWN_CALLS)) return;
     await attempt(`provisioning timeout ${workspace.id}`, async () => {
       const claimed = await transition(deps.db, { id: workspace.id }, ["creating", "running"], { status: "stopping" });
       if (!claimed) return;
@@ -142,11 +201,15 @@ async function timeOutProvisioning({ deps, now, clouds, report, record, attempt 
  * not is stopped; and when Hetzner no longer has the server, the workspace is marked stopped (nothing is
  * left to delete but its DNS record and firewall).
  */
-async function stopLostIdleAndOverAge({ deps, now, clouds, report, record, attempt }: Sweep, probe: AgentProbe) {
+async function stopLostIdleAndOverAge(
+  { deps, now, clouds, report, record, attempt, affords }: Sweep,
+  probe: AgentProbe,
+) {
   const running = await deps.db.query.workspaces.findMany({ where: eq(workspaces.status, "running") });
   for (const workspace of running) {
     let reason = stopReason(workspace, now);
     if (!reason) continue;
+    if (!affords("stops", SILENT_STOP_CALLS)) return;
     await attempt(`stop ${workspace.id}`, async () => {
       if (reason === "heartbeat") {
         if (await probe(deps.config, workspace.id)) {
@@ -197,11 +260,12 @@ async function serverGone(deps: Deps, clouds: CloudsFactory, workspace: Workspac
 }
 
 /** Stops whose request died half-way (waitUntil cut short). */
-async function finishStuckStops({ deps, now, clouds, report, record, attempt }: Sweep) {
+async function finishStuckStops({ deps, now, clouds, report, record, attempt, affords }: Sweep) {
   const stuck = await deps.db.query.workspaces.findMany({
     where: and(eq(workspaces.status, "stopping"), lt(workspaces.updatedAt, new Date(now - STUCK_STOP_MS))),
   });
   for (const workspace of stuck) {
+    if (!affords("stuck stops", TEARDOWN_CALLS)) return;
     await attempt(`finish stop ${workspace.id}`, async () => {
       await finishStop(deps, workspace, { clouds });
       report.stuckStopsFinished.push(workspace.id);
@@ -211,7 +275,7 @@ async function finishStuckStops({ deps, now, clouds, report, record, attempt }: 
 }
 
 /** Failed workspaces whose cleanup failed too: try the teardown again. */
-async function retryFailedCleanups({ deps, clouds, report, record, attempt }: Sweep) {
+async function retryFailedCleanups({ deps, clouds, report, record, attempt, affords }: Sweep) {
   const leftovers = await deps.db.query.workspaces.findMany({
     where: and(
       eq(workspaces.status, "error"),
@@ -219,6 +283,7 @@ async function retryFailedCleanups({ deps, clouds, report, record, attempt }: Sw
     ),
   });
   for (const workspace of leftovers) {
+    if (!affords("failed cleanups", TEARDOWN_CALLS)) return;
     await attempt(`clean up ${workspace.id}`, async () => {
       const client = await clouds(deps, workspace.userId);
       if (!client) return;
@@ -258,79 +323,113 @@ function stopReason(workspace: Workspace, now: number): keyof typeof stopReasons
   return decision.action === "stop" && decision.reason === "idle" ? "idle" : null;
 }
 
+const ORPHANS = "orphans";
+
+/**
+ * The users with a Hetzner token, in a circle starting after the one the last run got to, so that each run
+ * goes on where the call budget stopped the previous one.
+ */
+async function ownersFromCursor(deps: Deps): Promise<string[]> {
+  const owners = (
+    await deps.db
+      .selectDistinct({ userId: credentials.userId })
+      .from(credentials)
+      .where(eq(credentials.kind, "hetzner"))
+      .orderBy(asc(credentials.userId))
+  ).map((row) => row.userId);
+  const cursor = await deps.db.query.sweepCursors.findFirst({ where: eq(sweepCursors.pass, ORPHANS) });
+  const start = cursor ? owners.findIndex((userId) => userId > cursor.after) : 0;
+  return start <= 0 ? owners : [...owners.slice(start), ...owners.slice(0, start)];
+}
+
+async function saveCursor(deps: Deps, pass: string, after: string) {
+  await deps.db
+    .insert(sweepCursors)
+    .values({ pass, after })
+    .onConflictDoUpdate({ target: sweepCursors.pass, set: { after, updatedAt: new Date() } });
+}
+
 /**
  * Servers and firewalls labelled as ours whose workspace is not live (or that a live workspace no longer
  * records), in every project SAM holds a token for. A workspace still `creating` keeps its servers: its
- * provisioning may not have recorded them yet.
+ * provisioning may not have recorded them yet. Users are taken from the cursor on; one whose work does not
+ * fit in the budget is done next run.
  */
-async function reapOrphans({ deps, clouds, report, record }: Sweep) {
-  const owners = await deps.db
-    .select({ userId: credentials.userId })
-    .from(credentials)
-    .where(eq(credentials.kind, "hetzner"));
-  for (const { userId } of owners) {
-    const client = await clouds(deps, userId).catch(() => null);
-    if (!client) continue;
-    const selector = ownedSelector(deps.config);
-    let servers;
-    try {
-      servers = await client.hetzner.listServers({ labelSelector: selector });
-    } catch (error) {
-      report.errors.push(`list servers for user ${userId}: ${error instanceof Error ? error.message : String(error)}`);
-      continue;
-    }
-    const ids = [
-      ...new Set(servers.map((server) => server.labels.workspace).filter((id): id is string => Boolean(id))),
-    ];
-    const live = ids.length
-      ? await deps.db
-          .select({ id: workspaces.id, status: workspaces.status, serverId: workspaces.serverId })
-          .from(workspaces)
-          .where(and(inArray(workspaces.id, ids), inArray(workspaces.status, [...LIVE_STATUSES])))
-      : [];
-    const liveById = new Map(live.map((row) => [row.id, row]));
-    for (const server of servers) {
-      const owner = server.labels.workspace ? liveById.get(server.labels.workspace) : undefined;
-      const keep =
-        owner && (owner.status === "creating" || owner.status === "stopping" || owner.serverId === server.id);
-      if (keep) continue;
-      try {
-        await client.hetzner.deleteServer(server.id);
-        report.orphanServersDeleted.push(server.id);
-        await record(userId, "orphan.server_deleted", {
-          serverId: server.id,
-          workspaceId: server.labels.workspace ?? null,
-        });
-      } catch (error) {
-        report.errors.push(`delete server ${server.id}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+async function reapOrphans({ deps, clouds, report, record, affords }: Sweep) {
+  for (const userId of await ownersFromCursor(deps)) {
+    if (!affords(ORPHANS, ORPHAN_LISTING_CALLS)) return;
+    if (!(await reapOrphansOf({ deps, clouds, report, record, affords }, userId))) return;
+    await saveCursor(deps, ORPHANS, userId);
+  }
+}
 
-    const firewalls = await client.hetzner.listFirewalls({ labelSelector: selector }).catch(() => []);
-    const firewallOwners = [
-      ...new Set(firewalls.map((firewall) => firewall.labels?.workspace).filter((id): id is string => Boolean(id))),
-    ];
-    const liveFirewallOwners = new Set(
-      firewallOwners.length
-        ? (
-            await deps.db
-              .select({ id: workspaces.id })
-              .from(workspaces)
-              .where(and(inArray(workspaces.id, firewallOwners), inArray(workspaces.status, [...LIVE_STATUSES])))
-          ).map((row) => row.id)
-        : [],
-    );
-    for (const firewall of firewalls) {
-      if (firewall.labels?.workspace && liveFirewallOwners.has(firewall.labels.workspace)) continue;
-      if (firewall.applied_to.length > 0) continue; // still on a server being deleted; next sweep
-      try {
-        await client.hetzner.deleteFirewall(firewall.id);
-        report.orphanFirewallsDeleted.push(firewall.id);
-      } catch (error) {
-        report.errors.push(`delete firewall ${firewall.id}: ${error instanceof Error ? error.message : String(error)}`);
-      }
+/** One user's project; false when the budget ran out before everything was deleted. */
+async function reapOrphansOf(
+  { deps, clouds, report, record, affords }: Pick<Sweep, "deps" | "clouds" | "report" | "record" | "affords">,
+  userId: string,
+): Promise<boolean> {
+  const client = await clouds(deps, userId).catch(() => null);
+  if (!client) return true;
+  const selector = ownedSelector(deps.config);
+  let servers;
+  try {
+    servers = await client.hetzner.listServers({ labelSelector: selector });
+  } catch (error) {
+    report.errors.push(`list servers for user ${userId}: ${error instanceof Error ? error.message : String(error)}`);
+    return true;
+  }
+  const ids = [...new Set(servers.map((server) => server.labels.workspace).filter((id): id is string => Boolean(id)))];
+  const live = ids.length
+    ? await deps.db
+        .select({ id: workspaces.id, status: workspaces.status, serverId: workspaces.serverId })
+        .from(workspaces)
+        .where(and(inArray(workspaces.id, ids), inArray(workspaces.status, [...LIVE_STATUSES])))
+    : [];
+  const liveById = new Map(live.map((row) => [row.id, row]));
+  for (const server of servers) {
+    const owner = server.labels.workspace ? liveById.get(server.labels.workspace) : undefined;
+    const keep = owner && (owner.status === "creating" || owner.status === "stopping" || owner.serverId === server.id);
+    if (keep) continue;
+    // The firewall listing below is reserved too: a user is finished in one run or redone in the next.
+    if (!affords(ORPHANS, 2)) return false;
+    try {
+      await client.hetzner.deleteServer(server.id);
+      report.orphanServersDeleted.push(server.id);
+      await record(userId, "orphan.server_deleted", {
+        serverId: server.id,
+        workspaceId: server.labels.workspace ?? null,
+      });
+    } catch (error) {
+      report.errors.push(`delete server ${server.id}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+
+  const firewalls = await client.hetzner.listFirewalls({ labelSelector: selector }).catch(() => []);
+  const firewallOwners = [
+    ...new Set(firewalls.map((firewall) => firewall.labels?.workspace).filter((id): id is string => Boolean(id))),
+  ];
+  const liveFirewallOwners = new Set(
+    firewallOwners.length
+      ? (
+          await deps.db
+            .select({ id: workspaces.id })
+            .from(workspaces)
+            .where(and(inArray(workspaces.id, firewallOwners), inArray(workspaces.status, [...LIVE_STATUSES])))
+        ).map((row) => row.id)
+      : [],
+  );
+  for (const firewall of firewalls) {
+    if (firewall.labels?.workspace && liveFirewallOwners.has(firewall.labels.workspace)) continue;
+    if (firewall.applied_to.length > 0) continue; // still on a server being deleted; next sweep
+    if (!affords(ORPHANS, 1)) return false;
+    try {
+      await client.hetzner.deleteFirewall(firewall.id);
+      report.orphanFirewallsDeleted.push(firewall.id);
+    } catch (error) {
+      report.errors.push(`delete firewall ${firewall.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return true;
 }
 
 /**
@@ -338,7 +437,8 @@ async function reapOrphans({ deps, clouds, report, record }: Sweep) {
  * gone or no longer live, or that a running workspace no longer records. A proxied name left pointing at an
  * address Hetzner hands to someone else would serve their server under this domain.
  */
-async function reapOrphanRecords({ deps, report, record }: Sweep, zone: ZoneClient) {
+async function reapOrphanRecords({ deps, report, record, affords }: Sweep, zone: ZoneClient) {
+  if (!affords("orphan DNS records", 1)) return;
   const records = await zone.listManaged();
   const ids = [...new Set(records.map((entry) => entry.workspaceId))];
   const live = ids.length
@@ -358,6 +458,7 @@ async function reapOrphanRecords({ deps, report, record }: Sweep, zone: ZoneClie
     // Creating and stopping workspaces are mid-change, and a running one that has not recorded its record
     // yet is the provisioning timeout's to judge.
     if (owner && (owner.status !== "running" || owner.dnsRecordId === null || owner.dnsRecordId === entry.id)) continue;
+    if (!affords("orphan DNS records", 1)) return;
     try {
       await zone.deleteRecord(entry.id);
       report.orphanDnsRecordsDeleted.push(entry.id);

@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import * as schema from "../db/schema";
-import { runSweep } from "./sweep.server";
+import { instanceLabel, type CloudsFactory } from "./clouds.server";
+import { runSweep, SWEEP_CALL_BUDGET } from "./sweep.server";
 import { workspaceHostname } from "./url";
 import { provision } from "./provision.server";
 import { listEvents, newWorkspaceId } from "./workspaces.server";
@@ -215,5 +216,69 @@ describe("sweep", () => {
     const notes = (await steps(alive.id)).filter((step) => step.startsWith("heartbeat:info"));
     expect(notes).toHaveLength(1);
     expect(notes[0]).toContain("answers its health check");
+  });
+});
+
+describe("the sweep's call budget", () => {
+  it("one run stays within a cron invocation's subrequests; the next runs go on from where it stopped", async () => {
+    // A few dozen users, each with a Hetzner project holding one server whose workspace is gone.
+    const projects = new Map<string, ReturnType<typeof fakeClouds>>();
+    for (let i = 0; i < 30; i++) {
+      const [user] = await db
+        .insert(schema.users)
+        .values({ githubId: Math.floor(Math.random() * 1e9), login: `budget-${i}-${crypto.randomUUID().slice(0, 6)}` })
+        .returning();
+      await db
+        .insert(schema.credentials)
+        .values({ userId: user!.id, kind: "hetzner", ciphertext: "x", iv: "x", keyVersion: 1, last4: "0000" });
+      const project = fakeClouds();
+      await project.clouds.hetzner.createServer({
+        name: `orphan-${i}`,
+        serverType: "cx23",
+        location: "fsn1",
+        image: "ubuntu-24.04",
+        userData: "",
+        labels: { "managed-by": "sam", instance: instanceLabel(config), workspace: newWorkspaceId() },
+      });
+      projects.set(user!.id, project);
+    }
+    // Every call to Hetzner or Cloudflare is a subrequest of the invocation: count them all.
+    let calls = 0;
+    const counted = <T extends object>(client: T): T =>
+      new Proxy(client, {
+        get: (target, key) => {
+          const value = Reflect.get(target, key);
+          return typeof value === "function"
+            ? (...args: unknown[]) => {
+                calls++;
+                return value.apply(target, args);
+              }
+            : value;
+        },
+      });
+    const factory: CloudsFactory = async (_deps, owner) => {
+      const project = projects.get(owner);
+      return project ? { hetzner: counted(project.clouds.hetzner), zone: counted(project.clouds.zone) } : null;
+    };
+    const zone = counted(fakeClouds().clouds.zone);
+    const left = () => [...projects.values()].reduce((sum, project) => sum + project.servers.size, 0);
+
+    const runs: Array<{ calls: number; deferred: string[] }> = [];
+    while (left() > 0 && runs.length < 10) {
+      calls = 0;
+      // Earlier tests' silent workspaces are probed too: a probe is a subrequest as well.
+      const probe = async () => {
+        calls++;
+        return true;
+      };
+      const report = await runSweep({ db, config }, { clouds: factory, zone, probe });
+      expect(report.calls).toBe(calls);
+      runs.push({ calls, deferred: report.deferred });
+    }
+    expect(left()).toBe(0);
+    // 30 projects need 90 calls (list servers, delete, list firewalls): more than one invocation may make.
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    for (const run of runs) expect(run.calls).toBeLessThanOrEqual(SWEEP_CALL_BUDGET);
+    expect(runs[0]!.deferred).toContain("orphans");
   });
 });
