@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/simple-agent-manager/sam/agent/internal/auth"
+	"github.com/simple-agent-manager/sam/agent/internal/chat"
 	"github.com/simple-agent-manager/sam/agent/internal/protocol"
 	"github.com/simple-agent-manager/sam/agent/internal/session"
 )
@@ -33,6 +34,8 @@ type Options struct {
 	PingInterval time.Duration
 	// WriteTimeout bounds every WebSocket write; default 10s.
 	WriteTimeout time.Duration
+	// Chats, if set, serves the coding-agent chats (chat.go).
+	Chats *chat.Manager
 }
 
 // Server serves the agent API.
@@ -72,6 +75,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("PATCH /api/sessions/{id}", s.authenticated(s.renameSession))
 	mux.Handle("DELETE /api/sessions/{id}", s.authenticated(s.deleteSession))
 	mux.HandleFunc("GET /api/sessions/{id}/attach", s.attach)
+	if s.opts.Chats != nil {
+		s.chatRoutes(mux)
+	}
 	return s.cors(mux)
 }
 
