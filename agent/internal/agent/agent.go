@@ -16,6 +16,7 @@ import (
 
 	"github.com/simple-agent-manager/sam/agent/internal/auth"
 	"github.com/simple-agent-manager/sam/agent/internal/bootstrap"
+	"github.com/simple-agent-manager/sam/agent/internal/chat"
 	"github.com/simple-agent-manager/sam/agent/internal/config"
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
 	"github.com/simple-agent-manager/sam/agent/internal/credential"
@@ -68,8 +69,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		Shell: cfg.Shell, Dir: cfg.WorkspaceDir, Env: session.Environment(user, cfg.Shell, cfg.ToolsDir, os.Environ()),
 		User: user, ScrollbackLines: cfg.ScrollbackLines, Grace: cfg.SessionGrace, Logger: log,
 	})
+	chats, err := newChats(cfg, cp, user, log)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Options{
 		AllowedOrigin: cfg.AllowedOrigin, Verifier: verifier, Sessions: sessions, Logger: log, Version: version.String(),
+		Chats: chats,
 	})
 	access := newTerminalAccess(verifier, log)
 	httpServer := newHTTPServer(access.Handler(srv.Handler()), tlsConfig, log)
@@ -95,7 +101,7 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		if err := makeRunDir(cfg.RunDir); err != nil {
 			return err
 		}
-		startBootTasks(bg, cfg, opts, cp, st, sessions, user, access, stopRequested, log)
+		startBootTasks(bg, cfg, opts, cp, st, sessions, chats, user, access, stopRequested, log)
 	}
 
 	var runErr error
@@ -109,7 +115,24 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	}
 
 	drain(srv, httpServer, sessions, stopBackground, st, log)
+	if chats != nil {
+		chats.Close()
+	}
 	return runErr
+}
+
+// newChats holds the coding-agent chats; without a control plane (benchmarks) there is no credential to
+// fetch and no chat.
+func newChats(cfg config.Config, cp *controlplane.Client, user *session.User, log *slog.Logger) (*chat.Manager, error) {
+	if cp == nil {
+		return nil, nil
+	}
+	return chat.NewManager(chat.Options{
+		WorkspaceDir: cfg.WorkspaceDir, LogDir: cfg.DataDir + "/chats", ToolsDir: cfg.ToolsDir, User: user,
+		Env:         session.Environment(user, cfg.Shell, cfg.ToolsDir, os.Environ()),
+		Upstreams:   map[string]string{"anthropic": cfg.AnthropicURL, "openai": cfg.OpenAIURL},
+		Credentials: cp.ModelCredential, Logger: log.With("component", "chat"),
+	})
 }
 
 func makeDataDir(dir string) error {
@@ -216,7 +239,7 @@ func redeem(ctx context.Context, cfg config.Config, cp *controlplane.Client, log
 }
 
 func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *controlplane.Client, st *state.Store,
-	sessions *session.Manager, user *session.User, access *terminalAccess, stopRequested chan<- struct{}, log *slog.Logger) {
+	sessions *session.Manager, chats *chat.Manager, user *session.User, access *terminalAccess, stopRequested chan<- struct{}, log *slog.Logger) {
 	repoScheme, repoHost := "https", "github.com"
 	if repo := st.Get().Repository; repo != nil {
 		if u, err := url.Parse(repo.CloneURL); err == nil && u.Host != "" {
@@ -248,7 +271,8 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 	}()
 	hb := &heartbeat.Loop{
 		CP: cp, State: st, Interval: cfg.HeartbeatInterval, Activity: sessions.Activity,
-		AgentRunning: heartbeat.AgentCLIRunning, EndedSessions: access.End, Log: log,
+		AgentRunning: heartbeat.AgentCLIRunningOutside(chats.AdapterGroups), TurnInFlight: chats.TurnInFlight,
+		EndedSessions: access.End, Log: log,
 	}
 	go func() {
 		// A revoked run drains like a stop: its terminals close and nothing new attaches.

@@ -75,6 +75,9 @@ func (f *fakeControlPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.mu.Unlock()
 		json.NewEncoder(w).Encode(map[string]string{"action": action, "callback_token": "cb2"})
+	case strings.HasSuffix(r.URL.Path, "/credentials"):
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"error":"Claude Code needs an Anthropic API key: add one in Settings.","code":"missing_credential"}`))
 	default:
 		w.Write([]byte(`{}`))
 	}
@@ -90,6 +93,7 @@ func TestAgentBootstrapsServesTLSAndStopsWhenAsked(t *testing.T) {
 		"SAM_WORKSPACE_ID": "ws1", "SAM_CONTROL_PLANE_URL": cpServer.URL, "SAM_BOOTSTRAP_TOKEN": "boot",
 		"SAM_LISTEN_ADDR": "127.0.0.1:0", "SAM_HOSTNAME": "ws-ws1.example.test", "SAM_DATA_DIR": dataDir, "SAM_RUN_DIR": t.TempDir(),
 		"SAM_WORKSPACE_DIR": t.TempDir(), "SAM_JWKS_URL": iss.JWKSURL, "SAM_HEARTBEAT_INTERVAL": "1s", "SAM_SHELL": "/bin/sh",
+		"SAM_TOOLS_DIR": toolsWithAdapter(t), "SAM_JWT_ISSUER": iss.URL,
 	}
 	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
@@ -119,6 +123,18 @@ func TestAgentBootstrapsServesTLSAndStopsWhenAsked(t *testing.T) {
 	if !strings.Contains(string(body), `"status":"ok"`) {
 		t.Fatalf("health %s", body)
 	}
+	// Chats are served, and a chat asks the control plane for the owner's credential before it starts.
+	req, _ := http.NewRequest("POST", "https://"+a.String()+"/api/chats", strings.NewReader(`{"agent":"claude-code"}`))
+	req.Header.Set("Authorization", "Bearer "+iss.Valid(t))
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(body), "add one in Settings") {
+		t.Fatalf("chat without a credential: %d %s", resp.StatusCode, body)
+	}
 	select {
 	case err := <-done:
 		if err != nil {
@@ -141,4 +157,16 @@ func TestAgentBootstrapsServesTLSAndStopsWhenAsked(t *testing.T) {
 			t.Fatalf("control plane never saw %s: %s", want, joined)
 		}
 	}
+}
+
+// toolsWithAdapter is a tools prefix holding a claude-agent-acp that is never run.
+func toolsWithAdapter(t *testing.T) string {
+	dir := t.TempDir()
+	if err := os.MkdirAll(dir+"/bin", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/bin/claude-agent-acp", []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
