@@ -23,7 +23,7 @@ export function githubAppInstructions(appHost: string): string {
     "  Webhook: Active .......................... on",
     `  Webhook URL .............................. ${urls.webhook}`,
     "  Webhook secret ........................... GITHUB_WEBHOOK_SECRET from .sam/secrets.env",
-    "  Repository permissions ................... Contents: Read-only, Metadata: Read-only",
+    "  Repository permissions ................... Contents: Read and write, Pull requests: Read and write, Metadata: Read-only",
     "  Subscribe to events ...................... Installation, Installation repositories",
     '  (Installation events are always sent to GitHub Apps; "Installation repositories" may not be listed separately.)',
     "Then copy the App ID, the Client ID and the App's URL name (slug), generate a client secret and a private key,",
