@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PINNED_TOOLS } from "../workspaces/tools";
 import { AGENT_PORT, workspaceUrlTemplateProblem } from "../workspaces/url";
 
 /**
@@ -10,6 +11,7 @@ import { AGENT_PORT, workspaceUrlTemplateProblem } from "../workspaces/url";
 const url = z
   .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
   .transform((value) => value.replace(/\/+$/, ""));
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "must be a SHA-256 in lowercase hex");
 const pem = (kind: string) =>
   z
     .string()
@@ -75,6 +77,14 @@ export const configSchema = z.object({
   CLOUDFLARE_ZONE_ID: z.string().regex(/^[0-9a-f]{32}$/, "must be the 32-character zone id"),
   ALLOWED_GITHUB_LOGINS: loginList,
   ADMIN_GITHUB_LOGINS: loginList,
+  // Node.js and npm for the coding-agent CLIs, which cloud-init installs under /opt/sam and checks against
+  // these SHA-256s (tools.ts holds the pinned defaults: the npm registry's own archives).
+  NODE_URL_AMD64: url.default(PINNED_TOOLS.node.amd64.url),
+  NODE_SHA256_AMD64: sha256.default(PINNED_TOOLS.node.amd64.sha256),
+  NODE_URL_ARM64: url.default(PINNED_TOOLS.node.arm64.url),
+  NODE_SHA256_ARM64: sha256.default(PINNED_TOOLS.node.arm64.sha256),
+  NPM_URL: url.default(PINNED_TOOLS.npm.url),
+  NPM_SHA256: sha256.default(PINNED_TOOLS.npm.sha256),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -95,6 +105,13 @@ const hints: Partial<Record<keyof Config, string>> = {
   CLOUDFLARE_API_TOKEN:
     "create a Cloudflare API token with the permissions docs/self-hosting.md lists (Zone · DNS · Edit and Zone · SSL and Certificates · Edit at least)",
   CLOUDFLARE_ZONE_ID: "copy it from the Overview page of your zone in the Cloudflare dashboard",
+  NODE_URL_AMD64:
+    "leave it unset for the pinned Node.js from the npm registry, or point it at a copy (docs/self-hosting.md)",
+  NODE_SHA256_AMD64: "the SHA-256 of the archive at NODE_URL_AMD64 (sha256sum), or unset for the pinned one",
+  NODE_URL_ARM64: "leave it unset for the pinned Node.js from the npm registry, or point it at a copy",
+  NODE_SHA256_ARM64: "the SHA-256 of the archive at NODE_URL_ARM64 (sha256sum), or unset for the pinned one",
+  NPM_URL: "leave it unset for the pinned npm from the npm registry, or point it at a copy",
+  NPM_SHA256: "the SHA-256 of the archive at NPM_URL (sha256sum), or unset for the pinned one",
   WORKSPACE_URL_TEMPLATE: "leave it unset for the default https://ws-{id}.{BASE_DOMAIN}:8443 (docs/self-hosting.md)",
 };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { archForServerType, MAX_USER_DATA_BYTES, renderCloudInit } from "./cloud-init.server";
+import { archForServerType, MAX_USER_DATA_BYTES, renderCloudInit, toolsFor } from "./cloud-init.server";
+import { PINNED_TOOLS } from "./tools";
 import { parseConfig } from "../platform/config.server";
 import { testEnv } from "../../tests/support/test-env";
 import { LOCAL_HETZNER_TOKEN } from "../../scripts/local-env.mjs";
@@ -12,6 +13,8 @@ const input = {
   hostname: `ws-abcdefgh2345.${config.BASE_DOMAIN}`,
   bootstrapToken: "A".repeat(20) + "_-" + "b".repeat(21),
   arch: "amd64" as const,
+  agentSha256: "5".repeat(64),
+  ...toolsFor(config, "amd64"),
 };
 
 describe("cloud-init user-data", () => {
@@ -22,7 +25,7 @@ describe("cloud-init user-data", () => {
     const env = doc.write_files.find((file: { path: string }) => file.path === "/etc/sam/agent.env");
     expect(env.permissions).toBe("0600");
     expect(env.content).toBe(
-      `SAM_WORKSPACE_ID=abcdefgh2345\nSAM_CONTROL_PLANE_URL=${config.APP_URL}\nSAM_BOOTSTRAP_TOKEN=${input.bootstrapToken}\nSAM_HOSTNAME=${input.hostname}\n`,
+      `SAM_WORKSPACE_ID=abcdefgh2345\nSAM_CONTROL_PLANE_URL=${config.APP_URL}\nSAM_BOOTSTRAP_TOKEN=${input.bootstrapToken}\nSAM_HOSTNAME=${input.hostname}\nSAM_SESSION_USER=sam\nSAM_TOOLS_DIR=/opt/sam\n`,
     );
     const unit = doc.write_files.find(
       (file: { path: string }) => file.path === "/etc/systemd/system/sam-agent.service",
@@ -32,9 +35,38 @@ describe("cloud-init user-data", () => {
     expect(doc.runcmd[0]).toEqual([
       "sh",
       "-c",
-      `curl -fsSL --retry 10 --retry-all-errors '${config.APP_URL}/api/agent/download?os=linux&arch=amd64' -o /usr/local/bin/vm-agent && chmod 755 /usr/local/bin/vm-agent`,
+      `set -e; curl -fsSL --retry 10 --retry-all-errors '${config.APP_URL}/api/agent/download?os=linux&arch=amd64' -o /usr/local/bin/vm-agent.part; echo '${input.agentSha256}  /usr/local/bin/vm-agent.part' | sha256sum -c - || { rm -f /usr/local/bin/vm-agent.part; exit 1; }; chmod 755 /usr/local/bin/vm-agent.part; mv /usr/local/bin/vm-agent.part /usr/local/bin/vm-agent`,
     ]);
-    expect(doc.runcmd[1]).toEqual(["systemctl", "enable", "--now", "sam-agent"]);
+    expect(doc.runcmd[2]).toEqual(["systemctl", "enable", "--now", "sam-agent"]);
+  });
+
+  it("makes the unprivileged sam user that sessions run as, and runs the agent as root with a HOME", () => {
+    const doc = parse(renderCloudInit(input));
+    expect(doc.users).toEqual([
+      "default",
+      // cloud-init locks a new user's password by default: no password, no sudo.
+      { name: "sam", gecos: "SAM workspace user", shell: "/bin/bash" },
+    ]);
+    const env = doc.write_files.find((file: { path: string }) => file.path === "/etc/sam/agent.env");
+    const unit = doc.write_files.find((file: { path: string }) => file.path.endsWith("sam-agent.service"));
+    expect(unit.content).toMatch(/^User=root$/m);
+    expect(unit.content).toMatch(/^Environment=HOME=\/root$/m);
+  });
+
+  it("installs the configured Node.js and npm under the root-owned /opt/sam, each checked against its SHA-256", () => {
+    const doc = parse(renderCloudInit({ ...input, ...toolsFor(config, "arm64"), arch: "arm64" }));
+    const script = doc.runcmd[1][2] as string;
+    expect(script).toContain(
+      `'${PINNED_TOOLS.node.arm64.url}' -o node.tgz; echo '${PINNED_TOOLS.node.arm64.sha256}  node.tgz' | sha256sum -c -`,
+    );
+    expect(script).toContain(
+      `'${PINNED_TOOLS.npm.url}' -o npm.tgz; echo '${PINNED_TOOLS.npm.sha256}  npm.tgz' | sha256sum -c -`,
+    );
+    expect(script).toContain("cd /opt/sam;");
+    expect(script).toContain("ln -sf ../../npm/bin/npm-cli.js node/bin/npm");
+    expect(script).not.toMatch(/\/home|~/);
+    const profile = doc.write_files.find((file: { path: string }) => file.path === "/etc/profile.d/sam-tools.sh");
+    expect(profile.content).toContain('PATH="/opt/sam/bin:/opt/sam/node/bin:$PATH"');
   });
 
   it("stays far under Hetzner's 32 KiB limit", () => {
@@ -57,9 +89,9 @@ describe("cloud-init user-data", () => {
       expect(userData).not.toContain(secret.slice(0, 24));
     }
     expect(userData).not.toMatch(/PRIVATE KEY|password|passwd|ghs_|ghu_/i);
-    // Every long opaque string in it is the bootstrap token.
+    // Every long opaque string in it is the bootstrap token or a public SHA-256 of a download.
     const opaque = userData.match(/[A-Za-z0-9_+-]{32,}/g) ?? [];
-    expect(opaque).toEqual([input.bootstrapToken]);
+    expect(opaque).toEqual([input.bootstrapToken, input.agentSha256, input.nodeSha256, input.npmSha256]);
   });
 
   it("downloads the arm64 agent for Ampere (cax) server types", () => {
@@ -72,5 +104,8 @@ describe("cloud-init user-data", () => {
     expect(() => renderCloudInit({ ...input, appUrl: "http://x/'; rm -rf /" })).toThrow(/appUrl/);
     expect(() => renderCloudInit({ ...input, bootstrapToken: "short" })).toThrow(/bootstrapToken/);
     expect(() => renderCloudInit({ ...input, hostname: "a\nb" })).toThrow(/hostname/);
+    expect(() => renderCloudInit({ ...input, agentSha256: "5".repeat(63) })).toThrow(/agentSha256/);
+    expect(() => renderCloudInit({ ...input, nodeUrl: "https://x/a'b.tgz" })).toThrow(/nodeUrl/);
+    expect(() => renderCloudInit({ ...input, npmSha256: "Z".repeat(64) })).toThrow(/npmSha256/);
   });
 });

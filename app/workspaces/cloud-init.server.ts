@@ -1,8 +1,17 @@
+import type { Config } from "../platform/config.server";
+
 /**
  * The user-data a workspace VM boots with. It carries no secret: only the workspace id, the control
- * plane's URL, the hostname and the one-time bootstrap token, which the agent trades for its credentials.
- * Hetzner shows user-data to anyone holding the project token and keeps it, so nothing else may be here.
- * The local cloud parses this exact shape (scripts/local-cloud/machines.ts).
+ * plane's URL, the hostname and the one-time bootstrap token, which the agent trades for its credentials,
+ * and the public SHA-256s of what it downloads. Hetzner shows user-data to anyone holding the project token
+ * and keeps it, so nothing else may be here.
+ *
+ * The boot: create the unprivileged `sam` user (terminals, coding agents and the repository run as it),
+ * download the agent and check its SHA-256, download Node.js and npm into the root-owned /opt/sam and check
+ * theirs, then start the agent as root with HOME set (systemd gives a unit none). A download that does not
+ * match is refused: no agent (the workspace never becomes ready), or no Node (the agent says so and the
+ * terminal works without a coding agent).
+ * The local cloud runs this exact shape (scripts/local-cloud/machines.ts).
  */
 
 /** Hetzner refuses larger user-data. */
@@ -15,19 +24,53 @@ export function archForServerType(serverType: string): AgentArch {
   return serverType.startsWith("cax") ? "arm64" : "amd64";
 }
 
+/** Where Node.js, npm and the coding-agent CLIs live on the VM; root-owned, on the session user's PATH. */
+export const TOOLS_DIR = "/opt/sam";
+/** The unprivileged user terminals and coding agents run as. */
+export const SESSION_USER = "sam";
+
 export interface CloudInitInput {
   workspaceId: string;
   appUrl: string;
   hostname: string;
   bootstrapToken: string;
   arch: AgentArch;
+  /** SHA-256 of the agent binary the download URL serves (R2's version.json). */
+  agentSha256: string;
+  nodeUrl: string;
+  nodeSha256: string;
+  npmUrl: string;
+  npmSha256: string;
 }
 
+/** The Node and npm archives configured for an architecture. */
+export function toolsFor(
+  config: Pick<
+    Config,
+    "NODE_URL_AMD64" | "NODE_SHA256_AMD64" | "NODE_URL_ARM64" | "NODE_SHA256_ARM64" | "NPM_URL" | "NPM_SHA256"
+  >,
+  arch: AgentArch,
+): Pick<CloudInitInput, "nodeUrl" | "nodeSha256" | "npmUrl" | "npmSha256"> {
+  return {
+    nodeUrl: arch === "arm64" ? config.NODE_URL_ARM64 : config.NODE_URL_AMD64,
+    nodeSha256: arch === "arm64" ? config.NODE_SHA256_ARM64 : config.NODE_SHA256_AMD64,
+    npmUrl: config.NPM_URL,
+    npmSha256: config.NPM_SHA256,
+  };
+}
+
+const httpUrl = /^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/@%+-]*)?$/;
+const sha256 = /^[0-9a-f]{64}$/;
 const safe = {
   workspaceId: /^[a-z0-9]{1,32}$/,
   appUrl: /^https?:\/\/[A-Za-z0-9.:[\]-]+(\/[A-Za-z0-9._~/-]*)?$/,
   hostname: /^[a-z0-9.-]+$/,
   bootstrapToken: /^[A-Za-z0-9_-]{43}$/,
+  agentSha256: sha256,
+  nodeUrl: httpUrl,
+  nodeSha256: sha256,
+  npmUrl: httpUrl,
+  npmSha256: sha256,
 };
 
 /** Every value lands inside YAML and a shell command: refuse anything that could break out of either. */
@@ -37,10 +80,36 @@ function check(input: CloudInitInput) {
   }
 }
 
+const curl = "curl -fsSL --retry 10 --retry-all-errors";
+
+/** Downloads url to file and refuses it (removed, non-zero exit) unless its SHA-256 matches. */
+function verifiedDownload(url: string, sha: string, file: string): string {
+  return `${curl} '${url}' -o ${file}; echo '${sha}  ${file}' | sha256sum -c - || { rm -f ${file}; exit 1; }`;
+}
+
 export function renderCloudInit(input: CloudInitInput): string {
   check(input);
   const download = `${input.appUrl}/api/agent/download?os=linux&arch=${input.arch}`;
+  const agent = "/usr/local/bin/vm-agent";
+  const installAgent = `set -e; ${verifiedDownload(download, input.agentSha256, `${agent}.part`)}; chmod 755 ${agent}.part; mv ${agent}.part ${agent}`;
+  const installNode = [
+    "set -e",
+    `mkdir -p ${TOOLS_DIR}/node ${TOOLS_DIR}/npm`,
+    `cd ${TOOLS_DIR}`,
+    verifiedDownload(input.nodeUrl, input.nodeSha256, "node.tgz"),
+    verifiedDownload(input.npmUrl, input.npmSha256, "npm.tgz"),
+    "tar -xzf node.tgz -C node --strip-components=1 --no-same-owner",
+    "tar -xzf npm.tgz -C npm --strip-components=1 --no-same-owner",
+    "ln -sf ../../npm/bin/npm-cli.js node/bin/npm",
+    "ln -sf ../../npm/bin/npx-cli.js node/bin/npx",
+    "rm -f node.tgz npm.tgz",
+  ].join("; ");
   const userData = `#cloud-config
+users:
+  - default
+  - name: ${SESSION_USER}
+    gecos: SAM workspace user
+    shell: /bin/bash
 write_files:
   - path: /etc/sam/agent.env
     permissions: "0600"
@@ -49,6 +118,12 @@ write_files:
       SAM_CONTROL_PLANE_URL=${input.appUrl}
       SAM_BOOTSTRAP_TOKEN=${input.bootstrapToken}
       SAM_HOSTNAME=${input.hostname}
+      SAM_SESSION_USER=${SESSION_USER}
+      SAM_TOOLS_DIR=${TOOLS_DIR}
+  - path: /etc/profile.d/sam-tools.sh
+    content: |
+      # Node.js and the coding-agent CLIs SAM installed (root-owned), for login shells that reset PATH.
+      case ":$PATH:" in *:${TOOLS_DIR}/bin:*) ;; *) PATH="${TOOLS_DIR}/bin:${TOOLS_DIR}/node/bin:$PATH" ;; esac
   - path: /etc/systemd/system/sam-agent.service
     content: |
       [Unit]
@@ -57,6 +132,9 @@ write_files:
       After=network-online.target
 
       [Service]
+      # Root keeps the agent's state, TLS key and credential socket; sessions run as ${SESSION_USER}.
+      User=root
+      Environment=HOME=/root
       ExecStart=/usr/local/bin/vm-agent --config-file /etc/sam/agent.env
       Restart=on-failure
       RestartSec=2
@@ -64,7 +142,8 @@ write_files:
       [Install]
       WantedBy=multi-user.target
 runcmd:
-  - [sh, -c, "curl -fsSL --retry 10 --retry-all-errors '${download}' -o /usr/local/bin/vm-agent && chmod 755 /usr/local/bin/vm-agent"]
+  - [sh, -c, "${installAgent}"]
+  - [sh, -c, "${installNode}"]
   - [systemctl, enable, --now, sam-agent]
 `;
   if (new TextEncoder().encode(userData).length > MAX_USER_DATA_BYTES)

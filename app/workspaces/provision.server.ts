@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 import { mintBootstrapToken, revokeBootstrapTokens } from "./bootstrap.server";
-import { archForServerType, renderCloudInit } from "./cloud-init.server";
+import type { AppLoadContext } from "@remix-run/cloudflare";
+import { AgentBinaryMissing, agentSha256 } from "./agent-binary.server";
+import { archForServerType, renderCloudInit, toolsFor } from "./cloud-init.server";
 import {
   AGENT_PORT,
   CLOUDFLARE_IP_RANGES,
@@ -57,7 +59,8 @@ async function step<T>(
  * Runs after the response (waitUntil).
  */
 export async function provision(
-  deps: Deps,
+  // The Cloudflare bindings hold the uploaded agent's SHA-256 (R2), which cloud-init checks the download against.
+  deps: Deps & Partial<Pick<AppLoadContext, "cloudflare">>,
   workspace: Workspace,
   options: { clouds?: CloudsFactory } = {},
 ): Promise<void> {
@@ -73,13 +76,17 @@ export async function provision(
     // A restart from `error` may find leftovers of the failed attempt.
     if (workspace.serverId || workspace.firewallId || workspace.dnsRecordId) await teardown(deps, clouds, workspace);
 
+    const arch = archForServerType(workspace.serverType);
+    const agentSha = await agentSha256(deps.cloudflare?.env.AGENTS, arch);
     const { token } = await mintBootstrapToken(db, workspace.id);
     const userData = renderCloudInit({
       workspaceId: workspace.id,
       appUrl: config.APP_URL,
       hostname,
       bootstrapToken: token,
-      arch: archForServerType(workspace.serverType),
+      arch,
+      agentSha256: agentSha,
+      ...toolsFor(config, arch),
     });
     await recordEvent(
       db,
@@ -173,7 +180,8 @@ export async function provision(
       return;
     }
     // Never let a failure here leave the row in `creating` silently: the sweep is the backstop, the log says why.
-    await failProvisioning(deps, leftovers, clouds, explainError(error, workspace)).catch((failure) =>
+    const message = error instanceof AgentBinaryMissing ? error.message : explainError(error, workspace);
+    await failProvisioning(deps, leftovers, clouds, message).catch((failure) =>
       console.error(
         `workspace ${workspace.id}: could not record the failed provisioning`,
         failure instanceof Error ? failure.message : failure,

@@ -13,7 +13,13 @@ import type { Clouds, CloudsFactory } from "../../app/../app/workspaces/clouds.s
 import { newWorkspaceId, type Workspace } from "../../app/../app/workspaces/workspaces.server";
 export const db = drizzle(env.DB, { schema });
 export const config = parseConfig(env as unknown as Record<string, unknown>);
-export const deps = { db, config };
+/** The agent's SHA-256s as `npm run deploy:agent` uploads them beside the binaries; provisioning reads them. */
+export const AGENT_SHA256 = { "linux-amd64": "a".repeat(64), "linux-arm64": "b".repeat(64) };
+export const deps = {
+  db,
+  config,
+  cloudflare: { env: env as unknown as Env, ctx: { waitUntil: () => {}, passThroughOnException: () => {} } },
+};
 
 /** An in-memory Hetzner project and Cloudflare zone, with a way to make the next call of a kind fail. */
 export function fakeClouds() {
@@ -124,6 +130,13 @@ export let userId: string;
 
 export function useFreshUser() {
   beforeEach(async () => {
+    await env.AGENTS.put(
+      "version.json",
+      JSON.stringify({
+        version: "test",
+        binaries: Object.fromEntries(Object.entries(AGENT_SHA256).map(([key, sha256]) => [key, { sha256 }])),
+      }),
+    );
     const [user] = await db
       .insert(schema.users)
       .values({ githubId: Math.floor(Math.random() * 1e9), login: `user-${crypto.randomUUID().slice(0, 8)}` })
