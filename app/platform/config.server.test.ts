@@ -46,7 +46,7 @@ describe("parseConfig", () => {
   });
 
   it("defaults the workspace URL to the agent's port 8443 and refuses one without it", () => {
-    const env = { ...testEnv(), BASE_DOMAIN: "example.com" };
+    const env: Record<string, unknown> = { ...testEnv(), BASE_DOMAIN: "example.com" };
     delete env.WORKSPACE_URL_TEMPLATE;
     expect(parseConfig(env).WORKSPACE_URL_TEMPLATE).toBe("https://ws-{id}.{BASE_DOMAIN}:8443");
     const problems = problemsOf({ ...env, WORKSPACE_URL_TEMPLATE: "https://ws-{id}.{BASE_DOMAIN}" });
