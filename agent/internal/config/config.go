@@ -77,7 +77,7 @@ var options = []option{
 	{"control-plane-url", "SAM_CONTROL_PLANE_URL", "", "control plane base URL, http(s), e.g. http://localhost:8788 (required)"},
 	{"bootstrap-token", "SAM_BOOTSTRAP_TOKEN", "", "one-time bootstrap token (required unless <data-dir>/state.json exists)"},
 	{"listen-addr", "SAM_LISTEN_ADDR", ":8443", "address to serve HTTP/WebSocket on"},
-	{"tls", "SAM_TLS", "on", `"on" serves TLS with the certificate from bootstrap; "off" serves plain HTTP (local cloud)`},
+	{"tls", "SAM_TLS", "on", `"on" serves TLS with the certificate from bootstrap; "off" serves plain HTTP (benchmarks and tests; the local cloud runs agents with TLS, as in production)`},
 	{"hostname", "SAM_HOSTNAME", "", "ws-<id>.<BASE_DOMAIN>; the CSR subject when TLS is on (required when TLS is on)"},
 	{"data-dir", "SAM_DATA_DIR", "/var/lib/sam-agent", "state file, TLS key and credential socket (0700)"},
 	{"workspace-dir", "SAM_WORKSPACE_DIR", "/workspace", "the repository is cloned into this directory; shells start here"},
