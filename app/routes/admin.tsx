@@ -105,7 +105,7 @@ export default function Admin() {
           <div className="sm:col-span-2">
             <Field
               label="GitHub logins allowed to sign in"
-              hint="Comma- or space-separated. Empty: anyone with a GitHub account. Admins can always sign in."
+              hint="Comma- or space-separated. Empty: anyone with a GitHub account. Admins can always sign in. Each login stays tied to the first GitHub account seen with it, so a login renamed away and registered by someone else does not let them in."
               inputProps={getInputProps(fields.allowedLogins, { type: "text" })}
               errors={fields.allowedLogins.errors}
             />
