@@ -206,7 +206,7 @@ describe("booting servers", () => {
     expect(existsSync(dir)).toBe(false);
   }, 60_000);
 
-  it("runs the agent on its server's own address and port 8443 with TLS, its own data, workspace, HOME and npm prefix; delete also ends its children", async () => {
+  it("runs the agent on its server's own address and port 8443 with TLS, its own data, workspace and HOME, and a PATH of what Ubuntu ships; delete also ends its children", async () => {
     served = "fake";
     certificateFor(`ws-fake1.${ZONE}`, "origin-ca");
     const created = await hetzner("POST", "/servers", {
@@ -229,10 +229,15 @@ describe("booting servers", () => {
       SAM_LISTEN_ADDR: `${created.json.server.public_net.ipv4.ip}:8443`,
       SAM_DATA_DIR: join(agent.dir, "var/lib/sam-agent"),
       SAM_WORKSPACE_DIR: join(agent.dir, "workspace"),
-      HOME: join(agent.dir, "home"),
-      npm_config_prefix: join(agent.dir, "npm-global"),
+      SAM_RUN_DIR: join(agent.dir, "run/sam-agent"),
+      SAM_TOOLS_DIR: join(agent.dir, "opt/sam"),
+      HOME: join(agent.dir, "root"),
+      PATH: join(agent.dir, "usr/bin"),
     });
-    expect(recorded.env.PATH.startsWith(`${join(agent.dir, "npm-global/bin")}:`)).toBe(true);
+    // This user-data makes no session user, so the agent is told of none.
+    expect(recorded.env.SAM_SESSION_USER).toBeUndefined();
+    expect(existsSync(join(agent.dir, "usr/bin/git"))).toBe(true);
+    expect(existsSync(join(agent.dir, "usr/bin/node"))).toBe(false);
     const grandchild = Number(readFileSync(join(agent.dir, "grandchild.pid"), "utf8"));
     expect(() => process.kill(grandchild, 0)).not.toThrow();
     await hetzner("DELETE", `/servers/${id}`);
@@ -256,7 +261,7 @@ describe("booting servers", () => {
     expect((await hetzner("GET", `/servers/${id}`)).json.server.status).toBe("running");
     await hetzner("DELETE", `/servers/${id}`);
     await cloud.settled();
-  });
+  }, 20_000);
 });
 
 describe("the edge", () => {

@@ -1,29 +1,176 @@
-// Runs each Hetzner "server" the way cloud-init would on a real VM: write /etc/sam/agent.env from the
-// user-data's write_files, download the agent named in runcmd, and start it — here as a detached child
-// process (its own process group) listening, with TLS as in production, on the agent's production port on
-// the server's own loopback address (its "public IPv4", see hetzner/servers.ts).
+// Runs each Hetzner "server" the way cloud-init would on a real ubuntu-24.04 VM, inside the server's own
+// directory, which stands for its root file system: `users:` makes the session user (a numeric uid of its
+// own; no host user needed) and its home, `write_files:` writes its files, `packages:` and the `sh -c`
+// commands of `runcmd:` run for real (curl, sha256sum, tar: a download that does not match is refused) with
+// paths under / moved into the directory, and `systemctl enable --now sam-agent` starts the agent as a
+// detached child process (its own process group) with the environment systemd gives the unit, listening,
+// with TLS as in production, on the agent's production port on the server's own loopback address (its
+// "public IPv4", see hetzner/servers.ts).
+//
+// The server's PATH holds only what Ubuntu 24.04 ships (symlinks to this machine's tools: shells, coreutils,
+// git, curl, tar, …) and what cloud-init installed: no Node.js or npm unless the boot installs them.
 import { spawn } from "node:child_process";
 import {
-  chmodSync,
+  accessSync,
+  chownSync,
   closeSync,
+  constants,
   existsSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { arch } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
+import { PINNED_TOOLS } from "../../app/workspaces/tools";
 import { sleep } from "./http";
+import { hostNpmSettings, NPM_CACHE_DIR } from "./npm-registry";
 
 export const AGENT_ENV_PATH = "/etc/sam/agent.env";
 /** The agent's default listen port (agent/internal/config), which the app's firewall opens and its URLs name. */
 export const AGENT_PORT = 8443;
 const GO_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386" };
 export const HOST_GO_ARCH = GO_ARCH[arch()] ?? arch();
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+
+/**
+ * What Ubuntu 24.04's server image ships that a boot script, an install script or a terminal is likely to
+ * call; each becomes a symlink on the server's PATH when this machine has it. No node, npm or npx.
+ */
+export const UBUNTU_TOOLS = [
+  "sh",
+  "bash",
+  "dash",
+  "env",
+  "ls",
+  "cat",
+  "cp",
+  "mv",
+  "rm",
+  "mkdir",
+  "rmdir",
+  "chmod",
+  "chown",
+  "ln",
+  "pwd",
+  "echo",
+  "printf",
+  "test",
+  "[",
+  "true",
+  "false",
+  "id",
+  "whoami",
+  "groups",
+  "logname",
+  "uname",
+  "hostname",
+  "date",
+  "sleep",
+  "head",
+  "tail",
+  "wc",
+  "sort",
+  "uniq",
+  "cut",
+  "tr",
+  "tee",
+  "grep",
+  "egrep",
+  "sed",
+  "awk",
+  "find",
+  "xargs",
+  "which",
+  "dirname",
+  "basename",
+  "readlink",
+  "realpath",
+  "stat",
+  "touch",
+  "du",
+  "df",
+  "ps",
+  "kill",
+  "git",
+  "curl",
+  "wget",
+  "tar",
+  "gzip",
+  "gunzip",
+  "zcat",
+  "xz",
+  "sha256sum",
+  "sha1sum",
+  "md5sum",
+  "vim",
+  "vi",
+  "less",
+  "more",
+  "clear",
+  "tput",
+  "reset",
+  "stty",
+  "tty",
+  "ssh",
+  "scp",
+  "ssh-keygen",
+  "diff",
+  "cmp",
+  "mktemp",
+  "nproc",
+  "seq",
+  "expr",
+  "python3",
+  "perl",
+  "unzip",
+  "file",
+  "ip",
+  "top",
+  "jq",
+  "tmux",
+  "openssl",
+  "patch",
+  "install",
+  "timeout",
+  "nohup",
+  "getent",
+  "locale",
+  "infocmp",
+  "tic",
+  "bc",
+  "base64",
+  "yes",
+  "tac",
+  "nl",
+  "fold",
+  "od",
+  "split",
+  "comm",
+  "join",
+  "paste",
+  "mkfifo",
+  "sync",
+  "chgrp",
+  "lsof",
+  "free",
+  "uptime",
+  "pgrep",
+  "pkill",
+  "watch",
+  "ssh-agent",
+  "gpg",
+  "man",
+];
+/** Where this machine keeps what Ubuntu keeps in /usr/bin; /usr/local is this machine's own additions. */
+const HOST_TOOL_DIRS = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"];
 
 export interface AgentProcess {
   pid: number | null;
@@ -38,6 +185,8 @@ export interface AgentProcess {
   downloadUrl: string | null;
   /** Why cloud-init could not start the agent (the VM stays up, as a real one would). */
   error: string | null;
+  /** The uid:gid terminals run as (`users:` made it), or null when the user-data made no session user. */
+  sessionUser: string | null;
 }
 
 export interface Machine {
@@ -52,23 +201,55 @@ export interface Machine {
 export interface CloudInitPlan {
   agentEnv: string | null;
   downloadUrl: string | null;
+  /** write_files, decoded: path on the VM and content. */
+  files: Array<{ path: string; content: string; permissions: number | null }>;
+  /** Names in `users:` other than "default". */
+  users: string[];
+  packages: string[];
+  /** runcmd, in order: a shell script to run, or the agent's start. */
+  commands: Array<{ kind: "shell"; script: string } | { kind: "start-agent" } | { kind: "other"; text: string }>;
 }
 
 /** Reads what the local cloud needs from `#cloud-config` user-data. Throws on YAML it cannot parse. */
 export function planFromUserData(userData: string): CloudInitPlan {
+  const plan: CloudInitPlan = { agentEnv: null, downloadUrl: null, files: [], users: [], packages: [], commands: [] };
   const doc = parseYaml(userData) as unknown;
-  if (!doc || typeof doc !== "object") return { agentEnv: null, downloadUrl: null };
-  const config = doc as { write_files?: unknown; runcmd?: unknown };
-  let agentEnv: string | null = null;
+  if (!doc || typeof doc !== "object") return plan;
+  const config = doc as { write_files?: unknown; runcmd?: unknown; users?: unknown; packages?: unknown };
   if (Array.isArray(config.write_files)) {
-    for (const file of config.write_files as Array<{ path?: unknown; content?: unknown; encoding?: unknown }>) {
-      if (file?.path !== AGENT_ENV_PATH || typeof file.content !== "string") continue;
+    for (const file of config.write_files as Array<{
+      path?: unknown;
+      content?: unknown;
+      encoding?: unknown;
+      permissions?: unknown;
+    }>) {
+      if (typeof file?.path !== "string" || typeof file.content !== "string") continue;
       const encoding = typeof file.encoding === "string" ? file.encoding : "";
-      agentEnv = /^(b64|base64)$/.test(encoding) ? Buffer.from(file.content, "base64").toString("utf8") : file.content;
+      const content = /^(b64|base64)$/.test(encoding)
+        ? Buffer.from(file.content, "base64").toString("utf8")
+        : file.content;
+      const permissions = typeof file.permissions === "string" ? Number.parseInt(file.permissions, 8) : null;
+      plan.files.push({ path: file.path, content, permissions });
+      if (file.path === AGENT_ENV_PATH) plan.agentEnv = content;
     }
   }
+  if (Array.isArray(config.users)) {
+    for (const user of config.users as unknown[]) {
+      const name = typeof user === "string" ? user : (user as { name?: unknown })?.name;
+      if (typeof name === "string" && name !== "default") plan.users.push(name);
+    }
+  }
+  if (Array.isArray(config.packages)) plan.packages = config.packages.filter((p): p is string => typeof p === "string");
   let downloadUrl: string | null = null;
   const commands = Array.isArray(config.runcmd) ? config.runcmd : [];
+  for (const command of commands) {
+    if (Array.isArray(command) && command[0] === "sh" && command[1] === "-c" && typeof command[2] === "string")
+      plan.commands.push({ kind: "shell", script: command[2] });
+    else if (typeof command === "string") plan.commands.push({ kind: "shell", script: command });
+    else if (Array.isArray(command) && command[0] === "systemctl" && command.includes("sam-agent"))
+      plan.commands.push({ kind: "start-agent" });
+    else plan.commands.push({ kind: "other", text: JSON.stringify(command) });
+  }
   for (const command of commands) {
     const text = Array.isArray(command) ? command.join(" ") : String(command);
     const match = /https?:\/\/[^\s'"]*\/api\/agent\/download\?[^\s'"]*/.exec(text);
@@ -77,7 +258,8 @@ export function planFromUserData(userData: string): CloudInitPlan {
       break;
     }
   }
-  return { agentEnv, downloadUrl };
+  plan.downloadUrl = downloadUrl;
+  return plan;
 }
 
 /** The download URL with `arch=` replaced by the host's Go architecture. */
@@ -85,6 +267,111 @@ export function withHostArch(url: string): string {
   const parsed = new URL(url);
   parsed.searchParams.set("arch", HOST_GO_ARCH);
   return parsed.toString();
+}
+
+/** The agent's SHA-256 per platform, from the version.json `npm start` uploaded with the binaries. */
+function agentShas(): Record<string, string> {
+  try {
+    const { binaries } = JSON.parse(readFileSync(join(repoRoot, "agent/bin/version.json"), "utf8"));
+    return Object.fromEntries(
+      Object.entries(binaries as Record<string, { sha256: string }>).map(([k, v]) => [k, v.sha256]),
+    );
+  } catch {
+    return {};
+  }
+}
+
+const HOST_NODE_ARCH = arch() === "arm64" ? "arm64" : "x64";
+
+/**
+ * A runcmd script as it runs here: the server's directory stands for / (/opt/sam, /usr/local/bin/vm-agent),
+ * and downloads name this machine's architecture, since the local cloud runs its own. A SHA-256 is swapped
+ * for the host architecture's only where the script names the one that goes with the requested
+ * architecture, so a download that does not match what the user-data says is still refused.
+ */
+export function localScript(script: string, dir: string): string {
+  let out = script.replace(/\/api\/agent\/download\?os=linux&arch=(amd64|arm64)/g, (whole) =>
+    whole.replace(/arch=(amd64|arm64)/, `arch=${HOST_GO_ARCH}`),
+  );
+  const requestedAgent = /\/api\/agent\/download\?os=linux&arch=(amd64|arm64)/.exec(script)?.[1];
+  if (requestedAgent && requestedAgent !== HOST_GO_ARCH) {
+    const shas = agentShas();
+    const [from, to] = [shas[`linux-${requestedAgent}`], shas[`linux-${HOST_GO_ARCH}`]];
+    if (from && to) out = out.split(from).join(to);
+  }
+  const requestedNode = /node-linux-(x64|arm64)\//.exec(script)?.[1] as "x64" | "arm64" | undefined;
+  if (requestedNode && requestedNode !== HOST_NODE_ARCH) {
+    const pinned = (a: "x64" | "arm64") => PINNED_TOOLS.node[a === "x64" ? "amd64" : "arm64"];
+    out = out
+      .split(`node-linux-${requestedNode}`)
+      .join(`node-linux-${HOST_NODE_ARCH}`)
+      .split(pinned(requestedNode).sha256)
+      .join(pinned(HOST_NODE_ARCH).sha256);
+  }
+  return out
+    .replace(/(?<![\w./-])\/usr\/local\/bin\/vm-agent/g, join(dir, "vm-agent"))
+    .replace(/(?<![\w./-])\/opt\/sam(?=[/\s;'"]|$)/g, join(dir, "opt/sam"));
+}
+
+/** Links what Ubuntu ships into the server's bin directory, when this machine has it. */
+function linkTools(binDir: string, names: string[]): string[] {
+  const missing: string[] = [];
+  for (const name of names) {
+    const target = HOST_TOOL_DIRS.map((d) => join(d, name)).find((candidate) => {
+      try {
+        accessSync(candidate, constants.X_OK);
+        return statSync(candidate).isFile();
+      } catch {
+        return false;
+      }
+    });
+    if (!target) {
+      missing.push(name);
+      continue;
+    }
+    if (!existsSync(join(binDir, name))) symlinkSync(target, join(binDir, name));
+  }
+  return missing;
+}
+
+/** Each local server's session user has a uid of its own; nothing on this machine needs to know it. */
+export const LOCAL_UID_BASE = 200_000;
+
+/** The first directory from `dir` up to / that `uid` cannot enter, if any. */
+function notEnterable(dir: string, uid: number): string | null {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    const { mode, uid: owner } = statSync(current);
+    if (!(mode & 0o001 || (owner === uid && mode & 0o100))) return current;
+    if (current === "/") return null;
+  }
+}
+
+/** Runs a shell script as cloud-init's runcmd does, logging its output; resolves to its exit code and last line. */
+function runScript(script: string, env: Record<string, string>, cwd: string, logFile: string) {
+  return new Promise<{ code: number; last: string }>((done) => {
+    const child = spawn(join(env.PATH!.split(":")[0]!, "sh"), ["-c", script], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    const keep = (data: Buffer) => {
+      output += data.toString();
+      writeFileSync(logFile, data, { flag: "a" });
+    };
+    child.stdout.on("data", keep);
+    child.stderr.on("data", keep);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 600_000);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      done({ code: 127, last: error.message });
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      const lines = output.trim().split("\n");
+      done({ code: code ?? 1, last: lines.at(-1) ?? "" });
+    });
+  });
 }
 
 export function groupAlive(pid: number): boolean {
@@ -113,26 +400,44 @@ export function newMachine(serverId: number, dir: string, address: string): Mach
       exitSignal: null,
       downloadUrl: null,
       error: null,
+      sessionUser: null,
     },
   };
 }
 
-/** cloud-init: writes the agent config, downloads the agent and starts it. Failures are recorded, not thrown. */
+/**
+ * cloud-init: makes the users, writes the files, installs the packages and runs runcmd (the agent download,
+ * Node.js and npm, the agent's start). Failures are recorded, not thrown: the VM stays up.
+ */
 export async function runCloudInit(
   machine: Machine,
   userData: string | null,
   log: (line: string) => void,
 ): Promise<void> {
   const { dir, agent } = machine;
+  const cloudInitLog = join(dir, "cloud-init.log");
   const fail = (message: string) => {
     // A server deleted while it booted has no directory left to log into, and nobody to tell.
     if (machine.stopped) return;
     agent.error = message;
-    writeFileSync(join(dir, "cloud-init.log"), `${message}\n`, { flag: "a" });
+    writeFileSync(cloudInitLog, `${message}\n`, { flag: "a" });
     log(`server ${machine.serverId}: ${message}`);
   };
-  for (const sub of ["etc/sam", "var/lib/sam-agent", "workspace", "home", "npm-global/bin"])
-    mkdirSync(join(dir, sub), { recursive: true, mode: 0o700 });
+  for (const [sub, mode] of [
+    ["etc/sam", 0o700],
+    ["var/lib/sam-agent", 0o700],
+    ["root", 0o700],
+    ["usr/bin", 0o755],
+    ["home", 0o755],
+    ["opt", 0o755],
+    ["run", 0o755],
+  ] as const)
+    mkdirSync(join(dir, sub), { recursive: true, mode });
+  const binDir = join(dir, "usr/bin");
+  linkTools(binDir, UBUNTU_TOOLS);
+  // A VM's curl retries a failing download for many minutes (--retry 10); a local server gives up after a
+  // few seconds, so a missing or refused download shows as an error while someone is still looking.
+  writeFileSync(join(dir, "root/.curlrc"), "retry-max-time = 3\n");
   if (!userData) return fail("no user-data: nothing to start");
   let plan: CloudInitPlan;
   try {
@@ -141,34 +446,105 @@ export async function runCloudInit(
     return fail(`user-data is not valid YAML: ${(error as Error).message}`);
   }
   if (plan.agentEnv === null) return fail(`user-data has no write_files entry for ${AGENT_ENV_PATH}`);
-  const envFile = join(dir, "etc/sam/agent.env");
+  const inServer = (path: string) => join(dir, path);
+  const toolsDir = inServer("opt/sam");
+  // users: the first one is who the agent's SAM_SESSION_USER names; it gets a uid of its own.
+  let sessionHome: string | null = null;
+  const [userName] = plan.users;
+  if (userName) {
+    const uid = LOCAL_UID_BASE + (machine.serverId % 100_000);
+    sessionHome = inServer(`home/${userName}`);
+    mkdirSync(sessionHome, { recursive: true, mode: 0o755 });
+    // This machine's /etc/profile (Debian's) resets PATH, which Ubuntu's does not: put back the server's
+    // own PATH, then source what a VM's /etc/profile sources from /etc/profile.d.
+    writeFileSync(
+      join(sessionHome, ".profile"),
+      `# Written by the local cloud (scripts/local-cloud/machines.ts), standing in for Ubuntu's /etc/profile.\nPATH="${binDir}"\nfor f in ${inServer("etc/profile.d")}/*.sh; do [ -r "$f" ] && . "$f"; done\n`,
+    );
+    chownSync(sessionHome, uid, uid);
+    chownSync(join(sessionHome, ".profile"), uid, uid);
+    const blocked = notEnterable(sessionHome, uid);
+    if (blocked)
+      return fail(
+        `the server's user (uid ${uid}) cannot enter ${blocked}: every directory above the local cloud's directory must be enterable by others (chmod o+x)`,
+      );
+    agent.sessionUser = `${uid}:${uid}`;
+  }
+  for (const file of plan.files) {
+    const target = inServer(file.path);
+    mkdirSync(dirname(target), { recursive: true });
+    // Files that name the tools prefix name the server's.
+    writeFileSync(target, localScript(file.content, dir), { mode: file.permissions ?? 0o644 });
+  }
+  const envFile = inServer(AGENT_ENV_PATH);
   writeFileSync(envFile, plan.agentEnv, { mode: 0o600 });
+  const notShipped = linkTools(binDir, plan.packages);
+  if (notShipped.length)
+    writeFileSync(cloudInitLog, `packages: this machine has no ${notShipped.join(", ")} to stand in for them\n`, {
+      flag: "a",
+    });
   if (!plan.downloadUrl) return fail("user-data runcmd names no agent download URL (…/api/agent/download?…)");
   agent.downloadUrl = withHostArch(plan.downloadUrl);
-  const binary = join(dir, "vm-agent");
-  try {
-    const response = await fetch(agent.downloadUrl, { signal: AbortSignal.timeout(60_000) });
-    if (!response.ok) return fail(`agent download ${agent.downloadUrl} answered ${response.status}`);
-    writeFileSync(binary, Buffer.from(await response.arrayBuffer()));
-    chmodSync(binary, 0o755);
-  } catch (error) {
-    return fail(`agent download ${agent.downloadUrl} failed: ${(error as Error).message}`);
+  const binary = inServer("vm-agent");
+  const bootEnv = { PATH: binDir, HOME: inServer("root"), LANG: "C.UTF-8" };
+  let lastFailure: string | null = null;
+  for (const [index, command] of plan.commands.entries()) {
+    if (machine.stopped) return;
+    if (command.kind === "other") {
+      writeFileSync(cloudInitLog, `runcmd ${index + 1}: ${command.text} is not modelled by the local cloud\n`, {
+        flag: "a",
+      });
+      continue;
+    }
+    if (command.kind === "shell") {
+      const { code, last } = await runScript(localScript(command.script, dir), bootEnv, inServer("root"), cloudInitLog);
+      if (code !== 0) {
+        lastFailure = `runcmd ${index + 1} failed (exit ${code}): ${last}`;
+        writeFileSync(cloudInitLog, `${lastFailure}\n`, { flag: "a" });
+        log(`server ${machine.serverId}: ${lastFailure}`);
+      }
+      continue;
+    }
+    if (!existsSync(binary))
+      return fail(`agent download ${agent.downloadUrl} failed: ${lastFailure ?? "runcmd did not save it"}`);
+    await startAgent(machine, binary, envFile, { binDir, toolsDir, sessionHome }, log, fail);
   }
+}
+
+/** systemctl enable --now sam-agent: the agent as root, with what systemd gives a unit with User=root. */
+async function startAgent(
+  machine: Machine,
+  binary: string,
+  envFile: string,
+  paths: { binDir: string; toolsDir: string; sessionHome: string | null },
+  log: (line: string) => void,
+  fail: (message: string) => void,
+): Promise<void> {
+  const { dir, agent } = machine;
   if (machine.stopped) return;
   const logFd = openSync(join(dir, "agent.log"), "a");
   const env: Record<string, string> = {
-    PATH: `${join(dir, "npm-global/bin")}:${process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin"}`,
-    HOME: join(dir, "home"),
-    USER: process.env.USER ?? "root",
-    LANG: "C.UTF-8",
+    PATH: paths.binDir,
+    HOME: join(dir, "root"),
+    USER: "root",
+    LOGNAME: "root",
     SHELL: existsSync("/bin/bash") ? "/bin/bash" : "/bin/sh",
-    TERM: "xterm-256color",
-    npm_config_prefix: join(dir, "npm-global"),
-    // The only setting that differs from a VM: the address, since every local server shares one host. TLS
-    // stays on, so the agent serves the Origin CA certificate it got through bootstrap, as in production.
+    LANG: "C.UTF-8",
+    // npm inside the server reaches this machine's registry with its CA file, and shares one cache across
+    // servers so the CLIs are downloaded once (docs/local-cloud.md).
+    ...hostNpmSettings(),
+    npm_config_cache: NPM_CACHE_DIR,
+    npm_config_update_notifier: "false",
+    // Paths move into the server's directory and the address is its own, since every local server shares
+    // one host. TLS stays on, so the agent serves the Origin CA certificate it got through bootstrap.
     SAM_LISTEN_ADDR: `${agent.address}:${agent.port}`,
     SAM_DATA_DIR: join(dir, "var/lib/sam-agent"),
     SAM_WORKSPACE_DIR: join(dir, "workspace"),
+    SAM_RUN_DIR: join(dir, "run/sam-agent"),
+    SAM_TOOLS_DIR: paths.toolsDir,
+    ...(agent.sessionUser && paths.sessionHome
+      ? { SAM_SESSION_USER: agent.sessionUser, SAM_SESSION_HOME: paths.sessionHome }
+      : {}),
   };
   try {
     const child = spawn(binary, ["--config-file", envFile], {
