@@ -10,7 +10,7 @@
 // into .dev.vars when absent, migrations apply what is new, the agent and the app are rebuilt.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { dotenvLine, generateKeys, parseDotenv } from "./keys.mjs";
@@ -122,6 +122,38 @@ function uploadAgent(persist) {
   }
 }
 
+/**
+ * What local servers download while they boot, fetched once into the git-ignored .cache/ with this machine's
+ * npm (its registry and CA settings): the pinned Node.js and npm archives the local cloud serves to cloud-init
+ * (app/workspaces/tools.ts), and the Claude Code CLI the agent installs (agent/internal/bootstrap/steps.go),
+ * into the npm cache local servers share (scripts/local-cloud/npm-registry.ts).
+ */
+function cacheWorkspaceTools() {
+  const tools = readFileSync("app/workspaces/tools.ts", "utf8");
+  const version = (name) => new RegExp(`${name} = "([^"]+)"`).exec(tools)[1];
+  const nodeArch = process.arch === "arm64" ? "arm64" : "x64";
+  const archives = [`node-linux-${nodeArch}@${version("NODE_VERSION")}`, `npm@${version("NPM_VERSION")}`];
+  const missing = archives.filter((spec) => !existsSync(`.cache/sam-tools/${spec.replace("@", "-")}.tgz`));
+  if (missing.length) {
+    log(`caching ${missing.join(", ")} for local servers (.cache/sam-tools)`);
+    mkdirSync(".cache/sam-tools", { recursive: true });
+    run("npm", ["pack", ...missing, "--pack-destination", ".cache/sam-tools"], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+  }
+  const steps = readFileSync("agent/internal/bootstrap/steps.go", "utf8");
+  const [, cli, cliVersion] = /"claude-code":\s*\{Package: "([^"]+)", Version: "([^"]+)"/.exec(steps);
+  const marker = `.cache/npm/.sam-cached-${cli.replace("/", "+")}@${cliVersion}`;
+  if (existsSync(marker)) return;
+  log(`caching ${cli}@${cliVersion} for local servers (.cache/npm)`);
+  run(
+    "npm",
+    ["cache", "add", `${cli}@${cliVersion}`, `${cli}-linux-${nodeArch}@${cliVersion}`, "--cache", ".cache/npm"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  writeFileSync(marker, "");
+}
+
 function prepare(mode) {
   installDependencies();
   ensureDevVars();
@@ -131,6 +163,7 @@ function prepare(mode) {
   if (mode === "e2e") rmSync(persist, { recursive: true, force: true });
   migrate(persist);
   uploadAgent(persist);
+  cacheWorkspaceTools();
   log("building the app");
   run("node", ["scripts/build.mjs"]);
 }
