@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -20,6 +22,25 @@ const readLimit = 64 << 10
 
 // snapshotChunk is the largest binary frame of a snapshot.
 const snapshotChunk = 64 << 10
+
+// writeBufferSize holds a frame header and the most output a frame carries, so each output frame reaches the
+// socket in one write (net/http's 4 KiB buffer split most into two).
+const writeBufferSize = session.MaxNextSize + 14
+
+// bufferedHijack gives the WebSocket library a write buffer of writeBufferSize instead of net/http's.
+type bufferedHijack struct{ http.ResponseWriter }
+
+func (w bufferedHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := rw.Writer.Flush(); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	return conn, bufio.NewReadWriter(rw.Reader, bufio.NewWriterSize(conn, writeBufferSize)), nil
+}
 
 // attach authenticates and checks the Origin before upgrading, then adapts the WebSocket to the session.
 func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
@@ -55,7 +76,7 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.conns.Done()
 
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	conn, err := websocket.Accept(bufferedHijack{w}, r, &websocket.AcceptOptions{
 		Subprotocols:       []string{protocol.Subprotocol},
 		InsecureSkipVerify: true, // the Origin was compared exactly above
 		CompressionMode:    websocket.CompressionDisabled,

@@ -34,7 +34,7 @@ func barePTYRate(b *testing.B) float64 {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	n, _ := io.CopyBuffer(io.Discard, f, make([]byte, readBufferSize))
+	n, _ := io.CopyBuffer(io.Discard, f, make([]byte, 32<<10))
 	if n < benchBytes {
 		b.Fatalf("bare PTY: %d bytes", n)
 	}

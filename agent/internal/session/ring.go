@@ -10,20 +10,28 @@ import (
 // next one instead of each session keeping its own high-water mark.
 const chunkSize = 16 << 10
 
-type chunk = [chunkSize]byte
+// chunk is one block of ring memory. Readers (clients, the emulator) may borrow a slice of it to use without
+// the session lock; a chunk released from the ring while borrowed goes back to the pool only when returned.
+type chunk struct {
+	data     [chunkSize]byte
+	lent     int
+	released bool
+}
 
 var chunkPool = sync.Pool{New: func() any { return new(chunk) }}
 
 // ring keeps recent output bytes with absolute offsets: it holds [start, written), at most limit bytes, and
-// release drops the bytes no reader needs any more.
+// release drops the bytes no reader needs any more. Its methods need the session lock; the slices tail and
+// lend hand out may be used without it.
 type ring struct {
 	chunks  []*chunk // chunks[i] holds offsets [base+i*chunkSize, base+(i+1)*chunkSize)
-	base    uint64   // offset of chunks[0][0], a multiple of chunkSize
+	base    uint64   // offset of chunks[0].data[0], a multiple of chunkSize
 	start   uint64
 	written uint64 // total bytes ever written
 	// lineStart is the offset after the last newline written, so a replay need not scan a long last line.
 	lineStart uint64
 	limit     int
+	filling   bool // the PTY reader is reading into tail's slice
 }
 
 func newRing(limit int) *ring { return &ring{limit: limit} }
@@ -31,21 +39,39 @@ func newRing(limit int) *ring { return &ring{limit: limit} }
 // oldest is the offset of the oldest byte still held.
 func (r *ring) oldest() uint64 { return r.start }
 
-func (r *ring) write(p []byte) {
-	if j := bytes.LastIndexByte(p, '\n'); j >= 0 {
+// tail returns the free space after the last written byte, up to the end of its chunk, for the PTY reader
+// to read into directly; commit then makes what it read part of the ring.
+func (r *ring) tail() []byte {
+	if r.written == r.base+uint64(len(r.chunks))*chunkSize {
+		c := chunkPool.Get().(*chunk)
+		c.lent, c.released = 0, false
+		r.chunks = append(r.chunks, c)
+	}
+	r.filling = true
+	return r.chunks[(r.written-r.base)/chunkSize].data[r.written%chunkSize:]
+}
+
+// commit appends the first n bytes of the slice tail returned.
+func (r *ring) commit(n int) {
+	r.filling = false
+	if n == 0 {
+		return
+	}
+	if j := bytes.LastIndexByte(r.segment(r.written, r.written+uint64(n)), '\n'); j >= 0 {
 		r.lineStart = r.written + uint64(j+1)
 	}
-	for len(p) > 0 {
-		at := int(r.written % chunkSize)
-		if at == 0 && r.written == r.base+uint64(len(r.chunks))*chunkSize {
-			r.chunks = append(r.chunks, chunkPool.Get().(*chunk))
-		}
-		n := copy(r.chunks[len(r.chunks)-1][at:], p)
-		p = p[n:]
-		r.written += uint64(n)
-	}
+	r.written += uint64(n)
 	if r.written-r.start > uint64(r.limit) {
 		r.release(r.written - uint64(r.limit))
+	}
+}
+
+// write appends p.
+func (r *ring) write(p []byte) {
+	for len(p) > 0 {
+		n := copy(r.tail(), p)
+		r.commit(n)
+		p = p[n:]
 	}
 }
 
@@ -57,15 +83,53 @@ func (r *ring) release(off uint64) {
 		return
 	}
 	for i := range drop {
-		chunkPool.Put(r.chunks[i])
+		r.recycle(r.chunks[i])
 		r.chunks[i] = nil
 	}
 	r.chunks = append(r.chunks[:0], r.chunks[drop:]...)
 	r.base += uint64(drop) * chunkSize
 }
 
-// free returns every chunk to the pool; the ring is empty afterwards.
-func (r *ring) free() { r.release(r.written) }
+func (r *ring) recycle(c *chunk) {
+	if c.lent > 0 {
+		c.released = true
+		return
+	}
+	chunkPool.Put(c)
+}
+
+// free gives up every chunk; the ring must not be used afterwards. A chunk the PTY reader is filling is left
+// to the garbage collector.
+func (r *ring) free() {
+	r.release(r.written)
+	for i, c := range r.chunks {
+		if !r.filling || i < len(r.chunks)-1 {
+			r.recycle(c)
+		}
+		r.chunks[i] = nil
+	}
+	r.chunks = nil
+}
+
+// lend returns the held bytes from off (≥ oldest()) up to the end of off's chunk or the written end, and the
+// chunk to give back once they have been used.
+func (r *ring) lend(off uint64) ([]byte, *chunk) {
+	c := r.chunks[(off-r.base)/chunkSize]
+	c.lent++
+	return r.segment(off, r.written), c
+}
+
+// giveBack ends a loan from lend.
+func (r *ring) giveBack(c *chunk) {
+	if c == nil {
+		return
+	}
+	c.lent--
+	if c.lent == 0 && c.released {
+		c.released = false
+		chunkPool.Put(c)
+	}
+}
 
 // readAt copies bytes starting at offset off into dst and returns how many; off must be ≥ oldest().
 func (r *ring) readAt(dst []byte, off uint64) int {
@@ -85,7 +149,7 @@ func (r *ring) segment(from, to uint64) []byte {
 	c := r.chunks[(from-r.base)/chunkSize]
 	at := from % chunkSize
 	end := min(chunkSize, at+(to-from))
-	return c[at:end]
+	return c.data[at:end]
 }
 
 // lastIndexByte returns the offset of the last b in [from, to), or false.

@@ -1,5 +1,6 @@
-// Package session holds terminal sessions: a process on a PTY that outlives its WebSocket connections, with
-// a single reader goroutine that feeds the screen emulator, the output ring and every attached client.
+// Package session holds terminal sessions: a process on a PTY that outlives its WebSocket connections. One
+// reader goroutine per session moves PTY output into a ring of recent output; every attached client reads the
+// ring at its own position, and the screen emulator catches up with it in batches off the reader's path.
 package session
 
 import (
@@ -24,20 +25,6 @@ var (
 // as long as they average no more than this (escape sequences included).
 const bytesPerLine = 256
 
-const readBufferSize = 32 << 10
-
-// Flow control. The PTY reader stops reading (so the program blocks on its writes, as on a slow terminal) while
-// an attached client is more than flowWindow bytes behind. A client that has made no progress for
-// stallTimeout while that far behind is stuck: it no longer holds the reader back and is dropped (ErrTooSlow)
-// once the ring has overwritten its position.
-const (
-	flowWindow   = 256 << 10
-	stallTimeout = 3 * time.Second
-)
-
-// trimEvery is how much output the reader lets through between checks for ring bytes nobody needs any more.
-const trimEvery = 64 << 10
-
 // Session is one terminal: a process on a PTY plus what attached clients need to see it.
 type Session struct {
 	id        string
@@ -47,6 +34,10 @@ type Session struct {
 
 	inputMu sync.Mutex // keeps each client's input frame contiguous
 
+	// scrMu guards scr and is held by whoever feeds it; taken before mu, never while holding mu.
+	scrMu sync.Mutex
+	scr   *screen.Screen
+
 	mu         sync.Mutex
 	name       string
 	cols, rows int
@@ -55,8 +46,9 @@ type Session struct {
 	rowStartAt  uint64
 	trimmedAt   uint64 // s.out.written at the last trim
 	trimPending bool   // the last trim kept bytes only because a client had not read them yet
+	scrOff      uint64 // output the emulator has seen: [0, scrOff)
+	scrRunning  bool   // a goroutine is catching the emulator up
 	progress    chan struct{}
-	scr         *screen.Screen
 	clients     map[*Client]struct{}
 	exited      bool
 	exitCode    int
@@ -71,7 +63,9 @@ func newSession(id, name string, proc Process, cols, rows, lines int, now time.T
 	return &Session{
 		id: id, name: name, createdAt: now, proc: proc, lines: lines,
 		cols: cols, rows: rows,
-		out:        newRing(lines * bytesPerLine),
+		// Flow control keeps the emulator and live clients within flowWindow of the end, so a ring larger
+		// than that never overwrites output they have not read.
+		out:        newRing(max(lines*bytesPerLine, 2*flowWindow)),
 		scr:        screen.New(cols, rows),
 		clients:    map[*Client]struct{}{},
 		lastDetach: now,
@@ -105,190 +99,6 @@ func (s *Session) infoLocked() protocol.SessionInfo {
 	return info
 }
 
-// readLoop is the session's only PTY reader. Output goes to the ring and the emulator under one lock, so an
-// attach sees a snapshot and an offset that line up exactly.
-func (s *Session) readLoop() {
-	buf := make([]byte, readBufferSize)
-	for {
-		s.waitForClients()
-		n, err := s.proc.Read(buf)
-		if n > 0 {
-			s.mu.Lock()
-			if !s.closed {
-				s.out.write(buf[:n])
-				s.scr.Write(buf[:n])
-				if s.out.written-s.trimmedAt >= trimEvery {
-					s.trim()
-				}
-			}
-			s.lastOutput = time.Now()
-			for c := range s.clients {
-				c.wake()
-			}
-			s.mu.Unlock()
-		}
-		if err != nil {
-			break
-		}
-	}
-	code, err := s.proc.Wait()
-	if err != nil {
-		code = -1
-	}
-	s.mu.Lock()
-	s.exited = true
-	s.exitCode = code
-	for c := range s.clients {
-		c.wake()
-	}
-	s.mu.Unlock()
-	_ = s.proc.Close() // the PTY is done; release its descriptor now rather than when the session is removed
-	close(s.done)
-}
-
-// waitForClients returns once no attached client that is still making progress is more than flowWindow
-// bytes behind.
-func (s *Session) waitForClients() {
-	var timer *time.Timer
-	for {
-		s.mu.Lock()
-		wait := s.holdingBack(time.Now())
-		s.mu.Unlock()
-		if !wait {
-			return
-		}
-		if timer == nil {
-			timer = time.NewTimer(stallTimeout)
-			defer timer.Stop()
-		} else {
-			timer.Reset(stallTimeout)
-		}
-		select {
-		case <-s.progress:
-		case <-timer.C:
-		}
-	}
-}
-
-// holdingBack reports whether a client that is not stuck lags more than flowWindow, marking stuck ones.
-func (s *Session) holdingBack(now time.Time) bool {
-	if s.closed {
-		return false
-	}
-	for c := range s.clients {
-		if s.out.written-c.off <= flowWindow {
-			c.stuck = false
-			continue
-		}
-		if now.Sub(c.progressAt) > stallTimeout {
-			c.stuck = true
-		}
-		if !c.stuck {
-			return true
-		}
-	}
-	return false
-}
-
-// signalProgress lets a reader waiting for clients look again.
-func (s *Session) signalProgress() {
-	select {
-	case s.progress <- struct{}{}:
-	default:
-	}
-}
-
-// trim releases the ring bytes that neither a replay nor an attached client will read.
-func (s *Session) trim() {
-	s.trimmedAt = s.out.written
-	start, atRowStart := s.replayStart(s.out.written)
-	keep := start
-	for c := range s.clients {
-		keep = min(keep, max(c.off, s.out.oldest()))
-	}
-	s.trimPending = keep < start
-	if keep == start && atRowStart {
-		s.rowStartAt = start
-	}
-	s.out.release(keep)
-}
-
-// Attach registers a client and returns it with a snapshot that, written to a terminal, restores the
-// scrollback and the current screen. Live output starts exactly where the snapshot ends.
-func (s *Session) Attach() (*Client, []byte, protocol.SessionInfo, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, nil, protocol.SessionInfo{}, ErrSessionGone
-	}
-	pending := s.scr.Pending()
-	end := s.out.written - uint64(len(pending))
-	start, _ := s.replayStart(end)
-	replay := make([]byte, int(end-start))
-	s.out.readAt(replay, start)
-	snap := make([]byte, 0, len(replay)+8192)
-	snap = append(snap, "\x1bc"...)
-	snap = screen.Sanitize(snap, replay)
-	snap = s.scr.AppendRestore(snap)
-	snap = append(snap, pending...)
-	c := &Client{s: s, off: s.out.written, progressAt: time.Now(), notify: make(chan struct{}, 1), buf: make([]byte, readBufferSize)}
-	s.clients[c] = struct{}{}
-	return c, snap, s.infoLocked(), nil
-}
-
-// replayStart finds where the replay begins: at a row start, with at most lines+rows lines before end, and no
-// more of a last line than fills lines+rows rows (a longer one would scroll out of the client's scrollback).
-// It reports whether the start is a row start; it is not when the ring holds no line start before end.
-func (s *Session) replayStart(end uint64) (uint64, bool) {
-	start, ok := s.lineReplayStart(end)
-	cols := uint64(s.cols)
-	rowsBytes := uint64(s.lines+s.rows) * cols
-	if !ok || end-start <= rowsBytes {
-		return start, ok
-	}
-	last := start
-	if s.out.lineStart <= end {
-		last = max(last, s.out.lineStart)
-	} else if j, found := s.out.lastIndexByte(start, end, '\n'); found {
-		last = j + 1
-	}
-	if end-last > rowsBytes {
-		// Whole rows of the last line are skipped, so plain text wraps in the replay as it did.
-		start = last + (end-last-rowsBytes+cols-1)/cols*cols
-	}
-	return start, true
-}
-
-// lineReplayStart is replayStart without the limit on the last line: it starts at a line start, or at rowStartAt.
-func (s *Session) lineReplayStart(end uint64) (uint64, bool) {
-	oldest := s.out.oldest()
-	if end <= oldest {
-		return end, oldest == s.rowStartAt
-	}
-	to := end
-	if s.out.lineStart <= end {
-		to = max(oldest, s.out.lineStart) // nothing after lineStart is a newline
-	}
-	for count := 1; ; count++ {
-		j, ok := s.out.lastIndexByte(oldest, to, '\n')
-		if !ok {
-			break
-		}
-		if count > s.lines+s.rows {
-			return j + 1, true
-		}
-		to = j
-	}
-	if oldest == s.rowStartAt {
-		return oldest, true // the ring starts at a row start: at the beginning of history or where trim cut it
-	}
-	// The oldest held byte is mid-line: start after the first newline, or nowhere if there is none.
-	if j, ok := s.out.indexByte(oldest, end, '\n'); ok {
-		return j + 1, true
-	}
-	return end, false
-}
-
 // WriteInput sends keyboard input to the process.
 func (s *Session) WriteInput(p []byte) error {
 	s.mu.Lock()
@@ -304,15 +114,22 @@ func (s *Session) WriteInput(p []byte) error {
 	return err
 }
 
-// Resize sets the PTY and emulator size; the last client to resize wins.
+// Resize sets the PTY and emulator size; the last client to resize wins. The emulator first sees all output
+// read so far, which the program wrote for the old size.
 func (s *Session) Resize(cols, rows int) error {
 	if !protocol.ValidDimension(cols) || !protocol.ValidDimension(rows) {
 		return protocol.ErrInvalidControl
 	}
+	s.scrMu.Lock()
+	defer s.scrMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cols == cols && s.rows == rows {
 		return nil
+	}
+	s.catchUpScreenLocked()
+	if s.closed {
+		return ErrSessionGone
 	}
 	if !s.exited {
 		if err := s.proc.Resize(cols, rows); err != nil {
@@ -346,76 +163,4 @@ func (s *Session) close() {
 	s.signalProgress()
 	_ = s.proc.Kill()
 	_ = s.proc.Close()
-}
-
-// Client is one attachment. Its position in the output ring is its queue: the reader waits while it is more
-// than flowWindow behind, unless it is stuck; a stuck client overtaken by the ring is dropped and must reattach
-// for a fresh snapshot.
-type Client struct {
-	s          *Session
-	off        uint64
-	progressAt time.Time // when it last read output or had nothing to read
-	stuck      bool
-	notify     chan struct{}
-	buf        []byte
-	gone       bool
-}
-
-func (c *Client) wake() {
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-}
-
-// Wait returns a channel that receives when there may be something for Next.
-func (c *Client) Wait() <-chan struct{} { return c.notify }
-
-// Next returns the next output bytes (valid until the following call), or nil when nothing is pending. It
-// returns ErrTooSlow, ErrSessionGone or ErrExited (with the exit code) when the attachment must end.
-func (c *Client) Next() ([]byte, int, error) {
-	s := c.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, 0, ErrSessionGone
-	}
-	if c.off < s.out.oldest() {
-		return nil, 0, ErrTooSlow
-	}
-	c.progressAt = time.Now()
-	if c.off < s.out.written {
-		n := s.out.readAt(c.buf, c.off)
-		c.off += uint64(n)
-		if c.off < s.out.written {
-			c.wake()
-		} else if s.trimPending {
-			s.trim()
-		}
-		s.signalProgress()
-		return c.buf[:n], 0, nil
-	}
-	if s.exited {
-		return nil, s.exitCode, ErrExited
-	}
-	return nil, 0, nil
-}
-
-// Detach removes the client; the session's grace period starts when the last one leaves.
-func (c *Client) Detach() {
-	s := c.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.gone {
-		return
-	}
-	c.gone = true
-	delete(s.clients, c)
-	if s.trimPending {
-		s.trim()
-	}
-	s.signalProgress()
-	if len(s.clients) == 0 {
-		s.lastDetach = time.Now()
-	}
 }

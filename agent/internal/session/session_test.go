@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -310,5 +311,69 @@ func TestReplayStartsAtLineStartAndKeepsEnoughLines(t *testing.T) {
 	s.out.readAt(got, start)
 	if string(got) != "ab\ncd" {
 		t.Fatalf("replay from a cut line = %q", got)
+	}
+}
+
+// A client attaching while output streams sees, from its snapshot and what follows, exactly the screen of
+// one that saw every byte: the emulator runs behind the reader, so this checks that a snapshot pairs with
+// the ring position the client starts at.
+func TestAttachDuringStreamingOutputIsExact(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, _ := m.Create(CreateRequest{Cols: 40, Rows: 10})
+	whole, _, _, _ := s.Attach()
+	var out bytes.Buffer
+	for i := range 30000 {
+		fmt.Fprintf(&out, "\x1b[3%dmline %d\x1b[0m %s\r\n", i%8, i, strings.Repeat("=", i%50))
+	}
+	streamed := out.Len()
+	go fake.outW.Write(out.Bytes())
+	readN(t, whole, streamed-1000)
+	late, snap, _, err := s.Attach()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole.Detach()
+	out.WriteString("\x1b[2;5Hend")
+	go fake.outW.Write(out.Bytes()[streamed:])
+	term := screen.New(40, 10)
+	term.Write(snap)
+	var live bytes.Buffer
+	for !strings.HasSuffix(live.String(), "end") {
+		b, _, err := late.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		live.Write(b)
+		if b == nil {
+			<-late.Wait()
+		}
+	}
+	term.Write(live.Bytes())
+	want := screen.New(40, 10)
+	want.Write(out.Bytes())
+	for y := range 10 {
+		if got, w := term.Line(y), want.Line(y); got != w {
+			t.Fatalf("row %d = %q, want %q", y, got, w)
+		}
+	}
+}
+
+// Output read before a resize is parsed at the size it was written for, though the emulator lags the reader.
+func TestResizeAppliesAfterEarlierOutput(t *testing.T) {
+	fake := newFake()
+	m := newFakeManager(t, fake)
+	s, _ := m.Create(CreateRequest{Cols: 10, Rows: 3})
+	c, _, _, _ := s.Attach()
+	fake.outW.Write([]byte("0123456789abc"))
+	readN(t, c, 13)
+	if err := s.Resize(20, 3); err != nil {
+		t.Fatal(err)
+	}
+	_, snap, _, _ := s.Attach()
+	term := screen.New(20, 3)
+	term.Write(snap)
+	if l0, l1 := term.Line(0), term.Line(1); l0 != "0123456789" || l1 != "abc" {
+		t.Fatalf("rows = %q, %q; want the wrap of 10 columns", l0, l1)
 	}
 }
