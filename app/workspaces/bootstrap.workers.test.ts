@@ -30,7 +30,7 @@ describe("bootstrap tokens", () => {
     const call = (value: string) =>
       bootstrapAction({
         request: new Request(`http://localhost/api/bootstrap/${value}`, { method: "POST", body: "{}" }),
-        context: { db, config } as never,
+        context: { db, config, cloudflare: { ctx: { waitUntil: () => undefined } } } as never,
         params: { token: value },
       });
     const responses = await Promise.all([call(token), call(token), call(token)]);
@@ -88,7 +88,7 @@ describe("bootstrap tokens", () => {
             method: "POST",
             body: JSON.stringify({ csr }),
           }),
-          context: { db, config } as never,
+          context: { db, config, cloudflare: { ctx: { waitUntil: () => undefined } } } as never,
           params: { token },
         });
       const responses = await Promise.all([call(), call(), call()]);
