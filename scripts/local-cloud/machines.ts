@@ -195,6 +195,8 @@ export interface Machine {
   agent: AgentProcess;
   /** Set once the machine is being torn down, so a late boot step does not start anything. */
   stopped: boolean;
+  /** The local cloud's URL: the agent's upstreams that stand in for outside APIs (the Anthropic API) live there. */
+  cloudUrl: string;
   exited: Promise<void>;
 }
 
@@ -383,10 +385,11 @@ export function groupAlive(pid: number): boolean {
   }
 }
 
-export function newMachine(serverId: number, dir: string, address: string): Machine {
+export function newMachine(serverId: number, dir: string, address: string, cloudUrl = ""): Machine {
   return {
     serverId,
     dir,
+    cloudUrl,
     stopped: false,
     exited: Promise.resolve(),
     agent: {
@@ -542,6 +545,7 @@ async function startAgent(
     SAM_WORKSPACE_DIR: join(dir, "workspace"),
     SAM_RUN_DIR: join(dir, "run/sam-agent"),
     SAM_TOOLS_DIR: paths.toolsDir,
+    ...(machine.cloudUrl ? { SAM_ANTHROPIC_URL: `${machine.cloudUrl}/anthropic` } : {}),
     ...(agent.sessionUser && paths.sessionHome
       ? { SAM_SESSION_USER: agent.sessionUser, SAM_SESSION_HOME: paths.sessionHome }
       : {}),

@@ -13,6 +13,7 @@ import { Faults, SERVICES, type FaultKind, type Service } from "./faults";
 import { GitHub } from "./github";
 import { Hetzner } from "./hetzner";
 import { BodyTooLargeError, readBody, sendJson } from "./http";
+import { AnthropicApi } from "./anthropic";
 import { AGENT_PORT, destroyMachine, killNow, logTail, type Machine } from "./machines";
 import { handleNpmRegistry } from "./npm-registry";
 
@@ -23,17 +24,27 @@ export interface LocalCloud {
   state(): LocalCloudState;
   /** Resolves when background work started so far (boots, deletions) has finished. */
   settled(): Promise<void>;
-  services: { hetzner: Hetzner; cloudflare: Cloudflare; github: GitHub; faults: Faults };
+  services: { hetzner: Hetzner; cloudflare: Cloudflare; github: GitHub; faults: Faults; anthropic: AnthropicApi };
   close(): Promise<void>;
 }
 
 export type LocalCloudState = ReturnType<typeof snapshot>;
 
-const PREFIXES: Array<[string, Service | "github-web" | "admin" | "npm-registry"]> = [
+/**
+ * The credentials the Anthropic stand-in accepts: save one of them in SAM's Settings and a chat's model proxy
+ * sends it upstream (any other key gets the API's 401). They match the Settings form's formats.
+ */
+export const LOCAL_ANTHROPIC_API_KEY = "sk-ant-api03-local-cloud-test-key-000000000000";
+export const LOCAL_CLAUDE_OAUTH_TOKEN = "sk-ant-oat01-local-cloud-test-token-0000000000";
+
+const PREFIXES: Array<[string, Service | "github-web" | "admin" | "npm-registry" | "anthropic" | "anthropic-admin"]> = [
   ["/hetzner/v1", "hetzner"],
   ["/cloudflare/client/v4", "cloudflare"],
   ["/github-api", "github"],
   ["/github", "github-web"],
+  // The Anthropic Messages API stand-in local servers' chats talk to (SAM_ANTHROPIC_URL), and its test controls.
+  ["/anthropic", "anthropic"],
+  ["/_local/anthropic", "anthropic-admin"],
   ["/_local", "admin"],
   // Node.js and npm archives for cloud-init on the local servers (npm-registry.ts).
   ["/npm-registry", "npm-registry"],
@@ -62,6 +73,7 @@ function snapshot(
   github: GitHub,
   machines: Map<number, Machine>,
   faults: Faults,
+  anthropic: AnthropicApi,
 ) {
   const hetznerState = hetzner.state();
   return {
@@ -70,6 +82,7 @@ function snapshot(
     cloudflare: cloudflare.state(),
     github: github.state(),
     faults: faults.describe(),
+    anthropic: { pending_replies: anthropic.pending(), requests: anthropic.requests().length },
   };
 }
 
@@ -96,6 +109,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const hetzner = new Hetzner(cloud);
   const cloudflare = new Cloudflare(cloud);
   const github = new GitHub(cloud);
+  const anthropic = new AnthropicApi({ apiKeys: [LOCAL_ANTHROPIC_API_KEY], oauthTokens: [LOCAL_CLAUDE_OAUTH_TOKEN] });
   const edge = new Edge(cloud, hetzner, cloudflare, options.edgePort ?? AGENT_PORT);
   const settled = async () => {
     while (pending.size) await Promise.allSettled([...pending]);
@@ -111,6 +125,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     hetzner.reset();
     cloudflare.reset();
     github.reset();
+    anthropic.reset();
   };
 
   async function admin(r: Request): Promise<void> {
@@ -124,7 +139,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         case "GET /health":
           return sendJson(r.res, 200, { ok: true, url: cloud.url, servers: hetzner.serverCount });
         case "GET /state":
-          return sendJson(r.res, 200, snapshot(hetzner, cloudflare, github, machines, faults));
+          return sendJson(r.res, 200, snapshot(hetzner, cloudflare, github, machines, faults, anthropic));
         case "GET /faults":
           return sendJson(r.res, 200, { faults: faults.describe() });
         case "POST /faults": {
@@ -242,13 +257,16 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     if (!match)
       return sendJson(res, 404, {
         error:
-          "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api, /npm-registry and /_local",
+          "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api, /npm-registry, /anthropic and /_local",
       });
     const [prefix, service] = match;
     const path = url.pathname.slice(prefix.length) || "/";
     let body: Promise<Buffer> | undefined;
     const r: Request = { req, res, method: req.method ?? "GET", path, url, body: () => (body ??= readBody(req)) };
     if (service === "npm-registry") return handleNpmRegistry(r);
+    // The stand-in reads its own (up to 32 MB) body and has no faults of its own: scripted errors cover that.
+    if (service === "anthropic") return anthropic.handle(r);
+    if (service === "anthropic-admin") return anthropic.handleAdmin(r);
     if (service !== "admin") {
       const fault = faults.take(service === "github-web" ? "github" : service, r.method, path);
       if (fault && (await faults.apply(fault, req, res)) === "handled") return;
@@ -312,9 +330,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   return {
     url: cloud.url,
     port,
-    state: () => snapshot(hetzner, cloudflare, github, machines, faults),
+    state: () => snapshot(hetzner, cloudflare, github, machines, faults, anthropic),
     settled,
-    services: { hetzner, cloudflare, github, faults },
+    services: { hetzner, cloudflare, github, faults, anthropic },
     close,
   };
 }

@@ -162,7 +162,7 @@ export class Servers {
     );
     const dir = join(this.store.cloud.dir, "servers", String(server.id));
     mkdirSync(dir, { recursive: true });
-    const machine = newMachine(server.id, dir, ipv4);
+    const machine = newMachine(server.id, dir, ipv4, this.store.cloud.url);
     this.store.cloud.machines.set(server.id, machine);
     const boot = async () => {
       // Always yield first: the create response shows the server still initializing, as Hetzner's does.
