@@ -212,7 +212,7 @@ func TestStepsCloneInstallReady(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(workspace, ".git", "HEAD")); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
 		t.Fatalf("the clone does not belong to the workspace user: %v", err)
 	}
-	wantArgs := "install --global --prefix " + tools + " --no-audit --no-fund --no-update-notifier @anthropic-ai/claude-code@2.1.332"
+	wantArgs := "install --global --prefix " + tools + " --no-audit --no-fund --no-update-notifier @anthropic-ai/claude-code@2.1.332 @agentclientprotocol/claude-agent-acp@0.101.0"
 	if strings.Join(npm.Args, " ") != wantArgs || npm.User != nil {
 		t.Fatalf("npm %+v, want %q as the agent's user", npm, wantArgs)
 	}

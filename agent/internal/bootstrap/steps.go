@@ -46,18 +46,23 @@ type Command struct {
 	Args []string
 }
 
-// CLI is a coding-agent CLI the boot installs: a pinned npm package and the command it provides.
+// CLI is a coding-agent CLI the boot installs: a pinned npm package and the command it provides, and the
+// pinned ACP adapter the chat runs it through (agent/internal/chat looks for AdapterCommand in bin/).
 type CLI struct {
-	Package string
-	Version string
-	Command string
+	Package        string
+	Version        string
+	Command        string
+	Adapter        string
+	AdapterVersion string
+	AdapterCommand string
 }
 
 // CLIs maps agent_cli values to what gets installed. Versions are pinned: a workspace gets the CLI this agent
 // was tested with, not whatever was published this morning.
 var CLIs = map[string]CLI{
-	"claude-code": {Package: "@anthropic-ai/claude-code", Version: "2.1.332", Command: "claude"},
-	"codex":       {Package: "@openai/codex", Version: "0.171.0", Command: "codex"},
+	"claude-code": {Package: "@anthropic-ai/claude-code", Version: "2.1.332", Command: "claude",
+		Adapter: "@agentclientprotocol/claude-agent-acp", AdapterVersion: "0.101.0", AdapterCommand: "claude-agent-acp"},
+	"codex": {Package: "@openai/codex", Version: "0.171.0", Command: "codex"},
 }
 
 func (s *Steps) report(ctx context.Context, step, status, msg string) {
@@ -165,18 +170,25 @@ func (s *Steps) installCLI(ctx context.Context, name string) {
 		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("Node.js and npm are not installed in %s, so %s cannot be installed: cloud-init downloads them before the agent starts, and its download failed or did not match its SHA-256 (see /var/log/cloud-init-output.log on the server). The terminal works without it.", filepath.Join(s.ToolsDir, "node"), spec))
 		return
 	}
-	s.report(ctx, "install-agent-cli", "started", "installing "+spec+" into "+s.ToolsDir)
+	specs, commands := []string{spec}, []string{cli.Command}
+	if cli.Adapter != "" {
+		specs = append(specs, cli.Adapter+"@"+cli.AdapterVersion)
+		commands = append(commands, cli.AdapterCommand)
+	}
+	s.report(ctx, "install-agent-cli", "started", "installing "+strings.Join(specs, " ")+" into "+s.ToolsDir)
 	env := withPath(s.AgentEnv, nodeBin)
-	out, err := s.run(ctx, Command{Env: env, Name: filepath.Join(nodeBin, "npm"), Args: []string{
-		"install", "--global", "--prefix", s.ToolsDir, "--no-audit", "--no-fund", "--no-update-notifier", spec,
-	}})
+	out, err := s.run(ctx, Command{Env: env, Name: filepath.Join(nodeBin, "npm"), Args: append([]string{
+		"install", "--global", "--prefix", s.ToolsDir, "--no-audit", "--no-fund", "--no-update-notifier",
+	}, specs...)})
 	if err != nil {
-		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("npm install %s failed: %v: %s", spec, err, lastLine(out)))
+		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("npm install %s failed: %v: %s", strings.Join(specs, " "), err, lastLine(out)))
 		return
 	}
-	if _, err := os.Stat(filepath.Join(s.ToolsDir, "bin", cli.Command)); err != nil {
-		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("npm installed %s but %s/bin/%s is missing", spec, s.ToolsDir, cli.Command))
-		return
+	for _, command := range commands {
+		if _, err := os.Stat(filepath.Join(s.ToolsDir, "bin", command)); err != nil {
+			s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("npm installed %s but %s/bin/%s is missing", strings.Join(specs, " "), s.ToolsDir, command))
+			return
+		}
 	}
 	s.report(ctx, "install-agent-cli", "ok", fmt.Sprintf("installed %s (%s)", spec, cli.Command))
 }
