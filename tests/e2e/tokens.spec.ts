@@ -67,7 +67,8 @@ async function openTerminal(page: Page, id: string) {
   await page.goto(`/workspaces/${id}/terminal`);
   const screen = page.getByTestId("terminal").locator(".xterm-rows");
   await expect(screen).toContainText(/[$#]/, { timeout: 30_000 });
-  await expect(page.getByTestId("connection-status")).toHaveText("Connected");
+  // The status badge shows only while not connected.
+  await expect(page.getByTestId("connection-status")).toHaveCount(0);
   return screen;
 }
 
@@ -161,11 +162,12 @@ test("with a read-only App, git push is refused and the timeline names the permi
   page,
   request,
 }) => {
+  // sam-other signs in first, so SAM knows whose installation the webhook announces.
+  await signIn(page, "sam-other");
   const installed = await request.post(`${CLOUD}/_local/github/installations`, {
     data: { login: "sam-other", permissions: { contents: "read", metadata: "read" }, webhook: true },
   });
   expect(installed.status()).toBe(201);
-  await signIn(page, "sam-other");
   await saveHetznerToken(page);
   await expect(page.getByTestId("saved-hetzner")).toBeVisible();
   await page.goto("/workspaces/new");
@@ -194,9 +196,9 @@ test("with a read-only App, git push is refused and the timeline names the permi
   await other.goto("/dashboard");
   await other.getByTestId("user-menu").click();
   await other.getByRole("button", { name: "Sign out" }).click();
-  await expect(page.getByTestId("connection-status")).not.toHaveText("Connected", { timeout: 60_000 });
+  await expect(page.getByTestId("connection-status")).toBeVisible({ timeout: 60_000 });
   await page.waitForTimeout(5_000);
-  await expect(page.getByTestId("connection-status")).not.toHaveText("Connected");
+  await expect(page.getByTestId("connection-status")).toBeVisible();
 });
 
 test("removing a user from the allow-list stops their workspace and drops their open terminal", async ({
@@ -218,7 +220,7 @@ test("removing a user from the allow-list stops their workspace and drops their 
   await adminPage.getByRole("button", { name: "Save policy" }).click();
   await expect(adminPage.getByRole("status")).toContainText("Instance policy saved");
 
-  await expect(page.getByTestId("connection-status")).not.toHaveText("Connected", { timeout: 60_000 });
+  await expect(page.getByTestId("connection-status")).toBeVisible({ timeout: 60_000 });
   await expect.poll(async () => (await serverOf(request, id))?.agent?.alive ?? false, { timeout: 60_000 }).toBe(false);
 
   // Open the instance again for the specs that follow.
