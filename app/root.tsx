@@ -69,7 +69,9 @@ export function Layout({ children }: { children: ReactNode }) {
           <>
             <SiteHeader user={root?.user ?? null} theme={theme} />
             <main className="mx-auto w-full max-w-6xl flex-1 px-4 py-8">{children}</main>
-            <footer className="py-6 text-center text-xs text-zinc-500">SAM {root?.version ?? ""}</footer>
+            <footer className="py-6 text-center text-xs text-zinc-600 dark:text-zinc-400">
+              SAM {root?.version ?? ""}
+            </footer>
           </>
         )}
         <Toaster toast={root?.toast ?? null} />

@@ -11,11 +11,11 @@ const time = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeStyle: "me
 
 /** The audit log, newest first; details are shown as recorded (they never hold a secret). */
 export function AuditTable({ entries, showUser = false }: { entries: AuditRow[]; showUser?: boolean }) {
-  if (!entries.length) return <p className="text-sm text-zinc-500">Nothing recorded yet.</p>;
+  if (!entries.length) return <p className="text-sm text-zinc-600 dark:text-zinc-400">Nothing recorded yet.</p>;
   return (
     <div className="overflow-x-auto">
       <table className="w-full text-left text-sm" aria-label="Audit log">
-        <thead className="text-xs text-zinc-500 uppercase">
+        <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
           <tr>
             <th className="py-2 pr-4">Time (UTC)</th>
             {showUser ? <th className="py-2 pr-4">User</th> : null}

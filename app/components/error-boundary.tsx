@@ -33,7 +33,7 @@ export function GeneralErrorBoundary({ doing }: { doing?: string }) {
   }
   return (
     <div className="mx-auto max-w-xl py-16 text-center" role="alert">
-      {status ? <p className="text-sm font-semibold text-indigo-600 dark:text-indigo-400">{status}</p> : null}
+      {status ? <p className="text-sm font-semibold text-indigo-700 dark:text-indigo-400">{status}</p> : null}
       <h1 className="mt-2 text-2xl font-semibold">{title}</h1>
       <p className="mt-3 whitespace-pre-line text-zinc-600 dark:text-zinc-400">{body}</p>
       <Link to="/" className="btn-secondary mt-6">

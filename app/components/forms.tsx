@@ -40,7 +40,7 @@ export function Field({
         className="mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-1.5 font-mono text-sm shadow-sm focus:border-indigo-500 aria-[invalid]:border-red-500 dark:border-zinc-700 dark:bg-zinc-950"
       />
       {hint ? (
-        <p id={hintId} className="mt-1 text-xs text-zinc-500">
+        <p id={hintId} className="mt-1 text-xs text-zinc-600 dark:text-zinc-400">
           {hint}
         </p>
       ) : null}

@@ -65,7 +65,7 @@ export function WorkspacePrerequisites({ missing }: { missing: string[] }) {
       <ul className="list-inside list-disc text-sm text-zinc-600 dark:text-zinc-400">
         {missing.includes("hetzner-token") ? (
           <li>
-            <Link to="/settings" className="text-indigo-600 underline">
+            <Link to="/settings" className="text-indigo-700 underline dark:text-indigo-300">
               Add your Hetzner Cloud token
             </Link>{" "}
             so SAM can create servers in your project.
@@ -73,7 +73,7 @@ export function WorkspacePrerequisites({ missing }: { missing: string[] }) {
         ) : null}
         {missing.includes("installation") ? (
           <li>
-            <Link to="/settings" className="text-indigo-600 underline">
+            <Link to="/settings" className="text-indigo-700 underline dark:text-indigo-300">
               Install the GitHub App
             </Link>{" "}
             on the repositories your workspaces should clone.
@@ -82,7 +82,7 @@ export function WorkspacePrerequisites({ missing }: { missing: string[] }) {
         {missing.includes("github-sign-in") ? (
           <li>
             Your GitHub sign-in has expired, so SAM cannot list your repositories:{" "}
-            <Link to="/login?redirectTo=/workspaces/new" className="text-indigo-600 underline">
+            <Link to="/login?redirectTo=/workspaces/new" className="text-indigo-700 underline dark:text-indigo-300">
               sign in again
             </Link>
             .

@@ -36,7 +36,7 @@ export default function Index() {
       <ol className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
         {steps.map((step, index) => (
           <li key={step.title} className="card">
-            <p className="font-mono text-sm text-indigo-600 dark:text-indigo-400">
+            <p className="font-mono text-sm text-indigo-700 dark:text-indigo-400">
               {String(index + 1).padStart(2, "0")}
             </p>
             <h2 className="mt-2 font-semibold">{step.title}</h2>

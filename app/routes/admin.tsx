@@ -124,7 +124,7 @@ export default function Admin() {
           Users ({users.length})
         </h2>
         <table className="mt-3 w-full text-left text-sm" aria-label="Users">
-          <thead className="text-xs text-zinc-500 uppercase">
+          <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
             <tr>
               <th className="py-2">Login</th>
               <th className="py-2">Joined</th>
@@ -151,7 +151,7 @@ export default function Admin() {
         </h2>
         {workspaces.length ? (
           <table className="mt-3 w-full text-left text-sm" aria-label="All workspaces">
-            <thead className="text-xs text-zinc-500 uppercase">
+            <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
               <tr>
                 <th className="py-2">Name</th>
                 <th className="py-2">Owner</th>
@@ -175,7 +175,7 @@ export default function Admin() {
             </tbody>
           </table>
         ) : (
-          <p className="mt-3 text-sm text-zinc-500">No workspaces yet.</p>
+          <p className="mt-3 text-sm text-zinc-600 dark:text-zinc-400">No workspaces yet.</p>
         )}
       </section>
 

@@ -68,8 +68,10 @@ export default function Settings() {
               <li key={installation.installationId} className="flex items-center justify-between px-4 py-2 text-sm">
                 <span>
                   <span className="font-medium">{installation.accountLogin}</span>{" "}
-                  <span className="text-zinc-500">({installation.accountType})</span>
-                  {installation.suspended ? <span className="ml-2 text-amber-600">suspended</span> : null}
+                  <span className="text-zinc-600 dark:text-zinc-400">({installation.accountType})</span>
+                  {installation.suspended ? (
+                    <span className="ml-2 text-amber-700 dark:text-amber-400">suspended</span>
+                  ) : null}
                 </span>
                 <span className="text-zinc-600 dark:text-zinc-400">
                   {installation.repositorySelection === "all" ? "all repositories" : "selected repositories"}
@@ -81,7 +83,7 @@ export default function Settings() {
             ))}
           </ul>
         ) : (
-          <p className="mt-4 text-sm text-zinc-500">No installation yet.</p>
+          <p className="mt-4 text-sm text-zinc-600 dark:text-zinc-400">No installation yet.</p>
         )}
         <a href={installUrl} className="btn-secondary mt-4">
           Install the GitHub App
@@ -123,7 +125,7 @@ function SavedCredential({ kind, last4, updatedAt }: { kind: string; last4: stri
     >
       <span>
         {credentialLabel(kind)} ending in <span className="font-mono font-semibold">{last4}</span>
-        <span className="text-zinc-500"> · saved {dateFormat.format(new Date(updatedAt))} UTC</span>
+        <span className="text-zinc-600 dark:text-zinc-400"> · saved {dateFormat.format(new Date(updatedAt))} UTC</span>
       </span>
       <Form method="post">
         <input type="hidden" name="intent" value="remove" />

@@ -9,7 +9,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 const tab = ({ isActive }: { isActive: boolean }) =>
-  `border-b-2 px-1 pb-2 text-sm font-medium ${isActive ? "border-indigo-600 text-zinc-900 dark:text-white" : "border-transparent text-zinc-500 hover:text-zinc-700"}`;
+  `border-b-2 px-1 pb-2 text-sm font-medium ${isActive ? "border-indigo-600 text-zinc-900 dark:text-white" : "border-transparent text-zinc-600 hover:text-zinc-800 dark:text-zinc-400 dark:hover:text-zinc-200"}`;
 
 export default function SettingsLayout() {
   return (

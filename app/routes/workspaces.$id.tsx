@@ -177,13 +177,13 @@ export default function WorkspacePage() {
     <div className="space-y-6">
       <div className="flex flex-wrap items-center justify-between gap-4">
         <div>
-          <Link to="/dashboard" className="text-sm text-indigo-600 underline">
+          <Link to="/dashboard" className="text-sm text-indigo-700 underline dark:text-indigo-300">
             Workspaces
           </Link>
           <h1 className="mt-1 flex items-center gap-3 text-2xl font-semibold">
             {workspace.name} <WorkspaceStatusBadge status={workspace.status} />
           </h1>
-          <p className="mt-1 font-mono text-xs text-zinc-500">ws-{workspace.id}</p>
+          <p className="mt-1 font-mono text-xs text-zinc-600 dark:text-zinc-400">ws-{workspace.id}</p>
         </div>
         <div className="flex flex-wrap items-center gap-2">
           {workspace.status === "running" ? (
@@ -281,7 +281,7 @@ export default function WorkspacePage() {
 function Detail({ label, children }: { label: string; children: React.ReactNode }) {
   return (
     <div>
-      <dt className="text-xs uppercase tracking-wide text-zinc-500">{label}</dt>
+      <dt className="text-xs uppercase tracking-wide text-zinc-600 dark:text-zinc-400">{label}</dt>
       <dd className="mt-0.5">{children}</dd>
     </div>
   );

@@ -107,6 +107,7 @@ export default function TerminalPage() {
     );
   }
 
+  const activeSession = sessions?.find((session) => session.id === activeId);
   const newSession = async () => {
     const created = await api.create({ name: `shell ${(sessions?.length ?? 0) + 1}` });
     await refresh();
@@ -129,38 +130,35 @@ export default function TerminalPage() {
   return (
     <div className="flex h-dvh flex-col">
       <TerminalBar workspace={workspace} />
-      <div
-        role="tablist"
-        aria-label="Terminal sessions"
-        className="flex items-center gap-1 overflow-x-auto border-b border-zinc-200 bg-white px-2 dark:border-zinc-800 dark:bg-zinc-900"
-      >
-        {(sessions ?? []).map((session) => (
-          <div
-            key={session.id}
-            className={`flex shrink-0 items-center border-b-2 ${session.id === activeId ? "border-indigo-600 text-zinc-900 dark:text-zinc-100" : "border-transparent text-zinc-600 dark:text-zinc-400"}`}
-          >
+      <div className="flex items-center gap-1 border-b border-zinc-200 bg-white px-2 dark:border-zinc-800 dark:bg-zinc-900">
+        <div role="tablist" aria-label="Terminal sessions" className="flex min-w-0 items-center gap-1 overflow-x-auto">
+          {(sessions ?? []).map((session) => (
             <button
+              key={session.id}
               type="button"
               role="tab"
               aria-selected={session.id === activeId}
               onClick={() => select(session.id)}
               onDoubleClick={() => renameSession(session)}
-              className="px-3 py-1 text-sm"
+              className={`shrink-0 border-b-2 px-3 py-1 text-sm ${session.id === activeId ? "border-indigo-600 text-zinc-900 dark:text-zinc-100" : "border-transparent text-zinc-600 dark:text-zinc-400"}`}
               title="Double-click to rename"
             >
               {session.name}
               {session.exited ? " (ended)" : ""}
             </button>
-            <button
-              type="button"
-              onClick={() => closeSession(session.id)}
-              aria-label={`Close ${session.name}`}
-              className="px-1 text-xs opacity-70 hover:opacity-100"
-            >
-              ×
-            </button>
-          </div>
-        ))}
+          ))}
+        </div>
+        {activeSession ? (
+          <button
+            type="button"
+            onClick={() => closeSession(activeSession.id)}
+            aria-label={`Close ${activeSession.name}`}
+            title={`Close ${activeSession.name}`}
+            className="px-2 py-1 text-sm text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"
+          >
+            ×
+          </button>
+        ) : null}
         <button
           type="button"
           onClick={newSession}
@@ -212,7 +210,7 @@ function TerminalBar({
   return (
     <header className="relative flex flex-wrap items-center gap-x-3 gap-y-1 border-b border-zinc-200 bg-white px-3 py-1.5 text-sm dark:border-zinc-800 dark:bg-zinc-900">
       <Link to={here} className="font-semibold hover:underline" aria-label={`${workspace.name}: back to the workspace`}>
-        <span aria-hidden className="mr-1 text-zinc-500">
+        <span aria-hidden className="mr-1 text-zinc-600 dark:text-zinc-400">
           ←
         </span>
         {workspace.name}
@@ -249,6 +247,8 @@ function TerminalBar({
           onKeyDown={(event) => {
             if (event.key === "Escape") setMenuOpen(false);
           }}
+          // Each action ends in a navigation (back here with a toast, or to the workspace): the menu has done its job.
+          onSubmit={() => setMenuOpen(false)}
         >
           <Form method="post" action={here}>
             <input type="hidden" name="intent" value="keep-alive" />

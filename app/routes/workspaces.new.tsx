@@ -55,7 +55,7 @@ export default function NewWorkspace() {
     <div className="mx-auto max-w-2xl space-y-6">
       <div className="flex items-center justify-between">
         <h1 className="text-2xl font-semibold">New workspace</h1>
-        <Link to="/dashboard" className="text-sm text-indigo-600 underline">
+        <Link to="/dashboard" className="text-sm text-indigo-700 underline dark:text-indigo-300">
           Back to workspaces
         </Link>
       </div>
