@@ -195,6 +195,8 @@ export interface Machine {
   agent: AgentProcess;
   /** Set once the machine is being torn down, so a late boot step does not start anything. */
   stopped: boolean;
+  /** cloud-init's power_state asked for a poweroff (its condition held) once the boot finished. */
+  poweredOff?: boolean;
   /** The local cloud's URL: the agent's upstreams that stand in for outside APIs (the Anthropic API) live there. */
   cloudUrl: string;
   exited: Promise<void>;
@@ -210,14 +212,34 @@ export interface CloudInitPlan {
   packages: string[];
   /** runcmd, in order: a shell script to run, or the agent's start. */
   commands: Array<{ kind: "shell"; script: string } | { kind: "start-agent" } | { kind: "other"; text: string }>;
+  /** power_state with mode poweroff: the shell condition that must succeed first (null: none). */
+  powerOff: { condition: string | null } | null;
 }
 
 /** Reads what the local cloud needs from `#cloud-config` user-data. Throws on YAML it cannot parse. */
 export function planFromUserData(userData: string): CloudInitPlan {
-  const plan: CloudInitPlan = { agentEnv: null, downloadUrl: null, files: [], users: [], packages: [], commands: [] };
+  const plan: CloudInitPlan = {
+    agentEnv: null,
+    downloadUrl: null,
+    files: [],
+    users: [],
+    packages: [],
+    commands: [],
+    powerOff: null,
+  };
   const doc = parseYaml(userData) as unknown;
   if (!doc || typeof doc !== "object") return plan;
-  const config = doc as { write_files?: unknown; runcmd?: unknown; users?: unknown; packages?: unknown };
+  const config = doc as {
+    write_files?: unknown;
+    runcmd?: unknown;
+    users?: unknown;
+    packages?: unknown;
+    power_state?: { mode?: unknown; condition?: unknown };
+  };
+  if (config.power_state?.mode === "poweroff") {
+    const condition = config.power_state.condition;
+    plan.powerOff = { condition: typeof condition === "string" ? condition : null };
+  }
   if (Array.isArray(config.write_files)) {
     for (const file of config.write_files as Array<{
       path?: unknown;
@@ -448,7 +470,9 @@ export async function runCloudInit(
   } catch (error) {
     return fail(`user-data is not valid YAML: ${(error as Error).message}`);
   }
-  if (plan.agentEnv === null) return fail(`user-data has no write_files entry for ${AGENT_ENV_PATH}`);
+  // A server that starts no agent (an image build) only runs its commands.
+  const startsAgent = plan.commands.some((c) => c.kind === "start-agent");
+  if (plan.agentEnv === null && startsAgent) return fail(`user-data has no write_files entry for ${AGENT_ENV_PATH}`);
   const inServer = (path: string) => join(dir, path);
   const toolsDir = inServer("opt/sam");
   // users: the first one is who the agent's SAM_SESSION_USER names; it gets a uid of its own.
@@ -480,14 +504,15 @@ export async function runCloudInit(
     writeFileSync(target, localScript(file.content, dir), { mode: file.permissions ?? 0o644 });
   }
   const envFile = inServer(AGENT_ENV_PATH);
-  writeFileSync(envFile, plan.agentEnv, { mode: 0o600 });
+  if (plan.agentEnv !== null) writeFileSync(envFile, plan.agentEnv, { mode: 0o600 });
   const notShipped = linkTools(binDir, plan.packages);
   if (notShipped.length)
     writeFileSync(cloudInitLog, `packages: this machine has no ${notShipped.join(", ")} to stand in for them\n`, {
       flag: "a",
     });
-  if (!plan.downloadUrl) return fail("user-data runcmd names no agent download URL (…/api/agent/download?…)");
-  agent.downloadUrl = withHostArch(plan.downloadUrl);
+  if (!plan.downloadUrl && startsAgent)
+    return fail("user-data runcmd names no agent download URL (…/api/agent/download?…)");
+  if (plan.downloadUrl) agent.downloadUrl = withHostArch(plan.downloadUrl);
   const binary = inServer("vm-agent");
   const bootEnv = { PATH: binDir, HOME: inServer("root"), LANG: "C.UTF-8" };
   let lastFailure: string | null = null;
@@ -511,6 +536,13 @@ export async function runCloudInit(
     if (!existsSync(binary))
       return fail(`agent download ${agent.downloadUrl} failed: ${lastFailure ?? "runcmd did not save it"}`);
     await startAgent(machine, binary, envFile, { binDir, toolsDir, sessionHome }, log, fail);
+  }
+  if (plan.powerOff && !machine.stopped) {
+    const { condition } = plan.powerOff;
+    const held =
+      condition === null ||
+      (await runScript(localScript(condition, dir), bootEnv, inServer("root"), cloudInitLog)).code === 0;
+    if (held) machine.poweredOff = true;
   }
 }
 

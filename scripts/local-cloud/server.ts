@@ -79,6 +79,7 @@ function snapshot(
   return {
     servers: hetznerState.servers.map((server) => ({ ...server, agent: machineState(machines.get(server.id)) })),
     firewalls: hetznerState.firewalls,
+    images: hetznerState.images,
     cloudflare: cloudflare.state(),
     github: github.state(),
     faults: faults.describe(),

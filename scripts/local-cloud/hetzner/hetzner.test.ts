@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LocalCloud } from "../server";
 import { call, contractErrors, HETZNER_TOKEN, startTestCloud } from "../test-support";
@@ -304,5 +306,87 @@ describe("fault injection", () => {
       }),
     ).rejects.toThrow();
     await call(cloud.url, "DELETE", "/_local/faults");
+  });
+});
+
+describe("Hetzner images", () => {
+  // An image build: installs into /opt/sam, writes its marker, and powers off once the marker is there.
+  const buildUserData = `#cloud-config
+runcmd:
+  - [sh, -c, "mkdir -p /opt/sam/bin && echo 'version=v1' > /opt/sam/sam-image"]
+power_state:
+  mode: poweroff
+  condition: "test -f /opt/sam/sam-image"
+`;
+  const serverDir = (id: number) => cloud.state().servers.find((s) => s.id === id)!.agent!.dir;
+
+  it("snapshots a server (creating, then available), lists it by label, boots a server from it and deletes it", async () => {
+    const built = await h("POST", "/servers", server("image-build", { user_data: buildUserData }));
+    await cloud.settled();
+    const buildId = built.json.server.id;
+    // power_state: the build shut itself down once its condition held.
+    expect((await h("GET", `/servers/${buildId}`)).json.server.status).toBe("off");
+
+    const labels = { "managed-by": "sam", "sam-image-version": "v1" };
+    const created = await h("POST", `/servers/${buildId}/actions/create_image`, {
+      type: "snapshot",
+      description: "SAM image v1",
+      labels,
+    });
+    expect(created.status).toBe(201);
+    expect(contractErrors("hetzner", "operations.create_image.201", created.json)).toEqual([]);
+    expect(created.json.image).toMatchObject({ type: "snapshot", status: "creating", labels, name: null });
+    expect(created.json.action.command).toBe("create_image");
+    const imageId = created.json.image.id;
+    // Not bootable until it is available; the server is locked while the action runs.
+    const early = await h("POST", "/servers", server("too-early", { image: imageId }));
+    expect(early.status).toBe(422);
+    expect(early.json.error.details.fields[0].name).toBe("image");
+    expect((await h("DELETE", `/servers/${buildId}`)).status).toBe(423);
+    await cloud.settled();
+
+    const listed = await h("GET", "/images?type=snapshot&label_selector=managed-by=sam,sam-image-version=v1");
+    expect(contractErrors("hetzner", "operations.list_images.200", listed.json)).toEqual([]);
+    expect(listed.json.images.map((i: { id: number; status: string }) => [i.id, i.status])).toEqual([
+      [imageId, "available"],
+    ]);
+    expect((await h("GET", "/images?type=snapshot&label_selector=sam-image-version=v0")).json.images).toEqual([]);
+    expect(
+      (await h("GET", "/images?type=system")).json.images.every((i: { type: string }) => i.type === "system"),
+    ).toBe(true);
+    const got = await h("GET", `/images/${imageId}`);
+    expect(contractErrors("hetzner", "operations.get_image.200", got.json)).toEqual([]);
+    expect(got.json.image.created_from).toEqual({ id: buildId, name: "image-build" });
+
+    // The build server can go; the image stays, and a server made from it starts with the build's files.
+    expect((await h("DELETE", `/servers/${buildId}`)).status).toBe(200);
+    const booted = await h("POST", "/servers", server("from-image", { image: imageId }));
+    expect(booted.status).toBe(201);
+    expect(booted.json.server.image.id).toBe(imageId);
+    await cloud.settled();
+    const dir = serverDir(booted.json.server.id);
+    expect(readFileSync(join(dir, "opt/sam/sam-image"), "utf8")).toBe("version=v1\n");
+    expect(existsSync(join(dir, "cloud-init.log"))).toBe(true);
+
+    expect((await h("DELETE", `/images/${imageId}`)).status).toBe(204);
+    const gone = await h("GET", `/images/${imageId}`);
+    expect(gone.status).toBe(404);
+    expect(contractErrors("hetzner", "operations.get_image.4xx", gone.json)).toEqual([]);
+    expect((await h("DELETE", "/images/161547269")).status).toBe(422);
+    expect((await h("POST", "/servers", server("after-delete", { image: imageId }))).status).toBe(422);
+    await h("DELETE", `/servers/${booted.json.server.id}`);
+  });
+
+  it("refuses a backup (backups are not enabled) and bad labels with 422", async () => {
+    const res = await h("POST", "/servers", server("no-backups"));
+    await cloud.settled();
+    const backup = await h("POST", `/servers/${res.json.server.id}/actions/create_image`, { type: "backup" });
+    expect(backup.status).toBe(422);
+    expect(contractErrors("hetzner", "operations.create_image.4xx", backup.json)).toEqual([]);
+    const badLabels = await h("POST", `/servers/${res.json.server.id}/actions/create_image`, {
+      labels: { "hetzner.cloud/x": "y" },
+    });
+    expect(badLabels.status).toBe(422);
+    await h("DELETE", `/servers/${res.json.server.id}`);
   });
 });

@@ -4,8 +4,9 @@ import type { CloudContext, Request } from "../context";
 import { BodyTooLargeError, sendJson } from "../http";
 import { RefillingLimiter } from "../rate-limit";
 import { HetznerError, list, notFound, paginate } from "./api";
-import { datacenterJson, IMAGES, imageJson, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./catalog";
+import { datacenterJson, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./catalog";
 import { admitsTcp, Firewalls } from "./firewalls";
+import { Images } from "./images";
 import { Servers } from "./servers";
 import { actionJson, HetznerStore, type HetznerServer } from "./store";
 
@@ -14,10 +15,12 @@ export class Hetzner {
   private readonly store: HetznerStore;
   private readonly servers: Servers;
   private readonly firewalls: Firewalls;
+  private readonly images: Images;
 
   constructor(cloud: CloudContext) {
     this.store = new HetznerStore(cloud);
-    this.servers = new Servers(this.store);
+    this.images = new Images(this.store);
+    this.servers = new Servers(this.store, this.images);
     this.firewalls = new Firewalls(this.store);
   }
 
@@ -153,29 +156,8 @@ export class Hetzner {
           headers: page.headers,
         };
       }
-      case "images": {
-        only("GET");
-        const all = IMAGES.map(imageJson);
-        if (parts.length === 2) {
-          const image = all.find((i) => i.id === id(1));
-          if (!image) throw notFound("image");
-          return { status: 200, body: { image } };
-        }
-        const name = url.searchParams.get("name");
-        const types = url.searchParams.getAll("type");
-        const arch = url.searchParams.get("architecture");
-        return list(
-          this.store.cloud,
-          r,
-          "images",
-          all.filter(
-            (i) =>
-              (!name || i.name === name) &&
-              (!types.length || types.includes(i.type)) &&
-              (!arch || i.architecture === arch),
-          ),
-        );
-      }
+      case "images":
+        return this.images.route(r, parts, id, only);
       case "actions": {
         only("GET");
         if (parts.length !== 2) throw notFound();
@@ -203,6 +185,7 @@ export class Hetzner {
         created: s.created,
       })),
       firewalls: [...this.store.firewalls.values()].map((f) => this.firewalls.firewallJson(f)),
+      images: [...this.store.snapshots.values()].map((s) => this.images.snapshotJson(s)),
     };
   }
 }

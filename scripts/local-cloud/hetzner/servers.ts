@@ -1,14 +1,15 @@
 // Servers: create (with a machine that runs the user-data's agent), list, rename and relabel, power off and on,
 // delete; their JSON shows the firewalls that apply to them.
-import { mkdirSync } from "node:fs";
+import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Request } from "../context";
 import { isoNow } from "../http";
 import { labelProblems, matchesSelector } from "../labels";
 import { destroyMachine, newMachine, runCloudInit, stopAgent } from "../machines";
 import { HetznerError, invalidField, list, notFound, readJson, selectorParam, sorted } from "./api";
-import { byIdOrName, datacenterJson, IMAGES, imageJson, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./catalog";
+import { byIdOrName, datacenterJson, IMAGES, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./catalog";
 import { firewallsOf } from "./firewalls";
+import type { Images } from "./images";
 import { actionJson, type Action, type HetznerServer, type HetznerStore } from "./store";
 
 const MAX_USER_DATA = 32 * 1024;
@@ -19,7 +20,10 @@ export class Servers {
   private nextServerId = 10_000_001;
   private usedAddresses = new Set<number>();
 
-  constructor(private readonly store: HetznerStore) {}
+  constructor(
+    private readonly store: HetznerStore,
+    private readonly images: Images,
+  ) {}
 
   reset(): void {
     this.usedAddresses.clear();
@@ -46,6 +50,10 @@ export class Servers {
       only("POST");
       const server = this.store.servers.get(id(1));
       if (!server) throw notFound("server");
+      if (action === "create_image") {
+        this.refuseWhileLocked(server);
+        return this.images.createImage(r, server, join(this.store.cloud.dir, "servers", String(server.id)));
+      }
       return this.serverAction(server, action!);
     }
     throw notFound();
@@ -106,8 +114,14 @@ export class Servers {
       if (!found) throw invalidField("datacenter", [`datacenter '${String(datacenter)}' not found`]);
       place = found.location;
     }
-    const candidates =
-      typeof image === "number" || /^\d+$/.test(String(image))
+    // A snapshot has no name: only its id finds it.
+    const byId = typeof image === "number" || /^\d+$/.test(String(image));
+    const snapshot = byId ? this.images.snapshot(Number(image)) : null;
+    if (snapshot?.status === "creating")
+      throw invalidField("image", [`image ${snapshot.id} is still being created (status creating)`]);
+    const candidates = snapshot
+      ? [{ ...this.images.baseImage(snapshot.id), id: snapshot.id }]
+      : byId
         ? IMAGES.filter((i) => i.id === Number(image))
         : IMAGES.filter((i) => i.name === image);
     const chosenImage = candidates.find((i) => i.architecture === type.architecture);
@@ -162,6 +176,8 @@ export class Servers {
     );
     const dir = join(this.store.cloud.dir, "servers", String(server.id));
     mkdirSync(dir, { recursive: true });
+    // The disk starts as the snapshot's: what its build installed is in place before cloud-init runs.
+    if (snapshot) cpSync(snapshot.dir, dir, { recursive: true, verbatimSymlinks: true });
     const machine = newMachine(server.id, dir, ipv4, this.store.cloud.url);
     this.store.cloud.machines.set(server.id, machine);
     const boot = async () => {
@@ -178,6 +194,11 @@ export class Servers {
       server.status = "running";
       start.finished = now;
       await runCloudInit(machine, server.userData, this.store.cloud.options.log);
+      // cloud-init's power_state: the VM shuts itself down once the boot is done (an image build does).
+      if (machine.poweredOff && this.store.servers.has(server.id)) {
+        await stopAgent(machine);
+        server.status = "off";
+      }
     };
     this.store.cloud.track(boot());
     const response = {
@@ -273,7 +294,6 @@ export class Servers {
   private serverJson(server: HetznerServer) {
     const type = SERVER_TYPES.find((t) => t.id === server.serverTypeId)!;
     const location = LOCATIONS.find((l) => l.name === server.locationName)!;
-    const image = IMAGES.find((i) => i.id === server.imageId)!;
     return {
       id: server.id,
       name: server.name,
@@ -294,7 +314,7 @@ export class Servers {
       server_type: serverTypeJson(type),
       datacenter: datacenterJson(location),
       location,
-      image: imageJson(image),
+      image: this.images.imageOf(server),
       iso: null,
       rescue_enabled: false,
       locked: false,

@@ -1,4 +1,5 @@
-// What the Hetzner project holds: servers, firewalls and the actions that report on their changes.
+// What the Hetzner project holds: servers, firewalls, snapshots and the actions that report on their changes.
+import { rmSync } from "node:fs";
 import type { CloudContext } from "../context";
 import { isoNow } from "../http";
 
@@ -39,6 +40,21 @@ export interface HetznerFirewall {
   appliedTo: FirewallTarget[];
 }
 
+/** A snapshot (create_image): its files are a copy of the server's directory, kept under the cloud's images/. */
+export interface HetznerSnapshot {
+  id: number;
+  description: string;
+  status: "creating" | "available";
+  created: string;
+  labels: Record<string, string>;
+  createdFrom: { id: number; name: string };
+  /** The system image the server was made from (os_flavor, os_version, architecture). */
+  baseImageId: number;
+  diskSize: number;
+  /** Where its files are; a server created from it starts with a copy. */
+  dir: string;
+}
+
 export interface Action {
   id: number;
   command: string;
@@ -52,6 +68,7 @@ export class HetznerStore {
   readonly servers = new Map<number, HetznerServer>();
   readonly firewalls = new Map<number, HetznerFirewall>();
   readonly actions = new Map<number, Action>();
+  readonly snapshots = new Map<number, HetznerSnapshot>();
   private nextActionId = 30_000_001;
 
   constructor(readonly cloud: CloudContext) {}
@@ -60,6 +77,8 @@ export class HetznerStore {
     this.servers.clear();
     this.firewalls.clear();
     this.actions.clear();
+    for (const snapshot of this.snapshots.values()) rmSync(snapshot.dir, { recursive: true, force: true });
+    this.snapshots.clear();
   }
 
   /** An action on the given resources; `done` finishes it on the next tick (firewall changes take no time). */
