@@ -1,0 +1,62 @@
+import { expect, test, type Page } from "@playwright/test";
+import { createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+
+/**
+ * Nothing in a workspace runs as root: the terminal is the unprivileged session user, who cannot read the
+ * agent's state (its callback token). The coding agent's CLI installs on a server that started without
+ * Node.js (ubuntu-24.04), from the Node cloud-init puts under /opt/sam, and runs in the terminal.
+ */
+test.describe.configure({ mode: "serial" });
+test.setTimeout(300_000);
+
+const screen = (page: Page) => page.getByTestId("terminal").locator(".xterm-rows");
+
+async function openTerminal(page: Page, workspaceId: string) {
+  await page.goto(`/workspaces/${workspaceId}/terminal`);
+  await expect(page).toHaveURL(/\?session=/);
+  await expect(screen(page)).toContainText(/[$#]/, { timeout: 20_000 });
+}
+
+async function type(page: Page, text: string) {
+  await page.getByTestId("terminal").click();
+  await page.keyboard.type(text, { delay: 5 });
+}
+
+test.beforeAll(async ({ browser }) => {
+  const page = await browser.newPage();
+  await signIn(page);
+  await saveHetznerToken(page);
+  await expect(page.getByTestId("saved-hetzner")).toBeVisible();
+  await installApp(page);
+  await page.close();
+});
+
+test("the terminal is not root and cannot read the agent's state file", async ({ page }) => {
+  await signIn(page);
+  const id = await createWorkspace(page, "e2e not root");
+  await expect(page.locator("h1 [data-status]")).toHaveText("running", { timeout: 90_000 });
+  await openTerminal(page, id);
+  // The shell starts in the repository; the agent's data dir is /var/lib/sam-agent on a VM, beside it here.
+  await type(page, 'echo "uid=$(id -u) home=$HOME"; cat ../var/lib/sam-agent/state.json; echo "exit=$?"\n');
+  await expect(screen(page)).toContainText(/uid=\d+ home=\S+\/home\/sam/);
+  const uid = Number(/uid=(\d+)/.exec(await screen(page).innerText())![1]);
+  expect(uid).not.toBe(0);
+  await expect(screen(page)).toContainText("Permission denied");
+  await expect(screen(page)).toContainText("exit=1");
+  await expect(screen(page)).not.toContainText("callback");
+  // The repository was cloned as this user: they can change it.
+  await type(page, "touch README.md && git status --short && echo writable\n");
+  await expect(screen(page)).toContainText("writable");
+});
+
+test("Claude Code installs on a server that started without Node, and runs in the terminal", async ({ page }) => {
+  await signIn(page);
+  const id = await createWorkspace(page, "e2e claude", { agent: "Claude Code" });
+  // The workspace is ready once the boot has installed the CLI (or said why it could not).
+  await expect(page.locator("h1 [data-status]")).toHaveText("running", { timeout: 240_000 });
+  await expect(page.getByText(/installed @anthropic-ai\/claude-code@\d+\.\d+\.\d+ \(claude\)/).first()).toBeVisible();
+  await openTerminal(page, id);
+  await type(page, "claude --version; command -v claude\n");
+  await expect(screen(page)).toContainText(/\d+\.\d+\.\d+ \(Claude Code\)/, { timeout: 30_000 });
+  await expect(screen(page)).toContainText(/\/opt\/sam\/bin\/claude/);
+});
