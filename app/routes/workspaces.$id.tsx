@@ -191,6 +191,11 @@ export default function WorkspacePage() {
               Open terminal
             </Link>
           ) : null}
+          {workspace.status === "running" ? (
+            <Link to={`/workspaces/${workspace.id}/chat/new`} className="btn-secondary">
+              Open chat
+            </Link>
+          ) : null}
           {workspace.status === "running" || workspace.status === "creating" ? (
             <ConfirmAction
               intent="stop"
