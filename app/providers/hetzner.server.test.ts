@@ -383,3 +383,56 @@ describe("hetzner client", () => {
     });
   });
 });
+
+describe("hetzner images", () => {
+  const snapshot = (id: number, status = "available") => ({
+    id,
+    type: "snapshot",
+    status,
+    name: null,
+    description: `SAM image ${id}`,
+    image_size: 1.2,
+    disk_size: 40,
+    created: "2026-01-30T23:50:00Z",
+    created_from: { id: 42, name: "sam-image-build" },
+    labels: { "managed-by": "sam", "sam-image-version": "v1" },
+    architecture: "x86",
+  });
+
+  it("snapshots a server with the documented body and reads image and action", async () => {
+    const { fetch, requests } = fakeFetch(() =>
+      json(201, { image: snapshot(7, "creating"), action: { ...action, command: "create_image" } }),
+    );
+    const { image } = await hetzner({ baseUrl: BASE, token: TOKEN, fetch }).createImage(42, {
+      description: "SAM image v1",
+      labels: { "managed-by": "sam" },
+    });
+    expect(image).toMatchObject({ id: 7, status: "creating", type: "snapshot" });
+    expect(requests[0]!.url.pathname).toBe("/v1/servers/42/actions/create_image");
+    expect(requests[0]!.body).toEqual({
+      type: "snapshot",
+      description: "SAM image v1",
+      labels: { "managed-by": "sam" },
+    });
+  });
+
+  it("lists snapshots by label selector, newest first, and treats a 404 on get and delete as gone", async () => {
+    const { fetch, requests } = fakeFetch((request) =>
+      request.method === "GET" && request.url.pathname === "/v1/images"
+        ? json(200, page([snapshot(8), snapshot(7)], "images", 1, 1))
+        : hetznerError(404, "not_found", "image not found"),
+    );
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch });
+    const images = await client.listImages({ type: "snapshot", labelSelector: "managed-by=sam", architecture: "x86" });
+    expect(images.map((i) => i.id)).toEqual([8, 7]);
+    const query = requests[0]!.url.searchParams;
+    expect([query.get("type"), query.get("label_selector"), query.get("sort")]).toEqual([
+      "snapshot",
+      "managed-by=sam",
+      "created:desc",
+    ]);
+    expect(await client.getImage(9)).toBeNull();
+    await expect(client.deleteImage(9)).resolves.toBeUndefined();
+    expect(requests.at(-1)).toMatchObject({ method: "DELETE" });
+  });
+});

@@ -8,161 +8,38 @@ import {
   type Method,
   type Query,
 } from "./http.server";
+import {
+  actionSchema,
+  errorSchema,
+  firewallSchema,
+  imageSchema,
+  locationSchema,
+  paginationSchema,
+  serverSchema,
+  serverTypeSchema,
+  type HetznerAction,
+  type HetznerFirewall,
+  type HetznerFirewallResource,
+  type HetznerFirewallRule,
+  type HetznerImage,
+  type HetznerServer,
+} from "./hetzner.schemas.server";
+
+export type {
+  HetznerAction,
+  HetznerFirewall,
+  HetznerFirewallResource,
+  HetznerFirewallRule,
+  HetznerImage,
+  HetznerLocation,
+  HetznerServer,
+  HetznerServerType,
+} from "./hetzner.schemas.server";
 
 /**
  * Hetzner Cloud API client (https://docs.hetzner.cloud). Only the fields the app uses are parsed;
  * unknown fields are dropped.
  */
-
-const labels = z.record(z.string(), z.string());
-const price = z.object({ net: z.string(), gross: z.string() });
-const deprecation = z.object({ announced: z.string(), unavailable_after: z.string() }).nullable();
-
-const locationSchema = z.object({
-  id: z.number(),
-  name: z.string(),
-  description: z.string(),
-  country: z.string(),
-  city: z.string(),
-  latitude: z.number(),
-  longitude: z.number(),
-  network_zone: z.string(),
-});
-
-const serverTypeSchema = z.object({
-  id: z.number(),
-  name: z.string(),
-  description: z.string(),
-  cores: z.number(),
-  memory: z.number(),
-  disk: z.number(),
-  cpu_type: z.string(),
-  architecture: z.string(),
-  deprecated: z.boolean().nullish(),
-  prices: z.array(
-    z.object({
-      location: z.string(),
-      price_hourly: price,
-      price_monthly: price,
-      included_traffic: z.number().optional(),
-      price_per_tb_traffic: price.optional(),
-    }),
-  ),
-  locations: z
-    .array(
-      z.object({
-        id: z.number(),
-        name: z.string(),
-        deprecation: deprecation.optional(),
-        available: z.boolean().optional(),
-        recommended: z.boolean().optional(),
-      }),
-    )
-    .optional(),
-});
-
-const serverSchema = z
-  .object({
-    id: z.number(),
-    name: z.string(),
-    status: z.enum([
-      "running",
-      "initializing",
-      "starting",
-      "stopping",
-      "off",
-      "deleting",
-      "migrating",
-      "rebuilding",
-      "unknown",
-    ]),
-    created: z.string(),
-    public_net: z.object({
-      ipv4: z.object({ id: z.number().optional(), ip: z.string() }).nullable(),
-      ipv6: z.object({ id: z.number().optional(), ip: z.string() }).nullable(),
-      firewalls: z.array(z.object({ id: z.number(), status: z.string() })).optional(),
-    }),
-    server_type: z.object({ id: z.number(), name: z.string() }),
-    // `datacenter` is deprecated (to be removed after 1 July 2026) in favour of `location`; accept either.
-    location: z.object({ id: z.number(), name: z.string() }).optional(),
-    datacenter: z
-      .object({ id: z.number(), name: z.string(), location: z.object({ id: z.number(), name: z.string() }) })
-      .optional(),
-    labels,
-  })
-  .transform(({ location, datacenter, ...server }, ctx) => {
-    const place = location ?? datacenter?.location;
-    if (!place) {
-      ctx.addIssue({ code: "custom", message: "server has neither location nor datacenter" });
-      return z.NEVER;
-    }
-    return { ...server, location: place };
-  });
-
-const actionSchema = z.object({
-  id: z.number(),
-  command: z.string(),
-  status: z.enum(["running", "success", "error"]),
-  progress: z.number(),
-  started: z.string(),
-  finished: z.string().nullable(),
-  resources: z.array(z.object({ id: z.number(), type: z.string() })),
-  error: z.object({ code: z.string(), message: z.string() }).nullable(),
-});
-
-const firewallRuleSchema = z.object({
-  description: z.string().nullish(),
-  direction: z.enum(["in", "out"]),
-  protocol: z.enum(["tcp", "udp", "icmp", "esp", "gre"]),
-  port: z.string().nullish(),
-  source_ips: z.array(z.string()).optional(),
-  destination_ips: z.array(z.string()).optional(),
-});
-
-const firewallResourceSchema = z.union([
-  z.object({ type: z.literal("server"), server: z.object({ id: z.number() }) }),
-  z.object({ type: z.literal("label_selector"), label_selector: z.object({ selector: z.string() }) }),
-]);
-
-const firewallSchema = z.object({
-  id: z.number(),
-  name: z.string(),
-  labels: labels.optional(),
-  created: z.string(),
-  rules: z.array(firewallRuleSchema),
-  applied_to: z.array(
-    z.object({
-      type: z.enum(["server", "label_selector"]),
-      server: z.object({ id: z.number() }).optional(),
-      label_selector: z.object({ selector: z.string() }).optional(),
-    }),
-  ),
-});
-
-const paginationSchema = z.object({
-  meta: z.object({
-    pagination: z.object({
-      page: z.number(),
-      per_page: z.number(),
-      next_page: z.number().nullable(),
-      last_page: z.number().nullable().optional(),
-      total_entries: z.number().nullable().optional(),
-    }),
-  }),
-});
-
-const errorSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
-});
-
-export type HetznerLocation = z.infer<typeof locationSchema>;
-export type HetznerServerType = z.infer<typeof serverTypeSchema>;
-export type HetznerServer = z.output<typeof serverSchema>;
-export type HetznerAction = z.infer<typeof actionSchema>;
-export type HetznerFirewall = z.infer<typeof firewallSchema>;
-export type HetznerFirewallRule = z.infer<typeof firewallRuleSchema>;
-/** What a firewall applies to: one server, or every server matching a label selector. */
-export type HetznerFirewallResource = z.infer<typeof firewallResourceSchema>;
 
 export interface HetznerRateLimit {
   limit: number;
@@ -383,6 +260,40 @@ export function hetzner(options: HetznerOptions) {
 
     getAction: (id: number) =>
       call("GET", `/actions/${id}`, z.object({ action: actionSchema })).then((data) => data.action),
+
+    /** Images of the project, e.g. SAM's snapshots by label (type snapshot, newest first). */
+    listImages: (filter: { type?: "system" | "snapshot"; labelSelector?: string; architecture?: string } = {}) =>
+      listAll("/images", "images", imageSchema, {
+        type: filter.type,
+        label_selector: filter.labelSelector,
+        architecture: filter.architecture,
+        sort: "created:desc",
+      }),
+
+    /** The image, or null when it does not exist (any more). */
+    getImage: (id: number) =>
+      orNull(call("GET", `/images/${id}`, z.object({ image: imageSchema })).then((data) => data.image)),
+
+    /**
+     * Snapshots the server (POST …/actions/create_image): the image starts `creating` and bills once
+     * available. Never retried: a lost answer could mean an image that bills.
+     */
+    async createImage(
+      serverId: number,
+      input: { description: string; labels: Record<string, string> },
+    ): Promise<{ image: HetznerImage; action: HetznerAction }> {
+      return call(
+        "POST",
+        `/servers/${serverId}/actions/create_image`,
+        z.object({ image: imageSchema, action: actionSchema }),
+        { body: { type: "snapshot", description: input.description, labels: input.labels } },
+      );
+    },
+
+    /** Deletes the image; an image already gone is fine. */
+    async deleteImage(id: number): Promise<void> {
+      await orNull(call("DELETE", `/images/${id}`, z.unknown()));
+    },
 
     async createFirewall(input: {
       name: string;
