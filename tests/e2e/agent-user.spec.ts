@@ -13,7 +13,8 @@ const screen = (page: Page) => page.getByTestId("terminal").locator(".xterm-rows
 
 async function openTerminal(page: Page, workspaceId: string) {
   await page.goto(`/workspaces/${workspaceId}/terminal`);
-  await expect(page).toHaveURL(/\?session=/);
+  // Creating the session waits for the agent, which a loaded machine makes slow.
+  await expect(page).toHaveURL(/\?session=/, { timeout: 20_000 });
   await expect(screen(page)).toContainText(/[$#]/, { timeout: 20_000 });
 }
 
