@@ -263,3 +263,55 @@ func TestInstallWithoutNodeSaysWhatToCheck(t *testing.T) {
 		t.Fatalf("boot log:\n%s", joined)
 	}
 }
+
+func TestInstallSkipsTheCLIASAMImageHolds(t *testing.T) {
+	var mu sync.Mutex
+	var messages []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]string
+		json.NewDecoder(r.Body).Decode(&body)
+		mu.Lock()
+		messages = append(messages, body["step"]+":"+body["status"]+":"+body["message"])
+		mu.Unlock()
+		w.Write([]byte(`{}`))
+	}))
+	defer srv.Close()
+	cli := CLIs["codex"]
+	for _, tc := range []struct {
+		name, version, want string
+	}{
+		{"pinned version from the image", cli.Version, "install-agent-cli:ok:Node.js and " + cli.Package + "@" + cli.Version + " (codex) from the SAM image v7: nothing to install"},
+		{"another version is replaced", "0.0.1", "install-agent-cli:error:Node.js and npm are not installed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			messages = nil
+			tools := t.TempDir()
+			pkgDir := filepath.Join(tools, "lib", "node_modules", cli.Package)
+			for _, dir := range []string{pkgDir, filepath.Join(tools, "bin")} {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			os.WriteFile(filepath.Join(pkgDir, "package.json"), []byte(`{"name":"`+cli.Package+`","version":"`+tc.version+`"}`), 0o644)
+			os.WriteFile(filepath.Join(tools, "bin", cli.Command), []byte("#!/bin/sh\n"), 0o755)
+			os.WriteFile(filepath.Join(tools, "sam-image"), []byte("version=v7\nnode-sha256=x\n"), 0o644)
+			st, err := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
+				CallbackToken: "cb1", AgentCLI: "codex",
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := &Steps{CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, ToolsDir: tools, Log: quiet,
+				Exec: func(context.Context, Command) ([]byte, error) { t.Fatal("nothing should run"); return nil, nil }}
+			if err := steps.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			joined := strings.Join(messages, "\n")
+			mu.Unlock()
+			if !strings.Contains(joined, tc.want) {
+				t.Fatalf("boot log:\n%s", joined)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
@@ -165,6 +166,15 @@ func (s *Steps) installCLI(ctx context.Context, name string) {
 		return
 	}
 	spec := cli.Package + "@" + cli.Version
+	if installedVersion(s.ToolsDir, cli) == cli.Version {
+		// A SAM image (a snapshot SAM built) holds Node.js and the pinned CLIs already: nothing to download.
+		where := "already in " + s.ToolsDir
+		if image := imageVersion(s.ToolsDir); image != "" {
+			where = "from the SAM image " + image
+		}
+		s.report(ctx, "install-agent-cli", "ok", fmt.Sprintf("Node.js and %s (%s) %s: nothing to install", spec, cli.Command, where))
+		return
+	}
 	nodeBin := filepath.Join(s.ToolsDir, "node", "bin")
 	if _, err := os.Stat(filepath.Join(nodeBin, "npm")); err != nil {
 		s.report(ctx, "install-agent-cli", "error", fmt.Sprintf("Node.js and npm are not installed in %s, so %s cannot be installed: cloud-init downloads them before the agent starts, and its download failed or did not match its SHA-256 (see /var/log/cloud-init-output.log on the server). The terminal works without it.", filepath.Join(s.ToolsDir, "node"), spec))
@@ -191,6 +201,38 @@ func (s *Steps) installCLI(ctx context.Context, name string) {
 		}
 	}
 	s.report(ctx, "install-agent-cli", "ok", fmt.Sprintf("installed %s (%s)", spec, cli.Command))
+}
+
+// installedVersion is the version of cli's package under the tools prefix when its command is there too, else "".
+func installedVersion(toolsDir string, cli CLI) string {
+	if _, err := os.Stat(filepath.Join(toolsDir, "bin", cli.Command)); err != nil {
+		return ""
+	}
+	raw, err := os.ReadFile(filepath.Join(toolsDir, "lib", "node_modules", cli.Package, "package.json"))
+	if err != nil {
+		return ""
+	}
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	if json.Unmarshal(raw, &pkg) != nil {
+		return ""
+	}
+	return pkg.Version
+}
+
+// imageVersion is the version a SAM image's marker (<tools>/sam-image, key=value lines) names, if any.
+func imageVersion(toolsDir string) string {
+	raw, err := os.ReadFile(filepath.Join(toolsDir, "sam-image"))
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "version="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }
 
 // withPath is env with dir in front of its PATH.
