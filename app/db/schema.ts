@@ -229,3 +229,20 @@ export const rateLimits = sqliteTable(
   },
   (table) => [index("rate_limits_window").on(table.windowStart)],
 );
+
+/**
+ * One-time tokens for `npm run smoke` (scripts/smoke.ts), made by an admin in /admin/smoke. Only the SHA-256 is
+ * stored; a token lasts 15 minutes and may make one workspace, the only one it can then see or delete.
+ */
+export const smokeTokens = sqliteTable("smoke_tokens", {
+  tokenHash: text("token_hash").primaryKey(),
+  userId: text("user_id")
+    .notNull()
+    .references(() => users.id, { onDelete: "cascade" }),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  /** The smoke run's workspace; kept after the row is gone, so the run can check nothing was left. */
+  workspaceId: text("workspace_id"),
+  /** The Origin CA certificate the run's agent got, remembered to check it was revoked. */
+  certificateId: text("certificate_id"),
+  createdAt: createdAt(),
+});
