@@ -60,11 +60,10 @@ async function setUp(page: Page, cloud: string) {
     await page.getByRole("button", { name: "Check and save" }).click();
     await page.getByTestId("saved-hetzner").waitFor();
   }
-  if (!(await page.getByRole("list", { name: "Installations" }).isVisible())) {
-    await page.getByRole("link", { name: "Install the GitHub App" }).click();
-    await page.getByRole("button", { name: /install/i }).click();
-    await page.waitForURL(/\/settings$/);
-  }
+  // Installed every time: the local GitHub forgets its installations when it restarts, the app's database not.
+  await page.getByRole("link", { name: "Install the GitHub App" }).click();
+  await page.getByRole("button", { name: /install/i }).click();
+  await page.waitForURL(/\/settings$/);
 }
 
 async function createWorkspace(page: Page): Promise<string> {
@@ -74,7 +73,10 @@ async function createWorkspace(page: Page): Promise<string> {
   await page.getByLabel("Small").check();
   await page.getByLabel("None").check();
   await page.getByRole("button", { name: "Create workspace" }).click();
-  await page.waitForURL(/\/workspaces\/[a-z2-7]{12}$/);
+  await page.waitForURL(/\/workspaces\/[a-z2-7]{12}$/).catch(async () => {
+    const problems = await page.locator('[role="alert"], [id$="-error"]').allInnerTexts();
+    throw new Error(`the workspace was not created: ${problems.join("; ") || "no error shown"}`);
+  });
   const id = page.url().split("/").pop()!;
   await page.locator('h1 [data-status="running"]').waitFor({ timeout: 120_000 });
   return id;

@@ -1,5 +1,5 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { expectAccessible, installApp, saveHetznerToken, signIn } from "./helpers";
+import { deleteWorkspace, expectAccessible, installApp, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * Accessibility: axe-core on every page, light and dark, failing on serious or critical violations; and the
@@ -69,6 +69,14 @@ test("the create → terminal flow works from the keyboard alone", async ({ page
   // The terminal has the focus once it opens: typing goes straight to the shell.
   await page.keyboard.type("echo keyboard-$((20+22))\n", { delay: 5 });
   await expect(screen).toContainText("keyboard-42");
+});
+
+test.afterAll(async ({ browser }) => {
+  if (!workspaceId) return;
+  const page = await browser.newPage();
+  await signIn(page);
+  await deleteWorkspace(page, workspaceId);
+  await page.close();
 });
 
 for (const colorScheme of ["light", "dark"] as const) {

@@ -114,3 +114,11 @@ export async function expectAccessible(page: Page, what: string) {
   });
   expect(violations, `accessibility of ${what}`).toEqual([]);
 }
+
+/** Deletes a workspace through its page, so a spec leaves no live workspace to count against the user's limit. */
+export async function deleteWorkspace(page: Page, id: string) {
+  await page.goto(`/workspaces/${id}`);
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("button", { name: "Yes, delete" }).click();
+  await expect(page).toHaveURL(/\/dashboard$/);
+}

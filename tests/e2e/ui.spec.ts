@@ -2,6 +2,7 @@ import { expect, test, type Page } from "@playwright/test";
 import {
   CLOUD,
   createWorkspace,
+  deleteWorkspace,
   ensureGitHubUser,
   installApp,
   saveHetznerToken,
@@ -66,6 +67,14 @@ test.beforeAll(async ({ browser }) => {
   await installApp(page);
   workspaceId = await createWorkspace(page, "e2e ui");
   await expect(page.locator("h1 [data-status]")).toHaveText("running", { timeout: 90_000 });
+  await page.close();
+});
+
+test.afterAll(async ({ browser }) => {
+  if (!workspaceId) return;
+  const page = await browser.newPage();
+  await signIn(page);
+  await deleteWorkspace(page, workspaceId);
   await page.close();
 });
 
