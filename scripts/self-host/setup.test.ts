@@ -74,6 +74,9 @@ describe("npm run setup against the local cloud", () => {
     expect(
       report.steps.filter((step) => /^(D1 |KV |R2 |Pages project|DNS )/.test(step.what)).map((step) => step.status),
     ).toEqual(["created", "created", "created", "created", "created"]);
+    // The app and its workspaces share the zone: setup recommends a domain of their own for workspaces.
+    expect(report.nextSteps.at(-1)).toContain(`workspaces (ws-<id>.${DOMAIN}) are same-site with app.${DOMAIN}`);
+    expect(report.nextSteps.at(-1)).toContain("domain of their own");
 
     for (const path of [paths.wranglerToml, paths.schedulerToml]) {
       const config = readToml(path);

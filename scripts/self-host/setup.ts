@@ -189,6 +189,8 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
       : []),
     "Commit wrangler.toml and scripts/scheduler.wrangler.toml (ids only, nothing secret); keep .sam/secrets.env safe and out of git.",
     "Deploy with `npm run deploy`.",
+    // Setup keeps the app in the BASE_DOMAIN zone, so its workspaces are same-site with it; say what that means.
+    `Recommended: workspaces (ws-<id>.${zone.name}) are same-site with ${appHost}, and whoever owns one is root on it. SAM's cookies are __Host- prefixed, which workspace hosts cannot set; for defence in depth give workspaces a domain of their own (its own zone) as docs/self-hosting.md "Workspaces on a domain of their own" describes, and consider an allow-list.`,
   ];
   return {
     steps,
