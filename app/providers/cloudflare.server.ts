@@ -292,6 +292,20 @@ export function cloudflare(options: CloudflareOptions) {
         requested_validity: input.validityDays,
       }).then(({ id, certificate, expires_on }) => ({ id, certificate, expires_on })),
 
+    /** When the certificate was revoked: null while it is live, "gone" when Cloudflare no longer has it. */
+    originCertificateRevokedAt: async (certificateId: string): Promise<string | null | "gone"> => {
+      try {
+        const cert = await get(
+          `/certificates/${encodeURIComponent(certificateId)}`,
+          z.object({ id: z.string(), revoked_at: z.string().nullish() }).loose(),
+        );
+        return cert.revoked_at ?? null;
+      } catch (error) {
+        if (error instanceof ProviderError && error.status === 404) return "gone";
+        throw error;
+      }
+    },
+
     /** Revokes the certificate; one that is already gone is fine. */
     revokeOriginCertificate: (certificateId: string) =>
       goneOn404(

@@ -1,7 +1,7 @@
 import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { Form, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { hetznerLocations, policyFormSchema } from "~/admin/schema";
 import { adminAction, loadAdmin } from "~/admin/admin.server";
 import { requireAdmin } from "~/auth/auth.server";
@@ -39,6 +39,11 @@ export default function Admin() {
   return (
     <div className="space-y-8">
       <h1 className="text-2xl font-semibold">Admin</h1>
+      <p className="text-sm">
+        <Link to="/admin/smoke" className="underline">
+          Smoke test after a deployment
+        </Link>
+      </p>
       <section className="card" aria-labelledby="policy-heading">
         <h2 id="policy-heading" className="text-lg font-semibold">
           Instance policy
