@@ -120,9 +120,9 @@ test("the theme follows the system, and a chosen one is kept for the user in any
   await signIn(page);
   const toggle = page.getByTestId("theme-toggle");
   await expect(toggle).toHaveAttribute("data-theme-choice", "system");
-  expect(await background(page)).toBe(DARK_BG);
+  await expect.poll(() => background(page)).toBe(DARK_BG);
   await page.emulateMedia({ colorScheme: "light" });
-  expect(await background(page)).toBe(LIGHT_BG);
+  await expect.poll(() => background(page)).toBe(LIGHT_BG);
 
   try {
     // system → light → dark: dark although the system prefers light.
