@@ -112,11 +112,20 @@ describe("cloud-init on a local server", () => {
     // The server starts with what Ubuntu ships, not this machine's Node.
     expect(existsSync(join(dir, "usr/bin/curl"))).toBe(true);
     expect(existsSync(join(dir, "usr/bin/node")) || existsSync(join(dir, "usr/bin/npm"))).toBe(false);
-    // A login shell on this machine resets PATH; the home's .profile puts the server's back, tools first.
-    const path = execFileSync(join(dir, "usr/bin/bash"), ["-c", `. ${join(dir, "home/sam/.profile")}; echo "$PATH"`], {
-      env: {},
-    }).toString();
+    // As the session user: a login shell on this machine resets PATH; the home's .profile puts the server's
+    // back, tools first (it reads the server's /etc/profile.d, which must be readable as on a VM).
+    const asUser = { uid, gid: uid, env: {}, stdio: "pipe" as const };
+    const path = execFileSync(
+      join(dir, "usr/bin/bash"),
+      ["-c", `. ${join(dir, "home/sam/.profile")}; echo "$PATH"`],
+      asUser,
+    ).toString();
     expect(path.trim()).toBe(`${join(dir, "opt/sam/bin")}:${join(dir, "opt/sam/node/bin")}:${join(dir, "usr/bin")}`);
+    // /var/lib is open as on a VM; only the agent's own data dir is closed to the user.
+    expect(execFileSync(join(dir, "usr/bin/ls"), ["-d", join(dir, "var/lib")], asUser).toString()).toContain("var/lib");
+    expect(() => execFileSync(join(dir, "usr/bin/ls"), [join(dir, "var/lib/sam-agent")], asUser)).toThrow(
+      /Permission denied/,
+    );
   }, 60_000);
 
   it("refuses a Node archive that does not match its SHA-256, and the agent still starts without it", async () => {

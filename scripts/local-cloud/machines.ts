@@ -456,8 +456,12 @@ export async function runCloudInit(
     ["home", 0o755],
     ["opt", 0o755],
     ["run", 0o755],
-  ] as const)
+  ] as const) {
+    // Parents as on a VM (/etc, /var/lib: 0755); only the leaf gets its own mode. A recursive mkdir would give
+    // every parent the leaf's mode and lock the session user out of /etc and /var as well.
+    mkdirSync(dirname(join(dir, sub)), { recursive: true, mode: 0o755 });
     mkdirSync(join(dir, sub), { recursive: true, mode });
+  }
   const binDir = join(dir, "usr/bin");
   linkTools(binDir, UBUNTU_TOOLS);
   // A VM's curl retries a failing download for many minutes (--retry 10); a local server gives up after a
