@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+import { CLOUD, createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * Nothing in a workspace runs as root: the terminal is the unprivileged session user, who cannot read the
@@ -23,7 +23,11 @@ async function type(page: Page, text: string) {
   await page.keyboard.type(text, { delay: 5 });
 }
 
-test.beforeAll(async ({ browser }) => {
+test.beforeAll(async ({ browser, request }) => {
+  // Playwright waits for the app; the local cloud may still be starting.
+  await expect
+    .poll(async () => (await request.get(`${CLOUD}/_local/state`).catch(() => null))?.status(), { timeout: 60_000 })
+    .toBe(200);
   const page = await browser.newPage();
   await signIn(page);
   await saveHetznerToken(page);
