@@ -86,6 +86,9 @@ func (s *Screen) switchScreen(on, saveCursor bool) {
 		}
 		s.altActive = true
 		s.buf = &s.alt
+		if s.alt.lines == nil {
+			s.alt.lines = newLines(s.cols, s.rows)
+		}
 		if saveCursor {
 			for y := range s.alt.lines {
 				s.fill(s.alt.lines[y])

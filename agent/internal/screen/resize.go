@@ -11,6 +11,9 @@ func (s *Screen) Resize(cols, rows int) {
 		drop = s.cur.y - rows + 1
 	}
 	resizeBuffer := func(b *buffer, drop int) {
+		if b.lines == nil {
+			return // an alternate screen never used
+		}
 		next := newLines(cols, rows)
 		for y := range next {
 			src := y + drop

@@ -87,8 +87,7 @@ func newLines(cols, rows int) [][]cell {
 func (s *Screen) reset(cols, rows int) {
 	cols, rows = max(cols, 1), max(rows, 1)
 	*s = Screen{cols: cols, rows: rows, osc: s.osc[:0], pending: s.pending[:0]}
-	s.main.lines = newLines(cols, rows)
-	s.alt.lines = newLines(cols, rows)
+	s.main.lines = newLines(cols, rows) // the alternate screen's lines come with its first use
 	s.buf = &s.main
 	s.bot = rows - 1
 	s.mode.autowrap = true

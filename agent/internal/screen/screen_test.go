@@ -152,3 +152,18 @@ func BenchmarkWriteScrollingText(b *testing.B) {
 		s.Write(data)
 	}
 }
+
+// The alternate screen's memory comes with its first use; entered after a resize it has the new size.
+func TestAlternateScreenFirstUsedAfterResize(t *testing.T) {
+	s := New(10, 3)
+	s.Write([]byte("main"))
+	s.Resize(20, 5)
+	s.Write([]byte("\x1b[?47h\x1b[5;15Halt"))
+	if got := s.Line(4); got != strings.Repeat(" ", 14)+"alt" {
+		t.Fatalf("alternate row 5 = %q", got)
+	}
+	s.Write([]byte("\x1b[?47l"))
+	if got := s.Line(0); got != "main" {
+		t.Fatalf("main row 1 = %q", got)
+	}
+}

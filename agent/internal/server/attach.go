@@ -89,6 +89,8 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 	log = log.With("sub", claims.Subject)
 	log.Info("client attached")
 	a := &attachment{srv: s, conn: conn, sess: sess, log: log}
+	a.stalled = time.AfterFunc(time.Hour, func() { _ = conn.CloseNow() })
+	a.stalled.Stop()
 	status, reason := a.run()
 	log.Info("client detached", "code", int(status), "reason", reason)
 }
@@ -98,6 +100,17 @@ type attachment struct {
 	conn *websocket.Conn
 	sess *session.Session
 	log  *slog.Logger
+	// stalled drops the connection when an output frame's write outlasts WriteTimeout. One timer per
+	// attachment instead of a context per frame, which cost the library ~1 KB of garbage per frame.
+	stalled *time.Timer
+}
+
+// writeOutput writes one binary frame of terminal output.
+func (a *attachment) writeOutput(p []byte) error {
+	a.stalled.Reset(a.srv.opts.WriteTimeout)
+	err := a.conn.Write(context.Background(), websocket.MessageBinary, p)
+	a.stalled.Stop()
+	return err
 }
 
 func (a *attachment) write(ctx context.Context, typ websocket.MessageType, p []byte) error {
@@ -145,7 +158,7 @@ func (a *attachment) run() (websocket.StatusCode, string) {
 	}
 	for len(snap) > 0 {
 		n := min(len(snap), snapshotChunk)
-		if err := a.write(ctx, websocket.MessageBinary, snap[:n]); err != nil {
+		if err := a.writeOutput(snap[:n]); err != nil {
 			return a.close(protocol.CloseTooSlow, "too slow")
 		}
 		snap = snap[n:]
@@ -172,7 +185,7 @@ func (a *attachment) run() (websocket.StatusCode, string) {
 			return a.close(protocol.CloseTooSlow, "too slow, reconnect")
 		}
 		if len(data) > 0 {
-			if err := a.write(ctx, websocket.MessageBinary, data); err != nil {
+			if err := a.writeOutput(data); err != nil {
 				if a.srv.ctx.Err() != nil {
 					return a.close(protocol.CloseGoingAway, "agent shutting down")
 				}

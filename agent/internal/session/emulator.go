@@ -1,17 +1,22 @@
 package session
 
-// screenBatch is how far the emulator may fall behind the output before a goroutine catches it up. Until
-// then it waits: an attach or a resize catches it up first, so a quiet session's last bytes cost nothing
-// until someone needs its screen, and a busy one's are parsed in batches off the PTY reader's path.
+// screenBatch is how far the emulator may fall behind the output before a goroutine catches it up (a chunk
+// once the output pauses, so the ring can let go of it). Until then it waits: an attach or a resize catches
+// it up first, so a quiet session's last bytes cost nothing until someone needs its screen, and a busy one's
+// are parsed in batches off the PTY reader's path.
 const screenBatch = 64 << 10
 
 // lockedRounds: after this many batches of catching up without the session lock (output keeps coming), the
 // rest is parsed holding it, so catching up always ends.
 const lockedRounds = 64
 
-// scheduleScreenLocked starts a catch-up when the emulator is screenBatch behind and none is running.
-func (s *Session) scheduleScreenLocked() {
-	if s.scrRunning || s.out.written-s.scrOff < screenBatch {
+// scheduleScreenLocked starts a catch-up when the emulator is far enough behind and none is running.
+func (s *Session) scheduleScreenLocked(quiet bool) {
+	batch := uint64(screenBatch)
+	if quiet {
+		batch = chunkSize
+	}
+	if s.scrRunning || s.out.written-s.scrOff < batch {
 		return
 	}
 	s.scrRunning = true
@@ -22,6 +27,9 @@ func (s *Session) scheduleScreenLocked() {
 		defer s.mu.Unlock()
 		s.catchUpScreenLocked()
 		s.scrRunning = false
+		if s.trimPending {
+			s.trim()
+		}
 	}()
 }
 

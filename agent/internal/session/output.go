@@ -11,8 +11,13 @@ const (
 	stallTimeout = 3 * time.Second
 )
 
-// trimEvery is how much output the reader lets through between checks for ring bytes nobody needs any more.
-const trimEvery = 64 << 10
+// trimEvery is how much output the reader lets through between checks for ring bytes nobody needs any more
+// while the program floods the PTY; once it stops (a read of less than quietRead bytes), a chunk's worth is
+// enough, so a burst's leftovers are not kept until the next burst.
+const (
+	trimEvery = 64 << 10
+	quietRead = 1 << 10
+)
 
 // readLoop is the session's only PTY reader. It reads straight into the ring's free space, so a read costs a
 // copy into the kernel's buffer and nothing more; clients and the emulator take it from there.
@@ -34,7 +39,7 @@ func (s *Session) readLoop() {
 		}
 		s.out.commit(n)
 		if n > 0 {
-			s.published()
+			s.published(n, n < min(len(buf), quietRead))
 		}
 		s.mu.Unlock()
 		if err != nil {
@@ -56,13 +61,15 @@ func (s *Session) readLoop() {
 	close(s.done)
 }
 
-// published tells clients and the emulator that the ring has new output.
-func (s *Session) published() {
-	if s.out.written-s.trimmedAt >= trimEvery {
+// published tells clients and the emulator that the ring has n bytes of new output; quiet when the read that
+// brought them left the PTY empty.
+func (s *Session) published(n int, quiet bool) {
+	if untrimmed := s.out.written - s.trimmedAt; untrimmed >= trimEvery || quiet && untrimmed >= chunkSize {
 		s.trim()
 	}
-	s.scheduleScreenLocked()
+	s.scheduleScreenLocked(quiet)
 	s.lastOutput = time.Now()
+	streaming.output(n, s.lastOutput)
 	for c := range s.clients {
 		c.wake()
 	}

@@ -37,13 +37,14 @@ func (s *Session) Attach() (*Client, []byte, protocol.SessionInfo, error) {
 }
 
 // replayStart finds where the replay begins: at a row start, with at most lines+rows lines before end, and no
-// more of a last line than fills lines+rows rows (a longer one would scroll out of the client's scrollback).
-// It reports whether the start is a row start; it is not when the ring holds no line start before end.
+// more of a long line than the client's scrollback and screen (lines+rows rows) can show of it — which skips
+// whole rows of the last line when it alone is that long, or else of the first. It reports whether the start
+// is a row start; it is not when the ring holds no line start before end.
 func (s *Session) replayStart(end uint64) (uint64, bool) {
 	start, ok := s.lineReplayStart(end)
 	cols := uint64(s.cols)
-	rowsBytes := uint64(s.lines+s.rows) * cols
-	if !ok || end-start <= rowsBytes {
+	budget := uint64(s.lines + s.rows) // rows
+	if !ok || end-start <= budget*cols {
 		return start, ok
 	}
 	last := start
@@ -52,9 +53,19 @@ func (s *Session) replayStart(end uint64) (uint64, bool) {
 	} else if j, found := s.out.lastIndexByte(start, end, '\n'); found {
 		last = j + 1
 	}
-	if end-last > rowsBytes {
+	if end-last > budget*cols {
 		// Whole rows of the last line are skipped, so plain text wraps in the replay as it did.
-		start = last + (end-last-rowsBytes+cols-1)/cols*cols
+		return last + (end-last-budget*cols+cols-1)/cols*cols, true
+	}
+	// Every line after the first takes a row at least (the last one counted only if not empty); the first
+	// keeps the rows left, and its last row in any case.
+	others := uint64(s.out.countNewlines(start, end))
+	if last == end {
+		others--
+	}
+	firstEnd, _ := s.out.indexByte(start, end, '\n')
+	if keep := max(budget-min(budget, others), 1) * cols; firstEnd-start > keep {
+		start += (firstEnd - start - keep + cols - 1) / cols * cols
 	}
 	return start, true
 }
@@ -69,15 +80,8 @@ func (s *Session) lineReplayStart(end uint64) (uint64, bool) {
 	if s.out.lineStart <= end {
 		to = max(oldest, s.out.lineStart) // nothing after lineStart is a newline
 	}
-	for count := 1; ; count++ {
-		j, ok := s.out.lastIndexByte(oldest, to, '\n')
-		if !ok {
-			break
-		}
-		if count > s.lines+s.rows {
-			return j + 1, true
-		}
-		to = j
+	if j, ok := s.out.nthLastNewline(oldest, to, s.lines+s.rows+1); ok {
+		return j + 1, true
 	}
 	if oldest == s.rowStartAt {
 		return oldest, true // the ring starts at a row start: at the beginning of history or where trim cut it

@@ -14,9 +14,12 @@ const chunkSize = 16 << 10
 // the session lock; a chunk released from the ring while borrowed goes back to the pool only when returned.
 type chunk struct {
 	data     [chunkSize]byte
+	newlines int // in the committed bytes, so finding the n-th last line start skips whole chunks
 	lent     int
 	released bool
 }
+
+var newline = []byte{'\n'}
 
 var chunkPool = sync.Pool{New: func() any { return new(chunk) }}
 
@@ -44,7 +47,7 @@ func (r *ring) oldest() uint64 { return r.start }
 func (r *ring) tail() []byte {
 	if r.written == r.base+uint64(len(r.chunks))*chunkSize {
 		c := chunkPool.Get().(*chunk)
-		c.lent, c.released = 0, false
+		c.newlines, c.lent, c.released = 0, 0, false
 		r.chunks = append(r.chunks, c)
 	}
 	r.filling = true
@@ -57,8 +60,10 @@ func (r *ring) commit(n int) {
 	if n == 0 {
 		return
 	}
-	if j := bytes.LastIndexByte(r.segment(r.written, r.written+uint64(n)), '\n'); j >= 0 {
-		r.lineStart = r.written + uint64(j+1)
+	seg := r.segment(r.written, r.written+uint64(n))
+	if newlines := bytes.Count(seg, newline); newlines > 0 {
+		r.chunks[len(r.chunks)-1].newlines += newlines
+		r.lineStart = r.written + uint64(bytes.LastIndexByte(seg, '\n')+1)
 	}
 	r.written += uint64(n)
 	if r.written-r.start > uint64(r.limit) {
@@ -162,6 +167,48 @@ func (r *ring) lastIndexByte(from, to uint64, b byte) (uint64, bool) {
 		to = segStart
 	}
 	return 0, false
+}
+
+// nthLastNewline returns the offset of the n-th newline (n ≥ 1) counting back from to, in [from, to), or false.
+func (r *ring) nthLastNewline(from, to uint64, n int) (uint64, bool) {
+	for to > from {
+		segStart := max(from, to-1-(to-1)%chunkSize)
+		if count := r.newlinesIn(segStart, to); count < n {
+			n -= count
+			to = segStart
+			continue
+		}
+		seg := r.segment(segStart, to)
+		for {
+			i := bytes.LastIndexByte(seg, '\n')
+			if n--; n == 0 {
+				return segStart + uint64(i), true
+			}
+			seg = seg[:i]
+		}
+	}
+	return 0, false
+}
+
+// countNewlines returns how many newlines [from, to) holds.
+func (r *ring) countNewlines(from, to uint64) int {
+	count := 0
+	for from < to {
+		end := min(to, from-from%chunkSize+chunkSize)
+		count += r.newlinesIn(from, end)
+		from = end
+	}
+	return count
+}
+
+// newlinesIn counts the newlines of [from, to), which lie in one chunk: from the chunk's count when that is
+// every byte committed to it.
+func (r *ring) newlinesIn(from, to uint64) int {
+	seg := r.segment(from, to)
+	if from%chunkSize == 0 && (len(seg) == chunkSize || to == r.written) {
+		return r.chunks[(from-r.base)/chunkSize].newlines
+	}
+	return bytes.Count(seg, newline)
 }
 
 // indexByte returns the offset of the first b in [from, to), or false.

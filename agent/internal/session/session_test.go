@@ -177,8 +177,9 @@ func TestRingKeepsOnlyWhatReplayAndClientsNeed(t *testing.T) {
 	s.mu.Lock()
 	held := s.out.written - s.out.oldest()
 	s.mu.Unlock()
-	// 5000 lines of scrollback and 24 rows of 100 bytes, the unfinished line, and no more than a chunk beyond.
-	if want := uint64(5024*100 + trimEvery); held < want || held > want+100 {
+	// 5000 lines of scrollback and 24 rows of 100 bytes (the oldest line only its last row of 80 columns, as
+	// the others fill the rows), the unfinished line, and no more than a chunk beyond.
+	if want := uint64(5024*100 - 80 + trimEvery); held < want || held > want+100 {
 		t.Fatalf("ring holds %d bytes, want %d", held, want)
 	}
 	_, snap, _, _ := s.Attach()
@@ -304,6 +305,17 @@ func TestReplayStartsAtLineStartAndKeepsEnoughLines(t *testing.T) {
 	if string(got) != "ffff\ngg\nhhhh\niiii\njjjj\n" {
 		t.Fatalf("replay after wrap = %q", got)
 	}
+	// A long first line keeps the rows that 3 lines of scrollback and 2 rows leave it: 5 rows less 3 lines.
+	s.cols = 4
+	s.out = newRing(64)
+	s.out.write([]byte("XXXXXXXXXXXXXXXXXXXXXXXX\nb\nc\nd"))
+	start, _ = s.replayStart(s.out.written)
+	got = make([]byte, s.out.written-start)
+	s.out.readAt(got, start)
+	if string(got) != "XXXXXXXX\nb\nc\nd" {
+		t.Fatalf("replay of a long first line = %q", got)
+	}
+	s.cols = 80
 	s.out = newRing(16)
 	s.out.write([]byte("xxxxxxxxxxxx\nab\ncd"))
 	start, _ = s.replayStart(s.out.written)
@@ -375,5 +387,37 @@ func TestResizeAppliesAfterEarlierOutput(t *testing.T) {
 	term.Write(snap)
 	if l0, l1 := term.Line(0), term.Line(1); l0 != "0123456789" || l1 != "abc" {
 		t.Fatalf("rows = %q, %q; want the wrap of 10 columns", l0, l1)
+	}
+}
+
+func TestNthLastNewlineMatchesAScan(t *testing.T) {
+	r := newRing(3 * chunkSize)
+	var all []byte
+	for i := range 5000 {
+		line := append(bytes.Repeat([]byte{'a'}, i*7%40), '\n')
+		r.write(line)
+		all = append(all, line...)
+	}
+	from := r.oldest()
+	held := all[len(all)-int(r.written-from):]
+	for _, to := range []uint64{r.written, r.written - 1, r.written - chunkSize, from + 100} {
+		for _, n := range []int{1, 2, 50, 400, 5000} {
+			want, wantOK := uint64(0), false
+			seg := held[:to-from]
+			for k := n; k > 0; k-- {
+				i := bytes.LastIndexByte(seg, '\n')
+				if i < 0 {
+					break
+				}
+				if k == 1 {
+					want, wantOK = from+uint64(i), true
+				}
+				seg = seg[:i]
+			}
+			got, ok := r.nthLastNewline(from, to, n)
+			if got != want || ok != wantOK {
+				t.Fatalf("nthLastNewline(to %d, n %d) = %d %v, want %d %v", to, n, got, ok, want, wantOK)
+			}
+		}
 	}
 }
