@@ -13,15 +13,15 @@ const chunkSize = 16 << 10
 // chunk is one block of ring memory. Readers (clients, the emulator) may borrow a slice of it to use without
 // the session lock; a chunk released from the ring while borrowed goes back to the pool only when returned.
 type chunk struct {
-	data     [chunkSize]byte
-	newlines int // in the committed bytes, so finding the n-th last line start skips whole chunks
+	data     *[chunkSize]byte // apart, so it fills its size class exactly (with the fields, 2 KiB more)
+	newlines int              // in the committed bytes, so finding the n-th last line start skips whole chunks
 	lent     int
 	released bool
 }
 
 var newline = []byte{'\n'}
 
-var chunkPool = sync.Pool{New: func() any { return new(chunk) }}
+var chunkPool = sync.Pool{New: func() any { return &chunk{data: new([chunkSize]byte)} }}
 
 // ring keeps recent output bytes with absolute offsets: it holds [start, written), at most limit bytes, and
 // release drops the bytes no reader needs any more. Its methods need the session lock; the slices tail and
