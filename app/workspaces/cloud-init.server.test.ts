@@ -48,6 +48,7 @@ describe("cloud-init user-data", () => {
       { name: "sam", gecos: "SAM workspace user", shell: "/bin/bash" },
     ]);
     const env = doc.write_files.find((file: { path: string }) => file.path === "/etc/sam/agent.env");
+    expect(env.content).toMatch(/^SAM_SESSION_USER=sam$/m);
     const unit = doc.write_files.find((file: { path: string }) => file.path.endsWith("sam-agent.service"));
     expect(unit.content).toMatch(/^User=root$/m);
     expect(unit.content).toMatch(/^Environment=HOME=\/root$/m);
