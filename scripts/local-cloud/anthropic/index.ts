@@ -137,7 +137,7 @@ export class AnthropicApi {
     for (const token of credentials.oauthTokens ?? []) this.oauthTokens.add(token);
   }
 
-  /** Queues replies; each request takes the first one whose `model` (if set) matches its own. */
+  /** Queues replies; each request takes the first one whose `model` and `withTools` (if set) match it. */
   enqueue(...replies: Reply[]): void {
     this.queue.push(...replies);
   }
@@ -226,10 +226,15 @@ export class AnthropicApi {
     }
     const invalid = validationError(body);
     if (invalid) return fail("invalid_request_error", invalid);
-    const params = body as { model: string; stream?: boolean; messages: unknown[] };
+    const params = body as { model: string; stream?: boolean; messages: unknown[]; tools?: unknown[] };
     entry.toolResults = lastToolResults(params);
+    const hasTools = Array.isArray(params.tools) && params.tools.length > 0;
 
-    const index = this.queue.findIndex((reply) => reply.model === undefined || reply.model === params.model);
+    const index = this.queue.findIndex(
+      (reply) =>
+        (reply.model === undefined || reply.model === params.model) &&
+        (reply.withTools === undefined || reply.withTools === hasTools),
+    );
     const reply = index >= 0 ? this.queue.splice(index, 1)[0]! : this.defaultReply;
     entry.answer = index >= 0 ? "scripted" : "default";
     if (reply.error && !reply.error.midStream) return fail(reply.error.type, reply.error.message);

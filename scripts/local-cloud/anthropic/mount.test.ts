@@ -42,3 +42,22 @@ describe("the Anthropic stand-in in the local cloud", () => {
     expect(cloud.state().anthropic).toEqual({ pending_replies: 0, requests: 0 });
   });
 });
+
+describe("scripted replies for an agent's turn", () => {
+  it("go only to requests that offer tools when marked withTools, so a side request cannot take them", async () => {
+    const cloud = await startTestCloud();
+    try {
+      const ask = (tools: unknown[]) =>
+        fetch(`${cloud.url}/anthropic/v1/messages`, {
+          method: "POST",
+          headers: { "x-api-key": LOCAL_ANTHROPIC_API_KEY, "anthropic-version": "2023-06-01" },
+          body: JSON.stringify({ model: "m", max_tokens: 8, tools, messages: [{ role: "user", content: "hi" }] }),
+        }).then((response) => response.json() as Promise<{ content: Array<{ text: string }> }>);
+      cloud.services.anthropic.enqueue({ text: "for the turn", withTools: true });
+      expect((await ask([])).content[0]!.text).toBe("Done.");
+      expect((await ask([{ name: "Read", input_schema: { type: "object" } }])).content[0]!.text).toBe("for the turn");
+    } finally {
+      await cloud.close();
+    }
+  });
+});

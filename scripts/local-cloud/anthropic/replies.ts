@@ -46,6 +46,12 @@ export interface Reply {
   stopReason?: "end_turn" | "max_tokens" | "stop_sequence" | "refusal";
   /** Only requests for this model take the reply; others skip it and get the default reply. */
   model?: string;
+  /**
+   * Only requests that offer tools (true) or none (false) take the reply: a coding agent's turn offers its
+   * tools, while the side requests it makes meanwhile (a title, a summary) offer none and would otherwise
+   * take a turn's scripted reply.
+   */
+  withTools?: boolean;
 }
 
 export function newId(prefix: string): string {
