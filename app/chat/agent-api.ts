@@ -1,6 +1,9 @@
 import type { ChatAgent } from "./agents";
 import type { ChatInfo } from "./protocol";
 
+/** The path segment that asks for a new chat rather than naming one: /workspaces/:id/chat/new. */
+export const NEW_CHAT = "new";
+
 /** The agent refused to start a chat; `code` is missing_credential, not_installed or credential_unavailable. */
 export class ChatStartError extends Error {
   constructor(

@@ -3,10 +3,8 @@ import { requireUser } from "../auth/auth.server";
 import { listCredentials } from "../settings/credentials.server";
 import { terminalAccess } from "../workspaces/terminal.server";
 import { getWorkspace } from "../workspaces/workspaces.server";
+import { NEW_CHAT } from "./agent-api";
 import { type ChatAgent, chatAgents, isChatAgent, missingCredentialMessage } from "./agents";
-
-/** The path segment that asks for a new chat rather than naming one. */
-export const NEW_CHAT = "new";
 
 /**
  * What the chat page needs before the browser attaches: the workspace (checked to be the user's), the

@@ -1,8 +1,8 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { Link, useLoaderData, useNavigate } from "@remix-run/react";
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
-import { chatApi, tokenSource } from "~/chat/agent-api";
-import { chatAccess, NEW_CHAT } from "~/chat/chat.server";
+import { chatApi, NEW_CHAT, tokenSource } from "~/chat/agent-api";
+import { chatAccess } from "~/chat/chat.server";
 import { ChatConnection, type ChatConnectionStatus } from "~/chat/connection.client";
 import {
   applyEvents,
@@ -100,20 +100,15 @@ export default function ChatPage() {
 function NewChat({ data, api }: { data: Data; api: ReturnType<typeof chatApi> }) {
   const navigate = useNavigate();
   const [problem, setProblem] = useState<string | null>(null);
+  // Once per visit: a re-run effect (React's strict mode, a revalidation) must not start a second chat.
+  const started = useRef(false);
   useEffect(() => {
-    if (data.missingCredential) return;
-    let cancelled = false;
+    if (data.missingCredential || started.current) return;
+    started.current = true;
     api.create(data.agent).then(
-      (chat) => {
-        if (!cancelled) navigate(`/workspaces/${data.workspace.id}/chat/${chat.id}`, { replace: true });
-      },
-      (error: Error) => {
-        if (!cancelled) setProblem(error.message);
-      },
+      (chat) => navigate(`/workspaces/${data.workspace.id}/chat/${chat.id}`, { replace: true }),
+      (error: Error) => setProblem(error.message),
     );
-    return () => {
-      cancelled = true;
-    };
   }, [api, data.agent, data.missingCredential, data.workspace.id, navigate]);
   const message = data.missingCredential ?? problem;
   if (!message) return <p className="m-4 text-sm">Starting a {data.agentLabel} chat…</p>;
