@@ -87,23 +87,40 @@ function verifiedDownload(url: string, sha: string, file: string): string {
   return `${curl} '${url}' -o ${file}; echo '${sha}  ${file}' | sha256sum -c - || { rm -f ${file}; exit 1; }`;
 }
 
-export function renderCloudInit(input: CloudInitInput): string {
-  check(input);
-  const download = `${input.appUrl}/api/agent/download?os=linux&arch=${input.arch}`;
-  const agent = "/usr/local/bin/vm-agent";
-  const installAgent = `set -e; ${verifiedDownload(download, input.agentSha256, `${agent}.part`)}; chmod 755 ${agent}.part; mv ${agent}.part ${agent}`;
-  const installNode = [
+/** What a SAM image (app/admin/image.server.ts) records it holds, one `key=value` a line. */
+export const IMAGE_MARKER = `${TOOLS_DIR}/sam-image`;
+
+type Tools = Pick<CloudInitInput, "nodeUrl" | "nodeSha256" | "npmUrl" | "npmSha256">;
+
+/**
+ * Installs Node.js and npm under TOOLS_DIR, checked against their SHA-256s; skipped when the disk is a SAM
+ * image that holds exactly these archives (its marker names their SHA-256s).
+ */
+export function installToolsScript(tools: Tools): string {
+  for (const name of ["nodeUrl", "nodeSha256", "npmUrl", "npmSha256"] as const)
+    if (!safe[name].test(tools[name])) throw new Error(`cloud-init: ${name} has unexpected characters`);
+  const fromImage = `grep -qx 'node-sha256=${tools.nodeSha256}' ${IMAGE_MARKER} && grep -qx 'npm-sha256=${tools.npmSha256}' ${IMAGE_MARKER}`;
+  return [
     "set -e",
+    `if [ -f ${IMAGE_MARKER} ] && ${fromImage}; then echo 'Node.js and npm from the SAM image'; exit 0; fi`,
     `mkdir -p ${TOOLS_DIR}/node ${TOOLS_DIR}/npm`,
     `cd ${TOOLS_DIR}`,
-    verifiedDownload(input.nodeUrl, input.nodeSha256, "node.tgz"),
-    verifiedDownload(input.npmUrl, input.npmSha256, "npm.tgz"),
+    verifiedDownload(tools.nodeUrl, tools.nodeSha256, "node.tgz"),
+    verifiedDownload(tools.npmUrl, tools.npmSha256, "npm.tgz"),
     "tar -xzf node.tgz -C node --strip-components=1 --no-same-owner",
     "tar -xzf npm.tgz -C npm --strip-components=1 --no-same-owner",
     "ln -sf ../../npm/bin/npm-cli.js node/bin/npm",
     "ln -sf ../../npm/bin/npx-cli.js node/bin/npx",
     "rm -f node.tgz npm.tgz",
   ].join("; ");
+}
+
+export function renderCloudInit(input: CloudInitInput): string {
+  check(input);
+  const download = `${input.appUrl}/api/agent/download?os=linux&arch=${input.arch}`;
+  const agent = "/usr/local/bin/vm-agent";
+  const installAgent = `set -e; ${verifiedDownload(download, input.agentSha256, `${agent}.part`)}; chmod 755 ${agent}.part; mv ${agent}.part ${agent}`;
+  const installNode = installToolsScript(input);
   const userData = `#cloud-config
 users:
   - default

@@ -28,7 +28,14 @@ export interface ZoneClient {
 export interface Clouds {
   hetzner: Pick<
     HetznerClient,
-    "createServer" | "deleteServer" | "listServers" | "createFirewall" | "deleteFirewall" | "listFirewalls"
+    | "createServer"
+    | "deleteServer"
+    | "listServers"
+    | "createFirewall"
+    | "deleteFirewall"
+    | "listFirewalls"
+    // The SAM image a new workspace boots from, when the project has one (app/admin/image.server.ts).
+    | "listImages"
   >;
   zone: ZoneClient;
 }

@@ -14,6 +14,7 @@ import {
 import type { Database } from "../platform/context.server";
 import { workspaces } from "../db/schema";
 import { explainError, ProvisioningAborted } from "./errors.server";
+import { findSamImage } from "../admin/image.server";
 import { teardown } from "./teardown.server";
 import { workspaceHostname } from "./url";
 import {
@@ -26,7 +27,7 @@ import {
   type Workspace,
 } from "./workspaces.server";
 
-const IMAGE = "ubuntu-24.04";
+const BASE_IMAGE = "ubuntu-24.04";
 
 /**
  * Provisioning: the bootstrap token, firewall, server and DNS record a workspace in `creating` needs,
@@ -96,6 +97,7 @@ export async function provision(
       `Prepared the boot script (${userData.length} bytes, no secrets)`,
     );
 
+    const image = await chooseImage(deps, clouds, workspace, arch);
     const suffix = Date.now().toString(36);
     const labels = labelsFor(workspace, deps.config);
     const { firewall } = await step(
@@ -133,7 +135,7 @@ export async function provision(
           name: `sam-${workspace.id}-${suffix}`,
           serverType: workspace.serverType,
           location: workspace.location,
-          image: IMAGE,
+          image,
           userData,
           labels,
           firewallIds: [firewall.id],
@@ -188,6 +190,33 @@ export async function provision(
       ),
     );
   }
+}
+
+/**
+ * The newest SAM image of the current version in the owner's project (x86 only), else ubuntu-24.04. A failed
+ * lookup costs boot time, not the workspace: it boots ubuntu-24.04 and installs the tools itself.
+ */
+async function chooseImage(deps: Deps, clouds: Clouds, workspace: Workspace, arch: string): Promise<string> {
+  const without = "installs Node.js and the coding-agent CLIs while it boots";
+  let found: Awaited<ReturnType<typeof findSamImage>> = null;
+  let why = `no SAM image in the Hetzner project: ${BASE_IMAGE}, which ${without}`;
+  if (arch !== "amd64") why = `${BASE_IMAGE}: SAM images are x86, so the server ${without}`;
+  else
+    try {
+      found = await findSamImage(clouds.hetzner, deps.config);
+    } catch (error) {
+      why = `${BASE_IMAGE} (looking for the SAM image failed: ${explainError(error, workspace)}), which ${without}`;
+    }
+  await recordEvent(
+    deps.db,
+    workspace.id,
+    "image",
+    "ok",
+    found
+      ? `Booting from the SAM image ${found.id} (${found.labels["sam-image-version"]}): Node.js and the CLIs are installed`
+      : `Booting ${why}`,
+  );
+  return found ? String(found.id) : BASE_IMAGE;
 }
 
 /** Undoes what was made and records the failure; nothing that bills may be left behind. */

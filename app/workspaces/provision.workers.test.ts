@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../providers/http.server";
+import { samImageVersion } from "../admin/image.server";
 import { provision } from "./provision.server";
 import { finishStop } from "./teardown.server";
 import { claimRestart, claimStop, listEvents, type Workspace } from "./workspaces.server";
@@ -36,6 +37,7 @@ describe("provisioning", () => {
     const events = await listEvents(db, workspace.id);
     expect(events.map((event) => `${event.step}:${event.status}`)).toEqual([
       "cloud-init:ok",
+      "image:ok",
       "firewall:started",
       "firewall:ok",
       "server:started",
@@ -44,6 +46,49 @@ describe("provisioning", () => {
       "dns:ok",
       "boot:started",
     ]);
+  });
+
+  it("boots from the newest SAM image of the current version when the project has one, else ubuntu-24.04", async () => {
+    const fake = fakeClouds();
+    const version = await samImageVersion(config);
+    const snapshot = (id: number, created: string) => ({
+      id,
+      type: "snapshot" as const,
+      status: "available" as const,
+      name: null,
+      description: "SAM image",
+      created,
+      labels: { "sam-image-version": version },
+      architecture: "x86",
+    });
+    const selectors: Array<string | undefined> = [];
+    fake.clouds.hetzner.listImages = async (filter = {}) => {
+      selectors.push(filter.labelSelector);
+      return [snapshot(7, "2026-01-01T00:00:00Z"), snapshot(9, "2026-02-01T00:00:00Z")];
+    };
+    const images: string[] = [];
+    const create = fake.clouds.hetzner.createServer;
+    fake.clouds.hetzner.createServer = async (input) => {
+      images.push(input.image);
+      return create(input);
+    };
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    expect(images).toEqual(["9"]);
+    expect(selectors).toEqual([`managed-by=sam,instance=localhost-8788,role=sam-image,sam-image-version=${version}`]);
+    const events = await listEvents(db, workspace.id);
+    expect(events.find((event) => event.step === "image")!.message).toMatch(/^Booting from the SAM image 9 /);
+
+    // A failed lookup costs boot time, not the workspace.
+    fake.clouds.hetzner.listImages = async () => {
+      throw new ProviderError({ provider: "hetzner", status: 503, code: "unavailable", message: "down" });
+    };
+    const second = await newWorkspace();
+    await provision(deps, second, { clouds: fake.factory });
+    expect(images.at(-1)).toBe("ubuntu-24.04");
+    expect((await reload(second.id))!.status).toBe("creating");
+    const why = (await listEvents(db, second.id)).find((event) => event.step === "image")!.message;
+    expect(why).toMatch(/^Booting ubuntu-24.04 \(looking for the SAM image failed: .*\), which installs Node.js/);
   });
 
   it.each([

@@ -5,6 +5,7 @@ import type { Config } from "../platform/config.server";
 import type { Database } from "../platform/context.server";
 import { credentials, LIVE_STATUSES, sweepCursors, workspaceEvents, workspaces } from "../db/schema";
 import { probeAgent, type AgentProbe } from "./probe.server";
+import { BUILD_TIMEOUT_MS } from "../admin/image.server";
 import { ownedSelector, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./clouds.server";
 import { finishStop, teardown } from "./teardown.server";
 import {
@@ -389,7 +390,10 @@ async function reapOrphansOf(
   for (const server of servers) {
     const owner = server.labels.workspace ? liveById.get(server.labels.workspace) : undefined;
     const keep = owner && (owner.status === "creating" || owner.status === "stopping" || owner.serverId === server.id);
-    if (keep) continue;
+    // A SAM image build (app/admin/image.server.ts) is no workspace's; it is reaped once it outlives its timeout.
+    const building =
+      server.labels.role === "sam-image-build" && Date.now() - Date.parse(server.created) < BUILD_TIMEOUT_MS;
+    if (keep || building) continue;
     // The firewall listing below is reserved too: a user is finished in one run or redone in the next.
     if (!affords(ORPHANS, 2)) return false;
     try {

@@ -40,6 +40,7 @@ export function fakeClouds() {
     !selector || selector.split(",").every((term) => labels[term.split("=")[0]!] === term.split("=")[1]);
   const clouds: Clouds = {
     hetzner: {
+      listImages: async () => [],
       createFirewall: async (input) => {
         maybeFail("createFirewall");
         const firewall = { id: nextId++, labels: input.labels };
