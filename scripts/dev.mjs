@@ -141,16 +141,39 @@ function cacheWorkspaceTools() {
       stdio: ["ignore", "ignore", "inherit"],
     });
   }
+  // What the agent installs for Claude Code: the CLI and, when pinned, its ACP adapter (with all dependencies,
+  // so a throwaway install fills the cache rather than `npm cache add`, which fetches only the named archives).
   const steps = readFileSync("agent/internal/bootstrap/steps.go", "utf8");
-  const [, cli, cliVersion] = /"claude-code":\s*\{Package: "([^"]+)", Version: "([^"]+)"/.exec(steps);
-  const marker = `.cache/npm/.sam-cached-${cli.replace("/", "+")}@${cliVersion}`;
+  const entry = /"claude-code":\s*\{([^}]*)\}/.exec(steps)?.[1] ?? "";
+  const field = (name) => new RegExp(`\\b${name}:\\s*"([^"]+)"`).exec(entry)?.[1];
+  const specs = [
+    [field("Package"), field("Version")],
+    [field("Adapter"), field("AdapterVersion")],
+  ]
+    .filter(([name, version]) => name && version)
+    .map(([name, version]) => `${name}@${version}`);
+  const marker = `.cache/npm/.sam-cached-${specs.join("+").replaceAll("/", "_")}`;
   if (existsSync(marker)) return;
-  log(`caching ${cli}@${cliVersion} for local servers (.cache/npm)`);
+  log(`caching ${specs.join(", ")} for local servers (.cache/npm)`);
+  const scratch = ".cache/npm-warm";
+  rmSync(scratch, { recursive: true, force: true });
   run(
     "npm",
-    ["cache", "add", `${cli}@${cliVersion}`, `${cli}-linux-${nodeArch}@${cliVersion}`, "--cache", ".cache/npm"],
+    [
+      "install",
+      "--prefix",
+      scratch,
+      "--cache",
+      ".cache/npm",
+      "--no-save",
+      "--no-audit",
+      "--no-fund",
+      "--ignore-scripts",
+      ...specs,
+    ],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
+  rmSync(scratch, { recursive: true, force: true });
   writeFileSync(marker, "");
 }
 
