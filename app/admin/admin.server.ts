@@ -1,7 +1,7 @@
 import { parseWithZod } from "@conform-to/zod/v4";
 import { data, type AppLoadContext } from "@remix-run/cloudflare";
 import { count, desc, eq } from "drizzle-orm";
-import { policyFormSchema } from "./schema";
+import { BUILD_IMAGE_INTENT, policyFormSchema } from "./schema";
 import { audit } from "../platform/audit.server";
 import type { User } from "../auth/auth.server";
 import { auditLog, users, workspaces } from "../db/schema";
@@ -10,6 +10,7 @@ import { readForm } from "../platform/responses.server";
 import { redirectWithToast } from "../platform/toast.server";
 import { costSoFar } from "../workspaces/cost";
 import { endAccessOfDisallowedUsers } from "../workspaces/access.server";
+import { adminImageBuild } from "./image.server";
 
 export async function loadAdmin(context: AppLoadContext) {
   const { db } = context;
@@ -78,6 +79,20 @@ export async function loadAdmin(context: AppLoadContext) {
 
 export async function adminAction(request: Request, context: AppLoadContext, admin: User) {
   const formData = await readForm(request);
+  if (formData.get("intent") === BUILD_IMAGE_INTENT) return buildImage(request, context, admin);
+  return savePolicyForm(request, context, admin, formData);
+}
+
+async function buildImage(request: Request, context: AppLoadContext, admin: User) {
+  const image = await adminImageBuild(context, request, admin.id, true);
+  const toast =
+    image.phase === "unavailable" || image.phase === "failed"
+      ? { kind: "error" as const, title: "The SAM image was not built", description: image.message }
+      : { kind: "success" as const, title: "Building the SAM image", description: image.message };
+  return redirectWithToast(request, context, "/admin", toast);
+}
+
+async function savePolicyForm(request: Request, context: AppLoadContext, admin: User, formData: FormData) {
   const submission = parseWithZod(formData, { schema: policyFormSchema });
   if (submission.status !== "success") return data({ result: submission.reply() }, { status: 400 });
   const before = await getPolicy(context);

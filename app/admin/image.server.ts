@@ -1,7 +1,11 @@
 import { IMAGE_MARKER, installToolsScript, TOOLS_DIR, toolsFor } from "../workspaces/cloud-init.server";
 import { instanceLabel, MANAGED_BY } from "../workspaces/clouds.server";
+import type { AppLoadContext } from "@remix-run/cloudflare";
 import type { Config } from "../platform/config.server";
-import type { HetznerClient, HetznerImage, HetznerServer } from "../providers/hetzner.server";
+import { audit } from "../platform/audit.server";
+import { hetzner, type HetznerClient, type HetznerImage, type HetznerServer } from "../providers/hetzner.server";
+import { readCredential } from "../settings/credentials.server";
+import { explainError } from "../workspaces/errors.server";
 
 /**
  * The SAM image: a Hetzner snapshot of ubuntu-24.04 with Node.js, npm and the pinned coding-agent CLIs
@@ -91,6 +95,8 @@ export interface ImageBuildState {
   message: string;
   version: string;
   image: { id: number; created: string; version: string } | null;
+  /** True only from the call that ended a build (its image available, or the build deleted as failed). */
+  finished: boolean;
 }
 
 /** Starts a build; refuses while one runs. The server bills from here: advanceImageBuild ends it. */
@@ -111,6 +117,7 @@ export async function startImageBuild(client: ImageClient, config: ImageConfig):
     message: `Build server ${server.id} is installing Node.js and the CLIs`,
     version,
     image: null,
+    finished: false,
   };
 }
 
@@ -144,6 +151,7 @@ export async function advanceImageBuild(
       image: current
         ? { id: current.id, created: current.created, version: current.labels["sam-image-version"] ?? "" }
         : null,
+      finished: phase === "available" || phase === "failed",
     };
   };
   for (const build of builds) {
@@ -174,6 +182,7 @@ export async function advanceImageBuild(
   }
   const current = state("none", "");
   if (current.image) current.phase = "available";
+  current.finished = false;
   current.message = current.image
     ? `SAM image ${current.image.id} (${version}) is used for new workspaces`
     : `No SAM image of version ${version}: workspaces boot ubuntu-24.04 and install Node.js and the CLIs`;
@@ -201,4 +210,48 @@ async function fail(
       ? `Hetzner did not finish image ${snapshot.id} within ${minutes} minutes: deleted it and build server ${build.id}. Try again; if it repeats, check Hetzner's status page.`
       : `Build server ${build.id} did not finish installing within ${minutes} minutes (a download failed or did not match its SHA-256; /var/log/cloud-init-output.log on it says which): deleted it. Check NODE_URL_AMD64, NPM_URL and the npm registry are reachable, then try again.`,
   );
+}
+
+/** What the admin page shows: a build's state, or why SAM cannot look (no token, Hetzner refused). */
+export type AdminImageView = ImageBuildState | { phase: "unavailable"; message: string };
+
+const PLACE = { serverType: BUILD_SERVER_TYPE, location: BUILD_LOCATION };
+
+/**
+ * The admin page's SAM image, built in the admin's own Hetzner project with the token they saved in Settings
+ * (workspaces of users with other projects do not see it). Each call moves a running build on; the call that
+ * ends one records the outcome in the audit log.
+ */
+export async function adminImageBuild(
+  context: Pick<AppLoadContext, "db" | "config">,
+  request: Request,
+  adminId: string,
+  start: boolean,
+): Promise<AdminImageView> {
+  const token = await readCredential(context, adminId, "hetzner");
+  if (!token)
+    return {
+      phase: "unavailable",
+      message: "Save a Hetzner token in Settings first: the image is built in that token's project.",
+    };
+  const client = hetzner({ baseUrl: context.config.HETZNER_API_URL, token });
+  try {
+    const state = await (start ? startImageBuild : advanceImageBuild)(client, context.config);
+    // A click while a build runs only moves that build on; it is recorded all the same.
+    if (start)
+      await audit(context, request, {
+        userId: adminId,
+        action: "image.build_requested",
+        details: { version: state.version, message: state.message },
+      });
+    if (state.finished)
+      await audit(context, request, {
+        userId: adminId,
+        action: state.phase === "available" ? "image.built" : "image.build_failed",
+        details: { version: state.version, image: state.image?.id ?? null, message: state.message },
+      });
+    return state;
+  } catch (error) {
+    return { phase: "unavailable", message: explainError(error, PLACE) };
+  }
 }

@@ -11,6 +11,9 @@ export const hetznerLocations = {
   sin: "Singapore",
 } as const;
 
+/** The admin page's second form (its button's `intent`); the policy form sends none. */
+export const BUILD_IMAGE_INTENT = "build-image";
+
 /** The bounds an admin may set; the stored policy (policy.server.ts) is checked against the same. */
 export const policyBounds = {
   idleMinutes: { min: MIN_IDLE_MINUTES, max: 1440 },

@@ -1,9 +1,11 @@
 import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
-import { hetznerLocations, policyFormSchema } from "~/admin/schema";
+import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
+import { useEffect } from "react";
+import { BUILD_IMAGE_INTENT, hetznerLocations, policyFormSchema } from "~/admin/schema";
 import { adminAction, loadAdmin } from "~/admin/admin.server";
+import { adminImageBuild, type AdminImageView } from "~/admin/image.server";
 import { requireAdmin } from "~/auth/auth.server";
 import { AuditTable } from "~/components/audit-table";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
@@ -13,8 +15,10 @@ import { sizes } from "~/workspaces/sizes";
 export const meta: MetaFunction = () => [{ title: "Admin · Simple Agent Manager" }];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  await requireAdmin(request, context);
-  return loadAdmin(context);
+  const admin = await requireAdmin(request, context);
+  // First, so the audit log below already shows a build this load finished.
+  const image = await adminImageBuild(context, request, admin.id, false);
+  return { ...(await loadAdmin(context)), image };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -26,7 +30,7 @@ const date = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC
 const euro = new Intl.NumberFormat("en", { style: "currency", currency: "EUR", maximumFractionDigits: 4 });
 
 export default function Admin() {
-  const { policy, users, workspaces, audit } = useLoaderData<typeof loader>();
+  const { policy, users, workspaces, audit, image } = useLoaderData<typeof loader>();
   const actionData = useActionData<{ result: SubmissionResult<string[]> }>();
   const [form, fields] = useForm({
     id: "policy",
@@ -124,6 +128,8 @@ export default function Admin() {
         </Form>
       </section>
 
+      <ImageSection image={image} />
+
       <section className="card" aria-labelledby="users-heading">
         <h2 id="users-heading" className="text-lg font-semibold">
           Users ({users.length})
@@ -191,6 +197,51 @@ export default function Admin() {
         <AuditTable entries={audit} showUser />
       </section>
     </div>
+  );
+}
+
+/** While a build runs, the page reloads its data every few seconds: each load moves the build on. */
+const IMAGE_POLL_MS = 5000;
+
+function ImageSection({ image }: { image: AdminImageView }) {
+  const running = image.phase === "installing" || image.phase === "snapshotting";
+  const revalidator = useRevalidator();
+  const navigation = useNavigation();
+  const submitting = navigation.formData?.get("intent") === BUILD_IMAGE_INTENT;
+  useEffect(() => {
+    if (!running || revalidator.state !== "idle") return;
+    const timer = setTimeout(() => revalidator.revalidate(), IMAGE_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [running, revalidator, image]);
+  return (
+    <section className="card" aria-labelledby="image-heading">
+      <h2 id="image-heading" className="text-lg font-semibold">
+        SAM image
+      </h2>
+      <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
+        A snapshot with Node.js, npm and the pinned coding-agent CLIs, so new x86 workspaces in your Hetzner project
+        skip those downloads. SAM builds it on a throw-away cx23 (a few cents) and deletes older images.
+      </p>
+      <p className="mt-3 text-sm" role="status" data-testid="image-status" data-phase={image.phase}>
+        {image.message}
+      </p>
+      {"image" in image && image.image ? (
+        <p className="mt-1 text-sm" data-testid="image-current">
+          Current image: {image.image.id} ({image.image.version}), made {date.format(new Date(image.image.created))}
+        </p>
+      ) : null}
+      <Form method="post" className="mt-4">
+        <button
+          type="submit"
+          name="intent"
+          value={BUILD_IMAGE_INTENT}
+          className="btn-primary"
+          disabled={running || submitting}
+        >
+          {running ? "Building…" : "Build SAM image"}
+        </button>
+      </Form>
+    </section>
   );
 }
 
