@@ -167,6 +167,12 @@ export default function TerminalPage() {
         >
           +
         </button>
+        <Link
+          to={`/workspaces/${workspace.id}/chat/new`}
+          className="ml-auto shrink-0 px-3 py-1 text-sm text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100"
+        >
+          New chat
+        </Link>
       </div>
       <main className="flex min-h-0 flex-1 flex-col">
         <h1 className="sr-only">Terminal of {workspace.name}</h1>

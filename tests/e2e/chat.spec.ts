@@ -192,6 +192,37 @@ test("ask Claude Code to add a line to the README: streamed text, a permission, 
   await expect(page.getByRole("link", { name: "Chat 1" })).toHaveAttribute("aria-current", "page");
 });
 
+test("a second chat from the terminal; Stop ends a turn the model is still answering", async ({ page, request }) => {
+  expect((await request.post(`${CLOUD}/_local/anthropic/reset`)).ok()).toBeTruthy();
+  const held = { text: ["This answer never comes."], hold: "stop-turn", withTools: true };
+  expect((await request.post(`${CLOUD}/_local/anthropic/replies`, { data: held })).status()).toBe(201);
+
+  await signIn(page);
+  await page.goto(`/workspaces/${workspaceId}/terminal`);
+  // The terminal page picks its session first (a replacing navigation); the link is for after that.
+  await expect(page).toHaveURL(/\?session=/);
+  await page.getByRole("link", { name: "New chat" }).click();
+  await expect(page.getByRole("link", { name: "Chat 2" })).toHaveAttribute("aria-current", "page");
+  await expect(page.locator("#chat-state")).toHaveText("Connected");
+  await page.getByLabel("Message").fill("Take your time");
+  await page.keyboard.press("Enter");
+  await expect(page.locator("#chat-state")).toContainText("the agent is working");
+  await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
+  // Stop once the model is answering: the agent drops a cancel that arrives while the adapter still starts.
+  await expect
+    .poll(async () => {
+      const requests = (await (await request.get(`${CLOUD}/_local/anthropic/requests`)).json()) as Array<{
+        answer: string;
+      }>;
+      return requests.some((r) => r.answer === "scripted");
+    })
+    .toBe(true);
+  await page.getByRole("button", { name: "Stop" }).click();
+  await expect(page.getByRole("list", { name: "Conversation" })).toContainText("Stopped.", { timeout: 30_000 });
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+  await expect(page.getByTestId("agent-message")).toHaveCount(0);
+});
+
 test("without a credential for the agent the chat says which to add in Settings and starts nothing", async ({
   page,
 }) => {
@@ -208,8 +239,8 @@ test("without a credential for the agent the chat says which to add in Settings 
   );
   await expect(page).toHaveURL(new RegExp(`/workspaces/${workspaceId}/chat/new$`));
   await expectAccessible(page, "a chat without a credential");
-  // Still only the first test's chat on the agent.
-  await expect(page.getByRole("link", { name: /^Chat \d+$/ })).toHaveCount(1);
+  // Still only the two chats of the tests above on the agent.
+  await expect(page.getByRole("link", { name: /^Chat \d+$/ })).toHaveCount(2);
   await alert.getByRole("link", { name: "Open Settings" }).click();
   await expect(page).toHaveURL(/\/settings$/);
 });
