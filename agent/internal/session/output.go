@@ -62,7 +62,7 @@ func (s *Session) readLoop() {
 }
 
 // published tells clients and the emulator that the ring has n bytes of new output; quiet when the read that
-// brought them left the PTY empty.
+// brought them was short, so the program is not flooding the PTY.
 func (s *Session) published(n int, quiet bool) {
 	if untrimmed := s.out.written - s.trimmedAt; untrimmed >= trimEvery || quiet && untrimmed >= chunkSize {
 		s.trim()
