@@ -518,7 +518,16 @@ export async function runCloudInit(
     return fail("user-data runcmd names no agent download URL (…/api/agent/download?…)");
   if (plan.downloadUrl) agent.downloadUrl = withHostArch(plan.downloadUrl);
   const binary = inServer("vm-agent");
-  const bootEnv = { PATH: binDir, HOME: inServer("root"), LANG: "C.UTF-8" };
+  // npm in a runcmd (the SAM image build installs the CLIs) reaches this machine's registry and shares the
+  // cache, as the agent's npm does (startAgent).
+  const bootEnv = {
+    PATH: binDir,
+    HOME: inServer("root"),
+    LANG: "C.UTF-8",
+    ...hostNpmSettings(),
+    npm_config_cache: NPM_CACHE_DIR,
+    npm_config_update_notifier: "false",
+  };
   let lastFailure: string | null = null;
   for (const [index, command] of plan.commands.entries()) {
     if (machine.stopped) return;
