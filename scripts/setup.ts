@@ -2,7 +2,9 @@
 // give; with --yes, in CI or without a terminal it takes everything from the environment:
 //   CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID (optional), BASE_DOMAIN, APP_HOSTNAME (default app.<BASE_DOMAIN>),
 //   GITHUB_CLIENT_ID, GITHUB_CLIENT_SECRET, GITHUB_APP_ID, GITHUB_APP_SLUG, GITHUB_APP_PRIVATE_KEY (PEM or its
-//   file's path), GITHUB_WEBHOOK_SECRET, ALLOWED_GITHUB_LOGINS, ADMIN_GITHUB_LOGINS (all optional).
+//   file's path), GITHUB_WEBHOOK_SECRET, ALLOWED_GITHUB_LOGINS, ADMIN_GITHUB_LOGINS (all optional),
+//   TOOLS_REGISTRY_URL (default: the registry this machine's npm uses).
+import { execFileSync } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MissingPermissionError } from "./self-host/permissions";
@@ -17,6 +19,15 @@ const paths = defaultPaths(root);
 const env = process.env;
 const stored = readSecretsFile(paths.secretsFile);
 
+/** The registry this machine's npm installs from: the VMs fetch Node.js, npm and the CLIs from the same. */
+function npmRegistry(): string | undefined {
+  try {
+    return execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function gather(): Promise<SetupInputs> {
   const given = (name: string) => env[name]?.trim() || undefined;
   const inputs: SetupInputs = {
@@ -29,6 +40,7 @@ async function gather(): Promise<SetupInputs> {
     ),
     allowedGithubLogins: given("ALLOWED_GITHUB_LOGINS"),
     adminGithubLogins: given("ADMIN_GITHUB_LOGINS"),
+    toolsRegistryUrl: given("TOOLS_REGISTRY_URL") ?? npmRegistry(),
   };
   if (!isInteractive(process.argv, env)) return inputs;
 

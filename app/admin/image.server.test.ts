@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { HetznerImage, HetznerServer } from "../providers/hetzner.server";
 import { installToolsScript, toolsFor } from "../workspaces/cloud-init.server";
-import { PINNED_TOOLS } from "../workspaces/tools";
+import { PINNED_SHA256, pinnedToolUrls } from "../workspaces/tools";
+
+const PINNED_URLS = pinnedToolUrls("https://registry.test");
 import {
   advanceImageBuild,
   BUILD_TIMEOUT_MS,
@@ -19,12 +21,12 @@ import {
 
 const config = {
   APP_URL: "https://sam.example.test",
-  NODE_URL_AMD64: PINNED_TOOLS.node.amd64.url,
-  NODE_SHA256_AMD64: PINNED_TOOLS.node.amd64.sha256,
-  NODE_URL_ARM64: PINNED_TOOLS.node.arm64.url,
-  NODE_SHA256_ARM64: PINNED_TOOLS.node.arm64.sha256,
-  NPM_URL: PINNED_TOOLS.npm.url,
-  NPM_SHA256: PINNED_TOOLS.npm.sha256,
+  NODE_URL_AMD64: PINNED_URLS.node.amd64,
+  NODE_SHA256_AMD64: PINNED_SHA256.node.amd64,
+  NODE_URL_ARM64: PINNED_URLS.node.arm64,
+  NODE_SHA256_ARM64: PINNED_SHA256.node.arm64,
+  NPM_URL: PINNED_URLS.npm,
+  NPM_SHA256: PINNED_SHA256.npm,
 };
 
 describe("the SAM image's contents", () => {
@@ -50,7 +52,7 @@ describe("the SAM image's contents", () => {
     expect(clis).toContain("npm install --global --prefix /opt/sam");
     for (const [name, v] of Object.entries(IMAGE_CLIS)) expect(clis).toContain(`${name}@${v}`);
     expect(clis).toContain(`'version=${version}'`);
-    expect(clis).toContain(`'node-sha256=${PINNED_TOOLS.node.amd64.sha256}'`);
+    expect(clis).toContain(`'node-sha256=${PINNED_SHA256.node.amd64}'`);
   });
 
   it("lets a workspace's boot skip Node.js and npm only when the image's marker names the same archives", () => {

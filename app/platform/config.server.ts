@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PINNED_TOOLS } from "../workspaces/tools";
+import { PINNED_SHA256, pinnedToolUrls } from "../workspaces/tools";
 import { AGENT_PORT, workspaceUrlTemplateProblem } from "../workspaces/url";
 
 /**
@@ -78,16 +78,19 @@ export const configSchema = z.object({
   ALLOWED_GITHUB_LOGINS: loginList,
   ADMIN_GITHUB_LOGINS: loginList,
   // Node.js and npm for the coding-agent CLIs, which cloud-init installs under /opt/sam and checks against
-  // these SHA-256s (tools.ts holds the pinned defaults: the npm registry's own archives).
-  NODE_URL_AMD64: url.default(PINNED_TOOLS.node.amd64.url),
-  NODE_SHA256_AMD64: sha256.default(PINNED_TOOLS.node.amd64.sha256),
-  NODE_URL_ARM64: url.default(PINNED_TOOLS.node.arm64.url),
-  NODE_SHA256_ARM64: sha256.default(PINNED_TOOLS.node.arm64.sha256),
-  NPM_URL: url.default(PINNED_TOOLS.npm.url),
-  NPM_SHA256: sha256.default(PINNED_TOOLS.npm.sha256),
+  // these SHA-256s. The pinned archives (tools.ts) come from the npm registry at TOOLS_REGISTRY_URL; each
+  // URL can be overridden to point at a copy, with its SHA-256.
+  TOOLS_REGISTRY_URL: url,
+  NODE_URL_AMD64: url.optional(),
+  NODE_SHA256_AMD64: sha256.default(PINNED_SHA256.node.amd64),
+  NODE_URL_ARM64: url.optional(),
+  NODE_SHA256_ARM64: sha256.default(PINNED_SHA256.node.arm64),
+  NPM_URL: url.optional(),
+  NPM_SHA256: sha256.default(PINNED_SHA256.npm),
 });
 
-export type Config = z.infer<typeof configSchema>;
+type DerivedUrls = "NODE_URL_AMD64" | "NODE_URL_ARM64" | "NPM_URL";
+export type Config = Omit<z.infer<typeof configSchema>, DerivedUrls> & Record<DerivedUrls, string>;
 
 /** How to set each value, shown when it is missing or malformed. */
 const hints: Partial<Record<keyof Config, string>> = {
@@ -105,6 +108,8 @@ const hints: Partial<Record<keyof Config, string>> = {
   CLOUDFLARE_API_TOKEN:
     "create a Cloudflare API token with the permissions docs/self-hosting.md lists (Zone · DNS · Edit and Zone · SSL and Certificates · Edit at least)",
   CLOUDFLARE_ZONE_ID: "copy it from the Overview page of your zone in the Cloudflare dashboard",
+  TOOLS_REGISTRY_URL:
+    "the npm registry VMs download Node.js, npm and the coding-agent CLIs from: `npm config get registry` (npm run setup writes it)",
   NODE_URL_AMD64:
     "leave it unset for the pinned Node.js from the npm registry, or point it at a copy (docs/self-hosting.md)",
   NODE_SHA256_AMD64: "the SHA-256 of the archive at NODE_URL_AMD64 (sha256sum), or unset for the pinned one",
@@ -128,7 +133,13 @@ export function parseConfig(env: Record<string, unknown>): Config {
     const { WORKSPACE_URL_TEMPLATE: template, BASE_DOMAIN: baseDomain } = result.data;
     const problem = workspaceUrlTemplateProblem(template, baseDomain);
     if (problem) throw new ConfigError([`WORKSPACE_URL_TEMPLATE ${problem}: ${hints.WORKSPACE_URL_TEMPLATE}.`]);
-    return result.data;
+    const pinned = pinnedToolUrls(result.data.TOOLS_REGISTRY_URL);
+    return {
+      ...result.data,
+      NODE_URL_AMD64: result.data.NODE_URL_AMD64 ?? pinned.node.amd64,
+      NODE_URL_ARM64: result.data.NODE_URL_ARM64 ?? pinned.node.arm64,
+      NPM_URL: result.data.NPM_URL ?? pinned.npm,
+    };
   }
   const problems = result.error.issues.map((issue) => {
     const name = String(issue.path[0] ?? "config") as keyof Config;

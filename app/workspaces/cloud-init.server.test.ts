@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { archForServerType, MAX_USER_DATA_BYTES, renderCloudInit, toolsFor } from "./cloud-init.server";
-import { PINNED_TOOLS } from "./tools";
+import { PINNED_SHA256 } from "./tools";
 import { parseConfig } from "../platform/config.server";
 import { testEnv } from "../../tests/support/test-env";
 import { LOCAL_HETZNER_TOKEN } from "../../scripts/local-env.mjs";
@@ -62,10 +62,7 @@ describe("cloud-init user-data", () => {
     );
     expect(script).toContain(`'${config.NPM_URL}' -o npm.tgz; echo '${config.NPM_SHA256}  npm.tgz' | sha256sum -c -`);
     // Unless configured otherwise, the hashes are the pinned ones (the local cloud serves the same archives).
-    expect([config.NODE_SHA256_ARM64, config.NPM_SHA256]).toEqual([
-      PINNED_TOOLS.node.arm64.sha256,
-      PINNED_TOOLS.npm.sha256,
-    ]);
+    expect([config.NODE_SHA256_ARM64, config.NPM_SHA256]).toEqual([PINNED_SHA256.node.arm64, PINNED_SHA256.npm]);
     expect(script).toContain("cd /opt/sam;");
     expect(script).toContain("ln -sf ../../npm/bin/npm-cli.js node/bin/npm");
     expect(script).not.toMatch(/\/home|~/);

@@ -9,7 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderCloudInit } from "../../app/workspaces/cloud-init.server";
-import { PINNED_TOOLS } from "../../app/workspaces/tools";
+import { pinnedToolUrls } from "../../app/workspaces/tools";
+import { parseConfig } from "../../app/platform/config.server";
+import { testEnv } from "../../tests/support/test-env";
 import { localDefaults } from "../local-env.mjs";
 import { HOST_GO_ARCH, LOCAL_UID_BASE, localScript } from "./machines";
 import type { LocalCloud } from "./server";
@@ -160,10 +162,11 @@ describe("cloud-init on a local server", () => {
   });
 
   it("serves the pinned archives locally: the local configuration names the same files, so their SHA-256s hold", () => {
-    const local = localDefaults({ appPort: 1, cloudPort: 2 });
+    const local = parseConfig({ ...testEnv(), ...localDefaults({ appPort: 1, cloudPort: 2 }) });
+    const elsewhere = pinnedToolUrls("https://registry.test/");
     const path = (url: string) => new URL(url).pathname;
-    expect(path(local.NODE_URL_AMD64)).toBe(`/npm-registry${path(PINNED_TOOLS.node.amd64.url)}`);
-    expect(path(local.NODE_URL_ARM64)).toBe(`/npm-registry${path(PINNED_TOOLS.node.arm64.url)}`);
-    expect(path(local.NPM_URL)).toBe(`/npm-registry${path(PINNED_TOOLS.npm.url)}`);
+    expect(path(local.NODE_URL_AMD64)).toBe(`/npm-registry${path(elsewhere.node.amd64)}`);
+    expect(path(local.NODE_URL_ARM64)).toBe(`/npm-registry${path(elsewhere.node.arm64)}`);
+    expect(path(local.NPM_URL)).toBe(`/npm-registry${path(elsewhere.npm)}`);
   });
 });

@@ -29,7 +29,7 @@ import { arch } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { PINNED_TOOLS } from "../../app/workspaces/tools";
+import { PINNED_SHA256 } from "../../app/workspaces/tools";
 import { sleep } from "./http";
 import { hostNpmSettings, NPM_CACHE_DIR } from "./npm-registry";
 
@@ -325,7 +325,7 @@ export function localScript(script: string, dir: string): string {
   }
   const requestedNode = /node-linux-(x64|arm64)\//.exec(script)?.[1] as "x64" | "arm64" | undefined;
   if (requestedNode && requestedNode !== HOST_NODE_ARCH) {
-    const pinned = (a: "x64" | "arm64") => PINNED_TOOLS.node[a === "x64" ? "amd64" : "arm64"];
+    const pinned = (a: "x64" | "arm64") => ({ sha256: PINNED_SHA256.node[a === "x64" ? "amd64" : "arm64"] });
     out = out
       .split(`node-linux-${requestedNode}`)
       .join(`node-linux-${HOST_NODE_ARCH}`)

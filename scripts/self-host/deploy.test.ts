@@ -21,6 +21,7 @@ const VARS: Record<string, string> = {
   GITHUB_APP_ID: "123456",
   GITHUB_APP_SLUG: "my-sam",
   CLOUDFLARE_ZONE_ID: "0000000000000000000000000000c10d",
+  TOOLS_REGISTRY_URL: "https://registry.example.com",
 };
 
 /** The secrets, as GitHub Actions passes them in the environment. */

@@ -37,6 +37,13 @@ export const VAR_NAMES = [
   "CLOUDFLARE_ZONE_ID",
   "ALLOWED_GITHUB_LOGINS",
   "ADMIN_GITHUB_LOGINS",
+  "TOOLS_REGISTRY_URL",
+  "NODE_URL_AMD64",
+  "NODE_SHA256_AMD64",
+  "NODE_URL_ARM64",
+  "NODE_SHA256_ARM64",
+  "NPM_URL",
+  "NPM_SHA256",
 ] as const satisfies readonly ConfigName[];
 
 export type SecretName = (typeof SECRET_NAMES)[number];

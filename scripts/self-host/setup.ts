@@ -29,6 +29,8 @@ export interface SetupInputs {
   github?: Partial<Record<(typeof GITHUB_APP_VARS)[number] | (typeof GITHUB_APP_SECRETS)[number], string>>;
   allowedGithubLogins?: string;
   adminGithubLogins?: string;
+  /** The npm registry the VMs download Node.js, npm and the CLIs from (the operator's `npm config get registry`). */
+  toolsRegistryUrl?: string;
 }
 
 export interface SetupOptions {
@@ -143,6 +145,7 @@ export async function runSetup(options: SetupOptions): Promise<SetupReport> {
     ...pick(inputs.github ?? {}, GITHUB_APP_VARS),
     ...(inputs.allowedGithubLogins !== undefined ? { ALLOWED_GITHUB_LOGINS: inputs.allowedGithubLogins } : {}),
     ...(inputs.adminGithubLogins !== undefined ? { ADMIN_GITHUB_LOGINS: inputs.adminGithubLogins } : {}),
+    ...(inputs.toolsRegistryUrl ? { TOOLS_REGISTRY_URL: inputs.toolsRegistryUrl.replace(/\/+$/, "") } : {}),
   };
   const bindings: Array<[Location, string]> = [
     [{ table: "d1_databases", binding: "DB", key: "database_name" }, names.d1Database],
