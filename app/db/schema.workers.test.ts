@@ -19,6 +19,7 @@ describe("migrations", () => {
       "github_webhook_deliveries",
       "instance_settings",
       "rate_limits",
+      "smoke_tokens",
       "sweep_cursors",
       "users",
       "workspace_events",
