@@ -315,3 +315,61 @@ func TestInstallSkipsTheCLIASAMImageHolds(t *testing.T) {
 		})
 	}
 }
+
+func TestInstallSkipsClaudeCodeOnlyWithItsChatAdapter(t *testing.T) {
+	cli := CLIs["claude-code"]
+	for _, tc := range []struct {
+		name    string
+		adapter string // the adapter's installed version, "" for none
+		want    string
+	}{
+		{"CLI and adapter at their pinned versions", cli.AdapterVersion, "install-agent-cli:ok:Node.js and " + cli.Package + "@" + cli.Version + " (claude) already in"},
+		{"the adapter missing is installed", "", "install-agent-cli:error:Node.js and npm are not installed"},
+		{"another adapter version is replaced", "0.0.1", "install-agent-cli:error:Node.js and npm are not installed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var messages []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var body map[string]string
+				json.NewDecoder(r.Body).Decode(&body)
+				mu.Lock()
+				messages = append(messages, body["step"]+":"+body["status"]+":"+body["message"])
+				mu.Unlock()
+				w.Write([]byte(`{}`))
+			}))
+			defer srv.Close()
+			tools := t.TempDir()
+			install := func(pkg, command, version string) {
+				dir := filepath.Join(tools, "lib", "node_modules", pkg)
+				for _, d := range []string{dir, filepath.Join(tools, "bin")} {
+					if err := os.MkdirAll(d, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"version":"`+version+`"}`), 0o644)
+				os.WriteFile(filepath.Join(tools, "bin", command), []byte("#!/bin/sh\n"), 0o755)
+			}
+			install(cli.Package, cli.Command, cli.Version)
+			if tc.adapter != "" {
+				install(cli.Adapter, cli.AdapterCommand, tc.adapter)
+			}
+			st, err := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
+				CallbackToken: "cb1", AgentCLI: "claude-code",
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := &Steps{CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, ToolsDir: tools, Log: quiet}
+			if err := steps.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			joined := strings.Join(messages, "\n")
+			mu.Unlock()
+			if !strings.Contains(joined, tc.want) {
+				t.Fatalf("boot log:\n%s\nwant %q", joined, tc.want)
+			}
+		})
+	}
+}

@@ -166,7 +166,8 @@ func (s *Steps) installCLI(ctx context.Context, name string) {
 		return
 	}
 	spec := cli.Package + "@" + cli.Version
-	if installedVersion(s.ToolsDir, cli) == cli.Version {
+	if installedVersion(s.ToolsDir, cli.Package, cli.Command) == cli.Version &&
+		(cli.Adapter == "" || installedVersion(s.ToolsDir, cli.Adapter, cli.AdapterCommand) == cli.AdapterVersion) {
 		// A SAM image (a snapshot SAM built) holds Node.js and the pinned CLIs already: nothing to download.
 		where := "already in " + s.ToolsDir
 		if image := imageVersion(s.ToolsDir); image != "" {
@@ -203,12 +204,12 @@ func (s *Steps) installCLI(ctx context.Context, name string) {
 	s.report(ctx, "install-agent-cli", "ok", fmt.Sprintf("installed %s (%s)", spec, cli.Command))
 }
 
-// installedVersion is the version of cli's package under the tools prefix when its command is there too, else "".
-func installedVersion(toolsDir string, cli CLI) string {
-	if _, err := os.Stat(filepath.Join(toolsDir, "bin", cli.Command)); err != nil {
+// installedVersion is the version of an npm package under the tools prefix when its command is there too, else "".
+func installedVersion(toolsDir, name, command string) string {
+	if _, err := os.Stat(filepath.Join(toolsDir, "bin", command)); err != nil {
 		return ""
 	}
-	raw, err := os.ReadFile(filepath.Join(toolsDir, "lib", "node_modules", cli.Package, "package.json"))
+	raw, err := os.ReadFile(filepath.Join(toolsDir, "lib", "node_modules", name, "package.json"))
 	if err != nil {
 		return ""
 	}
