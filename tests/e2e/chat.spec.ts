@@ -217,8 +217,17 @@ test("a second chat from the terminal; Stop ends a turn the model is still answe
       return requests.some((r) => r.answer === "scripted");
     })
     .toBe(true);
+  // A second tab on the same chat shows the turn once, live, and cannot send while it runs.
+  const second = await page.context().newPage();
+  await second.goto(page.url());
+  await expect(second.getByRole("list", { name: "Conversation" }).getByText("Take your time")).toHaveCount(1);
+  await expect(second.locator("#chat-state")).toContainText("the agent is working");
+  await expect(second.getByRole("button", { name: "Send" })).toBeDisabled();
+
   await page.getByRole("button", { name: "Stop" }).click();
   await expect(page.getByRole("list", { name: "Conversation" })).toContainText("Stopped.", { timeout: 30_000 });
+  await expect(second.getByRole("list", { name: "Conversation" })).toContainText("Stopped.");
+  await expect(second.getByRole("button", { name: "Stop" })).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
   await expect(page.getByTestId("agent-message")).toHaveCount(0);
 });
