@@ -139,17 +139,23 @@ function ChatView({ data, getToken }: { data: Data; getToken: () => Promise<stri
   const [text, setText] = useState("");
   const connection = useRef<ChatConnection | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
+  // A reattach after a fresh token (the loader revalidated) asks only for what this view has not shown.
+  const shown = useRef(0);
+  shown.current = transcript.lastSeq;
 
   useEffect(() => {
-    const chat = new ChatConnection({
-      agentUrl: data.agentUrl,
-      chatId: data.chatId,
-      getToken,
-      onStatus: (state, detail) => setStatus({ state, detail }),
-      onHello: (info) => setHistoryUntil((until) => until ?? info.last_seq),
-      onEvents: (events: ChatEvent[]) => addEvents(events),
-      onRefused: (message) => setRefusal(message),
-    });
+    const chat = new ChatConnection(
+      {
+        agentUrl: data.agentUrl,
+        chatId: data.chatId,
+        getToken,
+        onStatus: (state, detail) => setStatus({ state, detail }),
+        onHello: (info) => setHistoryUntil((until) => until ?? info.last_seq),
+        onEvents: (events: ChatEvent[]) => addEvents(events),
+        onRefused: (message) => setRefusal(message),
+      },
+      shown.current,
+    );
     connection.current = chat;
     chat.connect();
     return () => chat.dispose();
