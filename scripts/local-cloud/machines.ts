@@ -381,7 +381,12 @@ function runScript(script: string, env: Record<string, string>, cwd: string, log
     let output = "";
     const keep = (data: Buffer) => {
       output += data.toString();
-      writeFileSync(logFile, data, { flag: "a" });
+      try {
+        writeFileSync(logFile, data, { flag: "a" });
+      } catch {
+        // The server was deleted while it booted: its directory, log included, is gone, and the script with it.
+        child.kill("SIGKILL");
+      }
     };
     child.stdout.on("data", keep);
     child.stderr.on("data", keep);
