@@ -64,6 +64,7 @@ function installDependencies() {
 
 /** Writes .dev.vars when absent, and adds any value a newer version of the app needs. */
 function ensureDevVars() {
+  dropRetiredDevVars();
   const existing = existsSync(".dev.vars") ? parseDotenv(readFileSync(".dev.vars", "utf8")) : {};
   const wanted = { ...localDefaults(PORTS.start), ...localSecrets(), ...generateKeys() };
   const missing = Object.keys(wanted).filter((name) => !(name in existing));
@@ -77,6 +78,21 @@ function ensureDevVars() {
     log(`adding ${missing.join(", ")} to .dev.vars`);
   }
   appendFileSync(".dev.vars", missing.map((name) => `${dotenvLine(name, wanted[name])}\n`).join(""));
+}
+
+/**
+ * Local values an earlier set-up wrote that the local configuration no longer sets: left in .dev.vars they
+ * would override what the app now derives (the Node.js and npm URLs come from TOOLS_REGISTRY_URL).
+ */
+const RETIRED_DEV_VARS = ["NODE_URL_AMD64", "NODE_URL_ARM64", "NPM_URL"];
+
+function dropRetiredDevVars() {
+  if (!existsSync(".dev.vars")) return;
+  const lines = readFileSync(".dev.vars", "utf8").split("\n");
+  const kept = lines.filter((line) => !RETIRED_DEV_VARS.some((name) => line.startsWith(`${name}=`)));
+  if (kept.length === lines.length) return;
+  log(`dropping ${RETIRED_DEV_VARS.join(", ")} from .dev.vars (derived from TOOLS_REGISTRY_URL now)`);
+  writeFileSync(".dev.vars", kept.join("\n"), { mode: 0o600 });
 }
 
 /** The local configuration, with the ports of the chosen mode. */
