@@ -1,6 +1,8 @@
 // npm run image: builds the SAM image (app/admin/image.server.ts) in the Hetzner project of HETZNER_TOKEN
 // and waits until it is available; run it again to resume a build it left. See docs/self-hosting.md.
 //   HETZNER_TOKEN=… APP_URL=https://sam.example.com npm run image
+// The build server downloads Node.js and npm from TOOLS_REGISTRY_URL (default: the registry this machine's npm
+// uses) or NODE_URL_AMD64 / NPM_URL; NODE_SHA256_AMD64 / NPM_SHA256 must be the deployment's, if it sets them.
 import { execFileSync } from "node:child_process";
 import { advanceImageBuild, startImageBuild } from "../app/admin/image.server";
 import { hetzner } from "../app/providers/hetzner.server";
@@ -9,16 +11,22 @@ import { PINNED_SHA256, pinnedToolUrls } from "../app/workspaces/tools";
 const env = process.env;
 const token = env.HETZNER_TOKEN;
 const appUrl = env.APP_URL;
-// The registry the instance's VMs use (TOOLS_REGISTRY_URL in its configuration); this machine's npm's by default.
-const registry =
-  env.TOOLS_REGISTRY_URL ?? execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim();
 if (!token || !appUrl) {
   console.error(
     "Set HETZNER_TOKEN (Read & Write, the project workspaces run in) and APP_URL (the instance's URL, which labels the image).",
   );
   process.exit(2);
 }
-const pinned = pinnedToolUrls(registry);
+
+function npmRegistry(): string {
+  try {
+    return execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim();
+  } catch {
+    return "https://registry.npmjs.org";
+  }
+}
+
+const pinned = pinnedToolUrls(env.TOOLS_REGISTRY_URL ?? npmRegistry());
 const config = {
   APP_URL: appUrl,
   NODE_URL_AMD64: env.NODE_URL_AMD64 ?? pinned.node.amd64,

@@ -38,9 +38,13 @@ type ImageConfig = Pick<
   "APP_URL" | "NODE_URL_AMD64" | "NODE_SHA256_AMD64" | "NODE_URL_ARM64" | "NODE_SHA256_ARM64" | "NPM_URL" | "NPM_SHA256"
 >;
 
-/** What the image holds, as a label value: the same archives and CLIs give the same version. */
+/**
+ * What the image holds, as a label value: the same archives (by SHA-256, wherever they are downloaded from) and
+ * CLIs give the same version, so `npm run image` and the app agree without sharing the registry's URL.
+ */
 export async function samImageVersion(config: ImageConfig): Promise<string> {
-  const recipe = JSON.stringify({ RECIPE, tools: toolsFor(config, "amd64"), clis: IMAGE_CLIS });
+  const { nodeSha256, npmSha256 } = toolsFor(config, "amd64");
+  const recipe = JSON.stringify({ RECIPE, tools: { nodeSha256, npmSha256 }, clis: IMAGE_CLIS });
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(recipe)));
   return `v${RECIPE}-${[...digest.slice(0, 6)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }

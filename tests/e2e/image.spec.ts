@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { CLOUD, deleteWorkspace, saveHetznerToken, signIn } from "./helpers";
+import { CLOUD, deleteWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * The SAM image (issue 17) on the local cloud: the admin builds it from /admin on a throw-away server, a
@@ -54,6 +54,7 @@ test("the admin builds the SAM image, a workspace boots from it without installi
   await signIn(page);
   await saveHetznerToken(page);
   await expect(page.getByTestId("saved-hetzner")).toBeVisible();
+  await installApp(page);
 
   const first = await buildImage(page, request);
   expect(samImages(await cloudState(request)).map((image) => image.id)).toEqual([first]);
