@@ -79,18 +79,9 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	})
 	access := newTerminalAccess(verifier, log)
 	httpServer := newHTTPServer(access.Handler(srv.Handler()), tlsConfig, log)
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	serveErr, err := startServing(cfg, opts, httpServer, tlsConfig, log)
 	if err != nil {
-		return fmt.Errorf("listen %s: %w", cfg.ListenAddr, err)
-	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- httpServer.Serve(ln) }()
-	log.Info("agent listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "version", version.String(), "workspace", cfg.WorkspaceID)
-	if opts.Listening != nil {
-		opts.Listening(ln.Addr())
+		return err
 	}
 
 	bg, stopBackground := context.WithCancel(context.Background())
@@ -119,6 +110,25 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		chats.Close()
 	}
 	return runErr
+}
+
+// startServing binds cfg.ListenAddr (TLS when tlsConfig is set), serves httpServer on it in the background
+// and reports the bound address; the channel carries Serve's end.
+func startServing(cfg config.Config, opts Options, httpServer *http.Server, tlsConfig *tls.Config, log *slog.Logger) (<-chan error, error) {
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.ListenAddr, err)
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	log.Info("agent listening", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "version", version.String(), "workspace", cfg.WorkspaceID)
+	if opts.Listening != nil {
+		opts.Listening(ln.Addr())
+	}
+	return serveErr, nil
 }
 
 // newChats holds the coding-agent chats; without a control plane (benchmarks) there is no credential to
