@@ -14,7 +14,8 @@ import {
 } from "~/components/workspace-status";
 import { listCredentials } from "~/settings/credentials.server";
 import { listInstallations } from "~/github/installations.server";
-import { listWorkspaces, presentWorkspace, WORKSPACE_CURSOR } from "~/workspaces/workspaces.server";
+import { listWorkspaces, WORKSPACE_CURSOR } from "~/workspaces/list.server";
+import { presentWorkspace } from "~/workspaces/workspaces.server";
 
 export const meta: MetaFunction = () => [{ title: "Workspaces · Simple Agent Manager" }];
 
