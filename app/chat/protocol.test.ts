@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { diffHunks, lineDiff } from "./diff";
 import {
   applyEvents,
   attachUrl,
   type ChatEvent,
-  diffHunks,
   emptyTranscript,
-  lineDiff,
   parseServerMessage,
   subprotocols,
   usageLine,

@@ -1,9 +1,8 @@
 import { Fragment, useMemo } from "react";
+import { diffHunks, lineDiff } from "./diff";
 import { type Block, type Inline, parseMarkdown } from "./markdown";
 import {
   type DiffContent,
-  diffHunks,
-  lineDiff,
   type PermissionOption,
   type PermissionRequest,
   type PlanEntry,
