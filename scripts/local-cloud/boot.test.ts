@@ -10,7 +10,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { groupAlive, HOST_GO_ARCH } from "./machines";
+import { groupAlive } from "./agent-process";
+import { HOST_GO_ARCH } from "./runcmd";
 import type { LocalCloud } from "./server";
 import { call, CLOUDFLARE_TOKEN, HETZNER_TOKEN, startTestCloud, ZONE_ID } from "./test-support";
 

@@ -13,7 +13,8 @@ import { pinnedToolUrls } from "../../app/workspaces/tools";
 import { parseConfig } from "../../app/platform/config.server";
 import { testEnv } from "../../tests/support/test-env";
 import { localDefaults } from "../local-env.mjs";
-import { HOST_GO_ARCH, LOCAL_UID_BASE, localScript } from "./machines";
+import { HOST_GO_ARCH, localScript } from "./runcmd";
+import { LOCAL_UID_BASE } from "./ubuntu-image";
 import type { LocalCloud } from "./server";
 import { call, HETZNER_TOKEN, startTestCloud } from "./test-support";
 

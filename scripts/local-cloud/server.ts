@@ -14,7 +14,8 @@ import { GitHub } from "./github";
 import { Hetzner } from "./hetzner";
 import { BodyTooLargeError, readBody, sendJson } from "./http";
 import { AnthropicApi } from "./anthropic";
-import { AGENT_PORT, destroyMachine, killNow, logTail, type Machine } from "./machines";
+import { AGENT_PORT, killNow, logTail } from "./agent-process";
+import { destroyMachine, type Machine } from "./machines";
 import { handleNpmRegistry } from "./npm-registry";
 
 export interface LocalCloud {
