@@ -17,6 +17,7 @@ import { AnthropicApi } from "./anthropic";
 import { AGENT_PORT, killNow, logTail } from "./agent-process";
 import { destroyMachine, type Machine } from "./machines";
 import { handleNpmRegistry } from "./npm-registry";
+import { killLeftoverAgents } from "./leftovers";
 
 export interface LocalCloud {
   url: string;
@@ -90,6 +91,7 @@ function snapshot(
 
 export async function startLocalCloud(options: LocalCloudOptions): Promise<LocalCloud> {
   const dir = guardDir(options.dir);
+  killLeftoverAgents(resolve(dir, "servers"), options.log);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(resolve(dir, "servers"), { recursive: true });
   const pending = new Set<Promise<unknown>>();
