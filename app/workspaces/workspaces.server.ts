@@ -10,7 +10,7 @@ import { costSoFar } from "./cost";
  * Workspaces: the rows and their state machine (docs/architecture.md, "Workspace states"), idle decisions, the agent's
  * callbacks and what pages show. Every transition is one conditional UPDATE … RETURNING, so of two racing
  * requests only one acts; every user-facing query takes the user id. The cloud work behind a transition is
- * in workspace-clouds.server.ts, the create form in workspace-form.server.ts, the dashboard's list in
+ * in provision.server.ts and teardown.server.ts, the create form in form.server.ts, the dashboard's list in
  * list.server.ts.
  */
 
