@@ -70,7 +70,7 @@ test("the admin builds the SAM image, a workspace boots from it without installi
   const workspaceId = page.url().split("/").pop()!;
   const timeline = page.getByRole("list", { name: "Timeline" });
   await expect(timeline.locator('[data-step="image"]')).toContainText(`Booting from the SAM image ${first}`);
-  await expect(timeline.locator('[data-step="install-agent-cli"][data-status="ok"]')).toContainText(
+  await expect(timeline.locator('[data-step="agent.install-agent-cli"][data-status="ok"]')).toContainText(
     /Node\.js and @anthropic-ai\/claude-code@[\d.]+ \(claude\) from the SAM image v\d+-[0-9a-f]+: nothing to install/,
     { timeout: 120_000 },
   );
