@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { CLOUD, deleteWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+import { CLOUD, deleteWorkspace, installApp, LOCAL_HETZNER_TOKEN, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * The SAM image (issue 17) on the local cloud: the admin builds it from /admin on a throw-away server, a
@@ -17,7 +17,7 @@ test.beforeAll(async ({ request }) => {
 });
 
 interface LocalState {
-  servers: Array<{ id: number; imageId: number; labels: Record<string, string> }>;
+  servers: Array<{ id: number; labels: Record<string, string> }>;
   images: Array<{ id: number; status: string; labels: Record<string, string> }>;
 }
 
@@ -75,7 +75,11 @@ test("the admin builds the SAM image, a workspace boots from it without installi
     { timeout: 120_000 },
   );
   const server = (await cloudState(request)).servers.find((s) => s.labels.workspace === workspaceId);
-  expect(server?.imageId).toBe(first);
+  // The server's image as Hetzner's API reports it.
+  const described = await request.get(`${CLOUD}/hetzner/v1/servers/${server!.id}`, {
+    headers: { Authorization: `Bearer ${LOCAL_HETZNER_TOKEN}` },
+  });
+  expect((await described.json()).server.image.id).toBe(first);
   await deleteWorkspace(page, workspaceId);
 
   const second = await buildImage(page, request);
