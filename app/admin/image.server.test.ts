@@ -30,11 +30,12 @@ const config = {
 };
 
 describe("the SAM image's contents", () => {
-  it("holds the CLIs at the versions the agent pins", () => {
+  it("holds the CLIs and their ACP adapters at the versions the agent pins", () => {
     const steps = readFileSync(join(__dirname, "../../agent/internal/bootstrap/steps.go"), "utf8");
-    const pinned = Object.fromEntries(
-      [...steps.matchAll(/\{Package: "([^"]+)", Version: "([^"]+)"/g)].map((m) => [m[1], m[2]]),
-    );
+    const pinned = Object.fromEntries([
+      ...[...steps.matchAll(/\{Package: "([^"]+)", Version: "([^"]+)"/g)].map((m) => [m[1], m[2]]),
+      ...[...steps.matchAll(/Adapter: "([^"]+)", AdapterVersion: "([^"]+)"/g)].map((m) => [m[1], m[2]]),
+    ]);
     expect(IMAGE_CLIS).toEqual(pinned);
   });
 

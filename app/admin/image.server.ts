@@ -17,8 +17,15 @@ import { explainError } from "../workspaces/errors.server";
  * repeated, and a build that stops making progress for BUILD_TIMEOUT_MS is deleted with what it made.
  */
 
-/** The coding-agent CLIs the image holds: agent/internal/bootstrap's pins (a test keeps them equal). */
-export const IMAGE_CLIS = { "@anthropic-ai/claude-code": "2.1.332", "@openai/codex": "0.171.0" } as const;
+/**
+ * The coding-agent CLIs and the ACP adapters chats run them through, as the image holds them:
+ * agent/internal/bootstrap's pins (a test keeps them equal; the agent skips its install only when both are there).
+ */
+export const IMAGE_CLIS = {
+  "@anthropic-ai/claude-code": "2.1.332",
+  "@agentclientprotocol/claude-agent-acp": "0.101.0",
+  "@openai/codex": "0.171.0",
+} as const;
 
 /** Snapshots are x86 or arm; SAM builds on x86 (the cx sizes), so arm workspaces boot ubuntu-24.04. */
 export const IMAGE_ARCHITECTURE = "x86";
