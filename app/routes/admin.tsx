@@ -222,7 +222,7 @@ function ImageSection({ image }: { image: AdminImageView }) {
         A snapshot with Node.js, npm and the pinned coding-agent CLIs, so new x86 workspaces in your Hetzner project
         skip those downloads. SAM builds it on a throw-away cx23 (a few cents) and deletes older images.
       </p>
-      <p className="mt-3 text-sm" role="status" data-testid="image-status" data-phase={image.phase}>
+      <p className="mt-3 text-sm" aria-live="polite" data-testid="image-status" data-phase={image.phase}>
         {image.message}
       </p>
       {"image" in image && image.image ? (
