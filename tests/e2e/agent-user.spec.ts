@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { CLOUD, createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+import { CLOUD, createWorkspace, deleteWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * Nothing in a workspace runs as root: the terminal is the unprivileged session user, who cannot read the
@@ -36,9 +36,18 @@ test.beforeAll(async ({ browser, request }) => {
   await page.close();
 });
 
+/** Workspaces each test made, deleted after it so later specs meet the user with none running. */
+const made: string[] = [];
+
+test.afterEach(async ({ page }) => {
+  await signIn(page);
+  for (const id of made.splice(0)) await deleteWorkspace(page, id);
+});
+
 test("the terminal is not root and cannot read the agent's state file", async ({ page }) => {
   await signIn(page);
   const id = await createWorkspace(page, "e2e not root");
+  made.push(id);
   await expect(page.locator("h1 [data-status]")).toHaveText("running", { timeout: 90_000 });
   await openTerminal(page, id);
   // The shell starts in the repository; the agent's data dir is /var/lib/sam-agent on a VM, beside it here.
@@ -57,6 +66,7 @@ test("the terminal is not root and cannot read the agent's state file", async ({
 test("Claude Code installs on a server that started without Node, and runs in the terminal", async ({ page }) => {
   await signIn(page);
   const id = await createWorkspace(page, "e2e claude", { agent: "Claude Code" });
+  made.push(id);
   // The workspace is ready once the boot has installed the CLI (or said why it could not).
   await expect(page.locator("h1 [data-status]")).toHaveText("running", { timeout: 240_000 });
   await expect(page.getByText(/installed @anthropic-ai\/claude-code@\d+\.\d+\.\d+ \(claude\)/).first()).toBeVisible();
