@@ -26,6 +26,17 @@ async function cloudState(request: APIRequestContext): Promise<LocalState> {
 }
 
 const samImages = (state: LocalState) => state.images.filter((image) => image.labels.role === "sam-image");
+
+// The image stays after the test: later specs would boot from it (slower, and not what they test). Delete it as
+// an operator would, through Hetzner's API.
+test.afterAll(async ({ request }) => {
+  for (const image of samImages(await cloudState(request))) {
+    const deleted = await request.delete(`${CLOUD}/hetzner/v1/images/${image.id}`, {
+      headers: { Authorization: `Bearer ${LOCAL_HETZNER_TOKEN}` },
+    });
+    expect(deleted.status(), `DELETE /images/${image.id}`).toBe(204);
+  }
+});
 const buildServers = (state: LocalState) => state.servers.filter((server) => server.labels.role === "sam-image-build");
 
 /** Clicks "Build SAM image" and waits, on the polling page, until the image is available; returns its id. */
