@@ -1,6 +1,7 @@
 import { parseWithZod } from "@conform-to/zod/v4";
 import { data, type AppLoadContext } from "@remix-run/cloudflare";
-import { count, desc, eq } from "drizzle-orm";
+import { count, desc, eq, lt, sql } from "drizzle-orm";
+import { z } from "zod";
 import { BUILD_IMAGE_INTENT, policyFormSchema } from "./schema";
 import { audit } from "../platform/audit.server";
 import type { User } from "../auth/auth.server";
@@ -10,11 +11,38 @@ import { readForm } from "../platform/responses.server";
 import { redirectWithToast } from "../platform/toast.server";
 import { costSoFar } from "../workspaces/cost";
 import { endAccessOfDisallowedUsers } from "../workspaces/access.server";
+import {
+  listAllWorkspaces,
+  pageCursorParam,
+  WORKSPACE_PAGE_SIZE,
+  workspaceListParams,
+} from "../workspaces/list.server";
 import { adminImageBuild } from "./image.server";
 
-export async function loadAdmin(context: AppLoadContext) {
+/** A user's id (a UUID) names the last user shown; an audit entry's id the last entry. */
+const USER_CURSOR = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const AUDIT_CURSOR = /^\d{1,15}$/;
+
+/**
+ * Where each of the page's lists is, in the URL so a view can be bookmarked: each list has its own parameters,
+ * so paging one keeps the others where they are.
+ */
+const adminQuerySchema = z.object({
+  users_cursor: pageCursorParam(USER_CURSOR),
+  ws_status: workspaceListParams.status,
+  ws_q: workspaceListParams.q,
+  ws_cursor: workspaceListParams.cursor,
+  audit_cursor: pageCursorParam(AUDIT_CURSOR),
+});
+
+/** The admin page's data: the policy, and a page each of users, everyone's workspaces and the audit log. */
+export async function loadAdmin(context: AppLoadContext, url: URL) {
+  const parsed = adminQuerySchema.safeParse(Object.fromEntries(url.searchParams));
+  if (!parsed.success) throw new Response(parsed.error.issues[0]!.message, { status: 400 });
+  const query = parsed.data;
   const { db } = context;
-  const [policy, userRows, workspaceRows, auditRows] = await Promise.all([
+  const limit = WORKSPACE_PAGE_SIZE;
+  const [policy, userRows, [userCount], workspacePage, auditRows] = await Promise.all([
     getPolicy(context),
     db
       .select({
@@ -27,25 +55,16 @@ export async function loadAdmin(context: AppLoadContext) {
       })
       .from(users)
       .leftJoin(workspaces, eq(workspaces.userId, users.id))
+      .where(
+        query.users_cursor
+          ? sql`(${users.login}, ${users.id}) > (SELECT last_shown.login, last_shown.id FROM users AS last_shown WHERE last_shown.id = ${query.users_cursor})`
+          : undefined,
+      )
       .groupBy(users.id)
-      .orderBy(users.login),
-    db
-      .select({
-        id: workspaces.id,
-        name: workspaces.name,
-        status: workspaces.status,
-        login: users.login,
-        size: workspaces.size,
-        location: workspaces.location,
-        hourlyPrice: workspaces.hourlyPrice,
-        billedSeconds: workspaces.billedSeconds,
-        startedAt: workspaces.startedAt,
-        createdAt: workspaces.createdAt,
-      })
-      .from(workspaces)
-      .innerJoin(users, eq(users.id, workspaces.userId))
-      .orderBy(desc(workspaces.createdAt))
-      .limit(500),
+      .orderBy(users.login, users.id)
+      .limit(limit + 1),
+    db.select({ total: count() }).from(users),
+    listAllWorkspaces(db, { status: query.ws_status, search: query.ws_q, cursor: query.ws_cursor }),
     db
       .select({
         id: auditLog.id,
@@ -57,23 +76,39 @@ export async function loadAdmin(context: AppLoadContext) {
       })
       .from(auditLog)
       .leftJoin(users, eq(users.id, auditLog.userId))
+      .where(query.audit_cursor ? lt(auditLog.id, Number(query.audit_cursor)) : undefined)
       .orderBy(desc(auditLog.id))
-      .limit(200),
+      .limit(limit + 1),
   ]);
+  const shownUsers = userRows.slice(0, limit);
+  const shownAudit = auditRows.slice(0, limit);
   const now = Date.now();
   return {
     policy,
-    users: userRows.map((row) => ({
+    users: shownUsers.map((row) => ({
       ...row,
       createdAt: row.createdAt.toISOString(),
       lastSignInAt: row.lastSignInAt?.toISOString() ?? null,
     })),
-    workspaces: workspaceRows.map(({ startedAt, createdAt, billedSeconds, ...row }) => ({
-      ...row,
-      createdAt: createdAt.toISOString(),
-      cost: costSoFar({ hourlyPrice: row.hourlyPrice, billedSeconds, startedAt, status: row.status }, now),
+    usersTotal: userCount?.total ?? 0,
+    usersNextCursor: userRows.length > limit ? shownUsers[shownUsers.length - 1]!.id : null,
+    workspaces: workspacePage.workspaces.map((workspace) => ({
+      id: workspace.id,
+      name: workspace.name,
+      status: workspace.status,
+      repository: workspace.repository,
+      login: workspace.ownerLogin,
+      size: workspace.size,
+      location: workspace.location,
+      hourlyPrice: workspace.hourlyPrice,
+      createdAt: workspace.createdAt.toISOString(),
+      cost: costSoFar(workspace, now),
     })),
-    audit: auditRows.map((row) => ({ ...row, createdAt: row.createdAt.toISOString() })),
+    workspacesTotal: workspacePage.total,
+    workspacesNextCursor: workspacePage.nextCursor,
+    workspacesFiltered: Boolean(query.ws_status || query.ws_q),
+    audit: shownAudit.map((row) => ({ ...row, createdAt: row.createdAt.toISOString() })),
+    auditNextCursor: auditRows.length > limit ? String(shownAudit[shownAudit.length - 1]!.id) : null,
   };
 }
 

@@ -1,7 +1,15 @@
 import { getFormProps, getInputProps, useForm, type SubmissionResult } from "@conform-to/react";
 import { parseWithZod } from "@conform-to/zod/v4";
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { Form, Link, useActionData, useLoaderData, useNavigation, useRevalidator } from "@remix-run/react";
+import {
+  Form,
+  Link,
+  useActionData,
+  useLoaderData,
+  useNavigation,
+  useRevalidator,
+  useSearchParams,
+} from "@remix-run/react";
 import { useEffect } from "react";
 import { BUILD_IMAGE_INTENT, hetznerLocations, policyFormSchema } from "~/admin/schema";
 import { adminAction, loadAdmin } from "~/admin/admin.server";
@@ -10,6 +18,8 @@ import { requireAdmin } from "~/auth/auth.server";
 import { AuditTable } from "~/components/audit-table";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
+import { Pager } from "~/components/pager";
+import { workspaceStatusChoices } from "~/workspaces/schema";
 import { sizes } from "~/workspaces/sizes";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Simple Agent Manager" }];
@@ -18,7 +28,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const admin = await requireAdmin(request, context);
   // First, so the audit log below already shows a build this load finished.
   const image = await adminImageBuild(context, request, admin.id, false);
-  return { ...(await loadAdmin(context)), image };
+  return { ...(await loadAdmin(context, new URL(request.url))), image };
 }
 
 export async function action({ request, context }: ActionFunctionArgs) {
@@ -30,7 +40,20 @@ const date = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC
 const euro = new Intl.NumberFormat("en", { style: "currency", currency: "EUR", maximumFractionDigits: 4 });
 
 export default function Admin() {
-  const { policy, users, workspaces, audit, image } = useLoaderData<typeof loader>();
+  const {
+    policy,
+    users,
+    usersTotal,
+    usersNextCursor,
+    workspaces,
+    workspacesTotal,
+    workspacesNextCursor,
+    workspacesFiltered,
+    audit,
+    auditNextCursor,
+    image,
+  } = useLoaderData<typeof loader>();
+  const [searchParams] = useSearchParams();
   const actionData = useActionData<{ result: SubmissionResult<string[]> }>();
   const [form, fields] = useForm({
     id: "policy",
@@ -132,7 +155,7 @@ export default function Admin() {
 
       <section className="card" aria-labelledby="users-heading">
         <h2 id="users-heading" className="text-lg font-semibold">
-          Users ({users.length})
+          Users ({usersTotal})
         </h2>
         <table className="mt-3 w-full text-left text-sm" aria-label="Users">
           <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
@@ -154,19 +177,78 @@ export default function Admin() {
             ))}
           </tbody>
         </table>
+        <div className="mt-3">
+          <Pager param="users_cursor" nextCursor={usersNextCursor} label="Users pages" preventScrollReset />
+        </div>
       </section>
 
-      <section className="card" aria-labelledby="workspaces-heading">
+      <section className="card space-y-3" aria-labelledby="workspaces-heading">
         <h2 id="workspaces-heading" className="text-lg font-semibold">
-          Workspaces ({workspaces.length})
+          Workspaces ({workspacesTotal}
+          {workspacesFiltered ? " match" : ""})
         </h2>
+        <Form
+          method="get"
+          className="flex flex-wrap items-end gap-3"
+          role="search"
+          aria-label="Filter all workspaces"
+          preventScrollReset
+        >
+          {/* The other lists stay on the page they were on. */}
+          {["users_cursor", "audit_cursor"].map((name) =>
+            searchParams.has(name) ? (
+              <input key={name} type="hidden" name={name} value={searchParams.get(name) ?? ""} />
+            ) : null,
+          )}
+          <div className="min-w-0 flex-1 basis-56">
+            <label htmlFor="admin-workspace-search" className="block text-sm font-medium">
+              Search
+            </label>
+            <input
+              id="admin-workspace-search"
+              name="ws_q"
+              type="search"
+              defaultValue={searchParams.get("ws_q") ?? ""}
+              placeholder="Name, repository or owner"
+              maxLength={100}
+              className="mt-1 block rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950 w-full"
+            />
+          </div>
+          <div>
+            <label htmlFor="admin-workspace-status" className="block text-sm font-medium">
+              Status
+            </label>
+            <select
+              id="admin-workspace-status"
+              name="ws_status"
+              defaultValue={searchParams.get("ws_status") ?? ""}
+              className="mt-1 block rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
+            >
+              <option value="">Any status</option>
+              {workspaceStatusChoices.map((status) => (
+                <option key={status} value={status}>
+                  {status}
+                </option>
+              ))}
+            </select>
+          </div>
+          <button type="submit" className="btn-secondary">
+            Filter
+          </button>
+          {workspacesFiltered ? (
+            <Link to={clearWorkspaceFilter(searchParams)} className="btn-secondary" preventScrollReset>
+              Clear
+            </Link>
+          ) : null}
+        </Form>
         {workspaces.length ? (
-          <table className="mt-3 w-full text-left text-sm" aria-label="All workspaces">
+          <table className="w-full text-left text-sm" aria-label="All workspaces">
             <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
               <tr>
                 <th className="py-2">Name</th>
                 <th className="py-2">Owner</th>
                 <th className="py-2">Status</th>
+                <th className="py-2">Repository</th>
                 <th className="py-2">Size · location</th>
                 <th className="py-2">Cost so far</th>
               </tr>
@@ -177,6 +259,7 @@ export default function Admin() {
                   <td className="py-2">{workspace.name}</td>
                   <td className="py-2">{workspace.login}</td>
                   <td className="py-2">{workspace.status}</td>
+                  <td className="py-2 font-mono text-xs break-all">{workspace.repository ?? "—"}</td>
                   <td className="py-2">
                     {workspace.size} · {workspace.location}
                   </td>
@@ -186,8 +269,11 @@ export default function Admin() {
             </tbody>
           </table>
         ) : (
-          <p className="mt-3 text-sm text-zinc-600 dark:text-zinc-400">No workspaces yet.</p>
+          <p className="text-sm text-zinc-600 dark:text-zinc-400">
+            {workspacesFiltered ? "No workspace matches this search." : "No workspaces yet."}
+          </p>
         )}
+        <Pager param="ws_cursor" nextCursor={workspacesNextCursor} label="Workspaces pages" preventScrollReset />
       </section>
 
       <section className="card" aria-labelledby="audit-heading">
@@ -195,9 +281,19 @@ export default function Admin() {
           Audit log
         </h2>
         <AuditTable entries={audit} showUser />
+        <div className="mt-3">
+          <Pager param="audit_cursor" nextCursor={auditNextCursor} label="Audit log pages" preventScrollReset />
+        </div>
       </section>
     </div>
   );
+}
+
+/** The page without the workspaces' filter and place, the other lists staying where they are. */
+function clearWorkspaceFilter(searchParams: URLSearchParams) {
+  const params = new URLSearchParams(searchParams);
+  for (const name of ["ws_q", "ws_status", "ws_cursor"]) params.delete(name);
+  return `?${params}`;
 }
 
 /** While a build runs, the page reloads its data every few seconds: each load moves the build on. */

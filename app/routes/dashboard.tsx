@@ -2,8 +2,8 @@ import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
 import { Form, Link, useLoaderData, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
 import { requireUser } from "~/auth/auth.server";
-import type { WorkspaceStatus } from "~/db/schema";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
+import { Pager } from "~/components/pager";
 import {
   formatEuro,
   formatUntil,
@@ -14,34 +14,14 @@ import {
 } from "~/components/workspace-status";
 import { listCredentials } from "~/settings/credentials.server";
 import { listInstallations } from "~/github/installations.server";
-import { listWorkspaces, WORKSPACE_CURSOR } from "~/workspaces/list.server";
+import { listWorkspaces, workspaceListParams } from "~/workspaces/list.server";
+import { workspaceStatusChoices } from "~/workspaces/schema";
 import { presentWorkspace } from "~/workspaces/workspaces.server";
 
 export const meta: MetaFunction = () => [{ title: "Workspaces · Simple Agent Manager" }];
 
-// Spelled out rather than imported from db/schema, which would bring drizzle into the page's JavaScript.
-const workspaceStatuses = [
-  "creating",
-  "running",
-  "stopping",
-  "stopped",
-  "error",
-] as const satisfies readonly WorkspaceStatus[];
-
-/** The list's place in the URL, so a filtered view can be bookmarked; an empty field means "any". */
-const listQuerySchema = z.object({
-  status: z
-    .enum(workspaceStatuses, { error: "Unknown status" })
-    .or(z.literal("").transform(() => undefined))
-    .optional(),
-  q: z
-    .string()
-    .trim()
-    .max(100, "Search for at most 100 characters")
-    .transform((value) => value || undefined)
-    .optional(),
-  cursor: z.string().regex(WORKSPACE_CURSOR, "This page link is not valid: start from the first page").optional(),
-});
+/** The list's place in the URL, so a filtered view can be bookmarked. */
+const listQuerySchema = z.object(workspaceListParams);
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
@@ -72,12 +52,6 @@ export default function Dashboard() {
   const { missing, workspaces, nextCursor, total, filtered, paged } = useLoaderData<typeof loader>();
   const [searchParams] = useSearchParams();
   useLiveRevalidation(workspaces.some((workspace) => inTransition(workspace.status)));
-  const pageLink = (cursor: string | null) => {
-    const params = new URLSearchParams(searchParams);
-    if (cursor) params.set("cursor", cursor);
-    else params.delete("cursor");
-    return `?${params}`;
-  };
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-center justify-between gap-3">
@@ -120,7 +94,7 @@ export default function Dashboard() {
                 className="mt-1 block rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
               >
                 <option value="">Any status</option>
-                {workspaceStatuses.map((status) => (
+                {workspaceStatusChoices.map((status) => (
                   <option key={status} value={status}>
                     {status}
                   </option>
@@ -146,22 +120,7 @@ export default function Dashboard() {
           ) : (
             <WorkspaceTable workspaces={workspaces} />
           )}
-          {paged || nextCursor ? (
-            <nav className="flex items-center justify-between gap-3" aria-label="Pages">
-              {paged ? (
-                <Link to={pageLink(null)} className="btn-secondary">
-                  First page
-                </Link>
-              ) : (
-                <span />
-              )}
-              {nextCursor ? (
-                <Link to={pageLink(nextCursor)} className="btn-secondary" rel="next">
-                  Next page
-                </Link>
-              ) : null}
-            </nav>
-          ) : null}
+          <Pager nextCursor={nextCursor} />
         </>
       )}
     </div>

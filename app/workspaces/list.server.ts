@@ -1,9 +1,13 @@
 import { and, count, desc, eq, lt, or, sql } from "drizzle-orm";
+import { z } from "zod";
 import type { Database } from "../platform/context.server";
-import { workspaces, type WorkspaceStatus } from "../db/schema";
+import { users, workspaces, workspaceStatuses, type WorkspaceStatus } from "../db/schema";
 import type { Workspace } from "./workspaces.server";
 
-/** The dashboard's list of a user's workspaces: keyset-paged, filtered by status, searched by name and repository. */
+/**
+ * The dashboard's list of a user's workspaces, and the admin page's list of everyone's: keyset-paged, filtered by
+ * status, searched by name and repository (and, across users, the owner's login).
+ */
 
 export const WORKSPACE_PAGE_SIZE = 25;
 
@@ -18,6 +22,29 @@ export interface WorkspaceListQuery {
 
 /** A cursor names the last row shown: its creation time and id, the list's order (ties broken by id). */
 export const WORKSPACE_CURSOR = /^(\d{1,15})\.([a-z2-7]{12})$/;
+
+/** A page link's cursor in the URL: one that is not a cursor of its list is a 400 in words, not an empty page. */
+export function pageCursorParam(cursor: RegExp) {
+  return z.string().regex(cursor, "This page link is not valid: start from the first page").optional();
+}
+
+/**
+ * A workspace list's place in the URL, so a filtered view can be bookmarked; an empty field means "any". A page
+ * with several lists gives these its own names (`z.object({ ws_status: workspaceListParams.status, … })`).
+ */
+export const workspaceListParams = {
+  // The message on the union itself: one on the enum alone is lost in the union's "Invalid input".
+  status: z
+    .union([z.enum(workspaceStatuses), z.literal("").transform(() => undefined)], { error: "Unknown status" })
+    .optional(),
+  q: z
+    .string()
+    .trim()
+    .max(100, "Search for at most 100 characters")
+    .transform((value) => value || undefined)
+    .optional(),
+  cursor: pageCursorParam(WORKSPACE_CURSOR),
+};
 
 function cursorOf(workspace: Pick<Workspace, "createdAt" | "id">) {
   return `${workspace.createdAt.getTime()}.${workspace.id}`;
@@ -34,8 +61,20 @@ function likePattern(text: string) {
  * not shift the pages after it.
  */
 export async function listWorkspaces(db: Database, userId: string, query: WorkspaceListQuery = {}) {
+  const page = await pageOfWorkspaces(db, userId, query);
+  return { ...page, workspaces: page.workspaces.map((row) => row.workspace) };
+}
+
+/** The same page across every user, each row with its owner's login: for admins only (the caller checks). */
+export async function listAllWorkspaces(db: Database, query: WorkspaceListQuery = {}) {
+  const page = await pageOfWorkspaces(db, null, query);
+  return { ...page, workspaces: page.workspaces.map((row) => ({ ...row.workspace, ownerLogin: row.ownerLogin })) };
+}
+
+/** `userId` null means every user's workspaces, searched by the owner's login as well. */
+async function pageOfWorkspaces(db: Database, userId: string | null, query: WorkspaceListQuery) {
   const limit = query.limit ?? WORKSPACE_PAGE_SIZE;
-  const filters = [eq(workspaces.userId, userId)];
+  const filters = userId === null ? [] : [eq(workspaces.userId, userId)];
   if (query.status) filters.push(eq(workspaces.status, query.status));
   if (query.search) {
     const pattern = likePattern(query.search);
@@ -43,6 +82,7 @@ export async function listWorkspaces(db: Database, userId: string, query: Worksp
       or(
         sql`${workspaces.name} LIKE ${pattern} ESCAPE '\\'`,
         sql`${workspaces.repository} LIKE ${pattern} ESCAPE '\\'`,
+        ...(userId === null ? [sql`${users.login} LIKE ${pattern} ESCAPE '\\'`] : []),
       )!,
     );
   }
@@ -62,18 +102,19 @@ export async function listWorkspaces(db: Database, userId: string, query: Worksp
     : matching;
   const [rows, [counted]] = await Promise.all([
     db
-      .select()
+      .select({ workspace: workspaces, ownerLogin: users.login })
       .from(workspaces)
+      .innerJoin(users, eq(users.id, workspaces.userId))
       .where(page)
       .orderBy(desc(createdMs), desc(workspaces.id))
       .limit(limit + 1),
-    db.select({ total: count() }).from(workspaces).where(matching),
+    db.select({ total: count() }).from(workspaces).innerJoin(users, eq(users.id, workspaces.userId)).where(matching),
   ]);
   const more = rows.length > limit;
   const shown = rows.slice(0, limit);
   return {
     workspaces: shown,
-    nextCursor: more ? cursorOf(shown[shown.length - 1]!) : null,
+    nextCursor: more ? cursorOf(shown[shown.length - 1]!.workspace) : null,
     total: counted?.total ?? 0,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { WorkspaceStatus } from "../db/schema";
 
 /**
  * The create-workspace form, shared by the browser (conform) and the action. The limits come from the
@@ -74,3 +75,13 @@ export function formatMinutes(minutes: number): string {
       ? `${minutes / 60} h`
       : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
+
+// Spelled out rather than imported from db/schema, which would bring drizzle into the page's JavaScript.
+/** The statuses a workspace list can be filtered by. */
+export const workspaceStatusChoices = [
+  "creating",
+  "running",
+  "stopping",
+  "stopped",
+  "error",
+] as const satisfies readonly WorkspaceStatus[];
