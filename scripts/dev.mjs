@@ -208,7 +208,21 @@ function prepare(mode) {
 }
 
 /** Starts the local cloud and the app; resolves when either exits, and stops both on a signal. */
-function serve(mode) {
+/** Resolves once the local cloud answers on `port`; it starts in a few seconds, so a minute means it failed. */
+async function waitForLocalCloud(port) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const answered = await fetch(`http://127.0.0.1:${port}/_local/state`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (answered) return;
+    if (Date.now() > deadline) throw new Error(`the local cloud did not answer on port ${port} within a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function serve(mode) {
   const { appPort, cloudPort, persist, cloudDir } = PORTS[mode];
   const env = localEnv(mode);
   const children = [];
@@ -264,6 +278,8 @@ function serve(mode) {
     "--binding",
     `${name}=${value}`,
   ]);
+  // The app starts once the local cloud answers, so "the app is up" (what Playwright waits for) means both are.
+  await waitForLocalCloud(cloudPort);
   start("app", bin("wrangler"), [
     "pages",
     "dev",
@@ -336,13 +352,13 @@ try {
   switch (command) {
     case "start":
       prepare("start");
-      serve("start");
+      await serve("start");
       break;
     case "prepare":
       prepare(flags.includes("--e2e") ? "e2e" : "start");
       break;
     case "serve":
-      serve(flags.includes("--e2e") ? "e2e" : "start");
+      await serve(flags.includes("--e2e") ? "e2e" : "start");
       break;
     case "test":
       prepare("e2e");
