@@ -40,7 +40,7 @@ test.beforeAll(async ({ browser, request }) => {
 const made: string[] = [];
 
 test.afterEach(async ({ page }) => {
-  await signIn(page);
+  // The test's own page, still signed in.
   for (const id of made.splice(0)) await deleteWorkspace(page, id);
 });
 
