@@ -281,7 +281,7 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 	}()
 	hb := &heartbeat.Loop{
 		CP: cp, State: st, Interval: cfg.HeartbeatInterval, Activity: sessions.Activity,
-		AgentRunning: heartbeat.AgentCLIRunningOutside(chats.AdapterGroups), TurnInFlight: chats.TurnInFlight,
+		TurnInFlight:  chats.TurnInFlight,
 		EndedSessions: access.End, Log: log,
 	}
 	go func() {

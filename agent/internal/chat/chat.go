@@ -346,19 +346,6 @@ func (m *Manager) TurnInFlight() bool {
 	return false
 }
 
-// AdapterGroups are the process groups of the running adapters (each runs in its own group).
-func (m *Manager) AdapterGroups() []int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var groups []int
-	for _, s := range m.sessions {
-		if pid := s.PID(); pid != 0 {
-			groups = append(groups, pid)
-		}
-	}
-	return groups
-}
-
 // Close stops every adapter and proxy; the logs stay for the next start.
 func (m *Manager) Close() {
 	m.mu.Lock()

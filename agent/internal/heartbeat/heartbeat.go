@@ -3,16 +3,10 @@
 package heartbeat
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
@@ -29,12 +23,12 @@ var ErrRevoked = errors.New("control plane revoked this workspace's callback tok
 
 // Loop sends heartbeats.
 type Loop struct {
-	CP           *controlplane.Client
-	State        *state.Store
-	Interval     time.Duration
-	Activity     func() session.Activity
-	AgentRunning func() bool
-	// TurnInFlight, if set, says whether a chat's prompt turn is running.
+	CP       *controlplane.Client
+	State    *state.Store
+	Interval time.Duration
+	Activity func() session.Activity
+	// TurnInFlight, if set, says whether a chat's prompt turn is running: the only coding-agent activity that
+	// counts. A CLI that merely exists (an open REPL nobody types into) is not activity; terminal I/O is.
 	TurnInFlight func() bool
 	// EndedSessions, if set, receives the owner's browser sessions that signed out, with every heartbeat.
 	EndedSessions func(hashes []string)
@@ -69,10 +63,12 @@ func rfc3339(t time.Time) *string {
 
 func (l *Loop) beat(ctx context.Context) error {
 	a := l.Activity()
+	turn := l.TurnInFlight != nil && l.TurnInFlight()
 	resp, err := l.CP.Heartbeat(ctx, controlplane.HeartbeatRequest{
 		LastInputAt: rfc3339(a.LastInput), LastOutputAt: rfc3339(a.LastOutput),
-		AttachedClients: a.AttachedClients, Sessions: a.Sessions, AgentRunning: l.AgentRunning(),
-		TurnInFlight: l.TurnInFlight != nil && l.TurnInFlight(),
+		AttachedClients: a.AttachedClients, Sessions: a.Sessions,
+		// agent_running is kept for control planes that read only it; it means the same as a turn in flight.
+		AgentRunning: turn, TurnInFlight: turn,
 	})
 	var status *controlplane.StatusError
 	if errors.As(err, &status) && status.Revoked() {
@@ -96,70 +92,4 @@ func (l *Loop) beat(ctx context.Context) error {
 		return ErrStopRequested
 	}
 	return nil
-}
-
-// AgentCLIRunning reports whether a claude or codex process runs, by scanning /proc.
-func AgentCLIRunning() bool { return len(agentCLIs(nil)) > 0 }
-
-// AgentCLIRunningOutside is AgentCLIRunning leaving out the given process groups: a chat's adapter and the
-// CLI it starts live in their own group, and for them only a turn in flight is activity, not their existence.
-func AgentCLIRunningOutside(groups func() []int) func() bool {
-	return func() bool { return len(agentCLIs(groups())) > 0 }
-}
-
-// agentCLIs lists the pids of claude or codex processes whose process group is not in excluded.
-func agentCLIs(excluded []int) []int {
-	var pids []int
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		if !isAgentCLI(d) {
-			continue
-		}
-		pid, _ := strconv.Atoi(filepath.Base(d))
-		if pgrp, ok := processGroup(d); ok && slices.Contains(excluded, pgrp) {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
-}
-
-func isAgentCLI(dir string) bool {
-	comm, err := os.ReadFile(dir + "/comm")
-	if err != nil {
-		return false
-	}
-	if name := string(bytes.TrimSpace(comm)); name == "claude" || name == "codex" {
-		return true
-	}
-	cmdline, err := os.ReadFile(dir + "/cmdline")
-	if err != nil {
-		return false
-	}
-	// Node-based CLIs run as `node /…/bin/claude`; look at the first two arguments.
-	args := bytes.SplitN(cmdline, []byte{0}, 3)
-	for _, arg := range args[:min(2, len(args))] {
-		if base := filepath.Base(string(arg)); base == "claude" || base == "codex" {
-			return true
-		}
-	}
-	return false
-}
-
-// processGroup reads the pgrp field of /proc/<pid>/stat (the fifth; the second, comm, may hold spaces).
-func processGroup(dir string) (int, bool) {
-	stat, err := os.ReadFile(dir + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	end := bytes.LastIndexByte(stat, ')')
-	if end < 0 {
-		return 0, false
-	}
-	fields := strings.Fields(string(stat[end+1:]))
-	if len(fields) < 3 {
-		return 0, false
-	}
-	pgrp, err := strconv.Atoi(fields[2])
-	return pgrp, err == nil
 }

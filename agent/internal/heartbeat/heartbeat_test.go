@@ -8,12 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,7 +39,6 @@ func TestHeartbeatRenewsTokenAndStops(t *testing.T) {
 	l := &Loop{
 		CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, Interval: 10 * time.Millisecond,
 		Activity:     func() session.Activity { return session.Activity{LastInput: input, AttachedClients: 2, Sessions: 3} },
-		AgentRunning: func() bool { return true },
 		TurnInFlight: func() bool { return true },
 		Log:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -83,7 +78,6 @@ func TestRevokedTokenEndsTheLoopButAnExpiredOneDoesNot(t *testing.T) {
 	l := &Loop{
 		CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, Interval: 10 * time.Millisecond,
 		Activity:      func() session.Activity { return session.Activity{} },
-		AgentRunning:  func() bool { return false },
 		EndedSessions: func(hashes []string) { ended = append(ended, hashes) },
 		Log:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -95,25 +89,5 @@ func TestRevokedTokenEndsTheLoopButAnExpiredOneDoesNot(t *testing.T) {
 	}
 	if len(ended) != 1 || ended[0][0] != "abc" {
 		t.Fatalf("ended sessions passed on: %v", ended)
-	}
-}
-
-func TestAgentCLIsLeaveOutTheChatAdaptersGroups(t *testing.T) {
-	claude := filepath.Join(t.TempDir(), "claude")
-	if err := os.Symlink("/bin/sleep", claude); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(claude, "30")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	pid := cmd.Process.Pid
-	if !slices.Contains(agentCLIs(nil), pid) {
-		t.Fatalf("a claude process (pid %d) was not seen", pid)
-	}
-	if slices.Contains(agentCLIs([]int{pid}), pid) {
-		t.Fatal("a claude process in a chat adapter's group counted as an agent CLI at work")
 	}
 }
