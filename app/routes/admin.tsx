@@ -19,8 +19,8 @@ import { AuditTable } from "~/components/audit-table";
 import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
 import { Pager } from "~/components/pager";
-import { workspaceStatusChoices } from "~/workspaces/schema";
 import { sizes } from "~/workspaces/sizes";
+import { WorkspaceFilterFields } from "~/components/workspace-filter-fields";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Simple Agent Manager" }];
 
@@ -200,38 +200,13 @@ export default function Admin() {
               <input key={name} type="hidden" name={name} value={searchParams.get(name) ?? ""} />
             ) : null,
           )}
-          <div className="min-w-0 flex-1 basis-56">
-            <label htmlFor="admin-workspace-search" className="block text-sm font-medium">
-              Search
-            </label>
-            <input
-              id="admin-workspace-search"
-              name="ws_q"
-              type="search"
-              defaultValue={searchParams.get("ws_q") ?? ""}
-              placeholder="Name, repository or owner"
-              maxLength={100}
-              className="mt-1 block rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950 w-full"
-            />
-          </div>
-          <div>
-            <label htmlFor="admin-workspace-status" className="block text-sm font-medium">
-              Status
-            </label>
-            <select
-              id="admin-workspace-status"
-              name="ws_status"
-              defaultValue={searchParams.get("ws_status") ?? ""}
-              className="mt-1 block rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
-            >
-              <option value="">Any status</option>
-              {workspaceStatusChoices.map((status) => (
-                <option key={status} value={status}>
-                  {status}
-                </option>
-              ))}
-            </select>
-          </div>
+          <WorkspaceFilterFields
+            idPrefix="admin-workspace"
+            searchName="ws_q"
+            statusName="ws_status"
+            placeholder="Name, repository or owner"
+            searchParams={searchParams}
+          />
           <button type="submit" className="btn-secondary">
             Filter
           </button>

@@ -15,8 +15,8 @@ import {
 import { listCredentials } from "~/settings/credentials.server";
 import { listInstallations } from "~/github/installations.server";
 import { listWorkspaces, workspaceListParams } from "~/workspaces/list.server";
-import { workspaceStatusChoices } from "~/workspaces/schema";
 import { presentWorkspace } from "~/workspaces/workspaces.server";
+import { WorkspaceFilterFields } from "~/components/workspace-filter-fields";
 
 export const meta: MetaFunction = () => [{ title: "Workspaces · Simple Agent Manager" }];
 
@@ -69,38 +69,13 @@ export default function Dashboard() {
       ) : (
         <>
           <Form method="get" className="flex flex-wrap items-end gap-3" role="search" aria-label="Filter workspaces">
-            <div className="min-w-0 flex-1 basis-56">
-              <label htmlFor="workspace-search" className="block text-sm font-medium">
-                Search
-              </label>
-              <input
-                id="workspace-search"
-                name="q"
-                type="search"
-                defaultValue={searchParams.get("q") ?? ""}
-                placeholder="Name or repository"
-                maxLength={100}
-                className="mt-1 block w-full rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
-              />
-            </div>
-            <div>
-              <label htmlFor="workspace-status" className="block text-sm font-medium">
-                Status
-              </label>
-              <select
-                id="workspace-status"
-                name="status"
-                defaultValue={searchParams.get("status") ?? ""}
-                className="mt-1 block rounded-md border border-zinc-300 bg-white px-3 py-1.5 text-sm dark:border-zinc-700 dark:bg-zinc-950"
-              >
-                <option value="">Any status</option>
-                {workspaceStatusChoices.map((status) => (
-                  <option key={status} value={status}>
-                    {status}
-                  </option>
-                ))}
-              </select>
-            </div>
+            <WorkspaceFilterFields
+              idPrefix="workspace"
+              searchName="q"
+              statusName="status"
+              placeholder="Name or repository"
+              searchParams={searchParams}
+            />
             <button type="submit" className="btn-secondary">
               Filter
             </button>
