@@ -31,7 +31,13 @@ function prepare() {
       ? ["make", ["-C", "agent", "--no-print-directory", "build"]]
       : ["node", ["scripts/dev.mjs", "prepare", "--e2e"]];
   console.log(`bench: preparing (${[command, ...args].join(" ")})`);
-  const result = spawnSync(command, args, { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+  // The app figures serve on their own ports (bench/app-bench.ts), so the prepare migrates that state.
+  const env = {
+    ...process.env,
+    SAM_E2E_APP_PORT: process.env.SAM_E2E_APP_PORT ?? "8938",
+    SAM_E2E_CLOUD_PORT: process.env.SAM_E2E_CLOUD_PORT ?? "8939",
+  };
+  const result = spawnSync(command, args, { cwd: root, env, stdio: ["ignore", "ignore", "inherit"] });
   if (result.status !== 0) throw new Error(`\`${[command, ...args].join(" ")}\` failed; fix that first`);
 }
 
