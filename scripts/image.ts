@@ -18,12 +18,16 @@ if (!token || !appUrl) {
   process.exit(2);
 }
 
+/** The registry this machine's npm uses, which the instance's VMs are configured with too (TOOLS_REGISTRY_URL). */
 function npmRegistry(): string {
   try {
-    return execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim();
-  } catch {
-    return "https://registry.npmjs.org";
-  }
+    const registry = execFileSync("npm", ["config", "get", "registry"], { encoding: "utf8" }).trim();
+    if (registry) return registry;
+  } catch {}
+  console.error(
+    "Set TOOLS_REGISTRY_URL (the instance's value): this machine's npm did not say which registry it uses.",
+  );
+  process.exit(2);
 }
 
 const pinned = pinnedToolUrls(env.TOOLS_REGISTRY_URL ?? npmRegistry());
