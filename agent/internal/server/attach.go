@@ -45,35 +45,23 @@ func (w bufferedHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // attach authenticates and checks the Origin before upgrading, then adapts the WebSocket to the session.
 func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 	log := s.opts.Logger.With("remote", r.RemoteAddr, "session", r.PathValue("id"))
-	if origin := r.Header.Get("Origin"); origin != s.opts.AllowedOrigin {
-		log.Info("attach refused: origin", "origin", origin)
-		writeError(w, http.StatusForbidden, "origin not allowed")
+	_, offers := auth.WebSocketToken(r)
+	var sess *session.Session
+	claims, ok := s.admitAttach(w, r, log, attachRoute{
+		name:        "attach",
+		subprotocol: protocol.Subprotocol,
+		offered:     offers,
+		lookup: func() (int, string) {
+			var err error
+			if sess, err = s.opts.Sessions.Get(r.PathValue("id")); err != nil {
+				return http.StatusNotFound, "session not found"
+			}
+			return 0, ""
+		},
+	})
+	if !ok {
 		return
 	}
-	token, offers := auth.WebSocketToken(r)
-	claims, err := s.opts.Verifier.Verify(token)
-	if err != nil {
-		log.Info("attach refused: token", "err", err)
-		writeError(w, http.StatusUnauthorized, "unauthorized")
-		return
-	}
-	if !offers {
-		writeError(w, http.StatusBadRequest, "the client must offer the "+protocol.Subprotocol+" subprotocol")
-		return
-	}
-	sess, err := s.opts.Sessions.Get(r.PathValue("id"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, "session not found")
-		return
-	}
-	s.mu.Lock()
-	if s.draining {
-		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
-		return
-	}
-	s.conns.Add(1)
-	s.mu.Unlock()
 	defer s.conns.Done()
 
 	conn, err := websocket.Accept(bufferedHijack{w}, r, &websocket.AcceptOptions{
@@ -250,4 +238,48 @@ func (a *attachment) readLoop(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// attachRoute is what a WebSocket attach route adds to the checks admitAttach shares.
+type attachRoute struct {
+	name        string // starts the log message of a refusal: "<name> refused: origin"
+	subprotocol string
+	offered     bool // the client offered subprotocol
+	// lookup finds what the client attaches to; a non-zero status refuses the attach with msg.
+	lookup func() (status int, msg string)
+}
+
+// admitAttach runs, before Upgrade and in this order, the Origin, token, subprotocol and route lookup checks,
+// answering the first that fails. Once admitted the connection counts towards CloseConnections, so the caller
+// must call s.conns.Done when it ends.
+func (s *Server) admitAttach(w http.ResponseWriter, r *http.Request, log *slog.Logger, route attachRoute) (auth.Claims, bool) {
+	if origin := r.Header.Get("Origin"); origin != s.opts.AllowedOrigin {
+		log.Info(route.name+" refused: origin", "origin", origin)
+		writeError(w, http.StatusForbidden, "origin not allowed")
+		return auth.Claims{}, false
+	}
+	token, _ := auth.WebSocketToken(r)
+	claims, err := s.opts.Verifier.Verify(token)
+	if err != nil {
+		log.Info(route.name+" refused: token", "err", err)
+		writeError(w, http.StatusUnauthorized, "unauthorized")
+		return auth.Claims{}, false
+	}
+	if !route.offered {
+		writeError(w, http.StatusBadRequest, "the client must offer the "+route.subprotocol+" subprotocol")
+		return auth.Claims{}, false
+	}
+	if status, msg := route.lookup(); status != 0 {
+		writeError(w, status, msg)
+		return auth.Claims{}, false
+	}
+	s.mu.Lock()
+	if s.draining {
+		s.mu.Unlock()
+		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
+		return auth.Claims{}, false
+	}
+	s.conns.Add(1)
+	s.mu.Unlock()
+	return claims, true
 }

@@ -111,42 +111,28 @@ func offersChat(r *http.Request) bool {
 // after that sequence number and takes the client's prompts, cancels and permission answers.
 func (s *Server) attachChat(w http.ResponseWriter, r *http.Request) {
 	log := s.opts.Logger.With("remote", r.RemoteAddr, "chat", r.PathValue("id"))
-	if origin := r.Header.Get("Origin"); origin != s.opts.AllowedOrigin {
-		log.Info("chat attach refused: origin", "origin", origin)
-		writeError(w, http.StatusForbidden, "origin not allowed")
-		return
-	}
-	token, _ := auth.WebSocketToken(r)
-	claims, err := s.opts.Verifier.Verify(token)
-	if err != nil {
-		log.Info("chat attach refused: token", "err", err)
-		writeError(w, http.StatusUnauthorized, "unauthorized")
-		return
-	}
-	if !offersChat(r) {
-		writeError(w, http.StatusBadRequest, "the client must offer the "+ChatSubprotocol+" subprotocol")
-		return
-	}
 	var after uint64
-	if raw := r.URL.Query().Get("after"); raw != "" {
-		if after, err = strconv.ParseUint(raw, 10, 64); err != nil {
-			writeError(w, http.StatusBadRequest, "after must be a sequence number (0 or more)")
-			return
-		}
-	}
-	sess, err := s.opts.Chats.Get(r.PathValue("id"))
-	if err != nil {
-		writeError(w, http.StatusNotFound, "chat not found")
+	var sess *chat.Session
+	claims, ok := s.admitAttach(w, r, log, attachRoute{
+		name:        "chat attach",
+		subprotocol: ChatSubprotocol,
+		offered:     offersChat(r),
+		lookup: func() (int, string) {
+			var err error
+			if raw := r.URL.Query().Get("after"); raw != "" {
+				if after, err = strconv.ParseUint(raw, 10, 64); err != nil {
+					return http.StatusBadRequest, "after must be a sequence number (0 or more)"
+				}
+			}
+			if sess, err = s.opts.Chats.Get(r.PathValue("id")); err != nil {
+				return http.StatusNotFound, "chat not found"
+			}
+			return 0, ""
+		},
+	})
+	if !ok {
 		return
 	}
-	s.mu.Lock()
-	if s.draining {
-		s.mu.Unlock()
-		writeError(w, http.StatusServiceUnavailable, "agent is shutting down")
-		return
-	}
-	s.conns.Add(1)
-	s.mu.Unlock()
 	defer s.conns.Done()
 
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
