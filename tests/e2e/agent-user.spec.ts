@@ -1,5 +1,14 @@
 import { expect, test, type Page } from "@playwright/test";
-import { CLOUD, createWorkspace, deleteWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+import {
+  createWorkspace,
+  deleteWorkspace,
+  installApp,
+  saveHetznerToken,
+  screen,
+  signIn,
+  type,
+  waitForLocalCloud,
+} from "./helpers";
 
 /**
  * Nothing in a workspace runs as root: the terminal is the unprivileged session user, who cannot read the
@@ -9,8 +18,6 @@ import { CLOUD, createWorkspace, deleteWorkspace, installApp, saveHetznerToken, 
 test.describe.configure({ mode: "serial" });
 test.setTimeout(300_000);
 
-const screen = (page: Page) => page.getByTestId("terminal").locator(".xterm-rows");
-
 async function openTerminal(page: Page, workspaceId: string) {
   await page.goto(`/workspaces/${workspaceId}/terminal`);
   // Creating the session waits for the agent, which a loaded machine makes slow.
@@ -18,16 +25,8 @@ async function openTerminal(page: Page, workspaceId: string) {
   await expect(screen(page)).toContainText(/[$#]/, { timeout: 20_000 });
 }
 
-async function type(page: Page, text: string) {
-  await page.getByTestId("terminal").click();
-  await page.keyboard.type(text, { delay: 5 });
-}
-
 test.beforeAll(async ({ browser, request }) => {
-  // Playwright waits for the app; the local cloud may still be starting.
-  await expect
-    .poll(async () => (await request.get(`${CLOUD}/_local/state`).catch(() => null))?.status(), { timeout: 60_000 })
-    .toBe(200);
+  await waitForLocalCloud(request);
   const page = await browser.newPage();
   await signIn(page);
   await saveHetznerToken(page);

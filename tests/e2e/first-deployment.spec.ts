@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext } from "@playwright/test";
-import { CLOUD, createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+import { CLOUD, cloudState, createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
 
 /**
  * What the real providers refuse and the local cloud now refuses too (issue 12): a server Hetzner is still
@@ -12,12 +12,6 @@ interface CloudState {
   servers: Array<{ id: number; labels: Record<string, string>; status: string }>;
   firewalls: Array<{ id: number; labels?: Record<string, string> }>;
   cloudflare: { dns_records: Array<{ name: string }> };
-}
-
-async function cloudState(request: APIRequestContext): Promise<CloudState> {
-  const response = await request.get(`${CLOUD}/_local/state`);
-  expect(response.ok()).toBeTruthy();
-  return response.json();
 }
 
 async function setBootDelay(request: APIRequestContext, ms: number) {
@@ -41,13 +35,13 @@ test("stopping while Hetzner still creates the server waits for it, and leaves n
   const id = await createWorkspace(page, "e2e stop while creating");
   const timeline = page.getByRole("list", { name: "Timeline" });
   await expect(timeline.locator('[data-step="server"][data-status="ok"]')).toBeVisible({ timeout: 30_000 });
-  const created = (await cloudState(request)).servers.find((server) => server.labels.workspace === id)!;
+  const created = (await cloudState<CloudState>(request)).servers.find((server) => server.labels.workspace === id)!;
   expect(created.status).toBe("initializing");
 
   await page.getByRole("button", { name: "Stop" }).click();
   await page.getByRole("button", { name: "Yes, stop" }).click();
   await expect(page.locator("h1 [data-status]")).toHaveText("stopped", { timeout: 60_000 });
-  const state = await cloudState(request);
+  const state = await cloudState<CloudState>(request);
   expect({
     servers: state.servers.filter((server) => server.labels.workspace === id).length,
     firewalls: state.firewalls.filter((firewall) => firewall.labels?.workspace === id).length,

@@ -1,8 +1,21 @@
+import { execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import type { SweepReport } from "../../app/workspaces/sweep.server";
+import { parseDotenv } from "../../scripts/keys.mjs";
 import { LOCAL_HETZNER_TOKEN } from "../../scripts/local-env.mjs";
 
 export const CLOUD = `http://127.0.0.1:${process.env.SAM_E2E_CLOUD_PORT ?? 8799}`;
 export { LOCAL_HETZNER_TOKEN };
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const appPort = process.env.SAM_E2E_APP_PORT ?? "8798";
+/** The app under test, on its local end-to-end port. */
+export const APP = `http://localhost:${appPort}`;
+const persist = [`.wrangler/e2e-state-${appPort}`, ".wrangler/e2e-state"].find((dir) => existsSync(join(root, dir)))!;
 
 /** Chooses who the local GitHub considers signed in (its own session cookie), then signs in to SAM. */
 export async function signIn(page: Page, login = "sam-dev", from = "/dashboard") {
@@ -121,4 +134,63 @@ export async function deleteWorkspace(page: Page, id: string) {
   await page.getByRole("button", { name: "Delete" }).click();
   await page.getByRole("button", { name: "Yes, delete" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
+}
+
+/** Waits for the local cloud to answer (Playwright waits for the app; the local cloud may still be starting). */
+export async function waitForLocalCloud(request: APIRequestContext) {
+  await expect
+    .poll(async () => (await request.get(`${CLOUD}/_local/state`).catch(() => null))?.status(), { timeout: 60_000 })
+    .toBe(200);
+}
+
+/** The local cloud's /_local/state, asserting it answered. */
+export async function cloudState<T>(request: APIRequestContext): Promise<T> {
+  const response = await request.get(`${CLOUD}/_local/state`);
+  expect(response.ok()).toBeTruthy();
+  return response.json();
+}
+
+/**
+ * Runs SQL on the end-to-end database (to shorten a timeout the UI rightly does not offer), then shows the
+ * workspace again. wrangler writes from another process, and while it holds SQLite's lock the app's own
+ * queries fail (SQLITE_BUSY), so the page, which polls while anything is in transition, waits on a blank page.
+ */
+export async function sql(page: Page, id: string, command: string) {
+  await page.goto("about:blank");
+  execFileSync(
+    join(root, "node_modules/.bin/wrangler"),
+    ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", command],
+    {
+      cwd: root,
+      stdio: "ignore",
+      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
+    },
+  );
+  await page.goto(`/workspaces/${id}`);
+}
+
+/** Runs the sweep now, as the local runner does every 30 s. */
+export async function sweep(request: APIRequestContext): Promise<SweepReport> {
+  const { SESSION_SECRET } = parseDotenv(readFileSync(join(root, ".dev.vars"), "utf8")) as Record<string, string>;
+  const bearer = createHmac("sha256", SESSION_SECRET!).update("sam-internal-sweep").digest("hex");
+  const response = await request.post(`${APP}/api/internal/sweep`, { headers: { Authorization: `Bearer ${bearer}` } });
+  expect(response.status()).toBe(200);
+  return response.json();
+}
+
+/** The workspace page's status badge. */
+export const status = (page: Page) => page.locator("h1 [data-status]");
+
+/** The browser terminal's rendered rows. */
+export const screen = (page: Page) => page.getByTestId("terminal").locator(".xterm-rows");
+
+/** Keys typed before the shell has printed its prompt may be lost to its start-up; wait for it. */
+export async function shellPrompt(page: Page) {
+  await expect(screen(page)).toContainText(/[$#]/, { timeout: 20_000 });
+}
+
+/** Types text into the browser terminal. */
+export async function type(page: Page, text: string) {
+  await page.getByTestId("terminal").click();
+  await page.keyboard.type(text, { delay: 5 });
 }

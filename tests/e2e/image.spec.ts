@@ -1,5 +1,13 @@
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { CLOUD, deleteWorkspace, installApp, LOCAL_HETZNER_TOKEN, saveHetznerToken, signIn } from "./helpers";
+import {
+  CLOUD,
+  deleteWorkspace,
+  installApp,
+  LOCAL_HETZNER_TOKEN,
+  saveHetznerToken,
+  signIn,
+  waitForLocalCloud,
+} from "./helpers";
 
 /**
  * The SAM image (issue 17) on the local cloud: the admin builds it from /admin on a throw-away server, a
@@ -11,9 +19,7 @@ import { CLOUD, deleteWorkspace, installApp, LOCAL_HETZNER_TOKEN, saveHetznerTok
 test.setTimeout(600_000);
 
 test.beforeAll(async ({ request }) => {
-  await expect
-    .poll(async () => (await request.get(`${CLOUD}/_local/state`).catch(() => null))?.status(), { timeout: 60_000 })
-    .toBe(200);
+  await waitForLocalCloud(request);
 });
 
 interface LocalState {

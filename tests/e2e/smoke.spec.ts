@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { expect, test, type Page } from "@playwright/test";
-import { CLOUD, saveHetznerToken, signIn } from "./helpers";
+import { saveHetznerToken, signIn, waitForLocalCloud } from "./helpers";
 
 /**
  * `npm run smoke` against the local cloud, as an operator runs it after a deploy: an admin makes a one-time
@@ -11,9 +11,7 @@ test.setTimeout(300_000);
 
 // Playwright waits for the app; the local cloud may still be starting.
 test.beforeAll(async ({ request }) => {
-  await expect
-    .poll(async () => (await request.get(`${CLOUD}/_local/state`).catch(() => null))?.status(), { timeout: 60_000 })
-    .toBe(200);
+  await waitForLocalCloud(request);
 });
 
 function runSmoke(baseURL: string, token: string) {

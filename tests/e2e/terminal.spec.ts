@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { CLOUD, createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+import { expect, test } from "@playwright/test";
+import { CLOUD, createWorkspace, installApp, saveHetznerToken, screen, shellPrompt, signIn, type } from "./helpers";
 
 /**
  * The browser terminal against a real agent on the local cloud: keystrokes go over the WebSocket to a real
@@ -17,18 +17,6 @@ test.beforeEach(({ page }) => {
   page.on("pageerror", (error) => pageErrors.push(error.message));
 });
 test.afterEach(() => expect(pageErrors).toEqual([]));
-
-const screen = (page: Page) => page.getByTestId("terminal").locator(".xterm-rows");
-
-/** Keys typed before the shell has printed its prompt may be lost to its start-up; wait for it. */
-async function shellPrompt(page: Page) {
-  await expect(screen(page)).toContainText(/[$#]/, { timeout: 20_000 });
-}
-
-async function type(page: Page, text: string) {
-  await page.getByTestId("terminal").click();
-  await page.keyboard.type(text, { delay: 5 });
-}
 
 test.beforeAll(async ({ browser, request }) => {
   const page = await browser.newPage();

@@ -1,22 +1,13 @@
-import { execFileSync } from "node:child_process";
-import { createHmac } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { parseDotenv } from "../../scripts/keys.mjs";
-import { CLOUD, createWorkspace, installApp, saveHetznerToken, signIn } from "./helpers";
+import { APP, CLOUD, createWorkspace, installApp, saveHetznerToken, signIn, sql, status, sweep } from "./helpers";
 
 /**
  * Tokens bound to what they are for, and no work lost to a blip (docs/security.md): an old run's callback
  * token, a silent but living agent, git push permissions, sign-out and removal from the allow-list, on the
  * local cloud where every server is a real agent process.
  */
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const appPort = process.env.SAM_E2E_APP_PORT ?? "8798";
-const APP = `http://localhost:${appPort}`;
-const persist = [`.wrangler/e2e-state-${appPort}`, ".wrangler/e2e-state"].find((dir) => existsSync(join(root, dir)))!;
 
 test.describe.configure({ mode: "serial" });
 test.setTimeout(240_000);
@@ -32,30 +23,6 @@ async function serverOf(request: APIRequestContext, id: string): Promise<CloudSe
   return state.servers.find((server) => server.labels.workspace === id);
 }
 
-/** Runs SQL on the end-to-end database (see workspaces.spec.ts for why the page steps aside meanwhile). */
-async function sql(page: Page, id: string, command: string) {
-  await page.goto("about:blank");
-  execFileSync(
-    join(root, "node_modules/.bin/wrangler"),
-    ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", command],
-    {
-      cwd: root,
-      stdio: "ignore",
-      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
-    },
-  );
-  await page.goto(`/workspaces/${id}`);
-}
-
-async function sweep(request: APIRequestContext) {
-  const { SESSION_SECRET } = parseDotenv(readFileSync(join(root, ".dev.vars"), "utf8")) as Record<string, string>;
-  const bearer = createHmac("sha256", SESSION_SECRET!).update("sam-internal-sweep").digest("hex");
-  const response = await request.post(`${APP}/api/internal/sweep`, { headers: { Authorization: `Bearer ${bearer}` } });
-  expect(response.status()).toBe(200);
-  return (await response.json()) as { silentButAlive: string[]; stopped: Array<{ id: string; reason: string }> };
-}
-
-const status = (page: Page) => page.locator("h1 [data-status]");
 const timeline = (page: Page) => page.getByRole("list", { name: "Timeline" });
 
 async function waitRunning(page: Page, id: string) {

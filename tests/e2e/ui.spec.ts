@@ -6,8 +6,11 @@ import {
   ensureGitHubUser,
   installApp,
   saveHetznerToken,
+  screen,
   seedWorkspaces,
+  shellPrompt,
   signIn,
+  type,
 } from "./helpers";
 
 /**
@@ -20,7 +23,6 @@ test.setTimeout(150_000);
 const LIST_USER = "sam-lists";
 let workspaceId: string;
 
-const screen = (page: Page) => page.getByTestId("terminal").locator(".xterm-rows");
 /** "dark" or "light" by a colour's lightness (Tailwind's colours are oklch(), xterm's rgb()). */
 function tone(color: string): "dark" | "light" {
   const oklch = /^oklch\(([\d.]+)/.exec(color);
@@ -32,15 +34,6 @@ const background = async (page: Page) =>
   tone(await page.evaluate(() => getComputedStyle(document.body).backgroundColor));
 const LIGHT_BG = "light";
 const DARK_BG = "dark";
-
-async function shellPrompt(page: Page) {
-  await expect(screen(page)).toContainText(/[$#]/, { timeout: 20_000 });
-}
-
-async function type(page: Page, text: string) {
-  await page.getByTestId("terminal").click();
-  await page.keyboard.type(text, { delay: 5 });
-}
 
 /** The PTY's size as the shell sees it, which is what the page reported to the agent. */
 async function ptySize(page: Page, tag: string) {

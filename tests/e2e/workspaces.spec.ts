@@ -1,21 +1,24 @@
-import { execFileSync } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { expect, test, type APIRequestContext, type Page } from "@playwright/test";
-import { parseDotenv } from "../../scripts/keys.mjs";
-import { clearFaults, CLOUD, createWorkspace, injectFault, installApp, saveHetznerToken, signIn } from "./helpers";
+import {
+  APP,
+  clearFaults,
+  cloudState,
+  createWorkspace,
+  injectFault,
+  installApp,
+  saveHetznerToken,
+  signIn,
+  sql,
+  status,
+  sweep,
+} from "./helpers";
 
 /**
  * Workspaces end to end on the local cloud: every "server" is a real agent process, so a workspace that
  * reaches `running` has booted, redeemed its bootstrap token and called back.
  */
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const appPort = process.env.SAM_E2E_APP_PORT ?? "8798";
-const APP = `http://localhost:${appPort}`;
-const persist = [`.wrangler/e2e-state-${appPort}`, ".wrangler/e2e-state"].find((dir) => existsSync(join(root, dir)))!;
 
 test.describe.configure({ mode: "serial" });
 test.setTimeout(120_000);
@@ -30,14 +33,8 @@ interface CloudState {
   cloudflare: { dns_records: Array<{ id: string; name: string; content: string; proxied?: boolean }> };
 }
 
-async function cloudState(request: APIRequestContext): Promise<CloudState> {
-  const response = await request.get(`${CLOUD}/_local/state`);
-  expect(response.ok()).toBeTruthy();
-  return response.json();
-}
-
 async function leftovers(request: APIRequestContext, id: string) {
-  const state = await cloudState(request);
+  const state = await cloudState<CloudState>(request);
   return {
     servers: state.servers.filter((server) => server.labels.workspace === id).length,
     firewalls: state.firewalls.filter((firewall) => firewall.labels?.workspace === id).length,
@@ -51,34 +48,6 @@ async function expectNothingLeft(request: APIRequestContext, id: string) {
     .toEqual({ servers: 0, firewalls: 0, records: 0 });
 }
 
-/**
- * Runs SQL on the end-to-end database (to shorten a timeout the UI rightly does not offer), then shows the
- * workspace again. wrangler writes from another process, and while it holds SQLite's lock the app's own
- * queries fail (SQLITE_BUSY), so the page, which polls while anything is in transition, waits on a blank page.
- */
-async function sql(page: Page, id: string, command: string) {
-  await page.goto("about:blank");
-  execFileSync(
-    join(root, "node_modules/.bin/wrangler"),
-    ["d1", "execute", "DB", "--local", "--persist-to", persist, "--command", command],
-    {
-      cwd: root,
-      stdio: "ignore",
-      env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" },
-    },
-  );
-  await page.goto(`/workspaces/${id}`);
-}
-
-/** Runs the sweep now, as the local runner does every 30 s. */
-async function sweep(request: APIRequestContext) {
-  const { SESSION_SECRET } = parseDotenv(readFileSync(join(root, ".dev.vars"), "utf8")) as Record<string, string>;
-  const bearer = createHmac("sha256", SESSION_SECRET!).update("sam-internal-sweep").digest("hex");
-  const response = await request.post(`${APP}/api/internal/sweep`, { headers: { Authorization: `Bearer ${bearer}` } });
-  expect(response.status()).toBe(200);
-  return response.json();
-}
-
 let prepared = false;
 
 /** Signs in as sam-dev; the first time also saves the Hetzner token and installs the GitHub App. */
@@ -90,8 +59,6 @@ async function ready(page: Page) {
   await installApp(page);
   prepared = true;
 }
-
-const status = (page: Page) => page.locator("h1 [data-status]");
 
 test.afterEach(async ({ request }) => {
   await clearFaults(request);
@@ -119,7 +86,7 @@ test("create → running → stop → restart → running → delete, with nothi
   await expect(screen).toContainText("lifecycle-42 develop");
   await page.goto(`/workspaces/${id}`);
 
-  let state = await cloudState(request);
+  let state = await cloudState<CloudState>(request);
   const server = state.servers.find((candidate) => candidate.labels.workspace === id)!;
   expect(server.labels["managed-by"]).toBe("sam");
   expect(server.agent?.alive).toBe(true);
@@ -172,7 +139,7 @@ test("create → running → stop → restart → running → delete, with nothi
 
   await page.getByRole("button", { name: "Restart" }).click();
   await expect(status(page)).toHaveText("running", { timeout: 60_000 });
-  state = await cloudState(request);
+  state = await cloudState<CloudState>(request);
   const fresh = state.servers.find((candidate) => candidate.labels.workspace === id)!;
   expect(fresh.id).not.toBe(server.id);
 
@@ -314,7 +281,9 @@ test("a bootstrap token is redeemed once: concurrent redemptions, at most one wi
   await expect
     .poll(
       async () => {
-        const server = (await cloudState(request)).servers.find((candidate) => candidate.labels.workspace === id);
+        const server = (await cloudState<CloudState>(request)).servers.find(
+          (candidate) => candidate.labels.workspace === id,
+        );
         const file = server?.agent ? join(server.agent.dir, "etc/sam/agent.env") : null;
         env = file && existsSync(file) ? readFileSync(file, "utf8") : "";
         return env.includes("SAM_BOOTSTRAP_TOKEN=");
