@@ -116,10 +116,183 @@ export const workspaces = sqliteTable(
     billedSeconds: integer("billed_seconds").notNull().default(0),
     /** Callback tokens issued up to this moment are refused (the owner's access ended); see docs/security.md. */
     callbacksRevokedAt: integer("callbacks_revoked_at", { mode: "timestamp_ms" }),
+    /** The Hetzner Volume holding the repository, the user's home and the session logs; kept while stopped. */
+    volumeId: integer("volume_id"),
+    volumeSizeGb: integer("volume_size_gb"),
+    /** Gross monthly price of the volume in EUR (Hetzner's pricing, per GB × size), as a decimal string. */
+    volumeMonthlyPrice: text("volume_monthly_price"),
+    /** When the owner was told the stopped workspace's volume will be deleted (admin policy's retention). */
+    volumeReminderAt: integer("volume_reminder_at", { mode: "timestamp_ms" }),
+    /** Set by "Run setup again": the next boot runs the setup script even though the volume's marker says done. */
+    rerunSetup: integer("rerun_setup", { mode: "boolean" }).notNull().default(false),
+    /** The agent's last word on the repository: uncommitted or unpushed work (from the heartbeat). */
+    unsavedWork: text("unsaved_work", { mode: "json" }).$type<{ uncommitted: number; unpushed: number }>(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (table) => [index("workspaces_user").on(table.userId, table.createdAt), index("workspaces_status").on(table.status)],
+  (table) => [
+    index("workspaces_user").on(table.userId, table.createdAt),
+    index("workspaces_status").on(table.status),
+    index("workspaces_volume").on(table.volumeId),
+  ],
+);
+
+/**
+ * Environment variables and secrets a user gives their workspaces on purpose: for every repository (`scope` "")
+ * or one (`scope` "owner/name"). Values are AES-256-GCM ciphertext like credentials; names SAM uses are refused.
+ */
+export const workspaceEnvVars = sqliteTable(
+  "workspace_env_vars",
+  {
+    id: id(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    scope: text("scope").notNull().default(""),
+    name: text("name").notNull(),
+    /** Secrets are shown as •••• plus their last 4 characters; plain variables show their value. */
+    secret: integer("secret", { mode: "boolean" }).notNull().default(true),
+    ciphertext: text("ciphertext").notNull(),
+    iv: text("iv").notNull(),
+    keyVersion: integer("key_version").notNull(),
+    last4: text("last4").notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [uniqueIndex("workspace_env_vars_user_scope_name").on(table.userId, table.scope, table.name)],
+);
+
+export const taskStatuses = [
+  "queued",
+  "provisioning",
+  "working",
+  "needs_input",
+  "ready",
+  "pr_open",
+  "failed",
+  "cancelled",
+] as const;
+export type TaskStatus = (typeof taskStatuses)[number];
+
+/** A prompt on a repository that ends in a reviewed pull request (docs/architecture.md, Tasks). */
+export const tasks = sqliteTable(
+  "tasks",
+  {
+    id: id(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    workspaceId: text("workspace_id").references(() => workspaces.id, { onDelete: "set null" }),
+    status: text("status", { enum: taskStatuses }).notNull().default("queued"),
+    title: text("title").notNull(),
+    prompt: text("prompt").notNull(),
+    repository: text("repository").notNull(),
+    installationId: integer("installation_id").notNull(),
+    baseBranch: text("base_branch").notNull(),
+    /** `sam/<slug>-<short id>`, created from the base before the agent starts; the only branch pushed. */
+    branch: text("branch").notNull(),
+    agentCli: text("agent_cli").notNull(),
+    size: text("size").notNull(),
+    /** The chat session running the prompt on the workspace's agent. */
+    chatSessionId: text("chat_session_id"),
+    /** Hetzner spend cap in euro cents (server hours and volume); null means none. */
+    costCapCents: integer("cost_cap_cents"),
+    /** The last commit the VM agent pushed to the branch. */
+    headSha: text("head_sha"),
+    pullNumber: integer("pull_number"),
+    pullUrl: text("pull_url"),
+    error: text("error"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (table) => [
+    index("tasks_user").on(table.userId, table.createdAt),
+    index("tasks_status").on(table.status),
+    index("tasks_workspace").on(table.workspaceId),
+  ],
+);
+
+/** In-app notifications (the header's unread count and list); Web Push carries the same ones. */
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: id(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    kind: text("kind", {
+      enum: ["permission_waiting", "task_ready", "task_failed", "idle_stop_soon", "volume_expiring"],
+    }).notNull(),
+    title: text("title").notNull(),
+    body: text("body").notNull(),
+    /** Where the notification leads (a path in the app). */
+    url: text("url").notNull(),
+    workspaceId: text("workspace_id").references(() => workspaces.id, { onDelete: "cascade" }),
+    taskId: text("task_id").references(() => tasks.id, { onDelete: "cascade" }),
+    readAt: integer("read_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (table) => [index("notifications_user").on(table.userId, table.createdAt)],
+);
+
+/** Web Push subscriptions (RFC 8030/8291): the push service's endpoint and the browser's keys. */
+export const pushSubscriptions = sqliteTable(
+  "push_subscriptions",
+  {
+    id: id(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    endpoint: text("endpoint").notNull().unique(),
+    p256dh: text("p256dh").notNull(),
+    auth: text("auth").notNull(),
+    createdAt: createdAt(),
+  },
+  (table) => [index("push_subscriptions_user").on(table.userId)],
+);
+
+/**
+ * One-time answers to a waiting permission request, carried by a notification's Allow / Deny actions; only
+ * the SHA-256 of the token is stored, and each is good for one answer to one request.
+ */
+export const permissionAnswerTokens = sqliteTable(
+  "permission_answer_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    chatSessionId: text("chat_session_id").notNull(),
+    requestId: text("request_id").notNull(),
+    decision: text("decision", { enum: ["allow", "deny"] }).notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    consumedAt: integer("consumed_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (table) => [index("permission_answer_tokens_expires").on(table.expiresAt)],
+);
+
+/**
+ * Answers given outside the chat page (a notification's action) that the workspace's agent has yet to apply;
+ * the agent takes them over its control channel within seconds, then the row is marked delivered.
+ */
+export const pendingPermissionAnswers = sqliteTable(
+  "pending_permission_answers",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    chatSessionId: text("chat_session_id").notNull(),
+    requestId: text("request_id").notNull(),
+    decision: text("decision", { enum: ["allow", "deny"] }).notNull(),
+    deliveredAt: integer("delivered_at", { mode: "timestamp_ms" }),
+    createdAt: createdAt(),
+  },
+  (table) => [index("pending_permission_answers_workspace").on(table.workspaceId, table.id)],
 );
 
 /** The boot log and lifecycle of a workspace, shown as its timeline. */
