@@ -1,8 +1,8 @@
 // Fixture repositories (bare, made at start) and git smart HTTP through `git http-backend` (CGI).
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const GIT_ENV = {
   GIT_AUTHOR_NAME: "SAM Developer",
@@ -42,6 +42,39 @@ export function createFixtureRepo(root: string, owner: string, name: string, des
   git(["add", "NOTES.md"], work);
   git(["commit", "--quiet", "-m", "Start develop"], work);
   git(["push", "--quiet", bare, "main", "develop"], work);
+  rmSync(work, { recursive: true, force: true });
+  return bare;
+}
+
+/** A file of a fixture repository: its text, and whether it is executable. */
+export interface FixtureFile {
+  content: string;
+  executable?: boolean;
+}
+
+/** Creates `<root>/<owner>/<name>.git` with one commit on `main` holding exactly `files` (path → file). */
+export function createRepoWithFiles(
+  root: string,
+  owner: string,
+  name: string,
+  files: Record<string, FixtureFile>,
+): string {
+  const bare = join(root, owner, `${name}.git`);
+  const work = join(root, ".work", owner, name);
+  mkdirSync(bare, { recursive: true });
+  mkdirSync(work, { recursive: true });
+  git(["init", "--bare", "--quiet", "-b", "main", bare], root);
+  git(["config", "http.receivepack", "true"], bare);
+  git(["init", "--quiet", "-b", "main", work], root);
+  for (const [path, file] of Object.entries(files)) {
+    const target = join(work, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, file.content);
+    if (file.executable) chmodSync(target, 0o755);
+  }
+  git(["add", "--all"], work);
+  git(["commit", "--quiet", "-m", "Initial commit"], work);
+  git(["push", "--quiet", bare, "main"], work);
   rmSync(work, { recursive: true, force: true });
   return bare;
 }

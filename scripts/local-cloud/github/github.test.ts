@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { createHash, createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -230,7 +230,7 @@ describe("GitHub App installation", () => {
     expect((await api("/user/installations", await signIn("sam-other"))).json.total_count).toBe(0);
     const repos = await api(`/user/installations/${installationId}/repositories?per_page=1`, userToken);
     expect(contractErrors("github", "operations.list_user_installation_repos.200", repos.json)).toEqual([]);
-    expect(repos.json.total_count).toBe(2);
+    expect(repos.json.total_count).toBe(3);
     expect(repos.headers.get("link")).toMatch(/<[^>]+page=2[^>]*>; rel="next", <[^>]+>; rel="last"/);
     expect((await api(`/user/installations/${installationId}/repositories`, await signIn("sam-other"))).status).toBe(
       404,
@@ -255,6 +255,7 @@ describe("GitHub App installation", () => {
     expect(repos.json.repositories.map((r: { full_name: string }) => r.full_name).sort()).toEqual([
       "sam-dev/hello-world",
       "sam-dev/private-notes",
+      "sam-dev/setup-demo",
     ]);
 
     const now = Math.floor(Date.now() / 1000);
@@ -335,6 +336,19 @@ describe("GitHub App installation", () => {
       ).rejects.toThrow();
       const otherToken = `http://x-access-token:${token}@127.0.0.1:${cloud.port}/github/sam-other/other-repo.git`;
       await expect(git(["clone", "--quiet", otherToken, "other"])).rejects.toThrow();
+
+      await git(["clone", "--quiet", `${cloud.url}/github/sam-dev/setup-demo.git`, "setup-demo"]);
+      const demo = join(work, "setup-demo");
+      const tree = await git(["ls-tree", "-r", "HEAD"], demo);
+      expect(tree).toMatch(/^100755 blob \w+\t\.sam\/setup\.sh$/m);
+      expect(tree).toMatch(/^100644 blob \w+\tREADME\.md$/m);
+      expect(tree.trim().split("\n")).toHaveLength(2);
+      const run = await promisify(execFile)("./.sam/setup.sh", [], {
+        cwd: demo,
+        env: { PATH: process.env.PATH, HOME: demo, GREETING: "hi" },
+      });
+      expect(run.stdout).toBe("setup-demo: greeting is hi\n");
+      expect(readFileSync(join(demo, "setup-marker"), "utf8")).toMatch(/\d{4}/);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { CloudContext } from "../context";
-import { createFixtureRepo } from "../git";
+import { createFixtureRepo, createRepoWithFiles, type FixtureFile } from "../git";
 import { isoNow } from "../http";
 import { APP_PERMISSIONS } from "./shapes";
 
@@ -71,6 +71,24 @@ export function randomToken(prefix: string, length: number): string {
   return out;
 }
 
+/** `setup-demo`: a README and an executable `.sam/setup.sh` that leaves a marker and reports $GREETING. */
+function setupDemoFiles(description: string): Record<string, FixtureFile> {
+  return {
+    "README.md": { content: `# setup-demo\n\n${description}\n` },
+    ".sam/setup.sh": {
+      executable: true,
+      content: [
+        "#!/bin/sh",
+        "set -e",
+        'date > "$HOME/setup-marker"',
+        'echo "setup-demo: greeting is ${GREETING:-unset}"',
+        "exit 0",
+        "",
+      ].join("\n"),
+    },
+  };
+}
+
 export class GitHubStore {
   readonly users = new Map<string, GitHubUser>();
   readonly repos: GitHubRepo[] = [];
@@ -118,6 +136,16 @@ export class GitHubStore {
       const bare = createFixtureRepo(this.gitRoot, owner, name, description);
       this.repos.push({ id: id++, owner, name, private: isPrivate, description, bare, created_at: created });
     }
+    const setupDemo = "A public fixture repository with a .sam/setup.sh that workspaces run after cloning.";
+    this.repos.push({
+      id: id++,
+      owner: dev,
+      name: "setup-demo",
+      private: false,
+      description: setupDemo,
+      bare: createRepoWithFiles(this.gitRoot, dev, "setup-demo", setupDemoFiles(setupDemo)),
+      created_at: created,
+    });
   }
 
   reset(): void {
