@@ -22,6 +22,29 @@ export const policySchema = z
     defaultLifetimeHours: z.number().int().min(policyBounds.lifetimeHours.min).max(policyBounds.lifetimeHours.max),
     maxLifetimeHours: z.number().int().min(policyBounds.lifetimeHours.min).max(policyBounds.lifetimeHours.max),
     allowedLogins: z.array(z.string().regex(/^[a-z0-9-]+$/)).nullable(),
+    /** Whether new workspaces get a Hetzner Volume that outlives their server. */
+    volumesEnabled: z.boolean(),
+    /** The size of a new workspace's volume. */
+    volumeDefaultGb: z.number().int().min(policyBounds.volumeGb.min).max(policyBounds.volumeGb.max),
+    volumeMaxGb: z.number().int().min(policyBounds.volumeGb.min).max(policyBounds.volumeGb.max),
+    /** The sum of the sizes of all of one user's volumes. */
+    volumeTotalGbPerUser: z
+      .number()
+      .int()
+      .min(policyBounds.volumeTotalGbPerUser.min)
+      .max(policyBounds.volumeTotalGbPerUser.max),
+    /** How long a stopped (or failed) workspace keeps its volume before the sweep deletes it. */
+    volumeRetentionDays: z
+      .number()
+      .int()
+      .min(policyBounds.volumeRetentionDays.min)
+      .max(policyBounds.volumeRetentionDays.max),
+    /** How many days before that deletion the owner is notified; 0 for no reminder. */
+    volumeReminderDays: z
+      .number()
+      .int()
+      .min(policyBounds.volumeReminderDays.min)
+      .max(policyBounds.volumeReminderDays.max),
   })
   .refine((policy) => policy.defaultIdleMinutes <= policy.maxIdleMinutes, {
     message: "the default idle timeout exceeds the maximum",
@@ -30,6 +53,18 @@ export const policySchema = z
   .refine((policy) => policy.defaultLifetimeHours <= policy.maxLifetimeHours, {
     message: "the default lifetime exceeds the maximum",
     path: ["defaultLifetimeHours"],
+  })
+  .refine((policy) => policy.volumeDefaultGb <= policy.volumeMaxGb, {
+    message: "the default volume size exceeds the maximum",
+    path: ["volumeDefaultGb"],
+  })
+  .refine((policy) => policy.volumeMaxGb <= policy.volumeTotalGbPerUser, {
+    message: "the largest volume exceeds the total per user",
+    path: ["volumeMaxGb"],
+  })
+  .refine((policy) => policy.volumeReminderDays < policy.volumeRetentionDays, {
+    message: "the volume reminder does not come before the deletion",
+    path: ["volumeReminderDays"],
   });
 
 export type Policy = z.infer<typeof policySchema>;
@@ -43,6 +78,12 @@ export const defaultPolicy: Policy = {
   defaultLifetimeHours: 12,
   maxLifetimeHours: 24,
   allowedLogins: null,
+  volumesEnabled: true,
+  volumeDefaultGb: 10,
+  volumeMaxGb: 100,
+  volumeTotalGbPerUser: 200,
+  volumeRetentionDays: 30,
+  volumeReminderDays: 3,
 };
 
 const POLICY_KEY = "policy";

@@ -19,8 +19,15 @@ export const policyBounds = {
   idleMinutes: { min: MIN_IDLE_MINUTES, max: 1440 },
   lifetimeHours: { min: 1, max: 168 },
   workspacesPerUser: { min: 1, max: 100 },
+  /** Hetzner makes volumes of 10 GB to 10 TB. */
+  volumeGb: { min: 10, max: 10240 },
+  volumeTotalGbPerUser: { min: 10, max: 102400 },
+  volumeRetentionDays: { min: 1, max: 365 },
+  /** 0: no reminder before the volume is deleted. */
+  volumeReminderDays: { min: 0, max: 30 },
 } as const;
-const { idleMinutes, lifetimeHours, workspacesPerUser } = policyBounds;
+const { idleMinutes, lifetimeHours, workspacesPerUser, volumeGb, volumeTotalGbPerUser } = policyBounds;
+const { volumeRetentionDays, volumeReminderDays } = policyBounds;
 
 const minutes = (label: string) =>
   z
@@ -34,6 +41,18 @@ const hours = (label: string) =>
     .int()
     .min(lifetimeHours.min, `At least ${lifetimeHours.min} hour`)
     .max(lifetimeHours.max, `At most ${lifetimeHours.max} hours`);
+const gigabytes = (label: string, bounds: { min: number; max: number }) =>
+  z
+    .number({ error: `Enter the ${label} in GB` })
+    .int("Whole gigabytes")
+    .min(bounds.min, `At least ${bounds.min} GB`)
+    .max(bounds.max, `At most ${bounds.max} GB`);
+const days = (label: string, bounds: { min: number; max: number }) =>
+  z
+    .number({ error: `Enter the ${label} in days` })
+    .int("Whole days")
+    .min(bounds.min, `At least ${bounds.min} ${bounds.min === 1 ? "day" : "days"}`)
+    .max(bounds.max, `At most ${bounds.max} days`);
 
 /** The admin policy form, as submitted; turned into a Policy by the action. */
 export const policyFormSchema = z
@@ -55,6 +74,13 @@ export const policyFormSchema = z
     maxIdleMinutes: minutes("maximum idle timeout"),
     defaultLifetimeHours: hours("default lifetime"),
     maxLifetimeHours: hours("maximum lifetime"),
+    // An unchecked checkbox is not submitted at all.
+    volumesEnabled: z.boolean().default(false),
+    volumeDefaultGb: gigabytes("volume size", volumeGb),
+    volumeMaxGb: gigabytes("largest volume", volumeGb),
+    volumeTotalGbPerUser: gigabytes("total per user", volumeTotalGbPerUser),
+    volumeRetentionDays: days("retention", volumeRetentionDays),
+    volumeReminderDays: days("reminder", volumeReminderDays),
     allowedLogins: z
       .string()
       .optional()
@@ -78,4 +104,16 @@ export const policyFormSchema = z
   .refine((form) => form.defaultLifetimeHours <= form.maxLifetimeHours, {
     path: ["defaultLifetimeHours"],
     message: "The default is above the maximum",
+  })
+  .refine((form) => form.volumeDefaultGb <= form.volumeMaxGb, {
+    path: ["volumeDefaultGb"],
+    message: "The volume size is above the largest volume allowed",
+  })
+  .refine((form) => form.volumeMaxGb <= form.volumeTotalGbPerUser, {
+    path: ["volumeMaxGb"],
+    message: "The largest volume is above the total a user may have",
+  })
+  .refine((form) => form.volumeReminderDays < form.volumeRetentionDays, {
+    path: ["volumeReminderDays"],
+    message: "The reminder must come before the deletion: fewer days than the retention",
   });

@@ -134,6 +134,56 @@ export default function Admin() {
             inputProps={getInputProps(fields.maxLifetimeHours, { type: "number" })}
             errors={fields.maxLifetimeHours.errors}
           />
+          <fieldset className="grid gap-5 sm:col-span-2 sm:grid-cols-2">
+            <legend className="text-sm font-medium">Volumes</legend>
+            <div className="sm:col-span-2">
+              <label className="flex items-center gap-2 text-sm">
+                <input
+                  type="checkbox"
+                  id={fields.volumesEnabled.id}
+                  name={fields.volumesEnabled.name}
+                  defaultChecked={policy.volumesEnabled}
+                  aria-describedby={`${fields.volumesEnabled.id}-hint`}
+                  className={checkbox}
+                />
+                Give each new workspace a volume that keeps its files while it is stopped
+              </label>
+              <p id={`${fields.volumesEnabled.id}-hint`} className="mt-1 text-xs text-zinc-600 dark:text-zinc-400">
+                Hetzner bills a volume by the month whether a server uses it or not, so stopped workspaces cost their
+                volume until it is deleted.
+              </p>
+              <ErrorList errors={fields.volumesEnabled.errors} />
+            </div>
+            <Field
+              label="Volume size of a new workspace (GB)"
+              hint="Hetzner's smallest volume is 10 GB."
+              inputProps={getInputProps(fields.volumeDefaultGb, { type: "number" })}
+              errors={fields.volumeDefaultGb.errors}
+            />
+            <Field
+              label="Largest volume (GB)"
+              inputProps={getInputProps(fields.volumeMaxGb, { type: "number" })}
+              errors={fields.volumeMaxGb.errors}
+            />
+            <Field
+              label="Volumes per user, in total (GB)"
+              hint="A new workspace that would take a user past this is refused."
+              inputProps={getInputProps(fields.volumeTotalGbPerUser, { type: "number" })}
+              errors={fields.volumeTotalGbPerUser.errors}
+            />
+            <div />
+            <Field
+              label="Keep a stopped workspace's volume for (days)"
+              hint="Counted from the stop; then the volume and the files on it are deleted (audited)."
+              inputProps={getInputProps(fields.volumeRetentionDays, { type: "number" })}
+              errors={fields.volumeRetentionDays.errors}
+            />
+            <Field
+              label="Remind the owner this many days before (0: no reminder)"
+              inputProps={getInputProps(fields.volumeReminderDays, { type: "number" })}
+              errors={fields.volumeReminderDays.errors}
+            />
+          </fieldset>
           <div className="sm:col-span-2">
             <Field
               label="GitHub logins allowed to sign in"
