@@ -52,6 +52,26 @@ describe("the transcript", () => {
     expect(once).toMatchObject({ busy: true, promptIds: ["p1"], lastSeq: events.at(-1)!.seq });
   });
 
+  it("records which events each item shows, each once: a message its chunks, a tool card its updates", () => {
+    const events = [
+      event("prompt_started", { clientId: "p3", prompt: [{ type: "text", text: "Go" }] }),
+      event("adapter_started", { pid: 1 }),
+      chunk("One "),
+      chunk("two."),
+      update({ sessionUpdate: "tool_call", toolCallId: "t9", title: "Read", status: "pending" }),
+      update({ sessionUpdate: "tool_call_update", toolCallId: "t9", status: "completed" }),
+      event("prompt_ended", { clientId: "p3", stopReason: "cancelled" }),
+    ];
+    const [started, , one, two, call, done, ended] = events.map((e) => e.seq);
+    const t = applyEvents(applyEvents(emptyTranscript, events.slice(0, 4)), events);
+    expect(t.items.map((item) => [item.type, item.seqs])).toEqual([
+      ["user", [started]],
+      ["agent", [one, two]],
+      ["tool", [call, done]],
+      ["notice", [ended]],
+    ]);
+  });
+
   it("moves a tool card from pending through running to done, with its diff and output", () => {
     let t = applyEvents(emptyTranscript, [
       update({

@@ -120,12 +120,14 @@ export interface PlanEntry {
   priority?: string;
 }
 
-export type TranscriptItem =
-  | { type: "user"; key: string; clientId: string; text: string }
-  | { type: "agent"; key: string; text: string }
-  | { type: "thought"; key: string; text: string }
-  | { type: "tool"; key: string; toolCallId: string }
-  | { type: "notice"; key: string; tone: "info" | "error"; text: string };
+/** `seqs`: the events folded into the item, so the page can show which part of the log it holds. */
+export type TranscriptItem = { key: string; seqs: number[] } & (
+  | { type: "user"; clientId: string; text: string }
+  | { type: "agent"; text: string }
+  | { type: "thought"; text: string }
+  | { type: "tool"; toolCallId: string }
+  | { type: "notice"; tone: "info" | "error"; text: string }
+);
 
 export interface Usage {
   inputTokens?: number;
@@ -224,9 +226,12 @@ export function applyEvents(previous: Transcript, events: ChatEvent[]): Transcri
   const appendText = (type: "agent" | "thought", text: string, seq: number) => {
     if (!text) return;
     const last = t.items[t.items.length - 1];
-    if (last?.type === type) t.items[t.items.length - 1] = { ...last, text: last.text + text };
-    else t.items.push({ type, key: `${type}-${seq}`, text });
+    if (last?.type === type)
+      t.items[t.items.length - 1] = { ...last, text: last.text + text, seqs: [...last.seqs, seq] };
+    else t.items.push({ type, key: `${type}-${seq}`, seqs: [seq], text });
   };
+  const notice = (seq: number, tone: "info" | "error", text: string) =>
+    t.items.push({ type: "notice", key: `notice-${seq}`, seqs: [seq], tone, text });
   for (const event of fresh) {
     t.lastSeq = event.seq;
     const data = isObject(event.data) ? event.data : {};
@@ -235,7 +240,13 @@ export function applyEvents(previous: Transcript, events: ChatEvent[]): Transcri
         const clientId = str(data.clientId) ?? "";
         t.busy = true;
         t.promptIds.push(clientId);
-        t.items.push({ type: "user", key: `user-${event.seq}`, clientId, text: promptText(data.prompt) });
+        t.items.push({
+          type: "user",
+          key: `user-${event.seq}`,
+          seqs: [event.seq],
+          clientId,
+          text: promptText(data.prompt),
+        });
         break;
       }
       case "prompt_ended": {
@@ -250,18 +261,11 @@ export function applyEvents(previous: Transcript, events: ChatEvent[]): Transcri
             totalTokens: Number(usage.totalTokens) || 0,
           };
         const error = str(data.error);
-        if (error) t.items.push({ type: "notice", key: `notice-${event.seq}`, tone: "error", text: error });
-        else if (data.stopReason === "cancelled")
-          t.items.push({ type: "notice", key: `notice-${event.seq}`, tone: "info", text: "Stopped." });
-        else if (data.stopReason === "refusal")
-          t.items.push({ type: "notice", key: `notice-${event.seq}`, tone: "info", text: "The agent declined." });
+        if (error) notice(event.seq, "error", error);
+        else if (data.stopReason === "cancelled") notice(event.seq, "info", "Stopped.");
+        else if (data.stopReason === "refusal") notice(event.seq, "info", "The agent declined.");
         else if (data.stopReason === "max_tokens" || data.stopReason === "max_turn_requests")
-          t.items.push({
-            type: "notice",
-            key: `notice-${event.seq}`,
-            tone: "info",
-            text: "The agent stopped at its limit for one turn: send another message to continue.",
-          });
+          notice(event.seq, "info", "The agent stopped at its limit for one turn: send another message to continue.");
         break;
       }
       case "permission_requested": {
@@ -288,12 +292,7 @@ export function applyEvents(previous: Transcript, events: ChatEvent[]): Transcri
       case "adapter_exited": {
         const status = str(data.status) ?? "";
         if (t.busy || !/exit status 0|signal: (killed|terminated)/.test(status))
-          t.items.push({
-            type: "notice",
-            key: `notice-${event.seq}`,
-            tone: "error",
-            text: `The agent's process ended (${status || "unknown status"}).`,
-          });
+          notice(event.seq, "error", `The agent's process ended (${status || "unknown status"}).`);
         break;
       }
       case "update": {
@@ -309,7 +308,9 @@ export function applyEvents(previous: Transcript, events: ChatEvent[]): Transcri
           case "tool_call_update": {
             const id = str(update.toolCallId);
             if (!id) break;
-            if (!t.toolCalls[id]) t.items.push({ type: "tool", key: `tool-${id}`, toolCallId: id });
+            const at = t.items.findIndex((item) => item.type === "tool" && item.toolCallId === id);
+            if (at < 0) t.items.push({ type: "tool", key: `tool-${id}`, seqs: [event.seq], toolCallId: id });
+            else t.items[at] = { ...t.items[at]!, seqs: [...t.items[at]!.seqs, event.seq] };
             t.toolCalls[id] = mergeToolCall(t.toolCalls[id], id, update);
             break;
           }

@@ -247,26 +247,32 @@ export function PermissionPrompt({
 
 export function TranscriptView({ transcript }: { transcript: Transcript }) {
   return (
-    <ol className="space-y-3" aria-label="Conversation">
+    <ol className="space-y-3" aria-label="Conversation" data-last-seq={transcript.lastSeq}>
       {transcript.items.map((item) => {
+        // Which events of the log the item shows: tests compare them across a reload and between tabs.
+        const seqs = item.seqs.join(" ");
         switch (item.type) {
           case "user":
             return (
-              <li key={item.key} className="ml-auto max-w-[85%] rounded-md bg-indigo-50 p-3 text-sm dark:bg-indigo-950">
+              <li
+                key={item.key}
+                data-seqs={seqs}
+                className="ml-auto max-w-[85%] rounded-md bg-indigo-50 p-3 text-sm dark:bg-indigo-950"
+              >
                 <span className="sr-only">You: </span>
                 <p className="whitespace-pre-wrap">{item.text}</p>
               </li>
             );
           case "agent":
             return (
-              <li key={item.key} className="text-sm" data-testid="agent-message">
+              <li key={item.key} data-seqs={seqs} className="text-sm" data-testid="agent-message">
                 <span className="sr-only">Agent: </span>
                 <Markdown text={item.text} />
               </li>
             );
           case "thought":
             return (
-              <li key={item.key} className="text-sm text-zinc-600 dark:text-zinc-400">
+              <li key={item.key} data-seqs={seqs} className="text-sm text-zinc-600 dark:text-zinc-400">
                 <details>
                   <summary className="cursor-pointer">Thinking</summary>
                   <p className="mt-1 whitespace-pre-wrap">{item.text}</p>
@@ -276,7 +282,7 @@ export function TranscriptView({ transcript }: { transcript: Transcript }) {
           case "tool": {
             const call = transcript.toolCalls[item.toolCallId];
             return call ? (
-              <li key={item.key}>
+              <li key={item.key} data-seqs={seqs}>
                 <ToolCard call={call} />
               </li>
             ) : null;
@@ -285,6 +291,7 @@ export function TranscriptView({ transcript }: { transcript: Transcript }) {
             return (
               <li
                 key={item.key}
+                data-seqs={seqs}
                 className={`text-sm ${item.tone === "error" ? "text-red-700 dark:text-red-400" : "text-zinc-600 dark:text-zinc-400"}`}
               >
                 {item.text}
