@@ -14,6 +14,7 @@ import { GitHub } from "./github";
 import { Hetzner } from "./hetzner";
 import { BodyTooLargeError, readBody, sendJson } from "./http";
 import { AnthropicApi } from "./anthropic";
+import { PushService } from "./push";
 import { AGENT_PORT, killNow, logTail } from "./agent-process";
 import { destroyMachine, type Machine } from "./machines";
 import { handleNpmRegistry } from "./npm-registry";
@@ -26,7 +27,14 @@ export interface LocalCloud {
   state(): LocalCloudState;
   /** Resolves when background work started so far (boots, deletions) has finished. */
   settled(): Promise<void>;
-  services: { hetzner: Hetzner; cloudflare: Cloudflare; github: GitHub; faults: Faults; anthropic: AnthropicApi };
+  services: {
+    hetzner: Hetzner;
+    cloudflare: Cloudflare;
+    github: GitHub;
+    faults: Faults;
+    anthropic: AnthropicApi;
+    push: PushService;
+  };
   close(): Promise<void>;
 }
 
@@ -39,7 +47,9 @@ export type LocalCloudState = ReturnType<typeof snapshot>;
 export const LOCAL_ANTHROPIC_API_KEY = "sk-ant-api03-local-cloud-test-key-000000000000";
 export const LOCAL_CLAUDE_OAUTH_TOKEN = "sk-ant-oat01-local-cloud-test-token-0000000000";
 
-const PREFIXES: Array<[string, Service | "github-web" | "admin" | "npm-registry" | "anthropic" | "anthropic-admin"]> = [
+const PREFIXES: Array<
+  [string, Service | "github-web" | "admin" | "npm-registry" | "anthropic" | "anthropic-admin" | "push" | "push-admin"]
+> = [
   ["/hetzner/v1", "hetzner"],
   ["/cloudflare/client/v4", "cloudflare"],
   ["/github-api", "github"],
@@ -47,6 +57,9 @@ const PREFIXES: Array<[string, Service | "github-web" | "admin" | "npm-registry"
   // The Anthropic Messages API stand-in local servers' chats talk to (SAM_ANTHROPIC_URL), and its test controls.
   ["/anthropic", "anthropic"],
   ["/_local/anthropic", "anthropic-admin"],
+  // A Web Push service (push/index.ts): browsers' subscriptions point here; tests read what SAM sent.
+  ["/push", "push"],
+  ["/_local/push", "push-admin"],
   ["/_local", "admin"],
   // Node.js and npm archives for cloud-init on the local servers (npm-registry.ts).
   ["/npm-registry", "npm-registry"],
@@ -76,6 +89,7 @@ function snapshot(
   machines: Map<number, Machine>,
   faults: Faults,
   anthropic: AnthropicApi,
+  push: PushService,
 ) {
   const hetznerState = hetzner.state();
   return {
@@ -86,6 +100,7 @@ function snapshot(
     github: github.state(),
     faults: faults.describe(),
     anthropic: { pending_replies: anthropic.pending(), requests: anthropic.requests().length },
+    push: push.state(),
   };
 }
 
@@ -114,6 +129,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   const cloudflare = new Cloudflare(cloud);
   const github = new GitHub(cloud);
   const anthropic = new AnthropicApi({ apiKeys: [LOCAL_ANTHROPIC_API_KEY], oauthTokens: [LOCAL_CLAUDE_OAUTH_TOKEN] });
+  const push = new PushService(() => cloud.url);
   const edge = new Edge(cloud, hetzner, cloudflare, options.edgePort ?? AGENT_PORT);
   const settled = async () => {
     while (pending.size) await Promise.allSettled([...pending]);
@@ -130,6 +146,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     cloudflare.reset();
     github.reset();
     anthropic.reset();
+    push.reset();
   };
 
   async function admin(r: Request): Promise<void> {
@@ -143,7 +160,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         case "GET /health":
           return sendJson(r.res, 200, { ok: true, url: cloud.url, servers: hetzner.serverCount });
         case "GET /state":
-          return sendJson(r.res, 200, snapshot(hetzner, cloudflare, github, machines, faults, anthropic));
+          return sendJson(r.res, 200, snapshot(hetzner, cloudflare, github, machines, faults, anthropic, push));
         case "GET /faults":
           return sendJson(r.res, 200, { faults: faults.describe() });
         case "POST /faults": {
@@ -261,7 +278,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     if (!match)
       return sendJson(res, 404, {
         error:
-          "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api, /npm-registry, /anthropic and /_local",
+          "not found: the local cloud serves /hetzner/v1, /cloudflare/client/v4, /github, /github-api, /npm-registry, /anthropic, /push and /_local",
       });
     const [prefix, service] = match;
     const path = url.pathname.slice(prefix.length) || "/";
@@ -271,6 +288,8 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
     // The stand-in reads its own (up to 32 MB) body and has no faults of its own: scripted errors cover that.
     if (service === "anthropic") return anthropic.handle(r);
     if (service === "anthropic-admin") return anthropic.handleAdmin(r);
+    if (service === "push") return push.handle(r);
+    if (service === "push-admin") return push.handleAdmin(r);
     if (service !== "admin") {
       const fault = faults.take(service === "github-web" ? "github" : service, r.method, path);
       if (fault && (await faults.apply(fault, req, res)) === "handled") return;
@@ -334,9 +353,9 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
   return {
     url: cloud.url,
     port,
-    state: () => snapshot(hetzner, cloudflare, github, machines, faults, anthropic),
+    state: () => snapshot(hetzner, cloudflare, github, machines, faults, anthropic, push),
     settled,
-    services: { hetzner, cloudflare, github, faults, anthropic },
+    services: { hetzner, cloudflare, github, faults, anthropic, push },
     close,
   };
 }
