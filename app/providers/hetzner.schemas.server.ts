@@ -154,7 +154,30 @@ export const imageSchema = z.object({
   architecture: z.string(),
 });
 
+export const volumeSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  size: z.number(),
+  status: z.enum(["creating", "available"]),
+  server: z.number().nullable(),
+  location: z.object({ name: z.string() }),
+  labels,
+  linux_device: z.string(),
+  format: z.string().nullable(),
+  created: z.string(),
+  protection: z.object({ delete: z.boolean() }),
+});
+
+export const pricingSchema = z.object({
+  pricing: z.object({
+    currency: z.string(),
+    vat_rate: z.string(),
+    volume: z.object({ price_per_gb_month: price }),
+  }),
+});
+
 export type HetznerImage = z.infer<typeof imageSchema>;
+export type HetznerVolume = z.infer<typeof volumeSchema>;
 export type HetznerLocation = z.infer<typeof locationSchema>;
 export type HetznerServerType = z.infer<typeof serverTypeSchema>;
 export type HetznerServer = z.output<typeof serverSchema>;

@@ -436,3 +436,248 @@ describe("hetzner images", () => {
     expect(requests.at(-1)).toMatchObject({ method: "DELETE" });
   });
 });
+
+describe("hetzner volumes", () => {
+  // Shaped from the spec's create_volume example.
+  const volume = (id: number, overrides: Record<string, unknown> = {}) => ({
+    id,
+    created: "2016-01-30T23:50:11Z",
+    name: `sam-ws-${id}`,
+    server: null,
+    location: {
+      id: 1,
+      name: "fsn1",
+      description: "Falkenstein DC Park 1",
+      country: "DE",
+      city: "Falkenstein",
+      latitude: 50.47612,
+      longitude: 12.370071,
+      network_zone: "eu-central",
+    },
+    size: 10,
+    linux_device: `/dev/disk/by-id/scsi-0HC_Volume_${id}`,
+    protection: { delete: false },
+    labels: { "managed-by": "sam", workspace: "ws1" },
+    status: "creating",
+    format: "ext4",
+    ...overrides,
+  });
+  const volumeAction = (command: string, status = "running") => ({
+    ...action,
+    command,
+    status,
+    resources: [{ id: 4711, type: "volume" }],
+  });
+
+  it("creates a volume with the documented body, once even on 503, and reads volume and action", async () => {
+    const { fetch, requests } = fakeFetch(() =>
+      json(201, { volume: volume(4711), action: volumeAction("create_volume"), next_actions: [] }),
+    );
+    const created = await hetzner({ baseUrl: BASE, token: TOKEN, fetch }).createVolume({
+      name: "sam-ws-4711",
+      sizeGb: 10,
+      location: "fsn1",
+      labels: { "managed-by": "sam", workspace: "ws1" },
+      format: "ext4",
+    });
+    expect(requests[0]!.method).toBe("POST");
+    expect(requests[0]!.url.pathname).toBe("/v1/volumes");
+    expect(requests[0]!.body).toEqual({
+      name: "sam-ws-4711",
+      size: 10,
+      location: "fsn1",
+      labels: { "managed-by": "sam", workspace: "ws1" },
+      format: "ext4",
+    });
+    expect(created.volume).toMatchObject({
+      id: 4711,
+      status: "creating",
+      server: null,
+      location: { name: "fsn1" },
+      linux_device: "/dev/disk/by-id/scsi-0HC_Volume_4711",
+      format: "ext4",
+      protection: { delete: false },
+    });
+    expect(created.action.command).toBe("create_volume");
+    expect(created.nextActions).toEqual([]);
+
+    const unavailable = fakeFetch(() => hetznerError(503, "unavailable", "service unavailable"));
+    const error = await rejection(
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch: unavailable.fetch, retry: fast }).createVolume({
+        name: "v",
+        sizeGb: 10,
+        location: "fsn1",
+        labels: {},
+      }),
+    );
+    expect(error.status).toBe(503);
+    expect(unavailable.requests).toHaveLength(1);
+    expect(unavailable.requests[0]!.body).not.toHaveProperty("format");
+  });
+
+  it("maps a quota refusal on volume create to Hetzner's code", async () => {
+    const { fetch } = fakeFetch(() => hetznerError(403, "resource_limit_exceeded", "volume limit exceeded"));
+    const error = await rejection(
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch }).createVolume({
+        name: "v",
+        sizeGb: 10,
+        location: "fsn1",
+        labels: {},
+      }),
+    );
+    expect(error).toMatchObject({ status: 403, code: "resource_limit_exceeded" });
+  });
+
+  it("gets a volume (null once gone) and lists volumes across pages by label selector and name", async () => {
+    const { fetch, requests } = fakeFetch((request) => {
+      if (request.url.pathname === "/v1/volumes/9") return hetznerError(404, "not_found", "volume not found");
+      if (request.url.pathname === "/v1/volumes/8")
+        return json(200, { volume: volume(8, { server: 42, status: "available" }) });
+      const n = Number(request.url.searchParams.get("page"));
+      return json(200, page([volume(n)], "volumes", n, 2));
+    });
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch });
+    expect(await client.getVolume(9)).toBeNull();
+    expect(await client.getVolume(8)).toMatchObject({ id: 8, server: 42, status: "available" });
+    const volumes = await client.listVolumes({ labelSelector: "managed-by=sam", name: "sam-ws-1" });
+    expect(volumes.map((v) => v.id)).toEqual([1, 2]);
+    const query = requests.at(-1)!.url.searchParams;
+    expect([query.get("label_selector"), query.get("name"), query.get("page")]).toEqual([
+      "managed-by=sam",
+      "sam-ws-1",
+      "2",
+    ]);
+  });
+
+  it("deletes a volume (204), takes a volume already gone as deleted, and waits out 423 locked", async () => {
+    const { fetch, requests } = fakeFetch((_, i) =>
+      i === 0
+        ? hetznerError(423, "locked", "volume is locked")
+        : i === 1
+          ? new Response(null, { status: 204 })
+          : hetznerError(404, "not_found", "volume not found"),
+    );
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch, locked: { waitMs: 1000, pollMs: 5 } });
+    await client.deleteVolume(4711);
+    await client.deleteVolume(4711);
+    expect(requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(Array(3).fill("DELETE /v1/volumes/4711"));
+  });
+
+  it("throws Hetzner's refusal to delete a volume still attached, without asking again", async () => {
+    const { fetch, requests } = fakeFetch(() =>
+      hetznerError(422, "service_error", "volume with ID '4711' is still attached to a server"),
+    );
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch, retry: fast, locked: { pollMs: 5 } });
+    expect(await rejection(client.deleteVolume(4711))).toMatchObject({ status: 422, code: "service_error" });
+    expect(requests).toHaveLength(1);
+  });
+
+  it("attaches with server and automount, detaches, and reads a detach of a volume gone as null", async () => {
+    const { fetch, requests } = fakeFetch((request, i) =>
+      i === 2
+        ? hetznerError(404, "not_found", "volume not found")
+        : json(201, {
+            action: volumeAction(request.url.pathname.endsWith("attach") ? "attach_volume" : "detach_volume"),
+          }),
+    );
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch });
+    expect(await client.attachVolume(4711, 42, true)).toMatchObject({ command: "attach_volume" });
+    expect(await client.detachVolume(4711)).toMatchObject({ command: "detach_volume" });
+    expect(await client.detachVolume(4711)).toBeNull();
+    expect(requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual([
+      "POST /v1/volumes/4711/actions/attach",
+      "POST /v1/volumes/4711/actions/detach",
+      "POST /v1/volumes/4711/actions/detach",
+    ]);
+    expect(requests[0]!.body).toEqual({ server: 42, automount: true });
+  });
+
+  it("waits out a lock before attaching, and gives up on an attach Hetzner refuses", async () => {
+    const { fetch, requests } = fakeFetch((_, i) =>
+      i === 0
+        ? hetznerError(423, "locked", "server is locked")
+        : i === 1
+          ? json(201, { action: volumeAction("attach_volume") })
+          : hetznerError(422, "volume_already_attached", "volume is already attached to a server"),
+    );
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch, locked: { waitMs: 1000, pollMs: 5 } });
+    expect(await client.attachVolume(4711, 42)).toMatchObject({ command: "attach_volume" });
+    expect(requests[1]!.body).toEqual({ server: 42 });
+    expect(await rejection(client.attachVolume(4711, 43))).toMatchObject({
+      status: 422,
+      code: "volume_already_attached",
+    });
+    expect(requests).toHaveLength(3);
+  });
+
+  it("creates a server with volumes attached and automount, as documented", async () => {
+    const { fetch, requests } = fakeFetch(() => json(201, { server: server(42), action, next_actions: [] }));
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch });
+    const input = { name: "ws-42", serverType: "cpx22", location: "fsn1", image: "ubuntu-24.04", userData: "" };
+    await client.createServer({ ...input, labels: {}, volumes: [4711], automount: true });
+    await client.createServer({ ...input, labels: {}, automount: true });
+    expect(requests[0]!.body).toMatchObject({ volumes: [4711], automount: true });
+    expect(requests[1]!.body).not.toHaveProperty("volumes");
+    expect(requests[1]!.body).not.toHaveProperty("automount");
+  });
+
+  it("shuts a server down (ACPI) after waiting out a lock", async () => {
+    const { fetch, requests } = fakeFetch((_, i) =>
+      i === 0
+        ? hetznerError(423, "locked", "server is locked")
+        : json(201, { action: { ...action, command: "shutdown_server" } }),
+    );
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch, locked: { waitMs: 1000, pollMs: 5 } });
+    expect(await client.shutdownServer(42)).toMatchObject({ command: "shutdown_server", status: "running" });
+    expect(requests.map((r) => `${r.method} ${r.url.pathname}`)).toEqual(
+      Array(2).fill("POST /v1/servers/42/actions/shutdown"),
+    );
+  });
+
+  it("waits for an action: success resolves, error rejects with the action's error, a slow one times out", async () => {
+    const finished = { ...action, status: "success", progress: 100, finished: "2016-01-30T23:51:00Z" };
+    const succeeding = fakeFetch((_, i) => json(200, { action: i < 2 ? action : finished }));
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch: succeeding.fetch });
+    expect(await client.waitForAction(1, { timeoutMs: 1000, pollMs: 5 })).toMatchObject({ status: "success" });
+    expect(succeeding.requests).toHaveLength(3);
+
+    const failed = { ...finished, status: "error", error: { code: "action_failed", message: "attach failed" } };
+    const failing = fakeFetch(() => json(200, { action: failed }));
+    const error = await rejection(
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch: failing.fetch }).waitForAction(1, { timeoutMs: 1000 }),
+    );
+    expect(error).toMatchObject({ provider: "hetzner", code: "action_failed", message: "attach failed" });
+
+    const running = fakeFetch(() => json(200, { action }));
+    const slow = await rejection(
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch: running.fetch }).waitForAction(1, { timeoutMs: 30, pollMs: 5 }),
+    );
+    expect(slow).toMatchObject({ status: 0, code: "action_timeout" });
+  });
+
+  it("reads the volume price per GB and month, and the currency, from GET /pricing", async () => {
+    const { fetch, requests } = fakeFetch(() =>
+      json(200, {
+        pricing: {
+          currency: "EUR",
+          vat_rate: "19.00",
+          image: { price_per_gb_month: { net: "0.0110", gross: "0.0131" } },
+          volume: { price_per_gb_month: { net: "0.0440", gross: "0.0524" } },
+          floating_ip: { price_monthly: { net: "3.00", gross: "3.57" } },
+          floating_ips: [],
+          primary_ips: [],
+          server_backup: { percentage: "20.00" },
+          server_types: [],
+          load_balancer_types: [],
+        },
+      }),
+    );
+    expect(await hetzner({ baseUrl: BASE, token: TOKEN, fetch }).getPricing()).toEqual({
+      volumePerGbMonthGross: "0.0524",
+      volumePerGbMonthNet: "0.0440",
+      currency: "EUR",
+      vatRate: "19.00",
+    });
+    expect(requests[0]!.url.pathname).toBe("/v1/pricing");
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import {
   MAX_PAGES,
+  ProviderError,
   isProviderError,
   request,
   retryAfterSeconds,
@@ -15,14 +16,17 @@ import {
   imageSchema,
   locationSchema,
   paginationSchema,
+  pricingSchema,
   serverSchema,
   serverTypeSchema,
+  volumeSchema,
   type HetznerAction,
   type HetznerFirewall,
   type HetznerFirewallResource,
   type HetznerFirewallRule,
   type HetznerImage,
   type HetznerServer,
+  type HetznerVolume,
 } from "./hetzner.schemas.server";
 
 export type {
@@ -34,6 +38,7 @@ export type {
   HetznerLocation,
   HetznerServer,
   HetznerServerType,
+  HetznerVolume,
 } from "./hetzner.schemas.server";
 
 /**
@@ -57,6 +62,30 @@ export interface CreateServerInput {
   labels: Record<string, string>;
   firewallIds?: number[];
   publicNet?: { enableIpv4?: boolean; enableIpv6?: boolean };
+  /** Volume ids to attach at create; they must be unattached and in the server's location. */
+  volumes?: number[];
+  /** Whether Hetzner mounts the volumes (at /mnt/HC_Volume_<id>); sent only with `volumes`. */
+  automount?: boolean;
+}
+
+export interface CreateVolumeInput {
+  /** Unique in the project: letters, digits, `-`, `_`, `.`, starting and ending alphanumeric, ≤ 64 characters. */
+  name: string;
+  /** 10 to 10240 GB. */
+  sizeGb: number;
+  location: string;
+  labels: Record<string, string>;
+  /** Formats the volume at create; without it the volume is a blank block device. */
+  format?: "ext4" | "xfs";
+}
+
+export interface HetznerPricing {
+  /** What one GB of volume costs a month, VAT included, as Hetzner's decimal string. */
+  volumePerGbMonthGross: string;
+  volumePerGbMonthNet: string;
+  /** The project owner's currency, e.g. "EUR". */
+  currency: string;
+  vatRate: string;
 }
 
 export interface HetznerOptions {
@@ -67,9 +96,9 @@ export interface HetznerOptions {
   /** Retry tuning, for tests; see HttpConfig. */
   retry?: Pick<HttpConfig, "maxAttempts" | "retryDelayMs" | "maxRetryWaitMs" | "retryBudgetMs">;
   /**
-   * How long a delete waits for the server's running action (its create, for one stopped right after
-   * creating) to finish while Hetzner answers 423 locked, and how often it asks again. Defaults 25 s and 2 s:
-   * inside the 30 s a Worker may keep working after its response.
+   * How long a delete, shutdown, attach or detach waits for the resource's running action (its create, for
+   * one stopped right after creating) to finish while Hetzner answers 423 locked, and how often it asks
+   * again. Defaults 25 s and 2 s: inside the 30 s a Worker may keep working after its response.
    */
   locked?: { waitMs?: number; pollMs?: number };
 }
@@ -167,6 +196,29 @@ export function hetzner(options: HetznerOptions) {
     }
   };
 
+  /**
+   * Runs `attempt` again while Hetzner answers 423 locked (another action on the resource still runs): a
+   * locked refusal changed nothing, so asking again is safe. Other refusals, `protected` included, throw at once.
+   */
+  const whileLocked = async <T>(attempt: () => Promise<T>): Promise<T> => {
+    const waitMs = options.locked?.waitMs ?? 25_000;
+    const pollMs = options.locked?.pollMs ?? 2000;
+    const started = Date.now();
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (error) {
+        const locked = isProviderError(error, 423) && error.code === "locked";
+        if (!locked || Date.now() - started + pollMs > waitMs) throw error;
+        await sleep(pollMs);
+      }
+    }
+  };
+
+  const actionAnswer = z.object({ action: actionSchema });
+
+  const getAction = (id: number) => call("GET", `/actions/${id}`, actionAnswer).then((data) => data.action);
+
   return {
     /** The RateLimit-* headers of the last response, if it had them. */
     get rateLimit(): HetznerRateLimit | undefined {
@@ -210,6 +262,9 @@ export function hetzner(options: HetznerOptions) {
         labels: input.labels,
         start_after_create: true,
         ...(input.firewallIds?.length ? { firewalls: input.firewallIds.map((firewall) => ({ firewall })) } : {}),
+        ...(input.volumes?.length
+          ? { volumes: input.volumes, ...(input.automount === undefined ? {} : { automount: input.automount }) }
+          : {}),
         ...(input.publicNet
           ? {
               public_net: {
@@ -239,27 +294,52 @@ export function hetzner(options: HetznerOptions) {
      * Deletes the server; null when it was already gone (so a repeated delete is harmless). While another
      * action on it runs (a create takes a while), Hetzner refuses with 423 locked: wait for it and try again.
      */
-    async deleteServer(id: number): Promise<HetznerAction | null> {
-      const waitMs = options.locked?.waitMs ?? 25_000;
-      const pollMs = options.locked?.pollMs ?? 2000;
-      const started = Date.now();
+    deleteServer: (id: number): Promise<HetznerAction | null> =>
+      whileLocked(() =>
+        orNull(
+          call("DELETE", `/servers/${id}`, z.object({ action: actionSchema.optional() })).then(
+            (data) => data.action ?? null,
+          ),
+        ),
+      ),
+
+    /**
+     * ACPI shutdown (POST …/actions/shutdown): the OS stops its services (the agent syncs) and unmounts the
+     * volumes; the server is `off` once the action succeeds. Waits out 423 locked like deleteServer.
+     */
+    shutdownServer: (id: number): Promise<HetznerAction> =>
+      whileLocked(() => call("POST", `/servers/${id}/actions/shutdown`, actionAnswer)).then((data) => data.action),
+
+    getAction,
+
+    /**
+     * Polls the action until it has finished: resolves with it on `success`; on `error` rejects with a
+     * ProviderError of status 200 (Hetzner answered; the action failed) carrying the action's own error code
+     * and message; rejects with status 0, code `action_timeout`, when it still runs after `timeoutMs`.
+     */
+    async waitForAction(id: number, wait: { timeoutMs: number; pollMs?: number }): Promise<HetznerAction> {
+      const pollMs = wait.pollMs ?? 1000;
+      const deadline = Date.now() + wait.timeoutMs;
       for (;;) {
-        try {
-          return await orNull(
-            call("DELETE", `/servers/${id}`, z.object({ action: actionSchema.optional() })).then(
-              (data) => data.action ?? null,
-            ),
-          );
-        } catch (error) {
-          const locked = isProviderError(error, 423) && error.code === "locked";
-          if (!locked || Date.now() - started + pollMs > waitMs) throw error;
-          await sleep(pollMs);
-        }
+        const action = await getAction(id);
+        if (action.status === "success") return action;
+        if (action.status === "error")
+          throw new ProviderError({
+            provider: "hetzner",
+            status: 200,
+            code: action.error?.code ?? "action_failed",
+            message: action.error?.message ?? `Hetzner action ${action.command} failed`,
+          });
+        if (Date.now() + pollMs > deadline)
+          throw new ProviderError({
+            provider: "hetzner",
+            status: 0,
+            code: "action_timeout",
+            message: `Hetzner's ${action.command} (action ${id}) was still running after ${Math.round(wait.timeoutMs / 1000)} s`,
+          });
+        await sleep(pollMs);
       }
     },
-
-    getAction: (id: number) =>
-      call("GET", `/actions/${id}`, z.object({ action: actionSchema })).then((data) => data.action),
 
     /** Images of the project, e.g. SAM's snapshots by label (type snapshot, newest first). */
     listImages: (filter: { type?: "system" | "snapshot"; labelSelector?: string; architecture?: string } = {}) =>
@@ -315,6 +395,71 @@ export function hetzner(options: HetznerOptions) {
         },
       );
       return { firewall: data.firewall, actions: data.actions ?? [] };
+    },
+
+    /**
+     * POST /volumes, unattached, in `location`. Never retried: a lost answer could mean a volume that bills.
+     * The action (create_volume) runs until the volume is `available`.
+     */
+    async createVolume(
+      input: CreateVolumeInput,
+    ): Promise<{ volume: HetznerVolume; action: HetznerAction; nextActions: HetznerAction[] }> {
+      const data = await call(
+        "POST",
+        "/volumes",
+        z.object({ volume: volumeSchema, action: actionSchema, next_actions: z.array(actionSchema).optional() }),
+        {
+          body: {
+            name: input.name,
+            size: input.sizeGb,
+            location: input.location,
+            labels: input.labels,
+            ...(input.format ? { format: input.format } : {}),
+          },
+        },
+      );
+      return { volume: data.volume, action: data.action, nextActions: data.next_actions ?? [] };
+    },
+
+    /** The volume, or null when it does not exist (any more). */
+    getVolume: (id: number) =>
+      orNull(call("GET", `/volumes/${id}`, z.object({ volume: volumeSchema })).then((data) => data.volume)),
+
+    listVolumes: (filter: { labelSelector?: string; name?: string } = {}) =>
+      listAll("/volumes", "volumes", volumeSchema, { label_selector: filter.labelSelector, name: filter.name }),
+
+    /**
+     * Deletes the volume and its data; a volume already gone is fine. Waits out 423 locked like deleteServer.
+     * Hetzner refuses a volume still attached to a server (422) and one with delete protection (423
+     * protected): those throw the ProviderError.
+     */
+    async deleteVolume(id: number): Promise<void> {
+      await whileLocked(() => orNull(call("DELETE", `/volumes/${id}`, z.unknown())));
+    },
+
+    /** Attaches the volume to a server in its location; `automount` mounts it at /mnt/HC_Volume_<id>. */
+    attachVolume: (id: number, serverId: number, automount?: boolean): Promise<HetznerAction> =>
+      whileLocked(() =>
+        call("POST", `/volumes/${id}/actions/attach`, actionAnswer, {
+          body: { server: serverId, ...(automount === undefined ? {} : { automount }) },
+        }),
+      ).then((data) => data.action),
+
+    /** Detaches the volume from its server; null when the volume is gone. */
+    detachVolume: (id: number): Promise<HetznerAction | null> =>
+      whileLocked(() =>
+        orNull(call("POST", `/volumes/${id}/actions/detach`, actionAnswer).then((data) => data.action)),
+      ),
+
+    /** What a GB of volume costs a month (GET /pricing), in the project owner's currency. */
+    async getPricing(): Promise<HetznerPricing> {
+      const { pricing } = await call("GET", "/pricing", pricingSchema);
+      return {
+        volumePerGbMonthGross: pricing.volume.price_per_gb_month.gross,
+        volumePerGbMonthNet: pricing.volume.price_per_gb_month.net,
+        currency: pricing.currency,
+        vatRate: pricing.vat_rate,
+      };
     },
 
     listFirewalls: (filter: { labelSelector?: string; name?: string } = {}) =>
