@@ -2,6 +2,7 @@
 //   npm run bench                 everything (first `node scripts/dev.mjs prepare --e2e`: agent, app, database)
 //   npm run bench -- terminal     only the terminal figures (agent, wetty, node-pty + ws; no app)
 //   npm run bench -- app          only the app figures (time to terminal, dashboard, JavaScript size)
+//   npm run bench -- restart      only the restart of a stopped workspace with a volume → terminal prompt
 //   SAM_BENCH_SKIP_PREPARE=1      reuse the last prepare (the agent binary and build/ must exist)
 // A run replaces only the figures it measures in bench/results.json. A figure that cannot be measured is
 // recorded with its reason and the run goes on; the exit code is non-zero if any figure failed.
@@ -152,6 +153,13 @@ async function main() {
     await appFigures(results).catch((error: Error) => {
       failures.push(error.message);
       console.error(`bench: app figures stopped: ${error.message}`);
+    });
+  }
+  if (!only || only === "restart") {
+    const { restartFigures } = await import("./restart-bench");
+    await restartFigures(results).catch((error: Error) => {
+      failures.push(error.message);
+      console.error(`bench: restart figures stopped: ${error.message}`);
     });
   }
   if (failures.length) {

@@ -1,0 +1,245 @@
+// Restart of a stopped workspace that keeps its files on a Hetzner Volume, measured from "Restart" to the
+// first shell prompt on the local cloud (issue 15). Runs the real app (`node scripts/dev.mjs serve --e2e`) on
+// its own ports, like bench/app-bench.ts.
+import { spawn } from "node:child_process";
+import { request as httpRequest } from "node:http";
+import { chromium } from "@playwright/test";
+import WebSocket from "ws";
+import { LOCAL_HETZNER_TOKEN } from "../scripts/local-env.mjs";
+import type { Results } from "./results";
+import { percentile } from "./stats";
+import { root } from "./terminals";
+
+const APP_PORT = Number(process.env.SAM_E2E_APP_PORT ?? 8938);
+const CLOUD_PORT = Number(process.env.SAM_E2E_CLOUD_PORT ?? 8939);
+const APP = `http://localhost:${APP_PORT}`;
+const CLOUD = `http://127.0.0.1:${CLOUD_PORT}`;
+/** Restarts measured, after one warm-up restart that is not counted. */
+const RESTARTS = Number(process.env.SAM_BENCH_RESTARTS ?? 6);
+const env = {
+  ...process.env,
+  SAM_E2E_APP_PORT: String(APP_PORT),
+  SAM_E2E_CLOUD_PORT: String(CLOUD_PORT),
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  WRANGLER_SEND_METRICS: "false",
+};
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function startApp() {
+  // bench/run.ts has run the prepare (agent, app, migrated database) before the first figure.
+  const child = spawn("node", ["scripts/dev.mjs", "serve", "--e2e"], {
+    cwd: root,
+    env,
+    detached: true,
+    stdio: "ignore",
+  });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${APP}/api/health`)).ok && (await fetch(`${CLOUD}/_local/state`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error("the app did not start within 2 minutes");
+    await sleep(500);
+  }
+  return async () => {
+    try {
+      process.kill(-child.pid!, "SIGTERM");
+    } catch {}
+    await Promise.race([new Promise((resolve) => child.once("exit", resolve)), sleep(8000)]);
+  };
+}
+
+/** Signs in through the local GitHub, saves the Hetzner token and installs the App; returns the session cookie. */
+async function signInAndSetUp(): Promise<string> {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  try {
+    const page = await browser.newPage({ baseURL: APP });
+    await page.goto(`${CLOUD}/github/session?login=sam-dev`);
+    await page.goto("/dashboard");
+    await page.getByRole("button", { name: "Sign in with GitHub" }).click();
+    await page.getByTestId("user-menu").waitFor();
+    await page.goto("/settings");
+    await page.getByLabel(/API token|Replace with a new token/).fill(LOCAL_HETZNER_TOKEN);
+    await page.getByRole("button", { name: "Check and save" }).click();
+    await page.getByTestId("saved-hetzner").waitFor();
+    await page.goto("/settings");
+    await page.getByRole("link", { name: "Install the GitHub App" }).click();
+    await page.getByRole("button", { name: /install/i }).click();
+    await page.waitForURL(/\/settings$/);
+    const cookies = await page.context().cookies(APP);
+    return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
+  } finally {
+    await browser.close();
+  }
+}
+
+async function post(cookie: string, path: string, form: Record<string, string>) {
+  const response = await fetch(`${APP}${path}`, {
+    method: "POST",
+    headers: { Cookie: cookie, Origin: APP },
+    body: new URLSearchParams(form),
+    redirect: "manual",
+  });
+  if (response.status >= 400) throw new Error(`POST ${path} answered ${response.status}`);
+  return response;
+}
+
+/** The workspace's status and timeline, from the page's loader data. */
+async function workspaceData(cookie: string, id: string) {
+  const response = await fetch(`${APP}/workspaces/${id}?_data=routes%2Fworkspaces.%24id`, {
+    headers: { Cookie: cookie },
+  });
+  if (!response.ok) throw new Error(`GET /workspaces/${id} answered ${response.status}`);
+  return (await response.json()) as {
+    workspace: { status: string; error: string | null };
+    events: Array<{ step: string; status: string }>;
+  };
+}
+
+async function waitForStatus(cookie: string, id: string, wanted: string, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { workspace } = await workspaceData(cookie, id);
+    if (workspace.status === wanted) return;
+    if (workspace.status === "error") throw new Error(`workspace ${id} failed: ${workspace.error}`);
+    if (Date.now() > deadline)
+      throw new Error(`workspace ${id} is ${workspace.status}, not ${wanted}, after ${timeoutMs / 1000} s`);
+    await sleep(100);
+  }
+}
+
+/** An HTTP request to a workspace's agent through the local cloud's edge (Node cannot resolve *.localhost). */
+function edgeRequest(id: string, path: string, token: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        host: "127.0.0.1",
+        port: CLOUD_PORT,
+        method: "POST",
+        path,
+        headers: {
+          Host: `ws-${id}.localhost:${CLOUD_PORT}`,
+          Authorization: `Bearer ${token}`,
+          Origin: APP,
+          "Content-Type": "application/json",
+        },
+      },
+      (response) => {
+        let text = "";
+        response.on("data", (chunk) => (text += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }));
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+const stripAnsi = (text: string) =>
+  text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>c]/g, "");
+
+/** From now until the workspace's terminal prints a shell prompt: waits for `running`, opens a session, attaches. */
+async function untilPrompt(cookie: string, id: string, t0: number): Promise<{ running: number; prompt: number }> {
+  let token = "";
+  while (!token) {
+    const response = await fetch(`${APP}/workspaces/${id}/terminal/token`, {
+      headers: { Cookie: cookie, Accept: "application/json" },
+    });
+    if (response.ok) token = ((await response.json()) as { token: string }).token;
+    else if (response.status !== 409) throw new Error(`terminal token: ${response.status}`);
+    else if (Date.now() - t0 > 120_000) throw new Error(`workspace ${id} not running after 120 s`);
+    else await sleep(50);
+  }
+  const running = Date.now();
+  const session = await edgeRequest(
+    id,
+    "/api/sessions",
+    token,
+    JSON.stringify({ name: "Terminal 1", cols: 120, rows: 30 }),
+  );
+  if (session.status !== 201) throw new Error(`create session through the edge: ${session.status} ${session.body}`);
+  const sessionId = (JSON.parse(session.body) as { id: string }).id;
+  const socket = new WebSocket(
+    `ws://127.0.0.1:${CLOUD_PORT}/api/sessions/${sessionId}/attach`,
+    ["sam.terminal.v1", `bearer.${token}`],
+    { headers: { Host: `ws-${id}.localhost:${CLOUD_PORT}` }, origin: APP, perMessageDeflate: false },
+  );
+  const prompt = await new Promise<number>((resolve, reject) => {
+    let screen = "";
+    const timer = setTimeout(
+      () => reject(new Error(`no prompt from ${id}: ${JSON.stringify(screen.slice(-200))}`)),
+      30_000,
+    );
+    socket.on("message", (data: Buffer, isBinary) => {
+      if (!isBinary) return;
+      screen += stripAnsi(data.toString("utf8")).replace(/[\x00-\x08\x0e-\x1f]/g, "");
+      if (/[#$] /.test(screen)) {
+        clearTimeout(timer);
+        resolve(Date.now());
+      }
+    });
+    socket.once("error", reject);
+  });
+  socket.terminate();
+  return { running, prompt };
+}
+
+/** The form the browser would submit: the first size and location the page offers, no agent CLI. */
+async function createForm(cookie: string): Promise<Record<string, string>> {
+  const html = await (await fetch(`${APP}/workspaces/new`, { headers: { Cookie: cookie } })).text();
+  const size = /name="size"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="size"/.exec(html);
+  const location = /name="location"[\s\S]*?<option[^>]*value="([^"]+)"/.exec(html)?.[1];
+  if (!size || !location) throw new Error("could not read the sizes and locations from /workspaces/new");
+  return {
+    repository: "sam-dev/hello-world",
+    branch: "",
+    size: size[1] ?? size[2]!,
+    location,
+    idleTimeoutMinutes: /name="idleTimeoutMinutes"[\s\S]*?<option[^>]*value="([^"]+)"/.exec(html)?.[1] ?? "30",
+    maxLifetimeHours: "1",
+    agentCli: "none",
+  };
+}
+
+export async function restartFigures(results: Results) {
+  const stop = await startApp();
+  let id = "";
+  let cookie = "";
+  try {
+    cookie = await signInAndSetUp();
+    const created = await post(cookie, "/workspaces/new", { ...(await createForm(cookie)), name: "bench restart" });
+    id = /\/workspaces\/([a-z2-7]{12})$/.exec(created.headers.get("location") ?? "")?.[1] ?? "";
+    if (!id) throw new Error(`create answered ${created.status} without a workspace`);
+    await untilPrompt(cookie, id, Date.now());
+    const totals: number[] = [];
+    const toRunning: number[] = [];
+    for (let n = 0; n <= RESTARTS; n++) {
+      await post(cookie, `/workspaces/${id}`, { intent: "stop" });
+      await waitForStatus(cookie, id, "stopped", 90_000);
+      const t0 = Date.now();
+      await post(cookie, `/workspaces/${id}`, { intent: "restart" });
+      const { running, prompt } = await untilPrompt(cookie, id, t0);
+      // The first restart warms the app's routes and the local cloud's caches.
+      if (n === 0) continue;
+      totals.push(prompt - t0);
+      toRunning.push(running - t0);
+    }
+    const { events } = await workspaceData(cookie, id);
+    const setups = events.filter((event) => event.step === "agent.setup" && event.status !== "started").length;
+    const label = `(${RESTARTS} restarts with a volume)`;
+    results.add(`restart to terminal prompt p50 ${label}`, percentile(totals, 50), "ms");
+    results.add(`restart to terminal prompt p95 ${label}`, percentile(totals, 95), "ms");
+    results.add(`restart to running p50 ${label}`, percentile(toRunning, 50), "ms");
+    results.add("setup runs over all restarts (expected: at most 1, the first boot's)", setups, "runs");
+  } finally {
+    if (id && cookie) {
+      await post(cookie, `/workspaces/${id}`, { intent: "stop" }).catch(() => undefined);
+      await waitForStatus(cookie, id, "stopped", 90_000).catch(() => undefined);
+      await post(cookie, `/workspaces/${id}`, { intent: "delete" }).catch(() => undefined);
+    }
+    await stop();
+  }
+}
