@@ -87,16 +87,17 @@ async function post(cookie: string, path: string, form: Record<string, string>) 
   return response;
 }
 
-/** The workspace's status and timeline, from the page's loader data. */
+/** The workspace's status, error and timeline steps, read from its page as a browser gets it. */
 async function workspaceData(cookie: string, id: string) {
-  const response = await fetch(`${APP}/workspaces/${id}?_data=routes%2Fworkspaces.%24id`, {
-    headers: { Cookie: cookie },
-  });
+  const response = await fetch(`${APP}/workspaces/${id}`, { headers: { Cookie: cookie } });
   if (!response.ok) throw new Error(`GET /workspaces/${id} answered ${response.status}`);
-  return (await response.json()) as {
-    workspace: { status: string; error: string | null };
-    events: Array<{ step: string; status: string }>;
-  };
+  const html = await response.text();
+  const status = /<h1[\s\S]*?data-status="([a-z]+)"/.exec(html)?.[1] ?? "unknown";
+  const events = [...html.matchAll(/data-step="([^"]+)"[^>]*data-status="([a-z]+)"/g)].map((match) => ({
+    step: match[1]!,
+    status: match[2]!,
+  }));
+  return { workspace: { status, error: status === "error" ? "see its page" : null }, events };
 }
 
 async function waitForStatus(cookie: string, id: string, wanted: string, timeoutMs: number) {
