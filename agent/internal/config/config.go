@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,22 @@ type Config struct {
 	ScrollbackLines   int
 	SkipBootstrap     bool
 	ConfigFile        string
+	// VolumeDir is where the workspace's volume is mounted (/mnt/HC_Volume_<id>); "" keeps everything on the
+	// server's own disk, as before volumes.
+	VolumeDir string
+	// VolumeMount is how the volume's directories reach their usual paths: VolumeBind, VolumeDirect or VolumeAuto.
+	VolumeMount string
 }
+
+// How the volume's directories are put in place (SAM_VOLUME_MOUNT).
+const (
+	// VolumeAuto binds when the agent runs as root and the volume is a real directory, else uses it directly.
+	VolumeAuto = "auto"
+	// VolumeBind bind-mounts <volume>/workspace and <volume>/home over the workspace dir and the user's home.
+	VolumeBind = "bind"
+	// VolumeDirect points the workspace dir and the user's home into the volume (an agent that cannot mount).
+	VolumeDirect = "direct"
+)
 
 // StatePath is where the redeemed bootstrap answer is kept.
 func (c Config) StatePath() string { return c.DataDir + "/state.json" }
@@ -94,6 +110,8 @@ var options = []option{
 	{"anthropic-url", "SAM_ANTHROPIC_URL", "https://api.anthropic.com", "Anthropic API the chat's model proxy forwards Claude Code's requests to"},
 	{"openai-url", "SAM_OPENAI_URL", "https://api.openai.com/v1", "OpenAI API base the chat's model proxy forwards Codex's requests to"},
 	{"scrollback-lines", "SAM_SCROLLBACK_LINES", "5000", "scrollback lines replayed on attach (minimum 5000)"},
+	{"volume-dir", "SAM_VOLUME_DIR", "", "the workspace's volume (e.g. /mnt/HC_Volume_<id>): repository, the user's home and session logs live on it (default: none)"},
+	{"volume-mount", "SAM_VOLUME_MOUNT", VolumeAuto, `"bind" mounts the volume's directories over the workspace dir and the user's home (root); "direct" uses the volume's paths as they are; "auto" binds when running as root and the volume is not a symlink`},
 	{"skip-bootstrap", "SAM_SKIP_BOOTSTRAP", "false", `"true" only for benchmarks/tests: no control plane calls (JWT checks still apply)`},
 }
 
@@ -197,6 +215,8 @@ func build(raw map[string]string) (Config, error) {
 		RunDir:         raw["SAM_RUN_DIR"],
 		AnthropicURL:   raw["SAM_ANTHROPIC_URL"],
 		OpenAIURL:      raw["SAM_OPENAI_URL"],
+		VolumeDir:      raw["SAM_VOLUME_DIR"],
+		VolumeMount:    raw["SAM_VOLUME_MOUNT"],
 	}
 	for _, step := range []func(*Config, map[string]string) error{
 		(*Config).buildIdentity, (*Config).buildControlPlane, (*Config).buildListener, (*Config).buildPaths,
@@ -289,6 +309,15 @@ func (c *Config) buildPaths(map[string]string) error {
 	}
 	if c.SessionHome != "" && !strings.HasPrefix(c.SessionHome, "/") {
 		return invalid("SAM_SESSION_HOME", "%q must be an absolute path", c.SessionHome)
+	}
+	if c.VolumeDir != "" && (!strings.HasPrefix(c.VolumeDir, "/") || filepath.Clean(c.VolumeDir) == "/") {
+		return invalid("SAM_VOLUME_DIR", "%q must be an absolute path below /", c.VolumeDir)
+	}
+	c.VolumeDir = strings.TrimRight(c.VolumeDir, "/")
+	switch c.VolumeMount {
+	case VolumeAuto, VolumeBind, VolumeDirect:
+	default:
+		return invalid("SAM_VOLUME_MOUNT", "%q must be \"auto\", \"bind\" or \"direct\"", c.VolumeMount)
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ func TestLoadDefaultsAndDerivedValues(t *testing.T) {
 		HeartbeatInterval: 30 * time.Second, Shell: "/bin/zsh", ScrollbackLines: 5000,
 		ToolsDir: "/opt/sam", RunDir: "/run/sam-agent",
 		AnthropicURL: "https://api.anthropic.com", OpenAIURL: "https://api.openai.com/v1",
+		VolumeMount: VolumeAuto,
 	}
 	if c != want {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -78,6 +79,9 @@ func TestValidationNamesTheValue(t *testing.T) {
 		{"SAM_TOOLS_DIR", "opt/sam", "SAM_TOOLS_DIR"},
 		{"SAM_RUN_DIR", "run", "SAM_RUN_DIR"},
 		{"SAM_SESSION_HOME", "home/sam", "SAM_SESSION_HOME"},
+		{"SAM_VOLUME_DIR", "mnt/HC_Volume_1", "SAM_VOLUME_DIR"},
+		{"SAM_VOLUME_DIR", "/", "SAM_VOLUME_DIR"},
+		{"SAM_VOLUME_MOUNT", "overlay", "SAM_VOLUME_MOUNT"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
@@ -94,6 +98,18 @@ func TestValidationNamesTheValue(t *testing.T) {
 				t.Fatalf("err = %v, want ErrInvalid naming %s", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestVolumeSettings(t *testing.T) {
+	env := map[string]string{"SAM_WORKSPACE_ID": "ws1", "SAM_CONTROL_PLANE_URL": "http://localhost:8788", "SAM_BOOTSTRAP_TOKEN": "t",
+		"SAM_TLS": "off", "SAM_VOLUME_DIR": "/mnt/HC_Volume_42/", "SAM_VOLUME_MOUNT": "direct"}
+	c, err := Load(nil, envOf(env), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.VolumeDir != "/mnt/HC_Volume_42" || c.VolumeMount != VolumeDirect {
+		t.Fatalf("volume %q mount %q", c.VolumeDir, c.VolumeMount)
 	}
 }
 

@@ -56,6 +56,8 @@ type BootstrapResponse struct {
 	Repository             *Repository `json:"repository"`
 	AgentCLI               string      `json:"agent_cli"`
 	Certificate            *string     `json:"certificate"`
+	// RerunSetup asks for the repository's setup to run again on this boot ("Run setup again").
+	RerunSetup bool `json:"rerun_setup,omitempty"`
 }
 
 // HeartbeatRequest reports activity.
@@ -67,6 +69,22 @@ type HeartbeatRequest struct {
 	AgentRunning    bool    `json:"agent_running"`
 	// TurnInFlight: a chat's prompt turn is running, which is activity however long it is silent.
 	TurnInFlight bool `json:"agent_turn_in_flight"`
+	// UnsavedWork is what a stop or delete would put at risk; null when there is no repository.
+	UnsavedWork *UnsavedWork `json:"unsaved_work"`
+}
+
+// UnsavedWork counts the repository's changes that exist only on this workspace.
+type UnsavedWork struct {
+	// Uncommitted is the number of entries `git status --porcelain` lists (changed and untracked files).
+	Uncommitted int `json:"uncommitted"`
+	// Unpushed is the number of commits on no remote-tracking branch.
+	Unpushed int `json:"unpushed"`
+}
+
+// EnvironmentVariable is one of the user's workspace environment variables.
+type EnvironmentVariable struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // HeartbeatResponse carries the control plane's decision, a fresh callback token (none once the run's token
@@ -103,15 +121,26 @@ func (c *Client) workspacePath(suffix string) string {
 }
 
 func (c *Client) do(ctx context.Context, op, path string, bearer bool, in, out any) error {
-	body, err := json.Marshal(in)
+	return c.call(ctx, http.MethodPost, op, path, bearer, in, out)
+}
+
+// call sends in as JSON (none for GET) and decodes the answer into out.
+func (c *Client) call(ctx context.Context, method, op, path string, bearer bool, in, out any) error {
+	var body io.Reader
+	if method != http.MethodGet {
+		raw, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, body)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.BaseURL+path, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	if bearer {
 		req.Header.Set("Authorization", "Bearer "+c.Token())
@@ -200,4 +229,16 @@ func (c *Client) ModelCredential(ctx context.Context, agent string) (ModelCreden
 		err = errors.New("credentials: answer has no secret")
 	}
 	return out, err
+}
+
+// Environment fetches the owner's workspace environment variables. The values are the user's own secrets:
+// callers keep them in memory and never log them.
+func (c *Client) Environment(ctx context.Context) ([]EnvironmentVariable, error) {
+	var out struct {
+		Variables []EnvironmentVariable `json:"variables"`
+	}
+	if err := c.call(ctx, http.MethodGet, "environment", c.workspacePath("environment"), true, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Variables, nil
 }
