@@ -1,6 +1,7 @@
 package acp
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os/exec"
@@ -39,7 +40,7 @@ func (s *Session) startAdapter() (*adapter, error) {
 		return nil, fmt.Errorf("start the coding agent %s: %w", c.Path, err)
 	}
 	a := &adapter{cmd: cmd, exited: make(chan struct{}), stderr: stderr}
-	a.conn = sdk.NewClientSideConnection(&client{s: s}, stdin, stdout)
+	a.conn = sdk.NewClientSideConnection(&client{s: s}, &promptWatch{w: stdin, sent: func() { s.promptSent(a) }}, stdout)
 	a.conn.SetLogger(s.logger.With("component", "acp"))
 	s.mu.Lock()
 	s.adapter = a
@@ -87,6 +88,26 @@ func (a *adapter) exitSummary() string {
 	default:
 		return "still running"
 	}
+}
+
+// promptMarker is found in a session/prompt request and in no other message the client writes: the
+// connection writes one JSON-RPC message per Write, and inside a string (the user's text) the same characters
+// are escaped (\"method\").
+var promptMarker = []byte(`"method":"` + sdk.AgentMethodSessionPrompt + `"`)
+
+// promptWatch is the adapter's stdin. It tells when a prompt has been written, so a cancel is never written
+// before the prompt it cancels (the adapter would ignore it, and the turn would run to its end).
+type promptWatch struct {
+	w    io.Writer
+	sent func()
+}
+
+func (p *promptWatch) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	if err == nil && bytes.Contains(b, promptMarker) {
+		p.sent()
+	}
+	return n, err
 }
 
 // tailBuffer keeps the last bytes the adapter wrote to stderr: its crash message, for the event log.

@@ -17,6 +17,9 @@ import (
 const (
 	fakeAdapterEnv  = "SAM_FAKE_ACP_ADAPTER"
 	fakeLoadableEnv = "SAM_FAKE_ACP_LOADABLE"
+	// fakeGateEnv ("<method> <fifo>") holds that method's answer until the test writes a byte to the FIFO:
+	// an adapter still starting, for as long as the test needs.
+	fakeGateEnv = "SAM_FAKE_ACP_GATE"
 )
 
 func TestMain(m *testing.M) {
@@ -52,13 +55,30 @@ func (a *loadableAgent) Initialize(ctx context.Context, p sdk.InitializeRequest)
 }
 
 func (a *loadableAgent) LoadSession(ctx context.Context, p sdk.LoadSessionRequest) (sdk.LoadSessionResponse, error) {
+	gate(sdk.AgentMethodSessionLoad)
 	a.sessionID, a.cwd = p.SessionId, p.Cwd
 	// A real adapter replays the history as updates while loading.
 	_ = a.conn.SessionUpdate(ctx, sdk.SessionNotification{SessionId: p.SessionId, Update: sdk.UpdateUserMessageText("replayed history")})
 	return sdk.LoadSessionResponse{}, nil
 }
 
+// gate waits for the test's byte when fakeGateEnv names method.
+func gate(method string) {
+	gated, fifo, _ := strings.Cut(os.Getenv(fakeGateEnv), " ")
+	if gated != method {
+		return
+	}
+	f, err := os.Open(fifo)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake adapter gate:", err)
+		os.Exit(4)
+	}
+	_, _ = f.Read(make([]byte, 1))
+	_ = f.Close()
+}
+
 func (a *fakeAgent) Initialize(_ context.Context, p sdk.InitializeRequest) (sdk.InitializeResponse, error) {
+	gate(sdk.AgentMethodInitialize)
 	if !p.ClientCapabilities.Fs.ReadTextFile || !p.ClientCapabilities.Fs.WriteTextFile {
 		return sdk.InitializeResponse{}, fmt.Errorf("fake adapter needs the fs capabilities")
 	}
@@ -70,6 +90,7 @@ func (a *fakeAgent) Initialize(_ context.Context, p sdk.InitializeRequest) (sdk.
 }
 
 func (a *fakeAgent) NewSession(_ context.Context, p sdk.NewSessionRequest) (sdk.NewSessionResponse, error) {
+	gate(sdk.AgentMethodSessionNew)
 	a.sessionID = sdk.SessionId(fmt.Sprintf("fake-%d", os.Getpid()))
 	a.cwd = p.Cwd
 	modes := &sdk.SessionModeState{CurrentModeId: "auto", AvailableModes: []sdk.SessionMode{{Id: "auto", Name: "Auto"}, {Id: "default", Name: "Ask"}}}

@@ -31,6 +31,7 @@ func (s *Session) Prompt(ctx context.Context, clientID string, prompt []sdk.Cont
 		}
 		run = &promptRun{done: make(chan struct{})}
 		s.prompts[clientID] = run
+		s.turn = &turnState{}
 		go s.runTurn(clientID, prompt, run)
 	}
 	s.mu.Unlock()
@@ -49,6 +50,9 @@ func (s *Session) runTurn(clientID string, prompt []sdk.ContentBlock, run *promp
 			ended["error"] = run.err.Error()
 		}
 		s.append(KindPromptEnded, ended)
+		s.mu.Lock()
+		s.turn = nil
+		s.mu.Unlock()
 		s.busy.Store(false)
 		close(run.done)
 	}()
@@ -56,6 +60,15 @@ func (s *Session) runTurn(clientID string, prompt []sdk.ContentBlock, run *promp
 	a, sessionID, err := s.ensureAdapter()
 	if err != nil {
 		run.err = err
+		return
+	}
+	s.mu.Lock()
+	cancelled := s.turn.cancelRequested
+	s.turn.adapter, s.turn.sessionID = a, sessionID
+	s.mu.Unlock()
+	if cancelled {
+		// Stopped while the adapter started: the message never reaches it. The adapter stays up for the next.
+		run.outcome = Outcome{StopReason: sdk.StopReasonCancelled}
 		return
 	}
 	resp, err := a.conn.Prompt(s.ctx, sdk.PromptRequest{SessionId: sessionID, Prompt: prompt})
@@ -76,23 +89,55 @@ func (s *Session) runTurn(clientID string, prompt []sdk.ContentBlock, run *promp
 	run.outcome = Outcome{StopReason: resp.StopReason, Usage: resp.Usage}
 }
 
-// Cancel asks the adapter to stop the turn in flight; permission requests still waiting are answered
-// "cancelled", as the protocol requires. The turn then ends with stop reason "cancelled".
+// Cancel stops the turn in flight; permission requests still waiting are answered "cancelled", as the
+// protocol requires. The turn then ends with stop reason "cancelled": at once if the adapter is still
+// starting (the message is not sent), else when the adapter answers the session/cancel.
 func (s *Session) Cancel(ctx context.Context) error {
 	s.mu.Lock()
-	a, sessionID := s.adapter, s.sessionID
 	for id, pending := range s.permissions {
 		pending.answer <- nil
 		delete(s.permissions, id)
 	}
+	t := s.turn
+	if t == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	t.cancelRequested = true
+	a, sessionID, written := t.adapter, t.sessionID, t.promptWritten
 	s.mu.Unlock()
-	if a == nil || !s.Busy() {
+	if !written {
+		// Not sent yet: runTurn (before sending) or promptSent (just after) acts on the request. A
+		// session/cancel written now could reach the adapter before the prompt, which would then run.
 		return nil
 	}
 	if err := a.conn.Cancel(ctx, sdk.CancelNotification{SessionId: sessionID}); err != nil {
 		return fmt.Errorf("send session/cancel: %w", err)
 	}
 	return nil
+}
+
+// promptSent is called once a session/prompt is written to the adapter a: from then on session/cancel
+// reaches it, so a cancel that came in between is sent now.
+func (s *Session) promptSent(a *adapter) {
+	s.mu.Lock()
+	t := s.turn
+	if t == nil || t.adapter != a {
+		s.mu.Unlock()
+		return
+	}
+	t.promptWritten = true
+	send, sessionID := t.cancelRequested, t.sessionID
+	s.mu.Unlock()
+	if !send {
+		return
+	}
+	// Called while the connection holds its write lock: the notification goes out from another goroutine.
+	go func() {
+		if err := a.conn.Cancel(s.ctx, sdk.CancelNotification{SessionId: sessionID}); err != nil {
+			s.logger.Warn("send session/cancel", "err", err)
+		}
+	}()
 }
 
 // Answer delivers a person's decision on a permission request (its id is in the permission_requested

@@ -78,12 +78,26 @@ type Session struct {
 	sessionID   sdk.SessionId
 	prompts     map[string]*promptRun
 	permissions map[string]*pendingPermission
+	// turn is the turn in flight (nil between turns): where its cancel stands.
+	turn *turnState
 }
 
 type promptRun struct {
 	done    chan struct{}
 	outcome Outcome
 	err     error
+}
+
+// turnState lets a Stop pressed at any moment of a turn end it. session/cancel only reaches a prompt the
+// adapter has already received, so a cancel that comes while the adapter starts (initialize, session/new or
+// session/load still running) is remembered: the prompt is then never sent, and one that comes after the
+// prompt was decided but before it was written is sent just after it.
+type turnState struct {
+	cancelRequested bool
+	// adapter and sessionID are set once the prompt is decided; promptWritten once it is on the adapter's stdin.
+	adapter       *adapter
+	sessionID     sdk.SessionId
+	promptWritten bool
 }
 
 type pendingPermission struct {

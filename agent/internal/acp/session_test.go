@@ -17,13 +17,13 @@ import (
 	sdk "github.com/coder/acp-go-sdk"
 )
 
-func newSession(t *testing.T, loadable bool, logPath string) (*Session, string) {
+func newSession(t *testing.T, loadable bool, logPath string, extraEnv ...string) (*Session, string) {
 	t.Helper()
 	workspace := t.TempDir()
 	if logPath == "" {
 		logPath = filepath.Join(t.TempDir(), "agent", "events.jsonl")
 	}
-	env := append(os.Environ(), fakeAdapterEnv+"=1")
+	env := append(append(os.Environ(), fakeAdapterEnv+"=1"), extraEnv...)
 	if loadable {
 		env = append(env, fakeLoadableEnv+"=1")
 	}
@@ -234,6 +234,95 @@ func TestCancelEndsTheTurnAndAnswersAWaitingPermissionCancelled(t *testing.T) {
 	}
 }
 
+// openGate lets a gated fake adapter answer (fakeGateEnv); opening the FIFO waits until the adapter is at the gate.
+func openGate(t *testing.T, fifo string) {
+	t.Helper()
+	opened := make(chan error, 1)
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.Write([]byte{1})
+			_ = f.Close()
+		}
+		opened <- err
+	}()
+	select {
+	case err := <-opened:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the adapter never reached its gate")
+	}
+}
+
+// The Stop pressed in the first seconds of a chat: the adapter is still starting, so there is no prompt for a
+// session/cancel to stop yet. The turn must still end cancelled, without the message reaching the agent, and
+// the next message must run as usual on the adapter that was started.
+func TestCancelWhileTheAdapterStartsEndsTheTurnCancelled(t *testing.T) {
+	for _, method := range []string{sdk.AgentMethodInitialize, sdk.AgentMethodSessionNew, sdk.AgentMethodSessionLoad} {
+		t.Run(method, func(t *testing.T) {
+			fifo := filepath.Join(t.TempDir(), "gate")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			reload := method == sdk.AgentMethodSessionLoad
+			s, _ := newSession(t, reload, "", fakeGateEnv+"="+method+" "+fifo)
+			if reload {
+				// session/load runs when an adapter is started again for a conversation it already had.
+				if _, err := prompt(t, s, "m0", "whoami"); err != nil {
+					t.Fatal(err)
+				}
+				if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				waitFor(t, s, 0, KindAdapterExited)
+			}
+			seq := s.Log().LastSeq()
+			type result struct {
+				outcome Outcome
+				err     error
+			}
+			ended := make(chan result, 1)
+			go func() {
+				outcome, err := prompt(t, s, "m1", "chunks")
+				ended <- result{outcome, err}
+			}()
+			waitFor(t, s, seq, KindPromptStarted)
+			if err := s.Cancel(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			openGate(t, fifo)
+			got := <-ended
+			if got.err != nil || got.outcome.StopReason != sdk.StopReasonCancelled {
+				t.Fatalf("turn stopped while the adapter started: %+v %v", got.outcome, got.err)
+			}
+			stopped := s.Log().EventsAfter(seq)
+			if text := agentText(t, stopped); text != "" {
+				t.Errorf("the stopped message reached the agent, which answered %q", text)
+			}
+			if last := stopped[len(stopped)-1]; last.Kind != KindPromptEnded || field(t, last, "stopReason") != string(sdk.StopReasonCancelled) {
+				t.Errorf("last event %s %s, want prompt_ended cancelled", last.Kind, last.Data)
+			}
+			if reload && !slices.ContainsFunc(stopped, func(e Event) bool { return e.Kind == KindConversationResumed }) {
+				t.Errorf("the conversation was not resumed: %v", kinds(stopped))
+			}
+
+			pid, seq := s.PID(), s.Log().LastSeq()
+			outcome, err := prompt(t, s, "m2", "chunks")
+			if err != nil || outcome.StopReason != sdk.StopReasonEndTurn {
+				t.Fatalf("the message after the stop: %+v %v", outcome, err)
+			}
+			if text := agentText(t, s.Log().EventsAfter(seq)); text != "Hello there" {
+				t.Errorf("the message after the stop got %q", text)
+			}
+			if s.PID() != pid {
+				t.Errorf("adapter %d replaced by %d: the one started for the stopped turn should serve the next", pid, s.PID())
+			}
+		})
+	}
+}
+
 func TestFileRequestsStayInsideTheWorkspace(t *testing.T) {
 	s, workspace := newSession(t, false, "")
 	outside := t.TempDir()
@@ -437,5 +526,32 @@ func TestModeIsSetOnANewConversationWhenOffered(t *testing.T) {
 		if event.Kind == KindModeSet {
 			t.Fatalf("an unoffered mode was set: %s", event.Data)
 		}
+	}
+}
+
+// A cancel decided between "send the prompt" and its write is sent once the prompt is written; what tells is
+// the prompt request itself, never a message that merely quotes one (a file's content, the user's text).
+func TestOnlyAPromptRequestCountsAsThePromptWritten(t *testing.T) {
+	quoting, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 3, "result": map[string]string{"content": `{"method":"session/prompt"}`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	promptRequest, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 4, "method": sdk.AgentMethodSessionPrompt, "params": map[string]any{"sessionId": "s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sent := 0
+	w := &promptWatch{w: &out, sent: func() { sent++ }}
+	for _, message := range [][]byte{quoting, promptRequest} {
+		if _, err := w.Write(append(message, '\n')); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent != 1 {
+		t.Errorf("prompt written %d times, want once (for the request only)", sent)
+	}
+	if out.String() != string(quoting)+"\n"+string(promptRequest)+"\n" {
+		t.Errorf("the adapter's stdin got %q", out.String())
 	}
 }
