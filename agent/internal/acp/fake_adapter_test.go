@@ -20,6 +20,8 @@ const (
 	// fakeGateEnv ("<method> <fifo>") holds that method's answer until the test writes a byte to the FIFO:
 	// an adapter still starting, for as long as the test needs.
 	fakeGateEnv = "SAM_FAKE_ACP_GATE"
+	// fakeLoadFailsEnv makes a loadable adapter refuse every session/load (its stored session is gone).
+	fakeLoadFailsEnv = "SAM_FAKE_ACP_LOAD_FAILS"
 )
 
 func TestMain(m *testing.M) {
@@ -56,6 +58,9 @@ func (a *loadableAgent) Initialize(ctx context.Context, p sdk.InitializeRequest)
 
 func (a *loadableAgent) LoadSession(ctx context.Context, p sdk.LoadSessionRequest) (sdk.LoadSessionResponse, error) {
 	gate(sdk.AgentMethodSessionLoad)
+	if os.Getenv(fakeLoadFailsEnv) == "1" {
+		return sdk.LoadSessionResponse{}, fmt.Errorf("no stored session %s", p.SessionId)
+	}
 	a.sessionID, a.cwd = p.SessionId, p.Cwd
 	// A real adapter replays the history as updates while loading.
 	_ = a.conn.SessionUpdate(ctx, sdk.SessionNotification{SessionId: p.SessionId, Update: sdk.UpdateUserMessageText("replayed history")})

@@ -485,6 +485,29 @@ func TestWithoutLoadSessionARestartStartsANewConversationAndSaysSo(t *testing.T)
 	}
 }
 
+func TestAFailedLoadStartsANewConversationAndSaysWhy(t *testing.T) {
+	s, _ := newSession(t, true, "", fakeLoadFailsEnv+"=1")
+	if _, err := prompt(t, s, "m1", "whoami"); err != nil {
+		t.Fatal(err)
+	}
+	firstID := field(t, waitFor(t, s, 0, KindConversationStarted), "sessionId")
+	if err := syscall.Kill(s.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	exited := waitFor(t, s, 0, KindAdapterExited)
+	outcome, err := prompt(t, s, "m2", "whoami")
+	if err != nil || outcome.StopReason != sdk.StopReasonEndTurn {
+		t.Fatalf("the message after the failed load: %+v %v", outcome, err)
+	}
+	started := waitFor(t, s, exited.Seq, KindConversationStarted)
+	if field(t, started, "sessionId") == firstID {
+		t.Error("the conversation the adapter could not load is still used")
+	}
+	if reason := field(t, started, "reason"); !strings.Contains(reason, "could not reload") || !strings.Contains(reason, "no stored session") {
+		t.Errorf("conversation_started reason = %q", reason)
+	}
+}
+
 func TestCloseStopsTheAdapter(t *testing.T) {
 	s, _ := newSession(t, false, "")
 	if _, err := prompt(t, s, "m1", "whoami"); err != nil {
