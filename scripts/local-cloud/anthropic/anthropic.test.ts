@@ -276,12 +276,14 @@ describe("Anthropic Messages stand-in: scripted replies", () => {
     });
     expect(queued.status).toBe(201);
     expect(await json(queued)).toEqual({ queued: 1, pending: 1 });
+    const held = fetch(`${stand.url}/_local/anthropic/held/remote`).then(json);
     const streaming = request(turn({ stream: true })).then(readSse);
-    await stand.api.held("remote");
+    expect(await held).toEqual({ held: "remote" });
     expect((await fetch(`${stand.url}/_local/anthropic/release/remote`, { method: "POST" })).status).toBe(200);
     expect((await streaming).filter((e) => e.event === "content_block_delta")).toHaveLength(2);
     const log = await json(await fetch(`${stand.url}/_local/anthropic/requests`));
     expect(log).toHaveLength(1);
     expect(log[0].body.model).toBe("claude-opus-5-5");
+    expect(log[0].hold).toBe("remote");
   });
 });

@@ -58,6 +58,8 @@ export interface LoggedRequest {
   status: number;
   /** The client went away before the answer was complete (an adapter cancelling a turn does this). */
   aborted: boolean;
+  /** The `hold` of the scripted reply it took, if any: which request a test's held turn is. */
+  hold?: string;
 }
 
 interface Hold {
@@ -196,6 +198,7 @@ export class AnthropicApi {
     );
     const reply = index >= 0 ? this.queue.splice(index, 1)[0]! : this.defaultReply;
     entry.answer = index >= 0 ? "scripted" : "default";
+    if (reply.hold) entry.hold = reply.hold;
     if (reply.error && !reply.error.midStream) return fail(reply.error.type, reply.error.message);
 
     let closed = false;
@@ -252,7 +255,8 @@ export class AnthropicApi {
 
   /**
    * Test controls over HTTP, for tests whose adapter runs in another process: POST /replies (a Reply or an
-   * array), POST /release/<id>, GET /requests, POST /reset. `r.path` is what follows the mount point.
+   * array), GET /held/<id> (answers once a request is held there), POST /release/<id>, GET /requests,
+   * POST /reset. `r.path` is what follows the mount point.
    */
   async handleAdmin(r: Request): Promise<void> {
     const { res, method, path } = r;
@@ -272,13 +276,21 @@ export class AnthropicApi {
       this.release(decodeURIComponent(release[1]!));
       return sendJson(res, 200, { released: decodeURIComponent(release[1]!) });
     }
+    const held = /^\/held\/([^/]+)$/.exec(path);
+    if (method === "GET" && held) {
+      // A long poll: the test waits on the event (its own timeout bounds it), not on a guess of how long.
+      const id = decodeURIComponent(held[1]!);
+      await this.held(id);
+      return sendJson(res, 200, { held: id });
+    }
     if (method === "GET" && path === "/requests") return sendJson(res, 200, this.requests());
     if (method === "POST" && path === "/reset") {
       this.reset();
       return sendJson(res, 200, { reset: true });
     }
     sendJson(res, 404, {
-      error: "the Anthropic stand-in's controls are POST /replies, POST /release/<id>, GET /requests, POST /reset",
+      error:
+        "the Anthropic stand-in's controls are POST /replies, GET /held/<id>, POST /release/<id>, GET /requests, POST /reset",
     });
   }
 
