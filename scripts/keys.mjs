@@ -1,7 +1,7 @@
 // Key material for a SAM instance. Plain Node (no dependencies) so it runs before `npm install`.
-import { generateKeyPairSync, randomBytes, createHash, createPublicKey } from "node:crypto";
+import { createECDH, generateKeyPairSync, randomBytes, createHash, createPublicKey } from "node:crypto";
 
-/** The signing key pair for terminal and callback tokens, plus the symmetric secrets. */
+/** The signing key pair for terminal and callback tokens, the Web Push (VAPID) key pair, and the symmetric secrets. */
 export function generateKeys() {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", {
     modulusLength: 2048,
@@ -14,6 +14,17 @@ export function generateKeys() {
     JWT_PRIVATE_KEY: privateKey,
     JWT_PUBLIC_KEY: publicKey,
     JWT_KEY_ID: keyId(publicKey),
+    ...vapidKeys(),
+  };
+}
+
+/** The P-256 key pair that signs Web Push requests (RFC 8292), base64url as browsers take it. */
+export function vapidKeys() {
+  const ecdh = createECDH("prime256v1");
+  ecdh.generateKeys();
+  return {
+    VAPID_PUBLIC_KEY: ecdh.getPublicKey().toString("base64url"),
+    VAPID_PRIVATE_KEY: ecdh.getPrivateKey().toString("base64url"),
   };
 }
 

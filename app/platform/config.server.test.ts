@@ -36,6 +36,15 @@ describe("parseConfig", () => {
     expect(problems[0]).toMatch(new RegExp(`^${name} is missing: .+`));
   });
 
+  it("takes the Web Push key pair whole or not at all", () => {
+    const env = testEnv();
+    expect(parseConfig(env).VAPID_PUBLIC_KEY).toMatch(/^B[A-Za-z0-9_-]{86}$/);
+    const { VAPID_PUBLIC_KEY: _, VAPID_PRIVATE_KEY: __, ...withoutPush } = env;
+    expect(parseConfig(withoutPush).VAPID_PUBLIC_KEY).toBeUndefined();
+    delete env.VAPID_PRIVATE_KEY;
+    expect(problemsOf(env)).toEqual([expect.stringMatching(/^VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together/)]);
+  });
+
   it("explains a malformed value without echoing it", () => {
     const problems = problemsOf({ ...testEnv(), ENCRYPTION_KEY: "not-a-real-key", APP_URL: "ftp://example.com" });
     expect(problems).toEqual([

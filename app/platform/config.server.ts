@@ -87,6 +87,19 @@ export const configSchema = z.object({
   NODE_SHA256_ARM64: sha256.default(PINNED_SHA256.node.arm64),
   NPM_URL: url.optional(),
   NPM_SHA256: sha256.default(PINNED_SHA256.npm),
+  // Web Push (RFC 8292): without the key pair, notifications stay in the app and none is pushed.
+  VAPID_PUBLIC_KEY: z
+    .string()
+    .regex(/^B[A-Za-z0-9_-]{86}$/, "must be an uncompressed P-256 public key in base64url (87 characters)")
+    .optional(),
+  VAPID_PRIVATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, "must be a P-256 private key in base64url (43 characters)")
+    .optional(),
+  VAPID_SUBJECT: z
+    .string()
+    .regex(/^(mailto:|https:\/\/)\S+$/, "must be a mailto: or https:// contact for push services' operators")
+    .optional(),
 });
 
 type DerivedUrls = "NODE_URL_AMD64" | "NODE_URL_ARM64" | "NPM_URL";
@@ -117,6 +130,9 @@ const hints: Partial<Record<keyof Config, string>> = {
   NODE_SHA256_ARM64: "the SHA-256 of the archive at NODE_URL_ARM64 (sha256sum), or unset for the pinned one",
   NPM_URL: "leave it unset for the pinned npm from the npm registry, or point it at a copy",
   NPM_SHA256: "the SHA-256 of the archive at NPM_URL (sha256sum), or unset for the pinned one",
+  VAPID_PUBLIC_KEY: "run `npm run generate-keys -- --env` and set VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY",
+  VAPID_PRIVATE_KEY: "run `npm run generate-keys -- --env` and set it as a secret",
+  VAPID_SUBJECT: "a contact for push services, e.g. mailto:you@example.com",
   WORKSPACE_URL_TEMPLATE: "leave it unset for the default https://ws-{id}.{BASE_DOMAIN}:8443 (docs/self-hosting.md)",
 };
 
@@ -133,6 +149,10 @@ export function parseConfig(env: Record<string, unknown>): Config {
     const { WORKSPACE_URL_TEMPLATE: template, BASE_DOMAIN: baseDomain } = result.data;
     const problem = workspaceUrlTemplateProblem(template, baseDomain);
     if (problem) throw new ConfigError([`WORKSPACE_URL_TEMPLATE ${problem}: ${hints.WORKSPACE_URL_TEMPLATE}.`]);
+    if (!result.data.VAPID_PUBLIC_KEY !== !result.data.VAPID_PRIVATE_KEY)
+      throw new ConfigError([
+        `VAPID_PUBLIC_KEY and VAPID_PRIVATE_KEY go together: set both or neither (${hints.VAPID_PUBLIC_KEY}).`,
+      ]);
     const pinned = pinnedToolUrls(result.data.TOOLS_REGISTRY_URL);
     return {
       ...result.data,
