@@ -70,6 +70,14 @@ describe("cloud-init user-data", () => {
     expect(profile.content).toContain('PATH="/opt/sam/bin:/opt/sam/node/bin:$PATH"');
   });
 
+  it("names the workspace's volume where Hetzner mounts it, and nothing when the workspace has none", () => {
+    const env = (userData: string) =>
+      parse(userData).write_files.find((file: { path: string }) => file.path === "/etc/sam/agent.env").content;
+    expect(env(renderCloudInit({ ...input, volumeId: 104857 }))).toMatch(/^SAM_VOLUME_DIR=\/mnt\/HC_Volume_104857$/m);
+    expect(env(renderCloudInit({ ...input, volumeId: null }))).not.toContain("SAM_VOLUME_DIR");
+    expect(env(renderCloudInit(input))).not.toContain("SAM_VOLUME_DIR");
+  });
+
   it("stays far under Hetzner's 32 KiB limit", () => {
     expect(new TextEncoder().encode(renderCloudInit(input)).length).toBeLessThan(MAX_USER_DATA_BYTES / 8);
   });
@@ -110,5 +118,7 @@ describe("cloud-init user-data", () => {
     expect(() => renderCloudInit({ ...input, agentSha256: "5".repeat(63) })).toThrow(/agentSha256/);
     expect(() => renderCloudInit({ ...input, nodeUrl: "https://x/a'b.tgz" })).toThrow(/nodeUrl/);
     expect(() => renderCloudInit({ ...input, npmSha256: "Z".repeat(64) })).toThrow(/npmSha256/);
+    expect(() => renderCloudInit({ ...input, volumeId: 1.5 })).toThrow(/volumeId/);
+    expect(() => renderCloudInit({ ...input, volumeId: -3 })).toThrow(/volumeId/);
   });
 });

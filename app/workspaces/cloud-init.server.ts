@@ -41,6 +41,17 @@ export interface CloudInitInput {
   nodeSha256: string;
   npmUrl: string;
   npmSha256: string;
+  /**
+   * The workspace's Hetzner Volume, attached at create with automount: Hetzner mounts it at
+   * /mnt/HC_Volume_<id>, and the agent keeps the repository, the session user's home and its session logs
+   * there. Absent when the instance's policy gives workspaces no volume.
+   */
+  volumeId?: number | null;
+}
+
+/** Where Hetzner's automount puts a volume (and the local cloud links it). */
+export function volumeDir(volumeId: number): string {
+  return `/mnt/HC_Volume_${volumeId}`;
 }
 
 /** The Node and npm archives configured for an architecture. */
@@ -78,6 +89,8 @@ function check(input: CloudInitInput) {
   for (const [name, pattern] of Object.entries(safe) as Array<[keyof typeof safe, RegExp]>) {
     if (!pattern.test(input[name])) throw new Error(`cloud-init: ${name} has unexpected characters`);
   }
+  if (input.volumeId != null && !(Number.isSafeInteger(input.volumeId) && input.volumeId > 0))
+    throw new Error("cloud-init: volumeId is not a positive integer");
 }
 
 const curl = "curl -fsSL --retry 10 --retry-all-errors";
@@ -136,7 +149,7 @@ write_files:
       SAM_BOOTSTRAP_TOKEN=${input.bootstrapToken}
       SAM_HOSTNAME=${input.hostname}
       SAM_SESSION_USER=${SESSION_USER}
-      SAM_TOOLS_DIR=${TOOLS_DIR}
+      SAM_TOOLS_DIR=${TOOLS_DIR}${input.volumeId != null ? `\n      SAM_VOLUME_DIR=${volumeDir(input.volumeId)}` : ""}
   - path: /etc/profile.d/sam-tools.sh
     content: |
       # Node.js and the coding-agent CLIs SAM installed (root-owned), for login shells that reset PATH.

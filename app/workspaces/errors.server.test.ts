@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProviderError } from "../providers/http.server";
-import { explainError } from "./errors.server";
+import { ActionableError, explainError } from "./errors.server";
 
 describe("errors a person can act on", () => {
   const workspace = { serverType: "cx33", location: "fsn1" };
@@ -30,6 +30,19 @@ describe("errors a person can act on", () => {
     ],
   ])("%s", (error, sentence) => {
     expect(explainError(error, workspace)).toBe(sentence);
+  });
+
+  it("a restart with a volume meets a sold-out location: it can only start there, so retry later", () => {
+    const message = explainError(hetzner(412, "resource_unavailable"), { ...workspace, volumeId: 7 });
+    expect(message).toContain("no cx33 servers available in fsn1");
+    expect(message).toContain("a volume cannot move to another location");
+    expect(message).not.toContain("pick another location");
+  });
+
+  it("a locked resource and an action that outlasts the wait say to retry", () => {
+    expect(explainError(hetzner(423, "locked", "server is locked"), workspace)).toMatch(/busy .* retry in a minute/);
+    expect(explainError(hetzner(0, "action_timeout", "still running"), workspace)).toMatch(/still working on it/);
+    expect(explainError(new ActionableError("Do this."), workspace)).toBe("Do this.");
   });
 
   it("never repeats a token the provider echoed (the transport redacts it) and names what to check", () => {
