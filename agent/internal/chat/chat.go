@@ -25,6 +25,7 @@ import (
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
 	"github.com/simple-agent-manager/sam/agent/internal/modelproxy"
 	"github.com/simple-agent-manager/sam/agent/internal/session"
+	"github.com/simple-agent-manager/sam/agent/internal/userenv"
 )
 
 // Agent is how to run one coding agent's ACP adapter.
@@ -83,6 +84,9 @@ type Options struct {
 	Logger      *slog.Logger
 	// StopGrace is passed to each acp.Session (0: its default).
 	StopGrace time.Duration
+	// UserEnv holds the user's workspace environment variables, exported to the adapter (and so to what the
+	// coding agent runs); refreshed before each new chat. nil: none.
+	UserEnv *userenv.Store
 }
 
 // Info describes a chat for the browser.
@@ -92,7 +96,14 @@ type Info struct {
 	CreatedAt time.Time `json:"created_at"`
 	Busy      bool      `json:"busy"`
 	LastSeq   uint64    `json:"last_seq"`
+	// Title is the start of the chat's first prompt ("" before the first one).
+	Title string `json:"title"`
+	// LastActivityAt is when the chat's newest event was logged (its creation when there is none).
+	LastActivityAt time.Time `json:"last_activity_at"`
 }
+
+// maxTitleRunes bounds a chat's title in the list.
+const maxTitleRunes = 80
 
 // Session is one chat.
 type Session struct {
@@ -101,6 +112,9 @@ type Session struct {
 	agent   string
 	created time.Time
 	revoke  func()
+
+	titleMu sync.Mutex
+	title   string
 }
 
 // ID is the chat's id.
@@ -108,7 +122,57 @@ func (s *Session) ID() string { return s.id }
 
 // Info describes the chat now.
 func (s *Session) Info() Info {
-	return Info{ID: s.id, Agent: s.agent, CreatedAt: s.created, Busy: s.Busy(), LastSeq: s.Log().LastSeq()}
+	last := s.Log().LastSeq()
+	info := Info{ID: s.id, Agent: s.agent, CreatedAt: s.created, Busy: s.Busy(), LastSeq: last, Title: s.firstPrompt(), LastActivityAt: s.created}
+	if last > 0 {
+		if events := s.Log().EventsAfter(last - 1); len(events) > 0 {
+			info.LastActivityAt = events[0].Time
+		}
+	}
+	return info
+}
+
+// firstPrompt is the start of the text of the chat's first prompt, found once in the log.
+func (s *Session) firstPrompt() string {
+	s.titleMu.Lock()
+	defer s.titleMu.Unlock()
+	if s.title != "" {
+		return s.title
+	}
+	for _, event := range s.Log().EventsAfter(0) {
+		if event.Kind != acp.KindPromptStarted {
+			continue
+		}
+		var data struct {
+			Prompt []struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			} `json:"prompt"`
+		}
+		if json.Unmarshal(event.Data, &data) != nil {
+			continue
+		}
+		var text []string
+		for _, block := range data.Prompt {
+			if block.Type == "text" {
+				text = append(text, block.Text)
+			}
+		}
+		s.title = titleOf(strings.Join(text, " "))
+		if s.title != "" {
+			break
+		}
+	}
+	return s.title
+}
+
+// titleOf is text on one line, cut to maxTitleRunes.
+func titleOf(text string) string {
+	runes := []rune(strings.Join(strings.Fields(text), " "))
+	if len(runes) > maxTitleRunes {
+		return string(runes[:maxTitleRunes-1]) + "…"
+	}
+	return string(runes)
 }
 
 type description struct {
@@ -176,6 +240,9 @@ func (m *Manager) Create(ctx context.Context, agent string) (*Session, error) {
 	if _, err := m.credential(ctx, agent); err != nil {
 		return nil, err
 	}
+	if err := m.opts.UserEnv.Refresh(ctx); err != nil {
+		m.opts.Logger.Warn("workspace environment variables not fetched; the chat gets the last ones", "err", err)
+	}
 	m.mu.Lock()
 	count := len(m.sessions)
 	m.mu.Unlock()
@@ -238,10 +305,10 @@ func (m *Manager) open(id string, d description) (*Session, error) {
 	return chat, nil
 }
 
-// adapterEnv is the adapter's whole environment: the user's session environment and the provider's base
-// URL and stand-in key. The real credential is never in it.
+// adapterEnv is the adapter's whole environment: the user's session environment, their workspace variables
+// and the provider's base URL and stand-in key (last, so they win). The real credential is never in it.
 func (m *Manager) adapterEnv(provider, baseURL, standIn string) []string {
-	env := slices.Clone(m.opts.Env)
+	env := append(slices.Clone(m.opts.Env), m.opts.UserEnv.Env()...)
 	switch provider {
 	case "anthropic":
 		env = append(env, "ANTHROPIC_BASE_URL="+baseURL, "ANTHROPIC_API_KEY="+standIn,

@@ -17,6 +17,7 @@ import (
 	sdk "github.com/coder/acp-go-sdk"
 
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
+	"github.com/simple-agent-manager/sam/agent/internal/userenv"
 )
 
 const realKey = "sk-ant-api03-the-real-key-never-leaves-the-agent"
@@ -76,6 +77,9 @@ func newFixture(t *testing.T, install bool, source CredentialSource) *fixture {
 
 func TestTheAdapterReachesTheModelThroughTheProxyWithoutTheRealKey(t *testing.T) {
 	f := newFixture(t, true, nil)
+	f.manager.opts.UserEnv = userenv.New(func(context.Context) ([]controlplane.EnvironmentVariable, error) {
+		return []controlplane.EnvironmentVariable{{Name: "GREETING", Value: "hello-from-settings"}, {Name: "ANTHROPIC_BASE_URL", Value: "http://evil"}}, nil
+	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	chat, err := f.manager.Create(context.Background(), "claude-code")
 	if err != nil {
 		t.Fatal(err)
@@ -91,13 +95,13 @@ func TestTheAdapterReachesTheModelThroughTheProxyWithoutTheRealKey(t *testing.T)
 		t.Fatal(err)
 	}
 	text := string(env)
-	for _, want := range []string{"ANTHROPIC_BASE_URL=http://127.0.0.1:", "ANTHROPIC_API_KEY=sam-standin-", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1"} {
+	for _, want := range []string{"ANTHROPIC_BASE_URL=http://127.0.0.1:", "ANTHROPIC_API_KEY=sam-standin-", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "GREETING=hello-from-settings"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("adapter environment lacks %s:\n%s", want, text)
 		}
 	}
-	if strings.Contains(text, realKey) {
-		t.Fatal("the real key is in the adapter's environment")
+	if strings.Contains(text, realKey) || strings.Contains(text, "http://evil") {
+		t.Fatal("the real key or a refused user variable is in the adapter's environment")
 	}
 	select {
 	case got := <-f.upstream:
@@ -112,7 +116,7 @@ func TestTheAdapterReachesTheModelThroughTheProxyWithoutTheRealKey(t *testing.T)
 		t.Fatalf("credential fetched %d times, want 1", n)
 	}
 	info := f.manager.List()
-	if len(info) != 1 || info[0].Agent != "claude-code" || info[0].LastSeq == 0 {
+	if len(info) != 1 || info[0].Agent != "claude-code" || info[0].LastSeq == 0 || info[0].Title != "hi" || info[0].LastActivityAt.Before(info[0].CreatedAt) {
 		t.Fatalf("list %+v", info)
 	}
 }
@@ -148,6 +152,11 @@ func TestChatsComeBackAfterARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	long := "Please refactor   the\nparser so that " + strings.Repeat("every rule ", 20)
+	_, _ = chat.Prompt(ctx, "c1", []sdk.ContentBlock{sdk.TextBlock(long)})
+	before := chat.Info()
 	opts := f.manager.opts
 	f.manager.Close()
 	again, err := NewManager(opts)
@@ -158,5 +167,12 @@ func TestChatsComeBackAfterARestart(t *testing.T) {
 	back, err := again.Get(chat.ID())
 	if err != nil || back.Info().Agent != "claude-code" {
 		t.Fatalf("chat after restart: %v %+v", err, back)
+	}
+	listed := again.List()
+	if len(listed) != 1 || listed[0].Title != before.Title || !listed[0].LastActivityAt.Equal(before.LastActivityAt) || listed[0].LastSeq != before.LastSeq {
+		t.Fatalf("after restart %+v, before %+v", listed, before)
+	}
+	if !strings.HasPrefix(listed[0].Title, "Please refactor the parser so that every rule") || len([]rune(listed[0].Title)) != maxTitleRunes {
+		t.Fatalf("title %q", listed[0].Title)
 	}
 }

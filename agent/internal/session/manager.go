@@ -32,6 +32,9 @@ type Options struct {
 	Grace           time.Duration
 	Start           Starter
 	Logger          *slog.Logger
+	// ExtraEnv, if set, is called for each new session: the user's workspace environment variables, put after
+	// Env and before the session's own (TERM, SAM_SESSION_ID), which therefore win.
+	ExtraEnv func() []string
 }
 
 // CreateRequest is what a client may choose for a new session.
@@ -40,6 +43,8 @@ type CreateRequest struct {
 	Cols    int
 	Rows    int
 	Command []string
+	// Dir, if it is a directory, is where the session starts instead of Options.Dir (a reopened tab).
+	Dir string
 }
 
 // Manager owns all sessions.
@@ -102,19 +107,27 @@ func (m *Manager) Create(req CreateRequest) (*Session, error) {
 		command = []string{m.opts.Shell, "-l"}
 	}
 	dir := m.opts.Dir
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+	if req.Dir != "" && isDir(req.Dir) {
+		dir = req.Dir
+	}
+	if !isDir(dir) {
 		dir, _ = os.UserHomeDir()
 		if m.opts.User != nil {
 			dir = m.opts.User.Home
 		}
 	}
 	id := newID()
-	env := append(slices.Clone(m.opts.Env), "TERM=xterm-256color", "COLORTERM=truecolor", "SAM_SESSION_ID="+id)
+	env := slices.Clone(m.opts.Env)
+	if m.opts.ExtraEnv != nil {
+		env = append(env, m.opts.ExtraEnv()...)
+	}
+	env = append(env, "TERM=xterm-256color", "COLORTERM=truecolor", "SAM_SESSION_ID="+id)
 	proc, err := m.opts.Start(Spec{Command: command, Dir: dir, Env: env, Cols: cols, Rows: rows, User: m.opts.User})
 	if err != nil {
 		return nil, err
 	}
 	s := newSession(id, name, proc, cols, rows, m.opts.ScrollbackLines, time.Now())
+	s.dir = dir
 	m.mu.Lock()
 	if m.closed {
 		m.mu.Unlock()
@@ -195,6 +208,31 @@ func (m *Manager) Close() {
 	}
 }
 
+// Shutdown stops taking new sessions and hangs up the existing ones (SIGHUP, as a closing terminal does, so
+// shells save their history and editors their recovery files); whatever is still running after grace is killed.
+func (m *Manager) Shutdown(grace time.Duration) {
+	m.mu.Lock()
+	m.closed = true
+	all := make([]*Session, 0, len(m.sessions))
+	for _, s := range m.sessions {
+		all = append(all, s)
+	}
+	m.mu.Unlock()
+	deadline := time.After(grace)
+	for _, s := range all {
+		if h, ok := s.proc.(hanger); ok {
+			_ = h.Hangup()
+		}
+	}
+	for _, s := range all {
+		select {
+		case <-s.Done():
+		case <-deadline:
+		}
+	}
+	m.Close()
+}
+
 // Reap deletes sessions that have had no client for longer than the grace period.
 func (m *Manager) Reap(now time.Time) {
 	for _, s := range m.List() {
@@ -246,4 +284,9 @@ func (m *Manager) Activity() Activity {
 		a.Sessions++
 	}
 	return a
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }

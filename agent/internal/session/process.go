@@ -113,6 +113,32 @@ func (p *ptyProcess) Wait() (int, error) {
 	}
 }
 
+// hanger is a Process that can be hung up (the PTY's): the polite end before Kill.
+type hanger interface {
+	Hangup() error
+}
+
+// pider is a Process whose pid is known, for reading its current directory.
+type pider interface {
+	Pid() int
+}
+
+// Pid is the pid of the process started on the PTY (the shell).
+func (p *ptyProcess) Pid() int { return p.cmd.Process.Pid }
+
+// Hangup sends SIGHUP to the process group and the rest of the PTY's session, as a closing terminal would.
+func (p *ptyProcess) Hangup() error {
+	pid := p.cmd.Process.Pid
+	err := syscall.Kill(-pid, syscall.SIGHUP)
+	for _, other := range sessionMembers(pid) {
+		_ = syscall.Kill(other, syscall.SIGHUP)
+	}
+	if err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("hang up process group %d: %w", pid, err)
+	}
+	return nil
+}
+
 // Kill signals the process group and then every process left in the PTY's session: an interactive shell puts
 // each job in its own process group, so the group alone would miss them.
 func (p *ptyProcess) Kill() error {

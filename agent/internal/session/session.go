@@ -57,6 +57,7 @@ type Session struct {
 	lastInput   time.Time
 	lastOutput  time.Time
 	done        chan struct{} // closed when the process has exited and output is drained
+	dir         string        // the shell's directory when last looked at (Cwd)
 }
 
 func newSession(id, name string, proc Process, cols, rows, lines int, now time.Time) *Session {
