@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/simple-agent-manager/sam/agent/internal/chat"
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
 	"github.com/simple-agent-manager/sam/agent/internal/session"
 	"github.com/simple-agent-manager/sam/agent/internal/state"
@@ -294,6 +295,10 @@ func TestInstallSkipsTheCLIASAMImageHolds(t *testing.T) {
 			}
 			os.WriteFile(filepath.Join(pkgDir, "package.json"), []byte(`{"name":"`+cli.Package+`","version":"`+tc.version+`"}`), 0o644)
 			os.WriteFile(filepath.Join(tools, "bin", cli.Command), []byte("#!/bin/sh\n"), 0o755)
+			adapterDir := filepath.Join(tools, "lib", "node_modules", cli.Adapter)
+			os.MkdirAll(adapterDir, 0o755)
+			os.WriteFile(filepath.Join(adapterDir, "package.json"), []byte(`{"version":"`+cli.AdapterVersion+`"}`), 0o644)
+			os.WriteFile(filepath.Join(tools, "bin", cli.AdapterCommand), []byte("#!/bin/sh\n"), 0o755)
 			os.WriteFile(filepath.Join(tools, "sam-image"), []byte("version=v7\nnode-sha256=x\n"), 0o644)
 			st, err := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
 				CallbackToken: "cb1", AgentCLI: "codex",
@@ -316,18 +321,77 @@ func TestInstallSkipsTheCLIASAMImageHolds(t *testing.T) {
 	}
 }
 
-func TestInstallSkipsClaudeCodeOnlyWithItsChatAdapter(t *testing.T) {
-	cli := CLIs["claude-code"]
-	for _, tc := range []struct {
-		name    string
-		adapter string // the adapter's installed version, "" for none
-		want    string
-	}{
-		{"CLI and adapter at their pinned versions", cli.AdapterVersion, "install-agent-cli:ok:Node.js and " + cli.Package + "@" + cli.Version + " (claude) already in"},
-		{"the adapter missing is installed", "", "install-agent-cli:error:Node.js and npm are not installed"},
-		{"another adapter version is replaced", "0.0.1", "install-agent-cli:error:Node.js and npm are not installed"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+func TestInstallSkipsACLIOnlyWithItsChatAdapter(t *testing.T) {
+	for _, agent := range []string{"claude-code", "codex"} {
+		cli := CLIs[agent]
+		for _, tc := range []struct {
+			name    string
+			adapter string // the adapter's installed version, "" for none
+			want    string
+		}{
+			{"CLI and adapter at their pinned versions", cli.AdapterVersion, "install-agent-cli:ok:Node.js and " + cli.Package + "@" + cli.Version + " (" + cli.Command + ") already in"},
+			{"the adapter missing is installed", "", "install-agent-cli:error:Node.js and npm are not installed"},
+			{"another adapter version is replaced", "0.0.1", "install-agent-cli:error:Node.js and npm are not installed"},
+		} {
+			t.Run(agent+"/"+tc.name, func(t *testing.T) {
+				var mu sync.Mutex
+				var messages []string
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					var body map[string]string
+					json.NewDecoder(r.Body).Decode(&body)
+					mu.Lock()
+					messages = append(messages, body["step"]+":"+body["status"]+":"+body["message"])
+					mu.Unlock()
+					w.Write([]byte(`{}`))
+				}))
+				defer srv.Close()
+				tools := t.TempDir()
+				install := func(pkg, command, version string) {
+					dir := filepath.Join(tools, "lib", "node_modules", pkg)
+					for _, d := range []string{dir, filepath.Join(tools, "bin")} {
+						if err := os.MkdirAll(d, 0o755); err != nil {
+							t.Fatal(err)
+						}
+					}
+					os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"version":"`+version+`"}`), 0o644)
+					os.WriteFile(filepath.Join(tools, "bin", command), []byte("#!/bin/sh\n"), 0o755)
+				}
+				install(cli.Package, cli.Command, cli.Version)
+				if tc.adapter != "" {
+					install(cli.Adapter, cli.AdapterCommand, tc.adapter)
+				}
+				st, err := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
+					CallbackToken: "cb1", AgentCLI: agent,
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				steps := &Steps{CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, ToolsDir: tools, Log: quiet}
+				if err := steps.Run(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				mu.Lock()
+				joined := strings.Join(messages, "\n")
+				mu.Unlock()
+				if !strings.Contains(joined, tc.want) {
+					t.Fatalf("boot log:\n%s\nwant %q", joined, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// Every CLI a workspace can get has a chat: the boot installs its pinned ACP adapter in the same npm install,
+// and the adapter's command is the one the chat starts (agent/internal/chat).
+func TestEachCLIIsInstalledWithTheAdapterItsChatRuns(t *testing.T) {
+	for name, cli := range CLIs {
+		t.Run(name, func(t *testing.T) {
+			if cli.Adapter == "" || cli.AdapterVersion == "" || cli.AdapterCommand == "" {
+				t.Fatalf("%s has no pinned chat adapter: %+v", name, cli)
+			}
+			if got := chat.Agents[name].Command; got != cli.AdapterCommand {
+				t.Fatalf("the chat runs %q, the boot installs %q", got, cli.AdapterCommand)
+			}
 			var mu sync.Mutex
 			var messages []string
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -340,35 +404,47 @@ func TestInstallSkipsClaudeCodeOnlyWithItsChatAdapter(t *testing.T) {
 			}))
 			defer srv.Close()
 			tools := t.TempDir()
-			install := func(pkg, command, version string) {
-				dir := filepath.Join(tools, "lib", "node_modules", pkg)
-				for _, d := range []string{dir, filepath.Join(tools, "bin")} {
-					if err := os.MkdirAll(d, 0o755); err != nil {
-						t.Fatal(err)
-					}
-				}
-				os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"version":"`+version+`"}`), 0o644)
-				os.WriteFile(filepath.Join(tools, "bin", command), []byte("#!/bin/sh\n"), 0o755)
+			if err := os.MkdirAll(filepath.Join(tools, "node", "bin"), 0o755); err != nil {
+				t.Fatal(err)
 			}
-			install(cli.Package, cli.Command, cli.Version)
-			if tc.adapter != "" {
-				install(cli.Adapter, cli.AdapterCommand, tc.adapter)
+			if err := os.WriteFile(filepath.Join(tools, "node", "bin", "npm"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
 			}
+			var npm Command
 			st, err := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{
-				CallbackToken: "cb1", AgentCLI: "claude-code",
+				CallbackToken: "cb1", AgentCLI: name,
 			}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			steps := &Steps{CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, ToolsDir: tools, Log: quiet}
+			steps := &Steps{CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, ToolsDir: tools, Log: quiet,
+				AgentEnv: []string{"PATH=/usr/bin:/bin"},
+				Exec: func(_ context.Context, c Command) ([]byte, error) {
+					// What npm leaves behind: both commands in the prefix's bin/.
+					npm = c
+					for _, command := range []string{cli.Command, cli.AdapterCommand} {
+						if err := os.MkdirAll(filepath.Join(tools, "bin"), 0o755); err != nil {
+							return nil, err
+						}
+						if err := os.WriteFile(filepath.Join(tools, "bin", command), []byte("#!/bin/sh\n"), 0o755); err != nil {
+							return nil, err
+						}
+					}
+					return nil, nil
+				}}
 			if err := steps.Run(context.Background()); err != nil {
 				t.Fatal(err)
+			}
+			want := "install --global --prefix " + tools + " --no-audit --no-fund --no-update-notifier " +
+				cli.Package + "@" + cli.Version + " " + cli.Adapter + "@" + cli.AdapterVersion
+			if got := strings.Join(npm.Args, " "); got != want {
+				t.Fatalf("npm %s, want %s", got, want)
 			}
 			mu.Lock()
 			joined := strings.Join(messages, "\n")
 			mu.Unlock()
-			if !strings.Contains(joined, tc.want) {
-				t.Fatalf("boot log:\n%s\nwant %q", joined, tc.want)
+			if !strings.Contains(joined, "install-agent-cli:ok:installed "+cli.Package+"@"+cli.Version) {
+				t.Fatalf("boot log:\n%s", joined)
 			}
 		})
 	}

@@ -63,7 +63,10 @@ type CLI struct {
 var CLIs = map[string]CLI{
 	"claude-code": {Package: "@anthropic-ai/claude-code", Version: "2.1.332", Command: "claude",
 		Adapter: "@agentclientprotocol/claude-agent-acp", AdapterVersion: "0.101.0", AdapterCommand: "claude-agent-acp"},
-	"codex": {Package: "@openai/codex", Version: "0.171.0", Command: "codex"},
+	// codex-acp brings the Codex build it was made for (an @openai/codex dependency with its native binary
+	// for this platform) and runs that one, not the CLI above, which is what the terminal runs.
+	"codex": {Package: "@openai/codex", Version: "0.171.0", Command: "codex",
+		Adapter: "@agentclientprotocol/codex-acp", AdapterVersion: "2.6.0", AdapterCommand: "codex-acp"},
 }
 
 func (s *Steps) report(ctx context.Context, step, status, msg string) {
