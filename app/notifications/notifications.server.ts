@@ -60,6 +60,7 @@ export async function notify(context: AppLoadContext, input: NewNotification): P
       taskId: input.taskId,
     })
     .returning({ id: notifications.id });
+  if (!row) throw new Error("the notification was not recorded");
   const vapid = vapidKeys(context.config);
   if (!vapid) return { id: row.id, pushed: 0 };
 
@@ -77,13 +78,12 @@ export async function notify(context: AppLoadContext, input: NewNotification): P
   // A permission question is time-critical; the rest can wait for a phone's next wake-up.
   const urgency = input.kind === "permission_waiting" ? "high" : "normal";
   const outcomes = await Promise.all(targets.map((target) => sendPush(target, payload, vapid, { urgency })));
-  const gone = targets.filter((_, index) => outcomes[index].kind === "gone").map((target) => target.id);
+  const gone = targets.filter((_, index) => outcomes[index]?.kind === "gone").map((target) => target.id);
   if (gone.length) await context.db.delete(pushSubscriptions).where(inArray(pushSubscriptions.id, gone));
-  outcomes.forEach((outcome, index) => {
-    if (outcome.kind === "failed")
-      console.warn(
-        `push to ${new URL(targets[index].endpoint).host} failed: ${outcome.status} ${outcome.message}`.trim(),
-      );
+  targets.forEach((target, index) => {
+    const outcome = outcomes[index];
+    if (outcome?.kind === "failed")
+      console.warn(`push to ${new URL(target.endpoint).host} failed: ${outcome.status} ${outcome.message}`.trim());
   });
   return { id: row.id, pushed: outcomes.filter((outcome) => outcome.kind === "sent").length };
 }
@@ -93,7 +93,7 @@ export async function unreadCount(context: AppLoadContext, userId: string): Prom
     .select({ value: count() })
     .from(notifications)
     .where(and(eq(notifications.userId, userId), isNull(notifications.readAt)));
-  return row.value;
+  return row?.value ?? 0;
 }
 
 export function listNotifications(context: AppLoadContext, userId: string, limit = 50) {
@@ -164,5 +164,5 @@ export async function countPushSubscriptions(context: AppLoadContext, userId: st
     .select({ value: count() })
     .from(pushSubscriptions)
     .where(eq(pushSubscriptions.userId, userId));
-  return row.value;
+  return row?.value ?? 0;
 }
