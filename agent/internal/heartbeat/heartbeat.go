@@ -32,7 +32,10 @@ type Loop struct {
 	TurnInFlight func() bool
 	// EndedSessions, if set, receives the owner's browser sessions that signed out, with every heartbeat.
 	EndedSessions func(hashes []string)
-	Log           *slog.Logger
+	// UnsavedWork, if set, counts the repository's uncommitted and unpushed work for each beat (it keeps its
+	// own pace: a count is not made for every beat).
+	UnsavedWork func(ctx context.Context) *controlplane.UnsavedWork
+	Log         *slog.Logger
 }
 
 // Run sends a heartbeat at once and then every Interval until ctx ends or the control plane says stop.
@@ -40,7 +43,11 @@ func (l *Loop) Run(ctx context.Context) error {
 	t := time.NewTicker(l.Interval)
 	defer t.Stop()
 	for {
-		if err := l.beat(ctx); errors.Is(err, ErrStopRequested) || errors.Is(err, ErrRevoked) {
+		var unsaved *controlplane.UnsavedWork
+		if l.UnsavedWork != nil {
+			unsaved = l.UnsavedWork(ctx)
+		}
+		if err := l.beat(ctx, unsaved); errors.Is(err, ErrStopRequested) || errors.Is(err, ErrRevoked) {
 			return err
 		} else if err != nil && ctx.Err() == nil {
 			l.Log.Warn("heartbeat failed", "err", err)
@@ -61,14 +68,24 @@ func rfc3339(t time.Time) *string {
 	return &s
 }
 
-func (l *Loop) beat(ctx context.Context) error {
+// Last sends one more heartbeat while the agent stops, so the control plane keeps the final count of unsaved
+// work (counted afresh by the caller); its answer changes nothing any more, but a renewed token is saved.
+func (l *Loop) Last(ctx context.Context, unsaved *controlplane.UnsavedWork) error {
+	err := l.beat(ctx, unsaved)
+	if errors.Is(err, ErrStopRequested) {
+		return nil
+	}
+	return err
+}
+
+func (l *Loop) beat(ctx context.Context, unsaved *controlplane.UnsavedWork) error {
 	a := l.Activity()
 	turn := l.TurnInFlight != nil && l.TurnInFlight()
 	resp, err := l.CP.Heartbeat(ctx, controlplane.HeartbeatRequest{
 		LastInputAt: rfc3339(a.LastInput), LastOutputAt: rfc3339(a.LastOutput),
 		AttachedClients: a.AttachedClients, Sessions: a.Sessions,
 		// agent_running is kept for control planes that read only it; it means the same as a turn in flight.
-		AgentRunning: turn, TurnInFlight: turn,
+		AgentRunning: turn, TurnInFlight: turn, UnsavedWork: unsaved,
 	})
 	var status *controlplane.StatusError
 	if errors.As(err, &status) && status.Revoked() {

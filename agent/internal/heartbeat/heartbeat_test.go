@@ -91,3 +91,40 @@ func TestRevokedTokenEndsTheLoopButAnExpiredOneDoesNot(t *testing.T) {
 		t.Fatalf("ended sessions passed on: %v", ended)
 	}
 }
+
+func TestUnsavedWorkRidesEveryBeatAndTheLastOne(t *testing.T) {
+	var bodies []map[string]any
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		bodies = append(bodies, body)
+		json.NewEncoder(w).Encode(map[string]string{"action": "stop"})
+	}))
+	defer srv.Close()
+	st, _ := state.Create(filepath.Join(t.TempDir(), "state.json"), state.State{BootstrapResponse: controlplane.BootstrapResponse{CallbackToken: "cb1"}})
+	l := &Loop{
+		CP: controlplane.New(srv.URL, "ws1", st.CallbackToken), State: st, Interval: time.Hour,
+		Activity: func() session.Activity { return session.Activity{} },
+		UnsavedWork: func(context.Context) *controlplane.UnsavedWork {
+			return &controlplane.UnsavedWork{Uncommitted: 3, Unpushed: 1}
+		},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if err := l.Run(context.Background()); !errors.Is(err, ErrStopRequested) {
+		t.Fatalf("Run = %v", err)
+	}
+	// The last beat goes out while stopping; its "stop" is no error any more.
+	if err := l.Last(context.Background(), nil); err != nil {
+		t.Fatalf("Last = %v", err)
+	}
+	if len(bodies) != 2 {
+		t.Fatalf("%d beats", len(bodies))
+	}
+	work, ok := bodies[0]["unsaved_work"].(map[string]any)
+	if !ok || work["uncommitted"] != 3.0 || work["unpushed"] != 1.0 {
+		t.Fatalf("first beat unsaved_work %v", bodies[0]["unsaved_work"])
+	}
+	if v, present := bodies[1]["unsaved_work"]; !present || v != nil {
+		t.Fatalf("last beat without a repository: unsaved_work %v (present %v), want null", v, present)
+	}
+}
