@@ -89,9 +89,12 @@ export const defaultPolicy: Policy = {
 const POLICY_KEY = "policy";
 
 // Read once per request (sign-in checks, forms and actions may each ask); the load context is one per request.
-const policies = new WeakMap<AppLoadContext, Promise<Policy>>();
+const policies = new WeakMap<object, Promise<Policy>>();
 
-export function getPolicy(context: AppLoadContext): Promise<Policy> {
+/** The sweep has no request, only the database and the config: it asks with those. */
+type PolicyContext = Pick<AppLoadContext, "db" | "config">;
+
+export function getPolicy(context: PolicyContext): Promise<Policy> {
   let policy = policies.get(context);
   if (!policy) {
     policy = readPolicy(context);
@@ -100,7 +103,7 @@ export function getPolicy(context: AppLoadContext): Promise<Policy> {
   return policy;
 }
 
-async function readPolicy(context: AppLoadContext): Promise<Policy> {
+async function readPolicy(context: PolicyContext): Promise<Policy> {
   const row = await context.db.query.instanceSettings.findFirst({
     where: (settings, { eq }) => eq(settings.key, POLICY_KEY),
   });
@@ -113,7 +116,7 @@ async function readPolicy(context: AppLoadContext): Promise<Policy> {
   return policy;
 }
 
-export async function savePolicy(context: AppLoadContext, policy: Policy) {
+export async function savePolicy(context: PolicyContext, policy: Policy) {
   await context.db
     .insert(instanceSettings)
     .values({ key: POLICY_KEY, value: policy })
