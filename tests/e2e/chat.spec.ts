@@ -1,8 +1,19 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { expect, type Page, test } from "@playwright/test";
+import { type APIRequestContext, expect, type Page, test } from "@playwright/test";
 import { LOCAL_ANTHROPIC_API_KEY } from "../../scripts/local-cloud/server";
-import { CLOUD, expectAccessible, installApp, saveHetznerToken, signIn } from "./helpers";
+import {
+  CLOUD,
+  cloudState,
+  expectAccessible,
+  filesContaining,
+  installApp,
+  processes,
+  processTree,
+  readProcFile,
+  saveHetznerToken,
+  signIn,
+} from "./helpers";
 
 /**
  * A coding-agent chat in the browser, end to end: the real Claude Code ACP adapter on a local server, its
@@ -16,6 +27,8 @@ test.setTimeout(420_000);
 const ADDED_LINE = "A line the chat added.";
 let workspaceId: string;
 let serverDir: string;
+/** The first test's chat, which the later ones go on with, and the agent's origin its page attaches to. */
+let firstChat: { id: string; agentOrigin: string };
 
 /** Creates a workspace from sam-dev/hello-world with Claude Code installed. */
 async function createClaudeWorkspace(page: Page, name: string): Promise<string> {
@@ -146,6 +159,7 @@ test("ask Claude Code to add a line to the README: streamed text, a permission, 
   expect(socketUrl.pathname).toBe(`/api/chats/${chatId}/attach`);
   expect(socketUrl.searchParams.get("after")).toBe("0");
   const agentOrigin = socketUrl.origin;
+  firstChat = { id: chatId, agentOrigin };
   await expect(page.locator("#chat-state")).toHaveText("Connected");
   await expectAccessible(page, "a new chat");
 
@@ -230,6 +244,259 @@ test("a second chat from the terminal; Stop ends a turn the model is still answe
   await expect(second.getByRole("button", { name: "Stop" })).toHaveCount(0);
   await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
   await expect(page.getByTestId("agent-message")).toHaveCount(0);
+});
+
+/** The sequence numbers of the events the page's transcript shows, item by item in page order. */
+async function shownSeqs(page: Page): Promise<number[]> {
+  return page
+    .getByRole("list", { name: "Conversation" })
+    .locator("[data-seqs]")
+    .evaluateAll((items) => items.flatMap((item) => item.getAttribute("data-seqs")!.split(" ").map(Number)));
+}
+
+interface LoggedRequest {
+  answer: string;
+  auth: string;
+  status: number;
+  hold?: string;
+  body?: { messages?: unknown[] };
+  toolResults: Array<{ tool_use_id: string; content: unknown; is_error: boolean }>;
+}
+
+async function anthropicRequests(request: APIRequestContext): Promise<LoggedRequest[]> {
+  return (await request.get(`${CLOUD}/_local/anthropic/requests`)).json();
+}
+
+/** Empties the stand-in and queues a turn's replies (each for a request that offers Claude Code's tools). */
+async function scriptTurn(request: APIRequestContext, replies: Array<Record<string, unknown>>) {
+  expect((await request.post(`${CLOUD}/_local/anthropic/reset`)).ok()).toBeTruthy();
+  const data = replies.map((reply) => ({ ...reply, withTools: true }));
+  expect((await request.post(`${CLOUD}/_local/anthropic/replies`, { data })).status()).toBe(201);
+}
+
+/** Opens the first test's chat with its whole conversation loaded. */
+async function openFirstChat(page: Page) {
+  await signIn(page);
+  await page.goto(`/workspaces/${workspaceId}/chat/${firstChat.id}`);
+  await expect(page.locator("#chat-state")).toHaveText("Connected");
+  await expect(page.getByText("Loading the conversation…")).toHaveCount(0);
+  await expect(page.getByTestId("agent-message").first()).toBeVisible();
+}
+
+/** Sends a message and waits for the turn to end with the agent's last words. */
+async function ask(page: Page, message: string, answer: string | RegExp) {
+  await page.getByLabel("Message").fill(message);
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.getByTestId("agent-message").last()).toHaveText(answer, { timeout: 60_000 });
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Stop" })).toHaveCount(0);
+}
+
+test("Deny refuses an edit: the tool call fails, the agent is told and answers, the file stays as it was", async ({
+  page,
+  request,
+}) => {
+  const readme = join(serverDir, "workspace", "README.md");
+  const before = readFileSync(readme, "utf8");
+  const firstLine = before.split("\n")[0]!;
+  await scriptTurn(request, [
+    { text: ["Reading ", "it again."], toolUse: { name: "Read", input: { file_path: readme } } },
+    {
+      text: ["Renaming ", "the title."],
+      toolUse: {
+        id: "toolu_denied_edit",
+        name: "Edit",
+        input: { file_path: readme, old_string: firstLine, new_string: "# A title nobody asked for" },
+      },
+    },
+    { text: ["Understood: ", "README.md stays ", "as it is."] },
+  ]);
+  await openFirstChat(page);
+  const cards = await page.getByTestId("tool-call").count();
+
+  await page.getByLabel("Message").fill("Rename the README's title");
+  await page.getByRole("button", { name: "Send" }).click();
+  const permission = page.getByRole("group", { name: /The agent asks/ });
+  await expect(permission).toBeVisible({ timeout: 60_000 });
+  await expect(permission.getByRole("button", { name: "Allow once" })).toBeVisible();
+  await permission.getByRole("button", { name: "Deny" }).click();
+  await expect(permission).toHaveCount(0);
+
+  // The turn goes on: the edit's card says it failed, and the agent answers after hearing of the refusal.
+  await expect(page.getByTestId("agent-message").last()).toHaveText(
+    /^Agent: Understood: README\.md stays as it is\.$/,
+    { timeout: 60_000 },
+  );
+  const edit = page.getByTestId("tool-call").nth(cards + 1);
+  await expect(edit).toHaveAttribute("data-status", "failed");
+  await expect(page.getByRole("button", { name: "Send" })).toBeVisible();
+  expect(readFileSync(readme, "utf8")).toBe(before);
+
+  // The model was told: the request after the edit carries its tool result as an error naming the refusal.
+  const told = (await anthropicRequests(request)).flatMap((r) => r.toolResults);
+  expect(told).toContainEqual({
+    tool_use_id: "toolu_denied_edit",
+    is_error: true,
+    content: expect.stringMatching(/refused|rejected|denied|doesn't want/i),
+  });
+  // The agent's log: the request offered Deny (reject_once), and the answer was that option.
+  const log = await readEventLog(page, firstChat.agentOrigin, firstChat.id, 0);
+  const asked = log.filter((event) => event.kind === "permission_requested").at(-1)!;
+  const deny = (asked.data.options as Array<{ optionId: string; kind: string }>).find((o) => o.kind === "reject_once")!;
+  expect(log.filter((event) => event.kind === "permission_answered").at(-1)!.data).toMatchObject({
+    requestId: asked.data.requestId,
+    outcome: "selected",
+    optionId: deny.optionId,
+  });
+});
+
+test("a reload while the model holds a turn shows the same events once, then the rest; a second tab follows live", async ({
+  page,
+  request,
+}) => {
+  const readme = join(serverDir, "workspace", "README.md");
+  await scriptTurn(request, [
+    { text: ["Looking ", "once more."], toolUse: { name: "Read", input: { file_path: readme } } },
+    { text: ["Back ", "after ", "the wait."], hold: "reload-turn" },
+  ]);
+  await openFirstChat(page);
+  await page.getByLabel("Message").fill("Look again, slowly");
+  await page.getByRole("button", { name: "Send" }).click();
+  // The model holds the turn's second call open: what came before it is on the page, the rest is not.
+  expect((await request.get(`${CLOUD}/_local/anthropic/held/reload-turn`, { timeout: 90_000 })).ok()).toBeTruthy();
+  await expect(page.getByTestId("agent-message").last()).toHaveText(/^Agent: Looking once more\.$/);
+  await expect(page.getByTestId("tool-call").last()).toHaveAttribute("data-status", "completed");
+  await expect(page.locator("#chat-state")).toContainText("the agent is working");
+  const before = await shownSeqs(page);
+  expect(new Set(before).size).toBe(before.length);
+
+  // A second tab on the same chat shows the same events.
+  const second = await page.context().newPage();
+  await second.goto(page.url());
+  await expect(second.locator("#chat-state")).toContainText("the agent is working");
+  await expect.poll(() => shownSeqs(second)).toEqual(before);
+
+  // The reload asks for everything again and shows exactly what the page showed, each once.
+  await page.reload();
+  await expect(page.locator("#chat-state")).toContainText("the agent is working");
+  await expect(page.getByText("Loading the conversation…")).toHaveCount(0);
+  await expect.poll(() => shownSeqs(page)).toEqual(before);
+
+  expect((await request.post(`${CLOUD}/_local/anthropic/release/reload-turn`)).ok()).toBeTruthy();
+  for (const tab of [page, second]) {
+    await expect(tab.getByTestId("agent-message").last()).toHaveText(/^Agent: Back after the wait\.$/, {
+      timeout: 60_000,
+    });
+    await expect(tab.getByRole("button", { name: "Send" })).toBeVisible();
+  }
+  const after = await shownSeqs(page);
+  expect(new Set(after).size, "an event shown twice").toBe(after.length);
+  expect(after).toEqual(expect.arrayContaining(before));
+  const added = after.filter((seq) => !before.includes(seq));
+  expect(added.length).toBeGreaterThan(0);
+  expect(Math.min(...added)).toBeGreaterThan(Math.max(...before));
+  // The tab that stayed got the rest live, the same events; both are at the log's end.
+  await expect.poll(() => shownSeqs(second)).toEqual(after);
+  const log = await readEventLog(page, firstChat.agentOrigin, firstChat.id, 0);
+  const logged = log.map((event) => event.seq);
+  expect(logged).toEqual(expect.arrayContaining(after));
+  for (const tab of [page, second])
+    await expect(tab.getByRole("list", { name: "Conversation" })).toHaveAttribute(
+      "data-last-seq",
+      String(logged.at(-1)),
+    );
+  await second.close();
+});
+
+test("an adapter killed between turns is started again and the next prompt goes on with the same conversation", async ({
+  page,
+  request,
+}) => {
+  await openFirstChat(page);
+  // The adapter is the agent's child running claude-agent-acp, leading its own process group.
+  const server = (
+    await cloudState<{ servers: Array<{ labels: Record<string, string>; agent: { pid: number } }> }>(request)
+  ).servers.find((s) => s.labels.workspace === workspaceId)!;
+  const adapters = processTree(server.agent.pid).filter(
+    (p) => p.ppid === server.agent.pid && p.cmdline.includes("claude-agent-acp"),
+  );
+  expect(adapters).toHaveLength(1);
+  const killed = adapters[0]!;
+  expect(killed.pgid).toBe(killed.pid);
+  const earlier = await readEventLog(page, firstChat.agentOrigin, firstChat.id, 0);
+  expect(earlier.filter((event) => event.kind === "adapter_started").at(-1)!.data.pid).toBe(killed.pid);
+  const conversation = earlier.filter((event) => event.kind === "conversation_started").at(-1)!.data.sessionId;
+  const lastSeq = earlier.at(-1)!.seq;
+
+  process.kill(-killed.pid, "SIGKILL");
+  await expect
+    .poll(async () =>
+      (await readEventLog(page, firstChat.agentOrigin, firstChat.id, lastSeq)).some(
+        (event) => event.kind === "adapter_exited" && event.data.pid === killed.pid,
+      ),
+    )
+    .toBe(true);
+  expect(processes().some((p) => p.pid === killed.pid)).toBe(false);
+  // Between turns the end of the process is no news for the person: no notice.
+  await expect(page.getByText("The agent's process ended")).toHaveCount(0);
+
+  await scriptTurn(request, [{ text: ["Yes: ", "a line added, ", "a rename refused."] }]);
+  await ask(page, "What have we done so far?", /^Agent: Yes: a line added, a rename refused\.$/);
+
+  // A new adapter reloaded the conversation (session/load), rather than starting a new one.
+  const since = await readEventLog(page, firstChat.agentOrigin, firstChat.id, lastSeq);
+  const restarted = since.find((event) => event.kind === "adapter_started")!;
+  expect(restarted.data.pid).not.toBe(killed.pid);
+  expect(since.filter((event) => event.kind === "conversation_resumed")).toEqual([
+    expect.objectContaining({ data: { sessionId: conversation } }),
+  ]);
+  expect(since.filter((event) => event.kind === "conversation_started")).toEqual([]);
+  // The model got the earlier turns in the new request's history: it is the same conversation.
+  const answered = (await anthropicRequests(request)).find((r) => r.answer === "scripted")!;
+  const history = JSON.stringify(answered.body?.messages);
+  for (const earlierPrompt of ["Add a line to the README", "Rename the README's title", "Look again, slowly"])
+    expect(history).toContain(earlierPrompt);
+  expect(history).toContain("Back after the wait.");
+  expect(history).toContain("What have we done so far?");
+});
+
+test("the saved Anthropic key reaches the model, yet is in no command line, environment or file of the server", async ({
+  page,
+  request,
+}) => {
+  await scriptTurn(request, [{ text: ["Checked."] }]);
+  await openFirstChat(page);
+  await ask(page, "One more check", /^Agent: Checked\.$/);
+  // The turn's calls reached the model with the saved key (the stand-in accepts no other), logged without it.
+  const calls = await anthropicRequests(request);
+  expect(calls.filter((r) => r.answer === "scripted")).toEqual([
+    expect.objectContaining({ auth: "api-key", status: 200 }),
+  ]);
+  const key = Buffer.from(LOCAL_ANTHROPIC_API_KEY);
+  expect(JSON.stringify(calls)).not.toContain(LOCAL_ANTHROPIC_API_KEY);
+
+  // No command line on this machine holds it.
+  const withKey = processes().filter((p) => readProcFile(p.pid, "cmdline")?.includes(key));
+  expect(withKey.map((p) => `${p.pid} ${p.cmdline}`)).toEqual([]);
+
+  // No environment in the server's process tree: the agent, the adapter, Claude Code, shells.
+  const state = await cloudState<{
+    servers: Array<{ labels: Record<string, string>; agent: { pid: number } }>;
+  }>(request);
+  const agentPid = state.servers.find((s) => s.labels.workspace === workspaceId)!.agent.pid;
+  const tree = processTree(agentPid);
+  const adapter = tree.find((p) => p.ppid === agentPid && p.cmdline.includes("claude-agent-acp"));
+  expect(adapter, "the adapter runs").toBeDefined();
+  const environs = tree.map((p) => ({ process: p, environ: readProcFile(p.pid, "environ") }));
+  const read = environs.filter(({ environ }) => environ !== null).map(({ process }) => process.pid);
+  expect(read).toEqual(expect.arrayContaining([agentPid, adapter!.pid]));
+  expect(
+    environs.filter(({ environ }) => environ?.includes(key)).map(({ process }) => `${process.pid} ${process.cmdline}`),
+  ).toEqual([]);
+
+  // No file the server has: its repository, the session user's home, the agent's data and run directories,
+  // what cloud-init wrote (/etc/sam) and the logs. Only the tools npm installed under /opt are left out.
+  expect(filesContaining(serverDir, key, (path) => path === join(serverDir, "opt"))).toEqual([]);
 });
 
 test("without a credential for the agent the chat says which to add in Settings and starts nothing", async ({

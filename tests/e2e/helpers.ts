@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
@@ -193,4 +193,62 @@ export async function shellPrompt(page: Page) {
 export async function type(page: Page, text: string) {
   await page.getByTestId("terminal").click();
   await page.keyboard.type(text, { delay: 5 });
+}
+
+/** A process on this machine, as /proc shows it. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  /** Its process group: an adapter the agent starts leads its own. */
+  pgid: number;
+  /** Its arguments joined with spaces. */
+  cmdline: string;
+}
+
+/** Every process /proc shows now (one that ends while it is read is left out). */
+export function processes(): ProcessInfo[] {
+  const found: ProcessInfo[] = [];
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses, so read after the last ")".
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const [, ppid, pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+      found.push({ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), cmdline });
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return found;
+}
+
+/** The process `root` and every descendant of it. */
+export function processTree(root: number): ProcessInfo[] {
+  const all = processes();
+  const tree = all.filter((process) => process.pid === root);
+  for (let i = 0; i < tree.length; i++) tree.push(...all.filter((process) => process.ppid === tree[i]!.pid));
+  return tree;
+}
+
+/** Files under `dir` (symbolic links not followed) whose bytes contain `needle`, except paths `skip` names. */
+export function filesContaining(dir: string, needle: Buffer, skip: (path: string) => boolean = () => false): string[] {
+  const found: string[] = [];
+  const walk = (path: string) => {
+    if (skip(path)) return;
+    const stat = lstatSync(path);
+    if (stat.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+    else if (stat.isFile() && readFileSync(path).includes(needle)) found.push(path);
+  };
+  walk(dir);
+  return found;
+}
+
+/** /proc/<pid>/<name> as bytes, or null when the process is gone or the file is not readable. */
+export function readProcFile(pid: number, name: "cmdline" | "environ"): Buffer | null {
+  try {
+    return readFileSync(`/proc/${pid}/${name}`);
+  } catch {
+    return null;
+  }
 }
