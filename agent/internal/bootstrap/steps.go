@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
 	"github.com/simple-agent-manager/sam/agent/internal/session"
@@ -36,6 +37,12 @@ type Steps struct {
 	// Exec runs a command (tests substitute it); nil means exec.
 	Exec func(ctx context.Context, c Command) ([]byte, error)
 	Log  *slog.Logger
+	// SetupMarkerPath, on the volume, exists once the repository's setup ran there; "" (no volume) runs no setup.
+	SetupMarkerPath string
+	// SetupTimeout bounds the setup (DefaultSetupTimeout when 0).
+	SetupTimeout time.Duration
+	// UserVariables returns the user's workspace environment variables for the setup.
+	UserVariables func(ctx context.Context) []string
 }
 
 // Command is one program a boot step runs.
@@ -108,7 +115,16 @@ func (s *Steps) Run(ctx context.Context) error {
 		return fmt.Errorf("ready: %w", err)
 	}
 	s.report(ctx, "ready", "ok", "workspace ready")
-	return s.State.Update(func(st *state.State) { st.BootCompleted = true })
+	if err := s.State.Update(func(st *state.State) { st.BootCompleted = true }); err != nil {
+		return err
+	}
+	// After ready: the terminal is usable while a long setup runs, and the control plane's provisioning
+	// timeout does not cover the repository's own script.
+	s.runSetup(ctx, st.RerunSetup)
+	if st.RerunSetup && ctx.Err() == nil {
+		return s.State.Update(func(st *state.State) { st.RerunSetup = false })
+	}
+	return nil
 }
 
 func (s *Steps) clone(ctx context.Context, repo controlplane.Repository) {
