@@ -38,6 +38,7 @@ describe("notifications", () => {
       .insert(schema.users)
       .values({ githubId: 1e9 + Math.floor(Math.random() * 1e6), login: "x" })
       .returning();
+    if (!other) throw new Error("no second user");
     await notify(context, { userId: other.id, kind: "task_ready", title: "Not yours", body: "b", url: "/" });
 
     expect((await listNotifications(context, userId)).map((row) => row.id)).toEqual([second.id, first.id]);

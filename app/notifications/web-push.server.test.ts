@@ -87,7 +87,8 @@ describe("sendPush against the local push service", () => {
     const vapid = vapidKeys();
     const target = await subscribe(vapid.publicKey);
     expect(await sendPush(target, { title: "Waiting for you" }, vapid, { topic: "perm1" })).toEqual({ kind: "sent" });
-    const [message] = (await messages()).slice(-1);
+    const message = (await messages()).at(-1);
+    if (!message) throw new Error("the push service received nothing");
     expect(JSON.parse(message.payload as string)).toEqual({ title: "Waiting for you" });
     expect(message).toMatchObject({ urgency: "normal", topic: "perm1", ttl: 3600 });
     expect(message.vapid).toMatchObject({ aud: new URL(cloud.url).origin, sub: "mailto:admin@example.com" });
