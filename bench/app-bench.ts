@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { chromium } from "@playwright/test";
+import { chromium, type Page } from "@playwright/test";
 import WebSocket from "ws";
 import { LOCAL_HETZNER_TOKEN } from "../scripts/local-env.mjs";
 import type { Results } from "./results";
@@ -36,7 +36,7 @@ function d1(args: string[]): unknown[] {
   return (JSON.parse(out.toString()) as Array<{ results: unknown[] }>).flatMap((part) => part.results);
 }
 
-async function startApp() {
+export async function startApp() {
   // bench/run.ts has run the prepare (agent, app, migrated database) before the first figure.
   const child = spawn("node", ["scripts/dev.mjs", "serve", "--e2e"], {
     cwd: root,
@@ -60,8 +60,11 @@ async function startApp() {
   };
 }
 
-/** Signs in through the local GitHub, saves the Hetzner token and installs the App, in Chromium; returns the session cookie. */
-async function signInAndSetUp(): Promise<string> {
+/**
+ * Signs in through the local GitHub, saves the Hetzner token and installs the App, in Chromium, then runs
+ * `more` on the same page (another figure's own settings); returns the session cookie.
+ */
+export async function signInAndSetUp(more?: (page: Page) => Promise<void>): Promise<string> {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: [
@@ -87,6 +90,7 @@ async function signInAndSetUp(): Promise<string> {
     await page.getByRole("link", { name: "Install the GitHub App" }).click();
     await page.getByRole("button", { name: /install/i }).click();
     await page.waitForURL(/\/settings$/);
+    await more?.(page);
     const cookies = await page.context().cookies(APP);
     return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
   } finally {
@@ -95,7 +99,7 @@ async function signInAndSetUp(): Promise<string> {
 }
 
 /** An HTTP request to a workspace's agent through the local cloud's edge (Node cannot resolve *.localhost). */
-function edgeRequest(
+export function edgeRequest(
   id: string,
   method: string,
   path: string,
@@ -204,7 +208,7 @@ async function timeToTerminal(cookie: string, n: number, form: Record<string, st
 }
 
 /** The form the browser would submit: the first size and location the page offers, no agent CLI. */
-async function createForm(cookie: string): Promise<Record<string, string>> {
+export async function createForm(cookie: string): Promise<Record<string, string>> {
   const html = await (await fetch(`${APP}/workspaces/new`, { headers: { Cookie: cookie } })).text();
   const attr = (tag: string, name: string) => new RegExp(`\\s${name}="([^"]*)"`).exec(tag)?.[1];
   const inputs = [...html.matchAll(/<input[^>]*>/g)].map((match) => match[0]);

@@ -3,6 +3,7 @@
 //   npm run bench -- terminal     only the terminal figures (agent, wetty, node-pty + ws; no app)
 //   npm run bench -- app          only the app figures (time to terminal, dashboard, JavaScript size)
 //   npm run bench -- restart      only the restart of a stopped workspace with a volume → terminal prompt
+//   npm run bench -- chat         only the chat figures (prompt → first streamed chunk, agent RSS with an idle chat)
 //   SAM_BENCH_SKIP_PREPARE=1      reuse the last prepare (the agent binary and build/ must exist)
 // A run replaces only the figures it measures in bench/results.json. A figure that cannot be measured is
 // recorded with its reason and the run goes on; the exit code is non-zero if any figure failed.
@@ -160,6 +161,13 @@ async function main() {
     await restartFigures(results).catch((error: Error) => {
       failures.push(error.message);
       console.error(`bench: restart figures stopped: ${error.message}`);
+    });
+  }
+  if (!only || only === "chat") {
+    const { chatFigures } = await import("./chat-bench");
+    await chatFigures(results).catch((error: Error) => {
+      failures.push(error.message);
+      console.error(`bench: chat figures stopped: ${error.message}`);
     });
   }
   if (failures.length) {
