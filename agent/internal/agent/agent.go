@@ -7,11 +7,15 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/simple-agent-manager/sam/agent/internal/auth"
@@ -21,14 +25,26 @@ import (
 	"github.com/simple-agent-manager/sam/agent/internal/controlplane"
 	"github.com/simple-agent-manager/sam/agent/internal/credential"
 	"github.com/simple-agent-manager/sam/agent/internal/heartbeat"
+	"github.com/simple-agent-manager/sam/agent/internal/repostatus"
 	"github.com/simple-agent-manager/sam/agent/internal/server"
 	"github.com/simple-agent-manager/sam/agent/internal/session"
 	"github.com/simple-agent-manager/sam/agent/internal/state"
+	"github.com/simple-agent-manager/sam/agent/internal/userenv"
 	"github.com/simple-agent-manager/sam/agent/internal/version"
+	"github.com/simple-agent-manager/sam/agent/internal/volume"
 )
 
-// drainTimeout bounds the graceful part of shutdown.
-const drainTimeout = 10 * time.Second
+// Shutdown budget: the whole drain ends within about 15 s (systemd's stop, Hetzner's ACPI shutdown), and a
+// second signal kills at once.
+const (
+	websocketDrain = 2 * time.Second
+	httpDrain      = time.Second
+	hangupGrace    = 2 * time.Second
+	lastBeatLimit  = 3 * time.Second
+)
+
+// recordEvery is how often the terminal tabs (names and current directories) are written to the volume.
+const recordEvery = 30 * time.Second
 
 // Options are what Run needs besides the configuration.
 type Options struct {
@@ -65,11 +81,34 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	if err != nil {
 		return err
 	}
-	sessions := session.NewManager(session.Options{
-		Shell: cfg.Shell, Dir: cfg.WorkspaceDir, Env: session.Environment(user, cfg.Shell, cfg.ToolsDir, os.Environ()),
+	layout, err := prepareVolume(ctx, &cfg, cp, user, log)
+	if err != nil {
+		return err
+	}
+	vars := userenv.New(nil, log)
+	if cp != nil {
+		vars = userenv.New(cp.Environment, log)
+		if err := vars.Refresh(ctx); err != nil {
+			log.Warn("workspace environment variables not fetched at boot", "err", err)
+		}
+	}
+	userEnv := session.Environment(user, cfg.Shell, cfg.ToolsDir, os.Environ())
+	var restoring atomic.Bool
+	sessionOpts := session.Options{
+		Shell: cfg.Shell, Dir: cfg.WorkspaceDir, Env: userEnv,
 		User: user, ScrollbackLines: cfg.ScrollbackLines, Grace: cfg.SessionGrace, Logger: log,
-	})
-	chats, err := newChats(cfg, cp, user, log)
+	}
+	if cp != nil {
+		// Fetched again for each new terminal, so a variable changed in Settings reaches the next one.
+		sessionOpts.ExtraEnv = func() []string {
+			if restoring.Load() {
+				return vars.Env()
+			}
+			return vars.Fresh(context.Background())
+		}
+	}
+	sessions := session.NewManager(sessionOpts)
+	chats, err := newChats(cfg, cp, user, userEnv, vars, layout, log)
 	if err != nil {
 		return err
 	}
@@ -79,6 +118,11 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	})
 	access := newTerminalAccess(verifier, log)
 	httpServer := newHTTPServer(access.Handler(srv.Handler()), tlsConfig, log)
+	if layout != nil {
+		restoring.Store(true)
+		restoreTerminals(sessions, layout.TerminalsPath(), log)
+		restoring.Store(false)
+	}
 	serveErr, err := startServing(cfg, opts, httpServer, tlsConfig, log)
 	if err != nil {
 		return err
@@ -87,12 +131,20 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 	bg, stopBackground := context.WithCancel(context.Background())
 	defer stopBackground()
 	go sessions.RunReaper(bg, time.Minute)
+	var recorder *terminalRecorder
+	if layout != nil {
+		recorder = startTerminalRecorder(sessions, layout.TerminalsPath(), log)
+	}
 	stopRequested := make(chan struct{})
+	var hb *heartbeat.Loop
+	var unsaved *repostatus.Checker
 	if !cfg.SkipBootstrap {
 		if err := makeRunDir(cfg.RunDir); err != nil {
 			return err
 		}
-		startBootTasks(bg, cfg, opts, cp, st, sessions, chats, user, access, stopRequested, log)
+		unsaved = &repostatus.Checker{Dir: cfg.WorkspaceDir, User: user, Env: userEnv}
+		hb = startBootTasks(bg, cfg, opts, bootDeps{cp: cp, st: st, sessions: sessions, chats: chats, user: user,
+			userEnv: userEnv, vars: vars, layout: layout, unsaved: unsaved, access: access}, stopRequested, log)
 	}
 
 	var runErr error
@@ -105,11 +157,29 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		runErr = fmt.Errorf("serve: %w", err)
 	}
 
-	drain(srv, httpServer, sessions, stopBackground, st, log)
-	if chats != nil {
-		chats.Close()
-	}
+	drain(shutdown{srv: srv, httpServer: httpServer, sessions: sessions, chats: chats, stopBackground: stopBackground,
+		recorder: recorder, hb: hb, unsaved: unsaved, st: st, layout: layout}, log)
 	return runErr
+}
+
+// prepareVolume puts the repository, the user's home and the agent's records on the workspace's volume, when
+// there is one, and points cfg.WorkspaceDir (and user.Home) where they now are. A volume that does not
+// appear stops the agent: working on the server's disk would lose everything at the next stop.
+func prepareVolume(ctx context.Context, cfg *config.Config, cp *controlplane.Client, user *session.User, log *slog.Logger) (*volume.Layout, error) {
+	if cfg.VolumeDir == "" {
+		return nil, nil
+	}
+	layout, err := volume.Prepare(ctx, volume.Options{Dir: cfg.VolumeDir, Mode: cfg.VolumeMount, WorkspaceDir: cfg.WorkspaceDir, User: user, Log: log})
+	if err != nil {
+		if cp != nil {
+			if reportErr := cp.BootLog(ctx, "volume", "error", err.Error()); reportErr != nil {
+				log.Warn("boot-log failed", "step", "volume", "err", reportErr)
+			}
+		}
+		return nil, fmt.Errorf("volume: %w", err)
+	}
+	cfg.WorkspaceDir = layout.WorkspaceDir
+	return &layout, nil
 }
 
 // startServing binds cfg.ListenAddr (TLS when tlsConfig is set), serves httpServer on it in the background
@@ -133,13 +203,18 @@ func startServing(cfg config.Config, opts Options, httpServer *http.Server, tlsC
 
 // newChats holds the coding-agent chats; without a control plane (benchmarks) there is no credential to
 // fetch and no chat.
-func newChats(cfg config.Config, cp *controlplane.Client, user *session.User, log *slog.Logger) (*chat.Manager, error) {
+func newChats(cfg config.Config, cp *controlplane.Client, user *session.User, userEnv []string, vars *userenv.Store,
+	layout *volume.Layout, log *slog.Logger) (*chat.Manager, error) {
 	if cp == nil {
 		return nil, nil
 	}
+	logDir := cfg.DataDir + "/chats"
+	if layout != nil {
+		logDir = layout.ChatLogDir() // the conversations outlive the server with the volume
+	}
 	return chat.NewManager(chat.Options{
-		WorkspaceDir: cfg.WorkspaceDir, LogDir: cfg.DataDir + "/chats", ToolsDir: cfg.ToolsDir, User: user,
-		Env:         session.Environment(user, cfg.Shell, cfg.ToolsDir, os.Environ()),
+		WorkspaceDir: cfg.WorkspaceDir, LogDir: logDir, ToolsDir: cfg.ToolsDir, User: user,
+		Env: userEnv, UserEnv: vars,
 		Upstreams:   map[string]string{"anthropic": cfg.AnthropicURL, "openai": cfg.OpenAIURL},
 		Credentials: cp.ModelCredential, Logger: log.With("component", "chat"),
 	})
@@ -192,25 +267,78 @@ func newHTTPServer(h http.Handler, tlsConfig *tls.Config, log *slog.Logger) *htt
 	}
 }
 
-// drain closes WebSockets (1001) and the HTTP server within drainTimeout, then ends sessions and background
-// tasks and saves the state one last time.
-func drain(srv *server.Server, httpServer *http.Server, sessions *session.Manager, stopBackground func(), st *state.Store, log *slog.Logger) {
-	drainCtx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	if err := srv.CloseConnections(drainCtx); err != nil {
+// shutdown is what the drain stops.
+type shutdown struct {
+	srv            *server.Server
+	httpServer     *http.Server
+	sessions       *session.Manager
+	chats          *chat.Manager
+	stopBackground func()
+	recorder       *terminalRecorder
+	hb             *heartbeat.Loop
+	unsaved        *repostatus.Checker
+	st             *state.Store
+	layout         *volume.Layout
+}
+
+// drain stops taking work (WebSockets closed with 1001, no new requests), hangs up the terminals after
+// recording where their shells were, stops the coding agents, sends a last heartbeat with the unsaved work
+// counted afresh, and flushes everything on the volume to disk.
+func drain(d shutdown, log *slog.Logger) {
+	started := time.Now()
+	wsCtx, cancel := context.WithTimeout(context.Background(), websocketDrain)
+	if err := d.srv.CloseConnections(wsCtx); err != nil {
 		log.Warn("websockets did not close in time", "err", err)
 	}
-	if err := httpServer.Shutdown(drainCtx); err != nil {
+	cancel()
+	httpCtx, cancel := context.WithTimeout(context.Background(), httpDrain)
+	if err := d.httpServer.Shutdown(httpCtx); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	sessions.Close()
-	stopBackground()
-	if st != nil {
-		if err := st.Save(); err != nil {
+	cancel()
+	d.stopBackground()
+	if d.recorder != nil {
+		d.recorder.stop() // the last record, with the directories the shells are in now
+	}
+	d.sessions.Shutdown(hangupGrace)
+	if d.chats != nil {
+		d.chats.Close()
+	}
+	if d.hb != nil {
+		beatCtx, cancel := context.WithTimeout(context.Background(), lastBeatLimit)
+		if err := d.hb.Last(beatCtx, d.unsaved.Now(beatCtx)); err != nil {
+			log.Warn("last heartbeat failed", "err", err)
+		}
+		cancel()
+	}
+	if d.st != nil {
+		if err := d.st.Save(); err != nil {
 			log.Error("final state save", "err", err)
 		}
 	}
-	log.Info("agent stopped")
+	if d.layout != nil {
+		syncTree(d.layout.AgentDir, log)
+	}
+	syscall.Sync() // the repository and home on the volume too, before the server is deleted
+	log.Info("agent stopped", "took", time.Since(started).Round(time.Millisecond))
+}
+
+// syncTree fsyncs every file under dir: the event logs and records the agent wrote there.
+func syncTree(dir string, log *slog.Logger) {
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !(d.IsDir() || d.Type().IsRegular()) {
+			return nil
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return nil
+		}
+		if err := f.Sync(); err != nil {
+			log.Warn("fsync", "path", path, "err", err)
+		}
+		f.Close()
+		return nil
+	})
 }
 
 func redeem(ctx context.Context, cfg config.Config, cp *controlplane.Client, log *slog.Logger) (*state.Store, *tls.Config, error) {
@@ -248,20 +376,35 @@ func redeem(ctx context.Context, cfg config.Config, cp *controlplane.Client, log
 	return st, &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
-func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *controlplane.Client, st *state.Store,
-	sessions *session.Manager, chats *chat.Manager, user *session.User, access *terminalAccess, stopRequested chan<- struct{}, log *slog.Logger) {
+// bootDeps are what the boot tasks work with.
+type bootDeps struct {
+	cp       *controlplane.Client
+	st       *state.Store
+	sessions *session.Manager
+	chats    *chat.Manager
+	user     *session.User
+	userEnv  []string
+	vars     *userenv.Store
+	layout   *volume.Layout
+	unsaved  *repostatus.Checker
+	access   *terminalAccess
+}
+
+// startBootTasks starts the credential socket, the boot steps (clone, CLI, ready, setup) and the heartbeat,
+// and returns the heartbeat loop for the drain's last beat.
+func startBootTasks(ctx context.Context, cfg config.Config, opts Options, d bootDeps, stopRequested chan<- struct{}, log *slog.Logger) *heartbeat.Loop {
 	repoScheme, repoHost := "https", "github.com"
-	if repo := st.Get().Repository; repo != nil {
+	if repo := d.st.Get().Repository; repo != nil {
 		if u, err := url.Parse(repo.CloneURL); err == nil && u.Host != "" {
 			repoScheme, repoHost = u.Scheme, u.Host
 		}
 	}
 	creds := &credential.Server{
 		Path: cfg.CredentialSocketPath(), Protocol: repoScheme, Host: repoHost, Log: log,
-		Tokens: &credential.TokenSource{Fetch: cp.GitToken},
+		Tokens: &credential.TokenSource{Fetch: d.cp.GitToken},
 	}
-	if user != nil {
-		creds.SessionUID, creds.SessionGID = &user.UID, &user.GID
+	if d.user != nil {
+		creds.SessionUID, creds.SessionGID = &d.user.UID, &d.user.GID
 	}
 	go func() {
 		if err := creds.Serve(ctx); err != nil {
@@ -269,10 +412,14 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 		}
 	}()
 	steps := &bootstrap.Steps{
-		CP: cp, State: st, WorkspaceDir: cfg.WorkspaceDir, Log: log,
+		CP: d.cp, State: d.st, WorkspaceDir: cfg.WorkspaceDir, Log: log,
 		HelperCommand: credential.HelperCommand(opts.Executable, cfg.CredentialSocketPath()),
-		User:          user, UserEnv: session.Environment(user, cfg.Shell, cfg.ToolsDir, os.Environ()),
+		User:          d.user, UserEnv: d.userEnv,
 		ToolsDir: cfg.ToolsDir, AgentEnv: os.Environ(),
+		UserVariables: d.vars.Fresh,
+	}
+	if d.layout != nil {
+		steps.SetupMarkerPath = d.layout.SetupMarkerPath()
 	}
 	go func() {
 		if err := steps.Run(ctx); err != nil && ctx.Err() == nil {
@@ -280,9 +427,9 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 		}
 	}()
 	hb := &heartbeat.Loop{
-		CP: cp, State: st, Interval: cfg.HeartbeatInterval, Activity: sessions.Activity,
-		TurnInFlight:  chats.TurnInFlight,
-		EndedSessions: access.End, Log: log,
+		CP: d.cp, State: d.st, Interval: cfg.HeartbeatInterval, Activity: d.sessions.Activity,
+		TurnInFlight:  d.chats.TurnInFlight,
+		EndedSessions: d.access.End, UnsavedWork: d.unsaved.Current, Log: log,
 	}
 	go func() {
 		// A revoked run drains like a stop: its terminals close and nothing new attaches.
@@ -294,4 +441,5 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, cp *co
 			close(stopRequested)
 		}
 	}()
+	return hb
 }
