@@ -28,10 +28,10 @@ const secretValue = "hunter2-only-for-the-users-processes"
 
 // volumeControlPlane answers like the control plane of a workspace with a volume and one variable.
 type volumeControlPlane struct {
-	mu       sync.Mutex
-	bootLog  []string
-	beats    []map[string]any
-	setupOK  chan struct{}
+	mu      sync.Mutex
+	bootLog []string
+	beats   []map[string]any
+	setupOK chan struct{}
 }
 
 func (f *volumeControlPlane) ServeHTTP(w http.ResponseWriter, r *http.Request) {
