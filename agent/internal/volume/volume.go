@@ -77,12 +77,16 @@ func (l Layout) homeSeedPath() string { return filepath.Join(l.AgentDir, "home-s
 // set to where the home now is (unchanged when bound).
 func Prepare(ctx context.Context, o Options) (Layout, error) {
 	o.defaults()
-	bind, err := o.bindMode()
-	if err != nil {
+	deadline := time.Now().Add(o.Wait)
+	if err := o.waitFor(ctx, deadline, o.exists); err != nil {
 		return Layout{}, err
 	}
-	if err := o.waitForVolume(ctx, bind); err != nil {
-		return Layout{}, err
+	bind := o.bindMode()
+	if bind {
+		// The directory is made before the mount: writing into it then would put the work on the server's disk.
+		if err := o.waitFor(ctx, deadline, o.mounted); err != nil {
+			return Layout{}, err
+		}
 	}
 	l := Layout{Dir: o.Dir, Bind: bind, WorkspaceDir: o.WorkspaceDir, AgentDir: filepath.Join(o.Dir, "sam-agent")}
 	if err := makeDir(l.AgentDir, 0o700, nil); err != nil {
@@ -140,30 +144,25 @@ func (o *Options) defaults() {
 
 // bindMode decides between bind mounts and direct paths. A symlinked volume is the local cloud's stand-in:
 // mounting through it would leave mounts inside a tree the local cloud deletes, so auto never binds it.
-func (o *Options) bindMode() (bool, error) {
+func (o *Options) bindMode() bool {
 	switch o.Mode {
 	case config.VolumeBind:
-		return true, nil
+		return true
 	case config.VolumeDirect:
-		return false, nil
+		return false
 	}
 	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-		return false, nil
+		return false
 	}
 	info, err := os.Lstat(o.Dir)
-	if err == nil && info.Mode()&fs.ModeSymlink != 0 {
-		return false, nil
-	}
-	return true, nil
+	return err == nil && info.Mode()&fs.ModeSymlink == 0
 }
 
-// waitForVolume polls until the volume's directory exists and, when binding (a VM), is a mount point: the
-// directory is made before the mount, and writing into it then would put the work on the server's disk.
-func (o *Options) waitForVolume(ctx context.Context, bind bool) error {
-	deadline := time.Now().Add(o.Wait)
+// waitFor polls ready until it says "" or the deadline passes.
+func (o *Options) waitFor(ctx context.Context, deadline time.Time, ready func() string) error {
 	for {
-		ready, why := o.volumeReady(bind)
-		if ready {
+		why := ready()
+		if why == "" {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -178,25 +177,26 @@ func (o *Options) waitForVolume(ctx context.Context, bind bool) error {
 	}
 }
 
-func (o *Options) volumeReady(bind bool) (bool, string) {
+func (o *Options) exists() string {
 	info, err := os.Stat(o.Dir)
-	if err != nil {
-		return false, err.Error()
+	switch {
+	case err != nil:
+		return err.Error()
+	case !info.IsDir():
+		return "not a directory"
 	}
-	if !info.IsDir() {
-		return false, "not a directory"
-	}
-	if !bind {
-		return true, ""
-	}
+	return ""
+}
+
+func (o *Options) mounted() string {
 	mounted, err := o.IsMountPoint(o.Dir)
-	if err != nil {
-		return false, err.Error()
+	switch {
+	case err != nil:
+		return err.Error()
+	case !mounted:
+		return "not a mount point yet"
 	}
-	if !mounted {
-		return false, "not a mount point yet"
-	}
-	return true, ""
+	return ""
 }
 
 // bindOver mounts source over target, unless an earlier run of the agent on this server already did.
