@@ -19,6 +19,9 @@ export default function SettingsLayout() {
         <NavLink to="/settings" end className={tab}>
           Credentials
         </NavLink>
+        <NavLink to="/settings/environment" className={tab}>
+          Environment
+        </NavLink>
         <NavLink to="/settings/audit" className={tab}>
           Audit log
         </NavLink>

@@ -1,12 +1,23 @@
-import type { AppLoadContext } from "@remix-run/cloudflare";
+import { parseWithZod } from "@conform-to/zod/v4";
+import { data, type AppLoadContext } from "@remix-run/cloudflare";
 import { and, asc, count, eq, or, sql } from "drizzle-orm";
+import type { User } from "../auth/auth.server";
 import { workspaceEnvVars } from "../db/schema";
 import { listInstallations } from "../github/installations.server";
+import { audit } from "../platform/audit.server";
+import { readForm } from "../platform/responses.server";
+import { redirectWithToast } from "../platform/toast.server";
 import { github } from "../providers/github.server";
 import { ProviderError } from "../providers/http.server";
 import { currentKeyVersion, decrypt, encrypt } from "../security/crypto.server";
 import { readCredential } from "./credentials.server";
-import { ALL_REPOSITORIES, ENV_VARS_PER_USER, type EnvironmentVariableForm } from "./environment-schema";
+import {
+  ALL_REPOSITORIES,
+  ENV_VARS_PER_USER,
+  removeEnvironmentVariableSchema,
+  saveEnvironmentVariableSchema,
+  type EnvironmentVariableForm,
+} from "./environment-schema";
 
 /**
  * Workspace environment variables: the user's own values, given to their workspaces on purpose. Stored like
@@ -185,4 +196,93 @@ export async function reachableRepositories(context: AppLoadContext, userId: str
     if (error instanceof ProviderError && error.status === 401) return { kind: "sign-in" };
     return { kind: "unavailable" };
   }
+}
+
+// ---- Settings → Environment ---------------------------------------------------------------------------
+
+const SIGN_IN_AGAIN = "SAM cannot see your repositories any more: sign out and sign in again.";
+const GITHUB_UNAVAILABLE =
+  "GitHub could not be reached to list your repositories; nothing was saved. Try again in a moment.";
+
+const scopeLabel = (scope: string) => (scope === ALL_REPOSITORIES ? "all repositories" : scope);
+
+/** The page's data: the variables (secrets masked) and the repositories a variable may be scoped to. */
+export async function loadEnvironmentSettings(context: AppLoadContext, user: User) {
+  const [variables, reachable] = await Promise.all([
+    listEnvironmentVariables(context, user.id),
+    reachableRepositories(context, user.id),
+  ]);
+  return {
+    variables: variables.map((variable) => ({ ...variable, updatedAt: variable.updatedAt.toISOString() })),
+    repositories: reachable.kind === "ok" ? reachable.repositories : [],
+    repositoriesProblem:
+      reachable.kind === "sign-in" ? SIGN_IN_AGAIN : reachable.kind === "unavailable" ? GITHUB_UNAVAILABLE : null,
+    limit: ENV_VARS_PER_USER,
+  };
+}
+
+export async function environmentAction(request: Request, context: AppLoadContext, user: User) {
+  const formData = await readForm(request);
+  const intent = formData.get("intent");
+
+  if (intent === "save-variable") {
+    const submission = parseWithZod(formData, { schema: saveEnvironmentVariableSchema });
+    // A secret's value is never sent back, not even to the browser that typed it.
+    const hideFields = formData.get("secret") ? ["value"] : [];
+    const refuse = (status: number, problems: { fieldErrors?: Record<string, string[]>; formErrors?: string[] }) =>
+      data({ form: "save", result: submission.reply({ ...problems, hideFields }) }, { status });
+    if (submission.status !== "success") return refuse(400, {});
+    const variable = submission.value;
+    if (variable.scope !== ALL_REPOSITORIES) {
+      const reachable = await reachableRepositories(context, user.id);
+      if (reachable.kind === "sign-in") return refuse(400, { formErrors: [SIGN_IN_AGAIN] });
+      if (reachable.kind === "unavailable") return refuse(502, { formErrors: [GITHUB_UNAVAILABLE] });
+      const repository = reachable.repositories.find(
+        (candidate) => candidate.toLowerCase() === variable.scope.toLowerCase(),
+      );
+      if (!repository)
+        return refuse(400, {
+          fieldErrors: {
+            scope: [
+              "The GitHub App cannot see this repository: choose one from the list, or add it to the installation in Settings.",
+            ],
+          },
+        });
+      variable.scope = repository;
+    }
+    const saved = await saveEnvironmentVariable(context, user.id, variable);
+    if (saved.kind === "limit")
+      return refuse(400, {
+        formErrors: [`You have ${ENV_VARS_PER_USER} variables, the most SAM keeps for one person: remove one first.`],
+      });
+    await audit(context, request, {
+      userId: user.id,
+      action: "environment.saved",
+      details: { name: variable.name, scope: variable.scope, secret: variable.secret, created: saved.created },
+    });
+    return redirectWithToast(request, context, "/settings/environment", {
+      kind: "success",
+      title: `${variable.name} saved`,
+      description: `Given to your workspaces of ${scopeLabel(variable.scope)} from their next start.`,
+    });
+  }
+
+  if (intent === "remove-variable") {
+    const submission = parseWithZod(formData, { schema: removeEnvironmentVariableSchema });
+    if (submission.status !== "success") return data({ form: "remove", result: submission.reply() }, { status: 400 });
+    const removed = await removeEnvironmentVariable(context, user.id, submission.value.id);
+    if (!removed)
+      return redirectWithToast(request, context, "/settings/environment", {
+        kind: "info",
+        title: "That variable was already removed",
+      });
+    await audit(context, request, { userId: user.id, action: "environment.removed", details: removed });
+    return redirectWithToast(request, context, "/settings/environment", {
+      kind: "info",
+      title: `${removed.name} removed`,
+      description: `Workspaces of ${scopeLabel(removed.scope)} no longer get it from their next start.`,
+    });
+  }
+
+  throw new Response("Unknown form", { status: 400 });
 }
