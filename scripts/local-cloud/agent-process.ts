@@ -1,7 +1,7 @@
 // The agent's process on a local server: started as systemd would start the unit, stopped with its whole
 // process group, and its log read back.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sleep } from "./http";
 import type { Machine } from "./machines";
@@ -41,6 +41,7 @@ export async function startAgent(
     SAM_WORKSPACE_DIR: join(dir, "workspace"),
     SAM_RUN_DIR: join(dir, "run/sam-agent"),
     SAM_TOOLS_DIR: paths.toolsDir,
+    ...volumeDirIn(dir, envFile),
     ...(machine.cloudUrl ? { SAM_ANTHROPIC_URL: `${machine.cloudUrl}/anthropic` } : {}),
     ...(agent.sessionUser && paths.sessionHome
       ? { SAM_SESSION_USER: agent.sessionUser, SAM_SESSION_HOME: paths.sessionHome }
@@ -76,6 +77,25 @@ export async function startAgent(
   } finally {
     closeSync(logFd);
   }
+}
+
+/**
+ * The agent.env's `SAM_VOLUME_DIR=/mnt/HC_Volume_<id>` (where Hetzner mounts the workspace's volume) moved into
+ * the server's directory like the other paths: `<server dir>/mnt/HC_Volume_<id>`, the volume's mount link.
+ */
+export function volumeDirIn(dir: string, envFile: string): { SAM_VOLUME_DIR?: string } {
+  if (!existsSync(envFile)) return {};
+  const line = readFileSync(envFile, "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("SAM_VOLUME_DIR="))
+    .pop();
+  const value = line
+    ?.slice("SAM_VOLUME_DIR=".length)
+    .trim()
+    .replace(/^(["'])(.*)\1$/, "$2");
+  if (!value?.startsWith("/")) return {};
+  return { SAM_VOLUME_DIR: join(dir, value) };
 }
 
 /** Stops the agent's whole process group: SIGTERM, then SIGKILL after `graceMs`. */

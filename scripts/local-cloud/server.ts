@@ -9,7 +9,7 @@ import { Cloudflare } from "./cloudflare";
 import type { LocalCloudOptions } from "./config";
 import type { CloudContext, Request } from "./context";
 import { Edge, edgeHost } from "./edge";
-import { Faults, SERVICES, type FaultKind, type Service } from "./faults";
+import { type ActionFaultKind, Faults, hetznerErrorFault, SERVICES, type FaultKind, type Service } from "./faults";
 import { GitHub } from "./github";
 import { Hetzner } from "./hetzner";
 import { BodyTooLargeError, readBody, sendJson } from "./http";
@@ -96,6 +96,7 @@ function snapshot(
     servers: hetznerState.servers.map((server) => ({ ...server, agent: machineState(machines.get(server.id)) })),
     firewalls: hetznerState.firewalls,
     images: hetznerState.images,
+    volumes: hetznerState.volumes,
     cloudflare: cloudflare.state(),
     github: github.state(),
     faults: faults.describe(),
@@ -166,8 +167,34 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
         case "POST /faults": {
           const body = await json();
           if (!SERVICES.includes(body.service as Service)) return bad(`service must be one of ${SERVICES.join(", ")}`);
+          const times = typeof body.times === "number" ? body.times : 1;
+          if (body.action !== undefined) {
+            // A Hetzner action (attach_volume, create_volume, …) that runs longer or ends in error.
+            const fault = body.fault as ActionFaultKind | undefined;
+            const valid =
+              fault &&
+              typeof fault === "object" &&
+              (("action_delay_ms" in fault && typeof fault.action_delay_ms === "number") ||
+                ("action_error" in fault && typeof fault.action_error === "object"));
+            if (body.service !== "hetzner" || typeof body.action !== "string" || !valid)
+              return bad(
+                'an action fault is {service: "hetzner", action: "<command>", times?, fault: {action_delay_ms} | {action_error: {code?, message?}}}',
+              );
+            return sendJson(r.res, 201, { id: faults.addAction({ command: body.action, times, fault: fault! }).id });
+          }
           if (typeof body.path !== "string")
             return bad("path (a regular expression on the path after the service prefix) is required");
+          const shorthand = (body.fault as { hetzner_error?: unknown; message?: unknown } | undefined)?.hetzner_error;
+          if (shorthand !== undefined) {
+            const message = (body.fault as { message?: unknown }).message;
+            const expanded =
+              typeof shorthand === "string"
+                ? hetznerErrorFault(shorthand, typeof message === "string" ? message : undefined)
+                : undefined;
+            if (!expanded)
+              return bad(`hetzner_error must be a documented Hetzner error code, e.g. "resource_unavailable"`);
+            body.fault = expanded;
+          }
           const fault = body.fault as FaultKind | undefined;
           const valid =
             fault &&
@@ -176,7 +203,10 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
               "delay_ms" in fault ||
               "hang" in fault ||
               "reset" in fault);
-          if (!valid) return bad("fault must be {status, body?, headers?} | {delay_ms} | {hang: true} | {reset: true}");
+          if (!valid)
+            return bad(
+              "fault must be {status, body?, headers?} | {hetzner_error, message?} | {delay_ms} | {hang: true} | {reset: true}",
+            );
           try {
             new RegExp(body.path);
           } catch (error) {
@@ -186,7 +216,7 @@ export async function startLocalCloud(options: LocalCloudOptions): Promise<Local
             service: body.service as Service,
             method: typeof body.method === "string" ? body.method : undefined,
             path: body.path,
-            times: typeof body.times === "number" ? body.times : 1,
+            times,
             fault: fault!,
           });
           return sendJson(r.res, 201, { id: added.id });

@@ -112,6 +112,14 @@ write(
     update_firewall: ["put", "/firewalls/{id}"],
     apply_firewall_to_resources: ["post", "/firewalls/{id}/actions/apply_to_resources"],
     remove_firewall_from_resources: ["post", "/firewalls/{id}/actions/remove_from_resources"],
+    list_volumes: ["get", "/volumes"],
+    create_volume: ["post", "/volumes"],
+    get_volume: ["get", "/volumes/{id}"],
+    update_volume: ["put", "/volumes/{id}"],
+    delete_volume: ["delete", "/volumes/{id}"],
+    attach_volume: ["post", "/volumes/{id}/actions/attach"],
+    detach_volume: ["post", "/volumes/{id}/actions/detach"],
+    get_pricing: ["get", "/pricing"],
   }),
 );
 
@@ -179,32 +187,49 @@ write(
 );
 
 const github = JSON.parse(readFileSync(join(source, "github.openapi.json"), "utf8"));
+// The pulls description (same release) adds branches, comparisons and pull requests; shared components
+// (simple-user, repository, …) are the same schemas in both.
+const githubPulls = JSON.parse(readFileSync(join(source, "github-pulls.openapi.json"), "utf8"));
+const pullsCut = cut(githubPulls, {
+  get_branch: ["get", "/repos/{owner}/{repo}/branches/{branch}"],
+  compare_commits: ["get", "/repos/{owner}/{repo}/compare/{basehead}"],
+  list_pulls: ["get", "/repos/{owner}/{repo}/pulls"],
+  create_pull: ["post", "/repos/{owner}/{repo}/pulls"],
+  get_pull: ["get", "/repos/{owner}/{repo}/pulls/{pull_number}"],
+});
+const withPulls = (githubCut) => ({
+  operations: { ...githubCut.operations, ...pullsCut.operations },
+  webhooks: githubCut.webhooks,
+  components: { schemas: { ...githubCut.components.schemas, ...pullsCut.components.schemas } },
+});
 write(
   "github.json",
-  "github/rest-api-description api.github.com.json via @octokit/openapi 23.0.2 (2026-09), response and webhook schemas only",
-  cut(
-    github,
-    {
-      get_authenticated_user: ["get", "/user"],
-      list_emails: ["get", "/user/emails"],
-      list_user_installations: ["get", "/user/installations"],
-      list_user_installation_repos: ["get", "/user/installations/{installation_id}/repositories"],
-      get_installation: ["get", "/app/installations/{installation_id}"],
-      create_installation_access_token: ["post", "/app/installations/{installation_id}/access_tokens"],
-      list_installation_repos: ["get", "/installation/repositories"],
-      get_repo: ["get", "/repos/{owner}/{repo}"],
-      list_branches: ["get", "/repos/{owner}/{repo}/branches"],
-    },
-    {
-      webhooks: {
-        installation_created: "installation-created",
-        installation_deleted: "installation-deleted",
-        installation_suspend: "installation-suspend",
-        installation_unsuspend: "installation-unsuspend",
-        installation_new_permissions_accepted: "installation-new-permissions-accepted",
-        installation_repositories_added: "installation-repositories-added",
-        installation_repositories_removed: "installation-repositories-removed",
+  "github/rest-api-description api.github.com.json and the pulls subset via @octokit/openapi 23.0.2 (2026-09), response and webhook schemas only",
+  withPulls(
+    cut(
+      github,
+      {
+        get_authenticated_user: ["get", "/user"],
+        list_emails: ["get", "/user/emails"],
+        list_user_installations: ["get", "/user/installations"],
+        list_user_installation_repos: ["get", "/user/installations/{installation_id}/repositories"],
+        get_installation: ["get", "/app/installations/{installation_id}"],
+        create_installation_access_token: ["post", "/app/installations/{installation_id}/access_tokens"],
+        list_installation_repos: ["get", "/installation/repositories"],
+        get_repo: ["get", "/repos/{owner}/{repo}"],
+        list_branches: ["get", "/repos/{owner}/{repo}/branches"],
       },
-    },
+      {
+        webhooks: {
+          installation_created: "installation-created",
+          installation_deleted: "installation-deleted",
+          installation_suspend: "installation-suspend",
+          installation_unsuspend: "installation-unsuspend",
+          installation_new_permissions_accepted: "installation-new-permissions-accepted",
+          installation_repositories_added: "installation-repositories-added",
+          installation_repositories_removed: "installation-repositories-removed",
+        },
+      },
+    ),
   ),
 );

@@ -266,3 +266,31 @@ export function byIdOrName<T extends { id: number; name: string }>(list: T[], va
     ? list.find((item) => item.id === Number(value))
     : list.find((item) => item.name === value);
 }
+
+/** The project owner's VAT (German, 19 %) that every gross price here includes. */
+const VAT_RATE = "19.00";
+/** What a GB of volume costs a month, net (Hetzner's list price at the time of writing). */
+export const VOLUME_PRICE_PER_GB_MONTH_NET = "0.0440";
+
+/** GET /pricing: the same server type prices as /server_types, volumes per GB and month, in euros. */
+export function pricingJson() {
+  const perLocation = <T>(make: () => T) => LOCATIONS.map((location) => ({ location: location.name, ...make() }));
+  return {
+    currency: "EUR",
+    vat_rate: VAT_RATE,
+    primary_ips: [
+      { type: "ipv4", prices: perLocation(() => ({ price_hourly: price("0.0008"), price_monthly: price("0.5000") })) },
+      { type: "ipv6", prices: perLocation(() => ({ price_hourly: price("0.0000"), price_monthly: price("0.0000") })) },
+    ],
+    floating_ips: [{ type: "ipv4", prices: perLocation(() => ({ price_monthly: price("3.0000") })) }],
+    floating_ip: { price_monthly: price("3.0000") },
+    image: { price_per_gb_month: price("0.0110") },
+    volume: { price_per_gb_month: price(VOLUME_PRICE_PER_GB_MONTH_NET) },
+    server_backup: { percentage: "20.00" },
+    server_types: SERVER_TYPE_SPECS.map((spec) => {
+      const { id, name, prices } = serverTypeJson(spec);
+      return { id, name, prices };
+    }),
+    load_balancer_types: [],
+  };
+}

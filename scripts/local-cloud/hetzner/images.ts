@@ -149,7 +149,11 @@ export class Images {
       cpSync(serverDir, snapshot.dir, {
         recursive: true,
         verbatimSymlinks: true,
-        filter: (source) => !NOT_IN_SNAPSHOT.has(source.slice(serverDir.length + 1)),
+        filter: (source) => {
+          const path = source.slice(serverDir.length + 1);
+          // A snapshot holds the server's own disk: attached volumes are not part of it.
+          return !NOT_IN_SNAPSHOT.has(path) && !/^mnt\/HC_Volume_\d+$/.test(path);
+        },
       });
       snapshot.status = "available";
       action.finished = isoNow();

@@ -1,14 +1,16 @@
 // Hetzner Cloud API v1 subset (see contract/hetzner.json and docs/local-cloud.md): authentication, rate
-// limits and errors, the catalog and actions routes; servers and firewalls have their own modules.
+// limits and errors, the catalog, pricing and actions routes; servers, firewalls, images and volumes have their
+// own modules.
 import type { CloudContext, Request } from "../context";
 import { BodyTooLargeError, sendJson } from "../http";
 import { RefillingLimiter } from "../rate-limit";
 import { HetznerError, list, notFound, paginate } from "./api";
-import { datacenterJson, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./catalog";
+import { datacenterJson, LOCATIONS, pricingJson, SERVER_TYPES, serverTypeJson } from "./catalog";
 import { admitsTcp, Firewalls } from "./firewalls";
 import { Images } from "./images";
 import { Servers } from "./servers";
 import { actionJson, HetznerStore, type HetznerServer } from "./store";
+import { Volumes } from "./volumes";
 
 export class Hetzner {
   readonly limiter = new RefillingLimiter(3600, 3600);
@@ -16,12 +18,19 @@ export class Hetzner {
   private readonly servers: Servers;
   private readonly firewalls: Firewalls;
   private readonly images: Images;
+  private readonly volumes: Volumes;
 
   constructor(cloud: CloudContext) {
     this.store = new HetznerStore(cloud);
     this.images = new Images(this.store);
     this.servers = new Servers(this.store, this.images);
     this.firewalls = new Firewalls(this.store);
+    this.volumes = new Volumes(this.store);
+  }
+
+  /** How long an ACPI shutdown lets the agent stop before killing it (default 20 s, systemd's way); for tests. */
+  set shutdownGraceMs(ms: number) {
+    this.store.shutdownGraceMs = ms;
   }
 
   /** How many servers exist (for the admin API's health answer). */
@@ -167,6 +176,12 @@ export class Hetzner {
       }
       case "servers":
         return this.servers.route(r, parts, id, only);
+      case "volumes":
+        return this.volumes.route(r, parts, id, only);
+      case "pricing":
+        only("GET");
+        if (parts.length !== 1) throw notFound();
+        return { status: 200, body: { pricing: pricingJson() } };
       case "firewalls":
         return this.firewalls.route(r, parts, id, only);
       default:
@@ -186,6 +201,7 @@ export class Hetzner {
       })),
       firewalls: [...this.store.firewalls.values()].map((f) => this.firewalls.firewallJson(f)),
       images: [...this.store.snapshots.values()].map((s) => this.images.snapshotJson(s)),
+      volumes: [...this.store.volumes.values()].map((v) => this.volumes.stateJson(v)),
     };
   }
 }

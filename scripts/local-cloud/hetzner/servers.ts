@@ -1,5 +1,6 @@
-// Servers: create (with a machine that runs the user-data's agent), list, rename and relabel, power off and on,
-// delete; their JSON shows the firewalls that apply to them.
+// Servers: create (with a machine that runs the user-data's agent, and volumes attached), list, rename and
+// relabel, shut down, power off and on, delete (detaching its volumes); their JSON shows the firewalls that apply
+// to them and the volumes attached.
 import { cpSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Request } from "../context";
@@ -11,7 +12,8 @@ import { HetznerError, invalidField, list, notFound, readJson, selectorParam, so
 import { byIdOrName, datacenterJson, IMAGES, LOCATIONS, SERVER_TYPES, serverTypeJson } from "./catalog";
 import { firewallsOf } from "./firewalls";
 import type { Images } from "./images";
-import { actionJson, type Action, type HetznerServer, type HetznerStore } from "./store";
+import { actionJson, type Action, type HetznerServer, type HetznerStore, type HetznerVolume } from "./store";
+import { detachVolume, mountVolume } from "./volumes";
 
 const MAX_USER_DATA = 32 * 1024;
 const HOSTNAME =
@@ -44,7 +46,7 @@ export class Servers {
       if (!server) throw notFound("server");
       if (method === "GET") return { status: 200, body: { server: this.serverJson(server) } };
       if (method === "PUT") return this.updateServer(server, await readJson(r));
-      this.refuseWhileLocked(server);
+      this.store.refuseWhileLocked("server", server.id);
       return { status: 200, body: { action: actionJson(this.deleteServer(server)) } };
     }
     if (parts.length === 4 && sub === "actions") {
@@ -52,7 +54,7 @@ export class Servers {
       const server = this.store.servers.get(id(1));
       if (!server) throw notFound("server");
       if (action === "create_image") {
-        this.refuseWhileLocked(server);
+        this.store.refuseWhileLocked("server", server.id);
         return this.images.createImage(r, server, join(this.store.cloud.dir, "servers", String(server.id)));
       }
       return this.serverAction(server, action!);
@@ -96,7 +98,7 @@ export class Servers {
   }
 
   private createServer(body: Record<string, unknown>) {
-    const { name, server_type, image, location, datacenter, labels, user_data, firewalls } = body;
+    const { name, server_type, image, location, datacenter, labels, user_data, firewalls, volumes, automount } = body;
     if (typeof name !== "string" || name === "") throw invalidField("name", ["Missing data for required field."]);
     if (!HOSTNAME.test(name)) throw invalidField("name", ["Invalid hostname (RFC 1123)."]);
     if (server_type === undefined) throw invalidField("server_type", ["Missing data for required field."]);
@@ -148,6 +150,7 @@ export class Servers {
         firewallIds.push(fwId);
       }
     }
+    const attached = this.volumesForCreate(volumes, automount, place.name);
     for (const existing of this.store.servers.values()) {
       if (existing.name === name)
         throw new HetznerError(409, "uniqueness_error", "server name is already used", { fields: [{ name: "name" }] });
@@ -175,10 +178,19 @@ export class Servers {
     const applies = firewallIds.map((fwId) =>
       this.store.newAction("apply_firewall", [...resources, { id: fwId, type: "firewall" }]),
     );
+    const attaches = attached.map((volume) =>
+      this.store.newAction("attach_volume", [...resources, { id: volume.id, type: "volume" }]),
+    );
     const dir = join(this.store.cloud.dir, "servers", String(server.id));
     mkdirSync(dir, { recursive: true });
     // The disk starts as the snapshot's: what its build installed is in place before cloud-init runs.
     if (snapshot) cpSync(snapshot.dir, dir, { recursive: true, verbatimSymlinks: true });
+    // Attached at create, mounted (automount) before anything on the server runs.
+    for (const volume of attached) {
+      volume.serverId = server.id;
+      volume.automount = automount === true;
+      mountVolume(this.store, volume);
+    }
     const machine = newMachine(server.id, dir, ipv4, this.store.cloud.url);
     this.store.cloud.machines.set(server.id, machine);
     const boot = async () => {
@@ -187,7 +199,7 @@ export class Servers {
       if (machine.stopped) return;
       const now = isoNow();
       create.finished = now;
-      for (const action of applies) action.finished = now;
+      for (const action of [...applies, ...attaches]) action.finished = now;
       if (!start) {
         server.status = "off";
         return;
@@ -205,7 +217,7 @@ export class Servers {
     const response = {
       server: this.serverJson(server),
       action: actionJson(create),
-      next_actions: [start, ...applies].filter((a): a is Action => a !== null).map((a) => actionJson(a)),
+      next_actions: [start, ...applies, ...attaches].filter((a): a is Action => a !== null).map((a) => actionJson(a)),
       root_password: null,
     };
     return { status: 201, body: response };
@@ -229,16 +241,38 @@ export class Servers {
     return { status: 200, body: { server: this.serverJson(server) } };
   }
 
-  /** Hetzner refuses to start an action on a server while another one (create, start, …) still runs. */
-  private refuseWhileLocked(server: HetznerServer): void {
-    for (const action of this.store.actions.values()) {
-      if (action.finished === null && action.resources.some((r) => r.type === "server" && r.id === server.id))
+  /**
+   * `volumes` of a server create ("Volumes must be in the same Location"): each exists, is available, is not
+   * attached elsewhere and is not busy with another action.
+   */
+  private volumesForCreate(volumes: unknown, automount: unknown, location: string): HetznerVolume[] {
+    if (automount !== undefined && typeof automount !== "boolean")
+      throw invalidField("automount", ["Not a valid boolean."]);
+    if (volumes === undefined) return [];
+    if (!Array.isArray(volumes) || !volumes.every((v) => typeof v === "number" && Number.isInteger(v)))
+      throw invalidField("volumes", ["must be a list of volume IDs"]);
+    const found: HetznerVolume[] = [];
+    for (const volumeId of new Set(volumes as number[])) {
+      const volume = this.store.volumes.get(volumeId);
+      if (!volume) throw notFound(`volume with ID '${volumeId}'`);
+      if (volume.locationName !== location)
+        throw invalidField("volumes", [
+          `volume ${volumeId} is in ${volume.locationName}, the server in ${location}: volumes must be in the same location`,
+        ]);
+      if (volume.serverId !== null)
         throw new HetznerError(
-          423,
-          "locked",
-          `server ${server.id} is locked: action ${action.command} (${action.id}) is still running`,
+          422,
+          "volume_already_attached",
+          `volume ${volumeId} is already attached to server ${volume.serverId}: detach it first`,
         );
+      this.store.refuseWhileLocked("volume", volumeId);
+      found.push(volume);
     }
+    return found;
+  }
+
+  private volumesOf(server: HetznerServer): HetznerVolume[] {
+    return [...this.store.volumes.values()].filter((v) => v.serverId === server.id);
   }
 
   private deleteServer(server: HetznerServer): Action {
@@ -248,6 +282,8 @@ export class Servers {
     for (const firewall of this.store.firewalls.values()) {
       firewall.appliedTo = firewall.appliedTo.filter((t) => !(t.type === "server" && t.serverId === server.id));
     }
+    // "Any resources attached to the server (like Volumes …) are detached while the server is deleted."
+    for (const volume of this.volumesOf(server)) detachVolume(this.store, volume);
     const machine = this.store.cloud.machines.get(server.id);
     const teardown = async () => {
       if (machine) {
@@ -263,14 +299,30 @@ export class Servers {
   private serverAction(server: HetznerServer, name: string) {
     const machine = this.store.cloud.machines.get(server.id);
     const resources = [{ id: server.id, type: "server" }];
+    if (name === "poweroff" || name === "shutdown" || name === "poweron")
+      this.store.refuseWhileLocked("server", server.id);
     switch (name) {
-      case "poweroff":
-      case "shutdown": {
-        const action = this.store.newAction(name === "poweroff" ? "stop_server" : "shutdown_server", resources);
-        server.status = "off";
+      case "poweroff": {
+        // Pulling the power cord: the agent's processes are killed at once; the action ends when they are gone.
+        const action = this.store.newAction("stop_server", resources);
         this.store.cloud.track(
-          (machine ? stopAgent(machine) : Promise.resolve()).then(() => (action.finished = isoNow())),
+          (machine ? stopAgent(machine, 0) : Promise.resolve()).then(() => {
+            server.status = "off";
+            action.finished = isoNow();
+          }),
         );
+        return { status: 201, body: { action: actionJson(action) } };
+      }
+      case "shutdown": {
+        // ACPI: the action "only reflects whether the action was sent to the server"; the OS stops its units
+        // (SIGTERM to the agent's process group, SIGKILL after systemd's stop timeout) and the server turns off.
+        const action = this.store.runAction("shutdown_server", resources);
+        if (server.status === "running")
+          this.store.cloud.track(
+            (machine ? stopAgent(machine, this.store.shutdownGraceMs) : Promise.resolve()).then(() => {
+              if (this.store.servers.has(server.id)) server.status = "off";
+            }),
+          );
         return { status: 201, body: { action: actionJson(action) } };
       }
       case "poweron": {
@@ -325,7 +377,7 @@ export class Servers {
       included_traffic: 21990232555520,
       protection: { delete: false, rebuild: false },
       labels: server.labels,
-      volumes: [],
+      volumes: this.volumesOf(server).map((v) => v.id),
       load_balancers: [],
       primary_disk_size: type.disk,
       placement_group: null,

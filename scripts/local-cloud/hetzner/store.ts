@@ -1,7 +1,9 @@
-// What the Hetzner project holds: servers, firewalls, snapshots and the actions that report on their changes.
+// What the Hetzner project holds: servers, firewalls, snapshots, volumes and the actions that report on their
+// changes.
 import { rmSync } from "node:fs";
 import type { CloudContext } from "../context";
-import { isoNow } from "../http";
+import { isoNow, sleep } from "../http";
+import { HetznerError } from "./api";
 
 type ServerStatus = "initializing" | "starting" | "running" | "stopping" | "off" | "deleting";
 
@@ -55,6 +57,26 @@ export interface HetznerSnapshot {
   dir: string;
 }
 
+/**
+ * A volume: its files are a directory of the cloud's `volumes/<id>`, outside every server's directory, kept until
+ * the volume is deleted; attached with automount, it is linked at `<server dir>/mnt/HC_Volume_<id>`.
+ */
+export interface HetznerVolume {
+  id: number;
+  name: string;
+  size: number;
+  status: "creating" | "available";
+  created: string;
+  labels: Record<string, string>;
+  locationName: string;
+  serverId: number | null;
+  /** Whether the server mounts it (at /mnt/HC_Volume_<id>) while attached. */
+  automount: boolean;
+  format: "ext4" | "xfs" | null;
+  protectDelete: boolean;
+  dir: string;
+}
+
 export interface Action {
   id: number;
   command: string;
@@ -65,10 +87,13 @@ export interface Action {
 }
 
 export class HetznerStore {
+  /** How long an ACPI shutdown waits for the OS to stop before it is powered off, as systemd's stop timeout. */
+  shutdownGraceMs = 20_000;
   readonly servers = new Map<number, HetznerServer>();
   readonly firewalls = new Map<number, HetznerFirewall>();
   readonly actions = new Map<number, Action>();
   readonly snapshots = new Map<number, HetznerSnapshot>();
+  readonly volumes = new Map<number, HetznerVolume>();
   private nextActionId = 30_000_001;
 
   constructor(readonly cloud: CloudContext) {}
@@ -79,6 +104,8 @@ export class HetznerStore {
     this.actions.clear();
     for (const snapshot of this.snapshots.values()) rmSync(snapshot.dir, { recursive: true, force: true });
     this.snapshots.clear();
+    for (const volume of this.volumes.values()) rmSync(volume.dir, { recursive: true, force: true });
+    this.volumes.clear();
   }
 
   /** An action on the given resources; `done` finishes it on the next tick (firewall changes take no time). */
@@ -94,6 +121,46 @@ export class HetznerStore {
     this.actions.set(action.id, action);
     if (done) setImmediate(() => (action.finished = isoNow()));
     return action;
+  }
+
+  /**
+   * An action that runs in the background: after `delayMs` (plus any `action_delay_ms` fault on its command),
+   * `work` happens and the action succeeds; an `action_error` fault on its command makes it fail instead:
+   * `failed` runs in place of `work`, and the action ends in `error`, as a failed Hetzner action does.
+   */
+  runAction(
+    command: string,
+    resources: Array<{ id: number; type: string }>,
+    work: () => void | Promise<void> = () => {},
+    options: { delayMs?: number; failed?: () => void } = {},
+  ): Action {
+    const action = this.newAction(command, resources);
+    const fault = this.cloud.faults.takeAction("hetzner", command);
+    const run = async () => {
+      await sleep((options.delayMs ?? 0) + (fault && "action_delay_ms" in fault ? fault.action_delay_ms : 0));
+      if (fault && "action_error" in fault) {
+        options.failed?.();
+        action.error = {
+          code: fault.action_error.code ?? "action_failed",
+          message: fault.action_error.message ?? "Action failed",
+        };
+      } else await work();
+      action.finished = isoNow();
+    };
+    this.cloud.track(run());
+    return action;
+  }
+
+  /** Hetzner refuses to start an action on a resource while another one on it (create, attach, …) still runs. */
+  refuseWhileLocked(type: "server" | "volume", id: number): void {
+    for (const action of this.actions.values()) {
+      if (action.finished === null && action.resources.some((r) => r.type === type && r.id === id))
+        throw new HetznerError(
+          423,
+          "locked",
+          `${type} ${id} is locked: action ${action.command} (${action.id}) is still running`,
+        );
+    }
   }
 }
 
