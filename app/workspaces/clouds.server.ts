@@ -30,12 +30,22 @@ export interface Clouds {
     HetznerClient,
     | "createServer"
     | "deleteServer"
+    | "getServer"
     | "listServers"
+    | "shutdownServer"
     | "createFirewall"
     | "deleteFirewall"
     | "listFirewalls"
     // The SAM image a new workspace boots from, when the project has one (app/admin/image.server.ts).
     | "listImages"
+    // The workspace's volume (repository, /home/sam, session logs), kept while it is stopped.
+    | "createVolume"
+    | "getVolume"
+    | "listVolumes"
+    | "detachVolume"
+    | "deleteVolume"
+    | "getPricing"
+    | "waitForAction"
   >;
   zone: ZoneClient;
 }

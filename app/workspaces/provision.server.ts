@@ -2,20 +2,22 @@ import { eq } from "drizzle-orm";
 import { mintBootstrapToken, revokeBootstrapTokens } from "./bootstrap.server";
 import type { AppLoadContext } from "@remix-run/cloudflare";
 import { AgentBinaryMissing, agentSha256 } from "./agent-binary.server";
-import { archForServerType, renderCloudInit, toolsFor } from "./cloud-init.server";
+import { archForServerType, renderCloudInit, toolsFor, volumeDir } from "./cloud-init.server";
 import {
   AGENT_PORT,
   CLOUDFLARE_IP_RANGES,
   labelsFor,
+  ownedSelector,
   userClouds,
   type Clouds,
   type CloudsFactory,
 } from "./clouds.server";
 import type { Database } from "../platform/context.server";
 import { workspaces } from "../db/schema";
-import { explainError, ProvisioningAborted } from "./errors.server";
+import { ActionableError, explainError, ProvisioningAborted } from "./errors.server";
 import { findSamImage } from "../admin/image.server";
-import { teardown } from "./teardown.server";
+import { deleteVolume, deleteWorkspaceVolumes, detach, teardown } from "./teardown.server";
+import { volumePlan } from "./volume-policy.server";
 import { workspaceHostname } from "./url";
 import {
   cleared,
@@ -28,11 +30,24 @@ import {
 } from "./workspaces.server";
 
 const BASE_IMAGE = "ubuntu-24.04";
+/** How long a new volume may take to become available (formatting included) before the create gives up. */
+const VOLUME_READY_MS = 60_000;
 
 /**
- * Provisioning: the bootstrap token, firewall, server and DNS record a workspace in `creating` needs,
- * each recorded as a step on the timeline; a failure undoes what was made.
+ * Provisioning: the bootstrap token, volume, firewall, server and DNS record a workspace in `creating` needs,
+ * each recorded as a step on the timeline; a failure undoes what was made (a volume only when this run made it).
  */
+
+/** What one provisioning run made, so that its failure (or a stop overtaking it) undoes exactly that. */
+interface Made {
+  firewallId?: number;
+  serverId?: number;
+  dnsRecordId?: string;
+  /** A volume this run created; a volume kept from an earlier run is never in here. */
+  volumeId?: number;
+  /** Whether the row records that volume (from then on a stop keeps it and a delete deletes it). */
+  volumeRecorded?: boolean;
+}
 
 async function step<T>(
   db: Database,
@@ -55,8 +70,9 @@ async function step<T>(
 }
 
 /**
- * Creates the cloud side of a workspace in `creating`: bootstrap token, firewall, server, DNS record.
- * Any failure undoes what was made and leaves `error` with a sentence to act on; nothing that bills stays.
+ * Creates the cloud side of a workspace in `creating`: bootstrap token, volume (a new one, or the one kept
+ * from its last run), firewall, server with the volume attached, DNS record. Any failure undoes what was made
+ * and leaves `error` with a sentence to act on; nothing that bills stays but a volume kept from before.
  * Runs after the response (waitUntil).
  */
 export async function provision(
@@ -72,10 +88,11 @@ export async function provision(
     return;
   }
   const hostname = workspaceHostname(config, workspace.id);
-  const made: { firewallId?: number; serverId?: number; dnsRecordId?: string } = {};
+  const made: Made = {};
   try {
     // A restart from `error` may find leftovers of the failed attempt.
     if (workspace.serverId || workspace.firewallId || workspace.dnsRecordId) await teardown(deps, clouds, workspace);
+    const volumeId = await prepareVolume(deps, clouds, workspace, made);
 
     const arch = archForServerType(workspace.serverType);
     const agentSha = await agentSha256(deps.cloudflare?.env.AGENTS, arch);
@@ -88,6 +105,7 @@ export async function provision(
       arch,
       agentSha256: agentSha,
       ...toolsFor(config, arch),
+      volumeId,
     });
     await recordEvent(
       db,
@@ -124,7 +142,7 @@ export async function provision(
     made.firewallId = firewall.id;
     if (!(await saveWhileCreating(db, workspace, { firewallId: firewall.id }))) throw new ProvisioningAborted();
 
-    const { server } = await step(
+    const { server, nextActions } = await step(
       db,
       workspace,
       "server",
@@ -139,6 +157,8 @@ export async function provision(
           userData,
           labels,
           firewallIds: [firewall.id],
+          // Attached at create, so the agent finds it mounted when it first starts.
+          ...(volumeId ? { volumes: [volumeId], automount: true } : {}),
         }),
       ({ server }) => `Server ${server.id} created${server.public_net.ipv4 ? ` at ${server.public_net.ipv4.ip}` : ""}`,
     );
@@ -147,6 +167,17 @@ export async function provision(
     if (!(await saveWhileCreating(db, workspace, { serverId: server.id, ipv4: ipv4 ?? null })))
       throw new ProvisioningAborted();
     if (!ipv4) throw new Error(`Hetzner gave server ${server.id} no IPv4 address`);
+    // A server whose volume did not attach would keep the user's work on its own disk, which a stop deletes.
+    const attach = nextActions.find((action) => action.command === "attach_volume");
+    if (volumeId && attach && attach.status !== "success")
+      await step(
+        db,
+        workspace,
+        "volume.attach",
+        `Attaching volume ${volumeId} to server ${server.id}`,
+        () => clouds.hetzner.waitForAction(attach.id, { timeoutMs: VOLUME_READY_MS }),
+        () => `Volume ${volumeId} attached; Hetzner mounts it at ${volumeDir(volumeId)}`,
+      );
 
     const dnsRecordId = await step(
       db,
@@ -166,29 +197,117 @@ export async function provision(
       serverId: made.serverId ?? null,
       dnsRecordId: made.dnsRecordId ?? null,
     };
-    if (error instanceof ProvisioningAborted) {
-      // Stopped or deleted meanwhile. If a newer run has begun, only what this run made may go: searching by
-      // label or name would find the new run's server and record too.
-      const current = await db.query.workspaces.findFirst({
-        where: eq(workspaces.id, workspace.id),
-        columns: { startedAt: true, status: true },
-      });
-      const newerRun =
-        current &&
-        (current.status === "creating" || current.status === "running") &&
-        current.startedAt?.getTime() !== workspace.startedAt?.getTime();
+    // Stopped or deleted meanwhile, or overtaken by a newer run (whose server may hold the kept volume, so
+    // this run's server create fails): then only what this run made may go, since searching by label or name
+    // would find the new run's server and record too.
+    const current = await db.query.workspaces.findFirst({
+      where: eq(workspaces.id, workspace.id),
+      columns: { startedAt: true, status: true },
+    });
+    const newerRun =
+      current &&
+      (current.status === "creating" || current.status === "running") &&
+      current.startedAt?.getTime() !== workspace.startedAt?.getTime();
+    if (error instanceof ProvisioningAborted || newerRun) {
       const undo = newerRun ? deleteExactly(clouds, made) : teardown(deps, clouds, leftovers);
       await undo.catch(() => undefined); // the sweep reaps what this could not
+      // A volume the row records is the stop's to keep or the delete's to delete; an unrecorded one is ours.
+      if (made.volumeId && !made.volumeRecorded) await deleteVolume(clouds, made.volumeId).catch(() => undefined);
       return;
     }
     // Never let a failure here leave the row in `creating` silently: the sweep is the backstop, the log says why.
     const message = error instanceof AgentBinaryMissing ? error.message : explainError(error, workspace);
-    await failProvisioning(deps, leftovers, clouds, message).catch((failure) =>
+    await failProvisioning(deps, leftovers, clouds, message, made.volumeId).catch((failure) =>
       console.error(
         `workspace ${workspace.id}: could not record the failed provisioning`,
         failure instanceof Error ? failure.message : failure,
       ),
     );
+  }
+}
+
+/**
+ * The volume this run boots with: the one kept from the workspace's last run, a new one when the workspace
+ * has none and the policy gives workspaces volumes, or null (the policy turned volumes off: no volume, as
+ * before). A kept volume that is gone or elsewhere is a failure the user must hear about, never silently
+ * replaced by an empty one.
+ */
+async function prepareVolume(deps: Deps, clouds: Clouds, workspace: Workspace, made: Made): Promise<number | null> {
+  const { db } = deps;
+  if (workspace.volumeId) {
+    const kept = await clouds.hetzner.getVolume(workspace.volumeId);
+    if (!kept)
+      throw new ActionableError(
+        `Hetzner no longer has this workspace's volume ${workspace.volumeId}, so its files are gone: delete the workspace and create a new one.`,
+      );
+    if (kept.location.name !== workspace.location)
+      throw new ActionableError(
+        `The workspace's volume ${kept.id} is in ${kept.location.name}, not ${workspace.location}, where its servers are made: tell the administrator.`,
+      );
+    // Its last server should be gone (deleted at stop); a volume still attached somewhere is freed first.
+    if (kept.server !== null) await detach(clouds, kept.id);
+    await recordEvent(
+      db,
+      workspace.id,
+      "volume",
+      "info",
+      `Attaching the workspace's volume ${kept.id} (${kept.size} GB) with its files from the last run`,
+    );
+    return kept.id;
+  }
+  // The policy reads the database and configuration only; Deps carries both.
+  const plan = await volumePlan(deps as AppLoadContext, workspace.userId);
+  if (!plan) return null;
+  if ("error" in plan) throw new ActionableError(plan.error);
+  // A volume an earlier failed create of this workspace left (its answer lost) never held anyone's work, and
+  // it holds the name a volume of this workspace gets: it goes first.
+  const leftovers = await clouds.hetzner.listVolumes({
+    labelSelector: `${ownedSelector(deps.config)},workspace=${workspace.id}`,
+  });
+  for (const leftover of leftovers) await deleteVolume(clouds, leftover.id);
+
+  const volume = await step(
+    db,
+    workspace,
+    "volume",
+    `Creating a ${plan.sizeGb} GB volume in ${workspace.location} for the repository, the home directory and the sessions`,
+    async () => {
+      // A lost answer may still have made a volume: the cleanup after a failure finds it by its label.
+      const { volume, action } = await clouds.hetzner.createVolume({
+        name: `sam-${workspace.id}`,
+        sizeGb: plan.sizeGb,
+        location: workspace.location,
+        labels: labelsFor(workspace, deps.config),
+        format: "ext4",
+      });
+      made.volumeId = volume.id;
+      if (action.status !== "success") await clouds.hetzner.waitForAction(action.id, { timeoutMs: VOLUME_READY_MS });
+      return volume;
+    },
+    (volume) =>
+      `Volume ${volume.id} created (${plan.sizeGb} GB, ext4); it keeps the files while the workspace is stopped`,
+  );
+  const monthlyPrice = await volumePrice(clouds, plan.sizeGb);
+  made.volumeRecorded = await saveWhileCreating(db, workspace, {
+    volumeId: volume.id,
+    volumeSizeGb: plan.sizeGb,
+    volumeMonthlyPrice: monthlyPrice,
+  });
+  if (!made.volumeRecorded) throw new ProvisioningAborted();
+  return volume.id;
+}
+
+/**
+ * The volume's gross monthly price (Hetzner's per-GB price × size) as a decimal string; null when Hetzner's
+ * pricing cannot be read (a price shown is worth a call, not a failed create).
+ */
+async function volumePrice(clouds: Clouds, sizeGb: number): Promise<string | null> {
+  try {
+    const { volumePerGbMonthGross } = await clouds.hetzner.getPricing();
+    const price = Number(volumePerGbMonthGross) * sizeGb;
+    return Number.isFinite(price) ? String(Math.round(price * 10_000) / 10_000) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -219,19 +338,40 @@ async function chooseImage(deps: Deps, clouds: Clouds, workspace: Workspace, arc
   return found ? String(found.id) : BASE_IMAGE;
 }
 
-/** Undoes what was made and records the failure; nothing that bills may be left behind. */
-async function failProvisioning(deps: Deps, workspace: Workspace, clouds: Clouds | null, message: string) {
+/**
+ * Undoes what was made and records the failure; nothing that bills may be left behind but a volume kept
+ * from an earlier run (the workspace's files). A volume this run made goes with the rest.
+ */
+async function failProvisioning(
+  deps: Deps,
+  workspace: Workspace,
+  clouds: Clouds | null,
+  message: string,
+  madeVolumeId?: number,
+) {
   let error = message;
   let leftovers: Partial<Workspace> = cleared;
   if (clouds) {
+    const problems: string[] = [];
     try {
       await teardown(deps, clouds, workspace);
-      await recordEvent(deps.db, workspace.id, "cleanup", "ok", "Removed what had been created");
     } catch (cleanupError) {
-      const why = explainError(cleanupError, workspace);
+      problems.push(explainError(cleanupError, workspace));
+      leftovers = { startedAt: null, lastHeartbeatAt: null };
+    }
+    if (madeVolumeId) {
+      await deleteWorkspaceVolumes(deps, clouds, { id: workspace.id, volumeId: madeVolumeId }).catch(
+        (volumeError: unknown) => void problems.push(explainError(volumeError, workspace)),
+      );
+      // Forgotten either way: a labelled volume no row records is the sweep's orphan pass to delete.
+      leftovers = { ...leftovers, volumeId: null, volumeSizeGb: null, volumeMonthlyPrice: null };
+    }
+    if (problems.length === 0)
+      await recordEvent(deps.db, workspace.id, "cleanup", "ok", "Removed what had been created");
+    else {
+      const why = problems.join("; ");
       await recordEvent(deps.db, workspace.id, "cleanup", "error", why);
       error = `${message} Cleaning up also failed (${why}); SAM retries that on the next sweep, or delete the workspace.`;
-      leftovers = { startedAt: null, lastHeartbeatAt: null };
     }
   }
   // "running" too: the agent may check in before a slow last step fails, and the server is gone either way.
@@ -250,8 +390,8 @@ async function failProvisioning(deps: Deps, workspace: Workspace, clouds: Clouds
   if (row) await revokeBootstrapTokens(deps.db, workspace.id);
 }
 
-/** Deletes just the resources one provisioning run recorded making. */
-async function deleteExactly(clouds: Clouds, made: { serverId?: number; firewallId?: number; dnsRecordId?: string }) {
+/** Deletes just the resources one provisioning run recorded making (its volume is the caller's to judge). */
+async function deleteExactly(clouds: Clouds, made: Made) {
   if (made.dnsRecordId) await clouds.zone.deleteRecord(made.dnsRecordId);
   if (made.serverId) await clouds.hetzner.deleteServer(made.serverId);
   if (made.firewallId) await clouds.hetzner.deleteFirewall(made.firewallId);

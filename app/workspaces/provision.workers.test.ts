@@ -18,7 +18,7 @@ import {
 useFreshUser();
 
 describe("provisioning", () => {
-  it("creates a firewall, a server and a proxied DNS record, and logs each step", async () => {
+  it("creates a volume, a firewall, a server with the volume attached and a proxied DNS record, and logs each step", async () => {
     const fake = fakeClouds();
     const workspace = await newWorkspace();
     await provision(deps, workspace, { clouds: fake.factory });
@@ -34,8 +34,20 @@ describe("provisioning", () => {
     expect([...fake.records.values()]).toEqual([
       expect.objectContaining({ name: `ws-${workspace.id}.${config.BASE_DOMAIN}` }),
     ]);
+    // The volume: in the workspace's location, labelled like the server, attached to it, priced from Hetzner.
+    const [volume] = [...fake.volumes.values()];
+    expect(volume).toMatchObject({
+      name: `sam-${workspace.id}`,
+      size: 10,
+      location: "fsn1",
+      labels: fake.servers.get(row!.serverId!)!.labels,
+      server: row!.serverId,
+    });
+    expect(row).toMatchObject({ volumeId: volume!.id, volumeSizeGb: 10, volumeMonthlyPrice: "0.44" });
     const events = await listEvents(db, workspace.id);
     expect(events.map((event) => `${event.step}:${event.status}`)).toEqual([
+      "volume:started",
+      "volume:ok",
       "cloud-init:ok",
       "image:ok",
       "firewall:started",
@@ -169,7 +181,8 @@ describe("a run overtaken by stop and restart", () => {
         restarted = await claimRestart(deps, { id: workspace.id, userId });
         await provision(deps, restarted!, { clouds: fake.factory });
       }
-      return original(input);
+      // The old run asks for a server with the kept volume, which the new run's server now holds: refused.
+      return await original(input);
     };
     await provision(deps, workspace, { clouds: fake.factory });
 
@@ -179,5 +192,7 @@ describe("a run overtaken by stop and restart", () => {
     // Exactly the new run's server and record are left, and the row points at them.
     expect([...fake.servers.keys()]).toEqual([row!.serverId]);
     expect([...fake.records.keys()]).toEqual([row!.dnsRecordId]);
+    // The volume the first run made is the workspace's: the new run's server holds it.
+    expect([...fake.volumes.values()]).toEqual([expect.objectContaining({ id: row!.volumeId, server: row!.serverId })]);
   });
 });

@@ -1,17 +1,17 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { BUILD_TIMEOUT_MS } from "../admin/image.server";
 import { credentials, LIVE_STATUSES, sweepCursors, workspaces } from "../db/schema";
-import { ownedSelector, type ZoneClient } from "./clouds.server";
+import { ownedSelector, type Clouds, type ZoneClient } from "./clouds.server";
 import type { Sweep } from "./sweep.server";
 import type { Deps } from "./workspaces.server";
 
 /**
  * The sweep's orphan passes (docs/architecture.md, "Sweep"): servers, firewalls and DNS records labelled as
- * this instance's that belong to no live workspace.
+ * this instance's that belong to no live workspace, and volumes that belong to no workspace at all.
  */
 
-/** The two listings (servers, firewalls) in one user's project, before any delete. */
-const ORPHAN_LISTING_CALLS = 2;
+/** The three listings (servers, firewalls, volumes) in one user's project, before any delete. */
+const ORPHAN_LISTING_CALLS = 3;
 
 const ORPHANS = "orphans";
 
@@ -41,9 +41,9 @@ async function saveCursor(deps: Deps, pass: string, after: string) {
 
 /**
  * Servers and firewalls labelled as ours whose workspace is not live (or that a live workspace no longer
- * records), in every project SAM holds a token for. A workspace still `creating` keeps its servers: its
- * provisioning may not have recorded them yet. Users are taken from the cursor on; one whose work does not
- * fit in the budget is done next run.
+ * records), and volumes labelled as ours that no workspace records, in every project SAM holds a token for.
+ * A workspace still `creating` keeps its servers and volumes: its provisioning may not have recorded them
+ * yet. Users are taken from the cursor on; one whose work does not fit in the budget is done next run.
  */
 export async function reapOrphans({ deps, clouds, report, record, affords }: Sweep) {
   for (const userId of await ownersFromCursor(deps)) {
@@ -83,8 +83,8 @@ async function reapOrphansOf(
     const building =
       server.labels.role === "sam-image-build" && Date.now() - Date.parse(server.created) < BUILD_TIMEOUT_MS;
     if (keep || building) continue;
-    // The firewall listing below is reserved too: a user is finished in one run or redone in the next.
-    if (!affords(ORPHANS, 2)) return false;
+    // The volume and firewall listings below are reserved too: a user is finished in one run or redone in the next.
+    if (!affords(ORPHANS, 3)) return false;
     try {
       await client.hetzner.deleteServer(server.id);
       report.orphanServersDeleted.push(server.id);
@@ -96,6 +96,9 @@ async function reapOrphansOf(
       report.errors.push(`delete server ${server.id}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
+
+  // Volumes before firewalls: a volume bills, a firewall does not. Reserve the firewall listing still to come.
+  if (!(await reapOrphanVolumes({ deps, report, record, affords }, client, userId, selector))) return false;
 
   const firewalls = await client.hetzner.listFirewalls({ labelSelector: selector }).catch(() => []);
   const firewallOwners = [
@@ -120,6 +123,57 @@ async function reapOrphansOf(
       report.orphanFirewallsDeleted.push(firewall.id);
     } catch (error) {
       report.errors.push(`delete firewall ${firewall.id}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return true;
+}
+
+/**
+ * Volumes labelled as ours that no workspace records: a workspace deleted while Hetzner refused its volume's
+ * delete, or a create that failed or whose answer was lost. A volume a workspace records (stopped, failed or
+ * running) holds its files and is never touched here, nor any volume of a workspace mid-change (`creating`
+ * may not have recorded it yet, `stopping` may be deleting it), nor one still attached (its server goes first,
+ * and Hetzner detaches it with the server). False when the budget ran out.
+ */
+async function reapOrphanVolumes(
+  { deps, report, record, affords }: Pick<Sweep, "deps" | "report" | "record" | "affords">,
+  client: Clouds,
+  userId: string,
+  selector: string,
+): Promise<boolean> {
+  let volumes;
+  try {
+    volumes = await client.hetzner.listVolumes({ labelSelector: selector });
+  } catch (error) {
+    report.errors.push(`list volumes for user ${userId}: ${error instanceof Error ? error.message : String(error)}`);
+    return true;
+  }
+  const ids = [...new Set(volumes.map((volume) => volume.labels.workspace).filter((id): id is string => Boolean(id)))];
+  const owners = new Map(
+    (ids.length
+      ? await deps.db
+          .select({ id: workspaces.id, status: workspaces.status, volumeId: workspaces.volumeId })
+          .from(workspaces)
+          .where(inArray(workspaces.id, ids))
+      : []
+    ).map((row) => [row.id, row]),
+  );
+  for (const volume of volumes) {
+    const owner = volume.labels.workspace ? owners.get(volume.labels.workspace) : undefined;
+    const keep = owner && (owner.volumeId === volume.id || owner.status === "creating" || owner.status === "stopping");
+    if (keep || volume.server !== null) continue;
+    // The firewall listing after this is reserved too.
+    if (!affords(ORPHANS, 2)) return false;
+    try {
+      await client.hetzner.deleteVolume(volume.id);
+      report.orphanVolumesDeleted.push(volume.id);
+      await record(userId, "orphan.volume_deleted", {
+        volumeId: volume.id,
+        workspaceId: volume.labels.workspace ?? null,
+        sizeGb: volume.size,
+      });
+    } catch (error) {
+      report.errors.push(`delete volume ${volume.id}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return true;

@@ -7,6 +7,7 @@ import { workspaceEvents, workspaces } from "../db/schema";
 import { probeAgent, type AgentProbe } from "./probe.server";
 import { ownedSelector, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./clouds.server";
 import { reapOrphanRecords, reapOrphans } from "./sweep-orphans.server";
+import { runVolumeRetention, type VolumeRetentionReport } from "./volume-retention.server";
 import { finishStop, teardown } from "./teardown.server";
 import {
   claimStop,
@@ -25,7 +26,8 @@ import {
  * The periodic sweep (docs/architecture.md, "Sweep"): production runs it from a scheduler Worker's cron, locally
  * `scripts/dev.mjs` calls POST /api/internal/sweep. It repairs what a lost request or a dead VM left:
  * provisioning that never finished, agents that went silent, idle workspaces whose heartbeats stopped
- * arriving, servers, firewalls and DNS records that belong to no live workspace, and expired bootstrap tokens.
+ * arriving, servers, firewalls and DNS records that belong to no live workspace, volumes that belong to no
+ * workspace, volumes whose stopped workspace outlived the policy's retention, and expired bootstrap tokens.
  */
 
 export interface SweepContext {
@@ -43,6 +45,9 @@ export interface SweepReport {
   orphanServersDeleted: number[];
   orphanFirewallsDeleted: number[];
   orphanDnsRecordsDeleted: string[];
+  orphanVolumesDeleted: number[];
+  /** Reminders and deletions of volumes kept past the policy's retention (volume-retention.server.ts). */
+  volumeRetention: VolumeRetentionReport | null;
   bootstrapTokensPurged: number;
   /** Calls made to Hetzner, Cloudflare and the agents (each a subrequest of the invocation). */
   calls: number;
@@ -60,10 +65,15 @@ export const SWEEP_CALL_BUDGET = 40;
 /**
  * The most calls one unit of work may need, reserved before it starts so that no teardown is cut off half-way:
  * a teardown lists and deletes servers, DNS records and firewalls and revokes the certificate; a stop of a
- * silent workspace first probes the agent and lists its servers.
+ * silent workspace first probes the agent and lists its servers. A workspace with a volume adds the shutdown
+ * and its looks (at most 7), then the volume's check and detach, or its listing, detach and delete.
  */
 const TEARDOWN_CALLS = 8;
-const SILENT_STOP_CALLS = TEARDOWN_CALLS + 2;
+const VOLUME_CALLS = 12;
+const SILENT_PROBE_CALLS = 2;
+
+const teardownCalls = (workspace: Pick<Workspace, "volumeId">) =>
+  TEARDOWN_CALLS + (workspace.volumeId ? VOLUME_CALLS : 0);
 
 /** A stop whose request died half-way (waitUntil cut short) is finished after this long. */
 const STUCK_STOP_MS = 5 * 60 * 1000;
@@ -117,6 +127,8 @@ export async function runSweep(
     orphanServersDeleted: [],
     orphanFirewallsDeleted: [],
     orphanDnsRecordsDeleted: [],
+    orphanVolumesDeleted: [],
+    volumeRetention: null,
     bootstrapTokensPurged: 0,
     calls: 0,
     deferred: [],
@@ -156,6 +168,9 @@ export async function runSweep(
   await sweep.attempt("orphans", () => reapOrphans(sweep));
   const zone = metered(options.zone ?? zoneClient(context.config), count);
   await sweep.attempt("orphan DNS records", () => reapOrphanRecords(sweep, zone));
+  await sweep.attempt("volume retention", async () => {
+    report.volumeRetention = await runVolumeRetention(deps, sweep);
+  });
   await purgeBootstrapTokens(sweep);
   return report;
 }
@@ -172,7 +187,7 @@ async function timeOutProvisioning({ deps, now, clouds, report, record, attempt,
     ),
   });
   for (const workspace of lateCreates) {
-    if (!affords("provisioning timeouts", TEARDOWN_CALLS)) return;
+    if (!affords("provisioning timeouts", teardownCalls(workspace))) return;
     await attempt(`provisioning timeout ${workspace.id}`, async () => {
       const claimed = await transition(deps.db, { id: workspace.id }, ["creating", "running"], { status: "stopping" });
       if (!claimed) return;
@@ -208,7 +223,7 @@ async function stopLostIdleAndOverAge(
   for (const workspace of running) {
     let reason = stopReason(workspace, now);
     if (!reason) continue;
-    if (!affords("stops", SILENT_STOP_CALLS)) return;
+    if (!affords("stops", teardownCalls(workspace) + SILENT_PROBE_CALLS)) return;
     await attempt(`stop ${workspace.id}`, async () => {
       if (reason === "heartbeat") {
         if (await probe(deps.config, workspace.id)) {
@@ -264,7 +279,7 @@ async function finishStuckStops({ deps, now, clouds, report, record, attempt, af
     where: and(eq(workspaces.status, "stopping"), lt(workspaces.updatedAt, new Date(now - STUCK_STOP_MS))),
   });
   for (const workspace of stuck) {
-    if (!affords("stuck stops", TEARDOWN_CALLS)) return;
+    if (!affords("stuck stops", teardownCalls(workspace))) return;
     await attempt(`finish stop ${workspace.id}`, async () => {
       await finishStop(deps, workspace, { clouds });
       report.stuckStopsFinished.push(workspace.id);

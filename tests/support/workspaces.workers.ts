@@ -21,10 +21,56 @@ export const deps = {
   cloudflare: { env: env as unknown as Env, ctx: { waitUntil: () => {}, passThroughOnException: () => {} } },
 };
 
-/** An in-memory Hetzner project and Cloudflare zone, with a way to make the next call of a kind fail. */
+/** A Hetzner action as the fake answers it: finished at once, or failed when a test asks. */
+const fakeAction = (id: number, command: string, status: "success" | "running" | "error" = "success") => ({
+  id,
+  command,
+  status,
+  progress: status === "success" ? 100 : 0,
+  started: "",
+  finished: status === "running" ? null : "",
+  resources: [],
+  error: status === "error" ? { code: "action_failed", message: `${command} failed` } : null,
+});
+
+export interface FakeVolume {
+  id: number;
+  name: string;
+  size: number;
+  location: string;
+  labels: Record<string, string>;
+  server: number | null;
+}
+
+/**
+ * An in-memory Hetzner project and Cloudflare zone, with a way to make the next call of a kind fail. Volumes
+ * behave as Hetzner's do: unique names, attached at server create, detached when their server is deleted,
+ * refused deletion while attached; a server's ACPI shutdown leaves it `off`. `failedActions` makes the next
+ * action of a command (e.g. "attach_volume") end in error.
+ */
 export function fakeClouds() {
   let nextId = 100;
-  const servers = new Map<number, { id: number; labels: Record<string, string> }>();
+  const servers = new Map<
+    number,
+    { id: number; labels: Record<string, string>; status: "initializing" | "running" | "off"; volumes: number[] }
+  >();
+  const volumes = new Map<number, FakeVolume>();
+  const failedActions = new Set<string>();
+  const actions = new Map<number, ReturnType<typeof fakeAction>>();
+  const newAction = (command: string) => {
+    const action = fakeAction(nextId++, command, failedActions.delete(command) ? "error" : "success");
+    actions.set(action.id, action);
+    return action;
+  };
+  const volumeJson = (volume: FakeVolume) => ({
+    ...volume,
+    status: "available" as const,
+    location: { name: volume.location },
+    linux_device: `/dev/disk/by-id/scsi-0HC_Volume_${volume.id}`,
+    format: "ext4",
+    created: "",
+    protection: { delete: false },
+  });
   const firewalls = new Map<number, { id: number; labels: Record<string, string> }>();
   const records = new Map<string, { id: string; name: string; content: string }>();
   const certificates = new Map<string, { id: string; hostname: string; revoked: boolean }>();
@@ -52,11 +98,31 @@ export function fakeClouds() {
       },
       createServer: async (input) => {
         maybeFail("createServer");
-        const server = { id: nextId++, labels: input.labels };
+        for (const volumeId of input.volumes ?? []) {
+          const volume = volumes.get(volumeId);
+          if (!volume)
+            throw new ProviderError({ provider: "hetzner", status: 404, code: "not_found", message: "no volume" });
+          if (volume.server !== null)
+            throw new ProviderError({
+              provider: "hetzner",
+              status: 422,
+              code: "volume_already_attached",
+              message: `volume ${volumeId} is attached to server ${volume.server}`,
+            });
+        }
+        const server = {
+          id: nextId++,
+          labels: input.labels,
+          status: "running" as const,
+          volumes: [...(input.volumes ?? [])],
+        };
         servers.set(server.id, server);
+        for (const volumeId of server.volumes) volumes.get(volumeId)!.server = server.id;
+        const attaches = server.volumes.map(() => newAction("attach_volume"));
         return {
           server: {
-            ...server,
+            id: server.id,
+            labels: server.labels,
             name: input.name,
             status: "initializing",
             created: "",
@@ -74,8 +140,20 @@ export function fakeClouds() {
             resources: [],
             error: null,
           },
-          nextActions: [],
+          nextActions: attaches,
         };
+      },
+      getServer: async (id) => {
+        const server = servers.get(id);
+        return server ? ({ ...server, created: "", name: `server-${id}` } as never) : null;
+      },
+      shutdownServer: async (id) => {
+        maybeFail("shutdownServer");
+        const server = servers.get(id);
+        if (!server)
+          throw new ProviderError({ provider: "hetzner", status: 404, code: "not_found", message: "no server" });
+        server.status = "off";
+        return newAction("shutdown_server");
       },
       listServers: async (filter = {}) =>
         [...servers.values()].filter((server) => matches(server.labels, filter.labelSelector)) as never,
@@ -86,10 +164,79 @@ export function fakeClouds() {
       deleteServer: async (id) => {
         maybeFail("deleteServer");
         servers.delete(id);
+        // "Any resources attached to the server (like Volumes …) are detached while the server is deleted."
+        for (const volume of volumes.values()) if (volume.server === id) volume.server = null;
         return null;
       },
       deleteFirewall: async (id) => {
         firewalls.delete(id);
+      },
+      createVolume: async (input) => {
+        maybeFail("createVolume");
+        if ([...volumes.values()].some((volume) => volume.name === input.name))
+          throw new ProviderError({
+            provider: "hetzner",
+            status: 409,
+            code: "uniqueness_error",
+            message: "name in use",
+          });
+        const volume: FakeVolume = {
+          id: nextId++,
+          name: input.name,
+          size: input.sizeGb,
+          location: input.location,
+          labels: input.labels,
+          server: null,
+        };
+        volumes.set(volume.id, volume);
+        return { volume: volumeJson(volume), action: newAction("create_volume"), nextActions: [] };
+      },
+      getVolume: async (id) => {
+        maybeFail("getVolume");
+        const volume = volumes.get(id);
+        return volume ? volumeJson(volume) : null;
+      },
+      listVolumes: async (filter = {}) =>
+        [...volumes.values()]
+          .filter((volume) => matches(volume.labels, filter.labelSelector))
+          .filter((volume) => !filter.name || volume.name === filter.name)
+          .map(volumeJson),
+      detachVolume: async (id) => {
+        maybeFail("detachVolume");
+        const volume = volumes.get(id);
+        if (!volume) return null;
+        if (volume.server !== null) servers.get(volume.server)?.volumes.splice(0);
+        volume.server = null;
+        return newAction("detach_volume");
+      },
+      deleteVolume: async (id) => {
+        maybeFail("deleteVolume");
+        const volume = volumes.get(id);
+        if (volume?.server)
+          throw new ProviderError({
+            provider: "hetzner",
+            status: 422,
+            code: "volume_attached",
+            message: "detach the volume first",
+          });
+        volumes.delete(id);
+      },
+      getPricing: async () => {
+        maybeFail("getPricing");
+        return { volumePerGbMonthGross: "0.0440", volumePerGbMonthNet: "0.0370", currency: "EUR", vatRate: "19.00" };
+      },
+      waitForAction: async (id) => {
+        const action = actions.get(id);
+        if (!action)
+          throw new ProviderError({ provider: "hetzner", status: 404, code: "not_found", message: "no action" });
+        if (action.status === "error")
+          throw new ProviderError({
+            provider: "hetzner",
+            status: 200,
+            code: "action_failed",
+            message: action.error!.message,
+          });
+        return action;
       },
     },
     zone: {
@@ -123,7 +270,7 @@ export function fakeClouds() {
     },
   };
   const factory: CloudsFactory = async () => clouds;
-  return { clouds, factory, servers, firewalls, records, certificates, failures };
+  return { clouds, factory, servers, firewalls, records, certificates, volumes, failures, failedActions };
 }
 
 /** The user each test's workspaces belong to: a fresh one per test, once useFreshUser() is called. */
