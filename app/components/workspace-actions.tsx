@@ -1,5 +1,5 @@
 import { Form, useNavigation } from "@remix-run/react";
-import { useState } from "react";
+import { useState, type ReactNode } from "react";
 
 /**
  * A button that asks before it acts: the first click shows what will happen and a second, explicit
@@ -13,6 +13,7 @@ export function ConfirmAction({
   danger = false,
   action,
   fields = {},
+  children,
 }: {
   intent: string;
   label: string;
@@ -23,6 +24,8 @@ export function ConfirmAction({
   action?: string;
   /** Further hidden fields to send with `intent`. */
   fields?: Record<string, string>;
+  /** More of the form, after the question: a warning, a confirmation the user must tick. */
+  children?: ReactNode;
 }) {
   const [asking, setAsking] = useState(false);
   const navigation = useNavigation();
@@ -47,6 +50,7 @@ export function ConfirmAction({
         <input key={name} type="hidden" name={name} value={value} />
       ))}
       <span className="text-sm">{question}</span>
+      {children}
       <button type="submit" className={danger ? "btn-danger" : "btn-primary"} disabled={busy}>
         {confirmLabel}
       </button>

@@ -14,7 +14,9 @@ import {
 } from "~/components/workspace-status";
 import { listCredentials } from "~/settings/credentials.server";
 import { listInstallations } from "~/github/installations.server";
-import { listWorkspaces, workspaceListParams } from "~/workspaces/list.server";
+import { listWorkspaces, userVolumeTotals, workspaceListParams } from "~/workspaces/list.server";
+import { formatHourly, formatMonthly, volumeMonthlyCost } from "~/workspaces/cost";
+import { LIVE_STATUSES } from "~/db/schema";
 import { presentWorkspace } from "~/workspaces/workspaces.server";
 import { WorkspaceFilterFields } from "~/components/workspace-filter-fields";
 
@@ -28,10 +30,11 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const parsed = listQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) throw new Response(parsed.error.issues[0]!.message, { status: 400 });
   const { status, q, cursor } = parsed.data;
-  const [credentials, installations, page] = await Promise.all([
+  const [credentials, installations, page, volumes] = await Promise.all([
     listCredentials(context, user.id),
     listInstallations(context, user.id),
     listWorkspaces(context.db, user.id, { status, search: q, cursor }),
+    userVolumeTotals(context.db, user.id),
   ]);
   const missing = [
     ...(credentials.some((credential) => credential.kind === "hetzner") ? [] : ["hetzner-token"]),
@@ -40,7 +43,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const now = Date.now();
   return {
     missing,
-    workspaces: page.workspaces.map((row) => presentWorkspace(row, now)),
+    workspaces: page.workspaces.map((row) => ({
+      ...presentWorkspace(row, now),
+      volumeSizeGb: row.volumeId === null ? null : row.volumeSizeGb,
+      volumeMonthlyPrice: volumeMonthlyCost(row),
+    })),
+    volumes,
     nextCursor: page.nextCursor,
     total: page.total,
     filtered: Boolean(status || q),
@@ -49,7 +57,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export default function Dashboard() {
-  const { missing, workspaces, nextCursor, total, filtered, paged } = useLoaderData<typeof loader>();
+  const { missing, workspaces, nextCursor, total, filtered, paged, volumes } = useLoaderData<typeof loader>();
   const [searchParams] = useSearchParams();
   useLiveRevalidation(workspaces.some((workspace) => inTransition(workspace.status)));
   return (
@@ -90,6 +98,14 @@ export default function Dashboard() {
             {filtered ? " match" : ""}
             {total > workspaces.length || paged ? ` · showing ${workspaces.length}` : ""}
           </p>
+          {volumes.volumes > 0 ? (
+            <p className="text-sm" data-testid="volume-total">
+              Volumes: {volumes.volumes} · {volumes.sizeGb} GB · <strong>{formatMonthly(volumes.monthlyPrice)}</strong>{" "}
+              <span className="text-zinc-600 dark:text-zinc-400">
+                in all, billed while the workspaces are stopped too
+              </span>
+            </p>
+          ) : null}
           {workspaces.length === 0 ? (
             <p className="text-zinc-600 dark:text-zinc-400">No workspace matches this search.</p>
           ) : (
@@ -152,9 +168,16 @@ function WorkspaceTable({ workspaces }: { workspaces: ListedWorkspace[] }) {
               </td>
               <td className={cell}>
                 <span className={cellName}>Cost</span>
-                <span>
-                  {formatEuro(workspace.costSoFar)}{" "}
-                  <span className="text-zinc-600 dark:text-zinc-400">· {formatEuro(workspace.hourlyPrice)}/h</span>
+                <span data-testid="workspace-cost">
+                  {formatEuro(workspace.costSoFar)}
+                  {(LIVE_STATUSES as readonly string[]).includes(workspace.status) ? (
+                    <span className="text-zinc-600 dark:text-zinc-400"> · {formatHourly(workspace.hourlyPrice)}</span>
+                  ) : null}
+                  {workspace.volumeMonthlyPrice !== null ? (
+                    <span className="block text-zinc-600 dark:text-zinc-400">
+                      volume {workspace.volumeSizeGb} GB · {formatMonthly(workspace.volumeMonthlyPrice)}
+                    </span>
+                  ) : null}
                 </span>
               </td>
               <td className={`${cell} text-zinc-600 dark:text-zinc-400`}>

@@ -1,6 +1,6 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
-import { redirect } from "@remix-run/cloudflare";
-import { Form, Link, useLoaderData } from "@remix-run/react";
+import { data, redirect } from "@remix-run/cloudflare";
+import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { z } from "zod";
 import { audit } from "~/platform/audit.server";
 import { requireUser } from "~/auth/auth.server";
@@ -31,7 +31,11 @@ import {
   presentWorkspace,
   stopReasons,
 } from "~/workspaces/workspaces.server";
-import { notFound } from "~/platform/responses.server";
+import { notFound, readForm } from "~/platform/responses.server";
+import { formatHourly, formatMonthly } from "~/workspaces/cost";
+import { describeUnsavedWork, unsavedWorkAtRisk } from "~/workspaces/unsaved-work";
+import { presentVolume, requestSetupRerun } from "~/workspaces/volume-view.server";
+import { LIVE_STATUSES } from "~/db/schema";
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [
   { title: `${data?.workspace.name ?? "Workspace"} · Simple Agent Manager` },
@@ -41,9 +45,10 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const user = await requireUser(request, context);
   const workspace = await getWorkspace(context.db, { id: params.id ?? "", userId: user.id });
   if (!workspace) throw notFound("There is no workspace with this address, or it is not yours.");
-  const events = await listEvents(context.db, workspace.id);
+  const [events, volume] = await Promise.all([listEvents(context.db, workspace.id), presentVolume(context, workspace)]);
   return {
     workspace: presentWorkspace(workspace),
+    ...volume,
     events: events.map((event) => ({
       id: event.id,
       step: event.step,
@@ -55,7 +60,9 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 }
 
 const intentSchema = z.object({
-  intent: z.enum(["stop", "restart", "delete", "keep-alive"]),
+  intent: z.enum(["stop", "restart", "delete", "keep-alive", "rerun-setup"]),
+  // The delete form's checkbox, required when the agent reported work that is only on the workspace.
+  confirmLoss: z.literal("on").optional(),
   // The terminal page's menu keeps the user on the terminal (and its session) after "keep alive".
   returnTo: z
     .string()
@@ -67,7 +74,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   const user = await requireUser(request, context);
   const workspace = await getWorkspace(context.db, { id: params.id ?? "", userId: user.id });
   if (!workspace) throw notFound("There is no workspace with this address, or it is not yours.");
-  const parsed = intentSchema.safeParse(Object.fromEntries(await request.formData()));
+  const parsed = intentSchema.safeParse(Object.fromEntries(await readForm(request)));
   if (!parsed.success) throw new Response("Unknown action", { status: 400 });
   const scope = { id: workspace.id, userId: user.id };
   const here = `/workspaces/${workspace.id}`;
@@ -127,6 +134,15 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       });
     }
     case "delete": {
+      const atRisk = unsavedWorkAtRisk(workspace);
+      if (atRisk && !parsed.data.confirmLoss) {
+        return data(
+          {
+            error: `${describeUnsavedWork(atRisk)} will be lost with the volume. Commit and push them first, or confirm that they may be lost.`,
+          },
+          { status: 400 },
+        );
+      }
       const claimed = await claimDelete(context, scope);
       if (!claimed)
         return redirectWithToast(request, context, here, {
@@ -139,7 +155,21 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
       return redirectWithToast(request, context, "/dashboard", {
         kind: "success",
         title: `Deleting ${workspace.name}`,
-        description: "Its server and DNS record are being removed.",
+        description: workspace.volumeId
+          ? "Its server, volume and DNS record are being removed."
+          : "Its server and DNS record are being removed.",
+      });
+    }
+    case "rerun-setup": {
+      await requestSetupRerun(context.db, scope);
+      await record("workspace.setup_rerun_requested");
+      return redirectWithToast(request, context, here, {
+        kind: "success",
+        title: "Setup runs again on the next start",
+        description:
+          workspace.status === "running"
+            ? "Stop and restart the workspace to run it now; the files on the volume stay."
+            : "It runs when the workspace starts next.",
       });
     }
     case "keep-alive": {
@@ -161,7 +191,9 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
 }
 
 export default function WorkspacePage() {
-  const { workspace, events } = useLoaderData<typeof loader>();
+  const { workspace, events, volume, unsavedWork } = useLoaderData<typeof loader>();
+  const actionData = useActionData<{ error: string }>();
+  const live = (LIVE_STATUSES as readonly string[]).includes(workspace.status);
   useLiveRevalidation(
     inTransition(workspace.status) || workspace.status === "running",
     inTransition(workspace.status) ? 2000 : 15000,
@@ -200,7 +232,11 @@ export default function WorkspacePage() {
             <ConfirmAction
               intent="stop"
               label="Stop"
-              question="Delete the server? Files on it are lost; the workspace can be restarted."
+              question={
+                volume
+                  ? "Delete the server? The files on the volume stay; the workspace can be restarted."
+                  : "Delete the server? Files on it are lost; the workspace can be restarted."
+              }
               confirmLabel="Yes, stop"
             />
           ) : null}
@@ -216,13 +252,25 @@ export default function WorkspacePage() {
             <ConfirmAction
               intent="delete"
               label="Delete"
-              question="Delete this workspace, its server and its history?"
+              question={
+                volume
+                  ? "Delete this workspace, its server, its volume with its files, and its history?"
+                  : "Delete this workspace, its server and its history?"
+              }
               confirmLabel="Yes, delete"
               danger
-            />
+            >
+              {unsavedWork ? <UnsavedWorkConfirmation unsavedWork={unsavedWork} /> : null}
+            </ConfirmAction>
           ) : null}
         </div>
       </div>
+
+      {actionData?.error ? (
+        <p role="alert" className="card border-red-300 text-sm text-red-700 dark:text-red-300">
+          {actionData.error}
+        </p>
+      ) : null}
 
       {warnIdle ? (
         <div
@@ -261,10 +309,46 @@ export default function WorkspacePage() {
         <Detail label="Agent CLI">
           {agentClis[workspace.agentCli as keyof typeof agentClis] ?? workspace.agentCli}
         </Detail>
-        <Detail label="Cost so far">
-          {formatEuro(workspace.costSoFar)} · {formatEuro(workspace.hourlyPrice)}/h
+        <Detail label="Server">
+          <span data-testid="server-price">
+            {live
+              ? `${formatHourly(workspace.hourlyPrice)} while running`
+              : "No server while stopped: nothing per hour"}
+          </span>
+          <span className="block text-zinc-600 dark:text-zinc-400">{formatEuro(workspace.costSoFar)} so far</span>
+        </Detail>
+        <Detail label="Volume">
+          {volume ? (
+            <>
+              <span data-testid="volume-price">
+                {volume.sizeGb} GB · {formatMonthly(volume.monthlyPrice)}
+              </span>
+              <span className="block text-zinc-600 dark:text-zinc-400">
+                {volume.deleteAt
+                  ? `Billed while stopped too; deleted with its files on ${day.format(new Date(volume.deleteAt))} unless restarted`
+                  : "Billed while stopped too; keeps the repository and home directory"}
+              </span>
+            </>
+          ) : (
+            "None: files are lost when the workspace stops"
+          )}
         </Detail>
         <Detail label="Stops when idle for">{formatMinutes(workspace.idleTimeoutSeconds / 60)}</Detail>
+        <Detail label="Setup script">
+          {volume?.rerunSetup ? (
+            <span data-testid="setup-rerun">Runs again on the next start</span>
+          ) : volume ? (
+            <Form method="post">
+              <input type="hidden" name="intent" value="rerun-setup" />
+              <span className="block">Ran on the volume's first boot.</span>
+              <button type="submit" className="btn-secondary mt-1">
+                Run setup again
+              </button>
+            </Form>
+          ) : (
+            "Runs on every start"
+          )}
+        </Detail>
         <Detail label="Automatic stop">
           {workspace.stopsAt
             ? `${workspace.stopReason === "idle" ? "idle" : "lifetime"}, ${formatUntil(untilStop!)}`
@@ -279,6 +363,29 @@ export default function WorkspacePage() {
         <Timeline events={events} />
         <p className="mt-2 text-xs text-zinc-600 dark:text-zinc-400">Times in UTC. Select a step for its messages.</p>
       </section>
+    </div>
+  );
+}
+
+const day = new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" });
+
+/** The delete form's warning: work only on the workspace, and a box the user must tick to delete anyway. */
+function UnsavedWorkConfirmation({ unsavedWork }: { unsavedWork: { uncommitted: number; unpushed: number } }) {
+  return (
+    <div className="basis-full space-y-1 text-sm" data-testid="unsaved-work">
+      <p id="unsaved-work-warning" className="font-medium text-red-700 dark:text-red-300">
+        {describeUnsavedWork(unsavedWork)} will be lost with the volume.
+      </p>
+      <label className="flex items-center gap-2">
+        <input
+          type="checkbox"
+          name="confirmLoss"
+          required
+          aria-describedby="unsaved-work-warning"
+          className="h-4 w-4 rounded border-zinc-300 text-red-600"
+        />
+        Delete anyway, losing this work
+      </label>
     </div>
   );
 }

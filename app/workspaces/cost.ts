@@ -14,3 +14,34 @@ export function costSoFar(
   const seconds = workspace.billedSeconds + (running ? Math.max(0, (now - workspace.startedAt!.getTime()) / 1000) : 0);
   return Math.round((seconds / 3600) * Number(workspace.hourlyPrice) * 10000) / 10000;
 }
+
+/**
+ * What the workspace's volume costs a month (gross EUR, Hetzner's price when it was made), or null when it has
+ * none. A volume bills whether a server uses it or not, so this is owed while the workspace is stopped too.
+ */
+export function volumeMonthlyCost(workspace: {
+  volumeId: number | null;
+  volumeMonthlyPrice: string | null;
+}): number | null {
+  if (workspace.volumeId === null || workspace.volumeMonthlyPrice === null) return null;
+  const price = Number(workspace.volumeMonthlyPrice);
+  return Number.isFinite(price) ? price : null;
+}
+
+const hourly = new Intl.NumberFormat("en", { style: "currency", currency: "EUR", maximumFractionDigits: 4 });
+const monthly = new Intl.NumberFormat("en", {
+  style: "currency",
+  currency: "EUR",
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 2,
+});
+
+/** "€0.0053/h": a server's price, owed only while it exists. */
+export function formatHourly(price: number | null): string {
+  return price === null ? "—" : `${hourly.format(price)}/h`;
+}
+
+/** "€0.52/month": a volume's price, owed every month it exists. */
+export function formatMonthly(price: number | null): string {
+  return price === null ? "—" : `${monthly.format(price)}/month`;
+}

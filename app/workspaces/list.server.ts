@@ -1,4 +1,4 @@
-import { and, count, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, isNotNull, lt, or, sql, sum } from "drizzle-orm";
 import { z } from "zod";
 import type { Database } from "../platform/context.server";
 import { users, workspaces, workspaceStatuses, type WorkspaceStatus } from "../db/schema";
@@ -116,5 +116,69 @@ async function pageOfWorkspaces(db: Database, userId: string | null, query: Work
     workspaces: shown,
     nextCursor: more ? cursorOf(shown[shown.length - 1]!.workspace) : null,
     total: counted?.total ?? 0,
+  };
+}
+
+/** The user's volumes all together, every page of workspaces and every status: what they bill a month. */
+export async function userVolumeTotals(db: Database, userId: string) {
+  const [row] = await db
+    .select({
+      volumes: count(),
+      sizeGb: sum(workspaces.volumeSizeGb),
+      // Summed in ten-thousandths of a euro (Hetzner's prices have four decimals): no float drift.
+      monthlyTenThousandths: sql<number>`coalesce(sum(round(CAST(${workspaces.volumeMonthlyPrice} AS REAL) * 10000)), 0)`,
+    })
+    .from(workspaces)
+    .where(and(eq(workspaces.userId, userId), isNotNull(workspaces.volumeId)));
+  return {
+    volumes: row?.volumes ?? 0,
+    sizeGb: Number(row?.sizeGb ?? 0),
+    monthlyPrice: Number(row?.monthlyTenThousandths ?? 0) / 10000,
+  };
+}
+
+/**
+ * One page of every volume SAM knows (a workspace row with a volume id), across users and statuses, newest
+ * workspace first, each with its owner's login and GitHub id; and how many there are, with their monthly price.
+ * For admins only (the caller checks).
+ */
+export async function listAllVolumes(db: Database, query: { cursor?: string; limit?: number } = {}) {
+  const limit = query.limit ?? WORKSPACE_PAGE_SIZE;
+  const withVolume = isNotNull(workspaces.volumeId);
+  const createdMs = sql<number>`CAST(${workspaces.createdAt} AS INTEGER)`;
+  const after = query.cursor ? WORKSPACE_CURSOR.exec(query.cursor) : null;
+  const page = after
+    ? and(
+        withVolume,
+        or(
+          sql`${createdMs} < ${Number(after[1])}`,
+          and(sql`${createdMs} = ${Number(after[1])}`, lt(workspaces.id, after[2]!)),
+        ),
+      )
+    : withVolume;
+  const [rows, [totals]] = await Promise.all([
+    db
+      .select({ workspace: workspaces, ownerLogin: users.login, ownerGithubId: users.githubId })
+      .from(workspaces)
+      .innerJoin(users, eq(users.id, workspaces.userId))
+      .where(page)
+      .orderBy(desc(createdMs), desc(workspaces.id))
+      .limit(limit + 1),
+    db
+      .select({
+        volumes: count(),
+        sizeGb: sum(workspaces.volumeSizeGb),
+        monthlyTenThousandths: sql<number>`coalesce(sum(round(CAST(${workspaces.volumeMonthlyPrice} AS REAL) * 10000)), 0)`,
+      })
+      .from(workspaces)
+      .where(withVolume),
+  ]);
+  const shown = rows.slice(0, limit);
+  return {
+    volumes: shown,
+    nextCursor: rows.length > limit ? cursorOf(shown[shown.length - 1]!.workspace) : null,
+    total: totals?.volumes ?? 0,
+    totalGb: Number(totals?.sizeGb ?? 0),
+    monthlyPrice: Number(totals?.monthlyTenThousandths ?? 0) / 10000,
   };
 }
