@@ -13,7 +13,8 @@ import {
 
 /**
  * GitHub REST client (API version 2022-11-28): user-token calls for sign-in and repository pickers,
- * and GitHub App calls (App JWT) for installation tokens.
+ * GitHub App calls (App JWT) for installation tokens, and installation-token calls for a task's branch:
+ * comparisons and pull requests.
  */
 
 const API_VERSION = "2022-11-28";
@@ -85,11 +86,121 @@ const errorSchema = z.object({
   errors: z.array(z.unknown()).optional(),
 });
 
+/** One entry of a 422's `errors[]`: a sentence of its own (`code: "custom"`), or a field and what is wrong with it. */
+const validationDetailSchema = z.object({
+  resource: z.string().optional(),
+  field: z.string().optional(),
+  code: z.string().optional(),
+  message: z.string().optional(),
+});
+
+/** "Validation Failed" says nothing by itself; GitHub puts the reason in `errors[]`, so the message carries it. */
+function errorMessage(message: string, errors: unknown[] | undefined): string {
+  const details = (errors ?? []).flatMap((error) => {
+    if (typeof error === "string") return [error];
+    const parsed = validationDetailSchema.safeParse(error);
+    if (!parsed.success) return [];
+    const { message: text, field, code, resource } = parsed.data;
+    if (text) return [text];
+    return field || code ? [[resource, field, code].filter(Boolean).join(" ")] : [];
+  });
+  return details.length ? `${message}: ${details.join("; ")}` : message;
+}
+
+const gitUserSchema = z.object({ name: z.string(), email: z.string(), date: z.string() }).nullable();
+
+const diffEntrySchema = z.object({
+  sha: z.string().nullable(),
+  filename: z.string(),
+  status: z.enum(["added", "removed", "modified", "renamed", "copied", "changed", "unchanged"]),
+  additions: z.number(),
+  deletions: z.number(),
+  changes: z.number(),
+  /** Absent for binary files and very large diffs. */
+  patch: z.string().optional(),
+  previous_filename: z.string().optional(),
+});
+
+const comparisonSchema = z.object({
+  html_url: z.string(),
+  status: z.enum(["diverged", "ahead", "behind", "identical"]),
+  ahead_by: z.number(),
+  behind_by: z.number(),
+  total_commits: z.number(),
+  commits: z.array(
+    z.object({
+      sha: z.string(),
+      html_url: z.string(),
+      commit: z.object({ message: z.string(), author: gitUserSchema, committer: gitUserSchema }),
+    }),
+  ),
+  /** Only on the first page, at most 300 files. */
+  files: z.array(diffEntrySchema).default([]),
+});
+
+const pullSideSchema = z.object({ label: z.string(), ref: z.string(), sha: z.string() });
+
+/** A pull request as listed (pull-request-simple); the single-PR answers add the counts. */
+const pullSchema = z.object({
+  id: z.number(),
+  number: z.number(),
+  url: z.string(),
+  html_url: z.string(),
+  state: z.enum(["open", "closed"]),
+  title: z.string(),
+  body: z.string().nullable(),
+  draft: z.boolean().optional(),
+  user: z.object({ login: z.string() }).nullable(),
+  head: pullSideSchema,
+  base: pullSideSchema,
+  created_at: z.string(),
+  updated_at: z.string(),
+  closed_at: z.string().nullable(),
+  merged_at: z.string().nullable(),
+});
+
+const pullDetailSchema = pullSchema.extend({
+  merged: z.boolean(),
+  commits: z.number(),
+  additions: z.number(),
+  deletions: z.number(),
+  changed_files: z.number(),
+});
+
 export type GitHubUser = z.infer<typeof userSchema>;
 export type GitHubEmail = z.infer<typeof emailSchema>;
 export type GitHubInstallation = z.output<typeof installationSchema>;
 export type GitHubRepository = z.infer<typeof repositorySchema>;
 export type GitHubBranch = z.infer<typeof branchSchema>;
+export type GitHubDiffEntry = z.infer<typeof diffEntrySchema>;
+export type GitHubComparison = z.output<typeof comparisonSchema>;
+export type GitHubPull = z.infer<typeof pullSchema>;
+export type GitHubPullDetail = z.infer<typeof pullDetailSchema>;
+
+export interface NewPull {
+  title: string;
+  /** A branch of the same repository. */
+  head: string;
+  base: string;
+  body?: string;
+  draft?: boolean;
+}
+
+export interface PullChanges {
+  title?: string;
+  body?: string;
+  state?: "open" | "closed";
+}
+
+/** `owner/name` as a path, each part encoded. */
+function repoPath(repository: string): string {
+  const [owner, name, ...rest] = repository.split("/");
+  if (!owner || !name || rest.length) throw new Error(`"${repository}" is not an owner/name repository`);
+  return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
+}
+
+/** A ref in a path: encoded, but with its slashes kept (`sam/fix-1a2b` stays readable, as GitHub expects). */
+const refPath = (ref: string) => encodeURIComponent(ref).replace(/%2F/gi, "/");
 const collaboratorPermissionSchema = z.object({
   permission: z.enum(["admin", "maintain", "write", "triage", "read", "none"]).catch("none"),
   role_name: z.string().optional(),
@@ -130,7 +241,7 @@ export function github(options: GitHubOptions) {
     parseError: (response, body) => {
       const parsed = errorSchema.safeParse(body);
       const message = parsed.success
-        ? parsed.data.message
+        ? errorMessage(parsed.data.message, parsed.data.errors)
         : `GitHub answered ${response.status} ${response.statusText}`.trim();
       const wait = rateLimitWait(response, message);
       return wait === undefined ? { message } : { message, code: "rate_limited", retryAfterSeconds: wait };
@@ -241,6 +352,50 @@ export function github(options: GitHubOptions) {
       const answer = await orNull(call(token, "GET", path, collaboratorPermissionSchema), 404);
       return answer?.permission ?? "none";
     },
+
+    /**
+     * What `head` has that `base` lacks (`base...head`: from their merge base), with the files changed and
+     * their patches; needs Contents: read on a private repository. A ref either side that does not exist is a
+     * 404 ProviderError.
+     */
+    compare: (token: string, repository: string, base: string, head: string) =>
+      call(token, "GET", `${repoPath(repository)}/compare/${refPath(base)}...${refPath(head)}`, comparisonSchema),
+
+    /**
+     * Opens a pull request (needs Pull requests: write). GitHub's refusals are 422 ProviderErrors whose message
+     * names the reason, e.g. "Validation Failed: No commits between main and sam/x" or "…: A pull request
+     * already exists for owner:sam/x.". Never retried: a repeat could open a second one.
+     */
+    createPull: (token: string, repository: string, pull: NewPull) =>
+      call(token, "POST", `${repoPath(repository)}/pulls`, pullDetailSchema, {
+        body: {
+          title: pull.title,
+          head: pull.head,
+          base: pull.base,
+          ...(pull.body !== undefined ? { body: pull.body } : {}),
+          ...(pull.draft !== undefined ? { draft: pull.draft } : {}),
+        },
+      }),
+
+    /** The pull request, or null when there is none with that number (or this token cannot see it). */
+    getPull: (token: string, repository: string, number: number) =>
+      orNull(call(token, "GET", `${repoPath(repository)}/pulls/${number}`, pullDetailSchema), 404),
+
+    /** Pull requests, newest first; `head` is a branch of this repository (sent as `owner:branch`, as GitHub needs). */
+    listPulls: (
+      token: string,
+      repository: string,
+      filter: { state?: "open" | "closed" | "all"; head?: string; base?: string } = {},
+    ) =>
+      listAll(token, `${repoPath(repository)}/pulls`, z.array(pullSchema), (page) => page, {
+        state: filter.state,
+        head: filter.head === undefined ? undefined : `${repository.split("/")[0]}:${filter.head}`,
+        base: filter.base,
+      }),
+
+    /** Changes a pull request's title, body or state (closed/open); needs Pull requests: write. */
+    updatePull: (token: string, repository: string, number: number, changes: PullChanges) =>
+      call(token, "PATCH", `${repoPath(repository)}/pulls/${number}`, pullDetailSchema, { body: changes }),
 
     /** A one-hour installation token, optionally narrowed to some repositories (names) and permissions. Never retried. */
     async createInstallationToken(

@@ -19,6 +19,7 @@ function git(args: string[], cwd: string): string {
     cwd,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: cwd, ...GIT_ENV },
     stdio: ["ignore", "pipe", "pipe"],
+    maxBuffer: 64 * 1024 * 1024,
   }).toString();
 }
 
@@ -88,6 +89,137 @@ export function listBranches(bare: string): Array<{ name: string; sha: string }>
       const [name = "", sha = ""] = line.split(" ");
       return { name, sha };
     });
+}
+
+/**
+ * The commit a branch name, tag or (full or abbreviated) SHA names, or null. Branches win over tags, as
+ * on GitHub; names git would read as options or revision expressions name nothing.
+ */
+export function resolveCommit(bare: string, ref: string): string | null {
+  if (!ref || ref.startsWith("-") || /[\s~^:?*[\\]|\.\.|@\{/.test(ref)) return null;
+  const candidates = [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  if (/^[0-9a-f]{4,40}$/i.test(ref)) candidates.push(ref);
+  for (const candidate of candidates) {
+    try {
+      return git(["rev-parse", "--verify", "--quiet", "--end-of-options", `${candidate}^{commit}`], bare).trim();
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/** The best common ancestor of two commits, or null when their histories never meet. */
+export function mergeBase(bare: string, base: string, head: string): string | null {
+  try {
+    return git(["merge-base", base, head], bare).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** How many commits head has that base lacks (ahead) and the reverse (behind). */
+export function aheadBehind(bare: string, base: string, head: string): { ahead: number; behind: number } {
+  const [behind = "0", ahead = "0"] = git(["rev-list", "--left-right", "--count", `${base}...${head}`], bare)
+    .trim()
+    .split(/\s+/);
+  return { ahead: Number(ahead), behind: Number(behind) };
+}
+
+export interface CommitInfo {
+  sha: string;
+  tree: string;
+  parents: string[];
+  author: { name: string; email: string; date: string };
+  committer: { name: string; email: string; date: string };
+  message: string;
+}
+
+const COMMIT_FORMAT = "%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B%x1e";
+
+function parseCommits(out: string): CommitInfo[] {
+  return out
+    .split("\x1e")
+    .map((record) => record.replace(/^\n/, ""))
+    .filter(Boolean)
+    .map((record) => {
+      const [sha = "", tree = "", parents = "", an = "", ae = "", ad = "", cn = "", ce = "", cd = "", message = ""] =
+        record.split("\0");
+      return {
+        sha,
+        tree,
+        parents: parents.split(" ").filter(Boolean),
+        author: { name: an, email: ae, date: ad },
+        committer: { name: cn, email: ce, date: cd },
+        message: message.replace(/\n+$/, ""),
+      };
+    });
+}
+
+/** One commit's details. */
+export function commitInfo(bare: string, sha: string): CommitInfo {
+  return parseCommits(git(["log", "-1", `--format=${COMMIT_FORMAT}`, sha], bare))[0]!;
+}
+
+/** The commits reachable from head and not from base, oldest first (`git log base..head`, reversed). */
+export function commitsBetween(bare: string, base: string, head: string): CommitInfo[] {
+  return parseCommits(git(["log", "--reverse", `--format=${COMMIT_FORMAT}`, `${base}..${head}`], bare));
+}
+
+export interface FileChange {
+  filename: string;
+  previousFilename?: string;
+  status: "added" | "removed" | "modified" | "renamed" | "copied" | "changed";
+  /** The blob at head (at base for a removed file). */
+  sha: string;
+  additions: number;
+  deletions: number;
+  /** The unified diff hunks, without git's headers; absent for binary files. */
+  patch?: string;
+}
+
+const STATUS: Record<string, FileChange["status"]> = {
+  A: "added",
+  D: "removed",
+  M: "modified",
+  R: "renamed",
+  C: "copied",
+  T: "changed",
+};
+
+/** What changed from one commit to another, file by file, with rename detection (`git diff -M from to`). */
+export function diffFiles(bare: string, from: string, to: string): FileChange[] {
+  const raw = git(["diff", "--raw", "-z", "-M", "--no-abbrev", from, to], bare).split("\0");
+  const files: FileChange[] = [];
+  for (let i = 0; i < raw.length - 1; ) {
+    const meta = raw[i++]!;
+    const [, , oldSha = "", newSha = "", code = ""] = meta.slice(1).split(" ");
+    const letter = code[0] ?? "M";
+    const first = raw[i++]!;
+    const second = letter === "R" || letter === "C" ? raw[i++]! : undefined;
+    files.push({
+      filename: second ?? first,
+      ...(second ? { previousFilename: first } : {}),
+      status: STATUS[letter] ?? "modified",
+      sha: letter === "D" ? oldSha : newSha,
+      additions: 0,
+      deletions: 0,
+    });
+  }
+  const numstat = git(["diff", "--numstat", "-z", "-M", from, to], bare).split("\0");
+  for (let i = 0, n = 0; i < numstat.length - 1 && n < files.length; n++) {
+    const [added = "0", deleted = "0", path = ""] = numstat[i++]!.split("\t");
+    if (path === "") i += 2; // a rename: the two paths follow as their own fields
+    const file = files[n]!;
+    if (added === "-") continue; // binary: no line counts, no patch
+    file.additions = Number(added);
+    file.deletions = Number(deleted);
+    const paths = file.previousFilename ? [file.previousFilename, file.filename] : [file.filename];
+    const patch = git(["diff", "--no-color", "-M", from, to, "--", ...paths], bare);
+    const hunks = patch.indexOf("\n@@");
+    if (hunks >= 0) file.patch = patch.slice(hunks + 1).replace(/\n$/, "");
+  }
+  return files;
 }
 
 export function repoSizeKb(bare: string): number {

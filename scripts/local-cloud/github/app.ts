@@ -142,6 +142,8 @@ export class GitHubApp {
           throw new GitHubError(422, "The permissions requested are not granted to this installation.", docs);
         permissions[name] = level;
       }
+      // Metadata: Read-only is mandatory for every App, so every token carries it, asked for or not.
+      if (installation.permissions.metadata && !permissions.metadata) permissions.metadata = "read";
     }
     const token = randomToken("ghs_", 36);
     const expiresAt = Date.now() + INSTALLATION_TOKEN_LIFETIME_MS;

@@ -8,6 +8,7 @@ import { identiconPng } from "./avatars";
 import { serveRepository } from "./git";
 import { adminEvent, adminInstall, install, installPage } from "./installations";
 import { OAuth } from "./oauth";
+import { pullPage, pullsPage } from "./pull-pages";
 import { RestApi } from "./rest";
 import { installationJson } from "./shapes";
 import { GitHubStore, type Delivery, type GitHubUser, type Installation } from "./store";
@@ -88,6 +89,12 @@ export class GitHub {
         path,
       );
     if (gitMatch) return serveRepository(this.store, this.oauth, this.app, r, gitMatch[1]!, gitMatch[2]!, gitMatch[3]!);
+    const pullsMatch = /^\/([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)\/(?:pulls|pull\/(\d+))\/?$/.exec(path);
+    if (pullsMatch && method === "GET") {
+      const [, owner = "", name = "", number] = pullsMatch;
+      if (number === undefined) return pullsPage(this.store, r, owner, name);
+      return pullPage(this.store, this.rest.pulls, r, owner, name, Number(number));
+    }
     const repoPage = /^\/([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+?)(?:\.git)?\/?$/.exec(path);
     if (repoPage && method === "GET") {
       const repo = this.store.findRepo(repoPage[1]!, repoPage[2]!);

@@ -8,10 +8,11 @@ import { listBranches } from "../git";
 import { WindowLimiter, type Budget } from "../rate-limit";
 import type { GitHubApp, InstallationToken } from "./app";
 import type { OAuth } from "./oauth";
+import { PullsApi } from "./pulls";
 import { APP_PERMISSIONS, fullRepoJson, installationJson, privateUser, repoJson, simpleUser } from "./shapes";
 import { GitHubError, type GitHubRepo, type GitHubStore, type GitHubUser, type Installation } from "./store";
 
-type Principal =
+export type Principal =
   | { kind: "anonymous" }
   | { kind: "user"; user: GitHubUser }
   | { kind: "installation"; installation: Installation; token: InstallationToken }
@@ -23,11 +24,18 @@ export class RestApi {
   readonly limiter = new WindowLimiter(5000, 3600);
   readonly anonymousLimiter = new WindowLimiter(60, 3600);
 
+  readonly pulls: PullsApi;
+
   constructor(
     private readonly store: GitHubStore,
     private readonly oauth: OAuth,
     private readonly app: GitHubApp,
-  ) {}
+  ) {
+    this.pulls = new PullsApi(store, store.cloud.options.githubAppSlug, {
+      repoVisible: (principal, repo) => this.repoVisible(principal, repo),
+      paginate: (r, items) => this.paginate(r, items),
+    });
+  }
 
   reset(): void {
     this.limiter.reset();
@@ -100,7 +108,12 @@ export class RestApi {
         sendJson(
           r.res,
           error.status,
-          { message: error.message, documentation_url: error.documentationUrl, status: String(error.status) },
+          {
+            message: error.message,
+            ...(error.errors ? { errors: error.errors } : {}),
+            documentation_url: error.documentationUrl,
+            status: String(error.status),
+          },
           headers,
         );
       } else {
@@ -313,6 +326,8 @@ export class RestApi {
       const page = this.paginate(r, branches);
       return { body: page.items, headers: page.headers };
     }
+    const pulls = await this.pulls.route(r, principal);
+    if (pulls) return pulls;
     if (path === "/rate_limit" && get) {
       const core = {
         limit: this.limiter.limit,

@@ -53,11 +53,41 @@ export interface Delivery {
   delivered_at: string;
 }
 
+/** A pull request between two branches of one repository (forks are not emulated). */
+export interface PullRequest {
+  id: number;
+  number: number;
+  repoId: number;
+  title: string;
+  body: string | null;
+  state: "open" | "closed";
+  draft: boolean;
+  head: string;
+  base: string;
+  /** The head branch's tip when last seen, kept for when the branch is deleted. */
+  headSha: string;
+  baseSha: string;
+  /** Who opened it: a user's login, or the App's bot (`<slug>[bot]`). */
+  author: string;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+}
+
+/** A field-level validation error, as in GitHub's 422 "Validation Failed" answers. */
+export interface ValidationDetail {
+  resource: string;
+  code: "missing" | "missing_field" | "invalid" | "already_exists" | "unprocessable" | "custom";
+  field?: string;
+  message?: string;
+}
+
 export class GitHubError extends Error {
   constructor(
     readonly status: number,
     message: string,
     readonly documentationUrl = "https://docs.github.com/rest",
+    readonly errors?: ValidationDetail[],
   ) {
     super(message);
   }
@@ -96,6 +126,8 @@ export class GitHubStore {
   readonly deliveries: Delivery[] = [];
   /** Collaborators other than the owner, per repository id. */
   readonly collaborators = new Map<number, Map<string, RepoPermission>>();
+  readonly pulls: PullRequest[] = [];
+  private nextPullId = 2_000_000_001;
   private nextUserId = 1003;
   private nextInstallationId = 40_000_001;
   readonly gitRoot: string;
@@ -152,6 +184,23 @@ export class GitHubStore {
     this.installations.clear();
     this.collaborators.clear();
     this.deliveries.length = 0;
+    this.pulls.length = 0;
+  }
+
+  /** Opens a pull request numbered after the repository's last one. */
+  addPull(input: Omit<PullRequest, "id" | "number" | "created_at" | "updated_at" | "closed_at">): PullRequest {
+    const now = isoNow();
+    const number = Math.max(0, ...this.pulls.filter((p) => p.repoId === input.repoId).map((p) => p.number)) + 1;
+    const pull: PullRequest = {
+      ...input,
+      id: this.nextPullId++,
+      number,
+      created_at: now,
+      updated_at: now,
+      closed_at: null,
+    };
+    this.pulls.push(pull);
+    return pull;
   }
 
   addUser(user: GitHubUser): GitHubUser {
