@@ -634,6 +634,25 @@ describe("hetzner volumes", () => {
     );
   });
 
+  it("waits for a shut-down server to be off, reads one gone as null, and times out on one that stays on", async () => {
+    const stopping = fakeFetch((_, i) => json(200, { server: server(42, { status: i < 2 ? "running" : "off" }) }));
+    const client = hetzner({ baseUrl: BASE, token: TOKEN, fetch: stopping.fetch });
+    expect(await client.waitForServerOff(42, { timeoutMs: 1000, pollMs: 5 })).toMatchObject({ status: "off" });
+    expect(stopping.requests).toHaveLength(3);
+    const gone = fakeFetch(() => hetznerError(404, "not_found", "server not found"));
+    expect(
+      await hetzner({ baseUrl: BASE, token: TOKEN, fetch: gone.fetch }).waitForServerOff(42, { timeoutMs: 100 }),
+    ).toBeNull();
+    const stubborn = fakeFetch(() => json(200, { server: server(42) }));
+    const error = await rejection(
+      hetzner({ baseUrl: BASE, token: TOKEN, fetch: stubborn.fetch }).waitForServerOff(42, {
+        timeoutMs: 30,
+        pollMs: 5,
+      }),
+    );
+    expect(error).toMatchObject({ status: 0, code: "timeout_off" });
+  });
+
   it("waits for an action: success resolves, error rejects with the action's error, a slow one times out", async () => {
     const finished = { ...action, status: "success", progress: 100, finished: "2016-01-30T23:51:00Z" };
     const succeeding = fakeFetch((_, i) => json(200, { action: i < 2 ? action : finished }));

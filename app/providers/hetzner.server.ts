@@ -305,12 +305,36 @@ export function hetzner(options: HetznerOptions) {
 
     /**
      * ACPI shutdown (POST …/actions/shutdown): the OS stops its services (the agent syncs) and unmounts the
-     * volumes; the server is `off` once the action succeeds. Waits out 423 locked like deleteServer.
+     * volumes. The action's success "only reflects whether the action was sent to the server" (Hetzner's docs):
+     * the server is down once its status is `off` (waitForServerOff). Waits out 423 locked like deleteServer.
      */
     shutdownServer: (id: number): Promise<HetznerAction> =>
       whileLocked(() => call("POST", `/servers/${id}/actions/shutdown`, actionAnswer)).then((data) => data.action),
 
     getAction,
+
+    /**
+     * Polls the server until its status is `off` (after a shutdown: the OS has stopped); null when it is gone.
+     * Rejects with status 0, code `timeout_off`, when it is still on after `timeoutMs`.
+     */
+    async waitForServerOff(id: number, wait: { timeoutMs: number; pollMs?: number }): Promise<HetznerServer | null> {
+      const pollMs = wait.pollMs ?? 2000;
+      const deadline = Date.now() + wait.timeoutMs;
+      for (;;) {
+        const server = await orNull(
+          call("GET", `/servers/${id}`, z.object({ server: serverSchema })).then((data) => data.server),
+        );
+        if (!server || server.status === "off") return server;
+        if (Date.now() + pollMs > deadline)
+          throw new ProviderError({
+            provider: "hetzner",
+            status: 0,
+            code: "timeout_off",
+            message: `Hetzner server ${id} was still ${server.status} ${Math.round(wait.timeoutMs / 1000)} s after its shutdown`,
+          });
+        await sleep(pollMs);
+      }
+    },
 
     /**
      * Polls the action until it has finished: resolves with it on `success`; on `error` rejects with a
