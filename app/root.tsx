@@ -14,6 +14,7 @@ import { GeneralErrorBoundary } from "./components/error-boundary";
 import { Toaster } from "./components/toaster";
 import { useTheme } from "./components/theme";
 import { SiteHeader } from "./components/user-menu";
+import { unreadCount } from "./notifications/notifications.server";
 import { getOptionalUser } from "./auth/auth.server";
 import { isAdmin } from "./admin/policy.server";
 import stylesheet from "./styles.css?url";
@@ -42,6 +43,7 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
         avatarUrl: user.avatarUrl,
         theme: user.theme,
         isAdmin: await isAdmin(context, user),
+        unreadNotifications: await unreadCount(context, user.id),
       }
     : null;
   return data({ toast, version: context.config.VERSION, user: menuUser }, { headers });

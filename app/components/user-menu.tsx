@@ -9,6 +9,7 @@ export interface MenuUser {
   avatarUrl: string | null;
   isAdmin: boolean;
   theme: Theme;
+  unreadNotifications: number;
 }
 
 const linkClass = ({ isActive }: { isActive: boolean }) =>
@@ -38,6 +39,25 @@ export function UserMenu({ user, theme }: { user: MenuUser | null; theme: Theme 
           Admin
         </NavLink>
       ) : null}
+      <NavLink
+        to="/notifications"
+        className={linkClass}
+        aria-label={
+          user.unreadNotifications ? `Notifications, ${user.unreadNotifications} unread` : "Notifications, none unread"
+        }
+        data-testid="notifications-link"
+      >
+        <span aria-hidden="true" className="relative inline-flex items-center">
+          <svg viewBox="0 0 20 20" fill="currentColor" className="size-5">
+            <path d="M10 2a6 6 0 0 0-6 6v2.59l-1.7 1.7A1 1 0 0 0 3 14h14a1 1 0 0 0 .7-1.71L16 10.59V8a6 6 0 0 0-6-6Zm0 16a2.5 2.5 0 0 1-2.45-2h4.9A2.5 2.5 0 0 1 10 18Z" />
+          </svg>
+          {user.unreadNotifications ? (
+            <span className="absolute -top-1.5 -right-2 min-w-4 rounded-full bg-indigo-600 px-1 text-center text-[10px] leading-4 font-semibold text-white">
+              {user.unreadNotifications > 99 ? "99+" : user.unreadNotifications}
+            </span>
+          ) : null}
+        </span>
+      </NavLink>
       <ThemeToggle theme={theme} />
       <span className="ml-1 flex items-center gap-2" title={user.name ?? user.login}>
         <Avatar src={user.avatarUrl} name={user.name ?? user.login} />

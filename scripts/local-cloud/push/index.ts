@@ -167,9 +167,9 @@ export class PushService {
         return sendJson(r.res, 400, { error: "application_server_key must be a base64url P-256 public key" });
       return sendJson(r.res, 201, this.subscribe((key as string | undefined) ?? null));
     }
-    const unsubscribe = /^\/subscriptions\/([0-9a-f-]{36})$/.exec(r.path);
+    const unsubscribe = /^\/subscriptions\/([0-9a-f-]{36})$/.exec(r.path)?.[1];
     if (r.method === "DELETE" && unsubscribe) {
-      this.subscriptions.delete(unsubscribe[1]);
+      this.subscriptions.delete(unsubscribe);
       return sendJson(r.res, 200, { ok: true });
     }
     if (r.method === "GET" && r.path === "/messages") return sendJson(r.res, 200, { messages: this.messages });
