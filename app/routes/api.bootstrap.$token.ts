@@ -3,7 +3,7 @@ import { z } from "zod";
 import { issueCallbackToken, readJsonBody } from "~/security/agent-auth.server";
 import { methodNotAllowed } from "~/platform/responses.server";
 import { clientAddress, rateLimit } from "~/platform/rate-limit.server";
-import { consumeBootstrapToken, peekBootstrapToken } from "~/workspaces/bootstrap.server";
+import { consumeBootstrapToken, peekBootstrapToken, takeSetupRerun } from "~/workspaces/bootstrap.server";
 import { zoneClient } from "~/workspaces/clouds.server";
 import { explainError } from "~/workspaces/errors.server";
 import { getWorkspaceForAgent, recordEvent, saveWhileCreating } from "~/workspaces/workspaces.server";
@@ -24,7 +24,7 @@ const gone = () => Response.json({ error: "This bootstrap token was already used
 
 /**
  * The agent's first call: trades the one-time bootstrap token for a callback token and what it needs to
- * boot. The certificate is signed before the token is used up, so a failed relay can be retried; the use
+ * boot (repository, coding agent, certificate, whether to run the repository's setup again). The certificate is signed before the token is used up, so a failed relay can be retried; the use
  * itself is one conditional UPDATE, so of concurrent redemptions exactly one wins.
  */
 export async function action({ request, context, params }: ActionFunctionArgs) {
@@ -90,6 +90,8 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     repository,
     agent_cli: workspace.agentCli,
     certificate,
+    // The repository's setup ran on this volume already; the owner asked for it to run again on this boot.
+    rerun_setup: await takeSetupRerun(context.db, workspace.id),
   });
 }
 

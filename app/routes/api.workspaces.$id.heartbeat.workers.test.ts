@@ -143,3 +143,53 @@ describe("callback tokens are bound to their run", () => {
     expect(await stopped.text()).not.toContain("callback_token");
   });
 });
+
+describe("unsaved work", () => {
+  const beat = {
+    last_input_at: new Date().toISOString(),
+    last_output_at: null,
+    attached_clients: 1,
+    sessions: 1,
+    agent_running: false,
+  };
+
+  it("is kept from each heartbeat, the last one while stopping too; null clears it; an older agent's silence changes nothing", async () => {
+    const workspace = await newWorkspace({ status: "running", serverId: 11, startedAt: new Date(Date.now() - 60_000) });
+    const token = (await issueCallbackToken(config, workspace))!.callback_token;
+    await callAgentRoute(heartbeatAction, workspace, { ...beat, unsaved_work: { uncommitted: 3, unpushed: 1 } }, token);
+    expect((await reload(workspace.id))!.unsavedWork).toEqual({ uncommitted: 3, unpushed: 1 });
+    await callAgentRoute(heartbeatAction, workspace, beat, token);
+    expect((await reload(workspace.id))!.unsavedWork).toEqual({ uncommitted: 3, unpushed: 1 });
+
+    // Its server is shutting down: the agent's last word is what the stopped workspace's page shows.
+    await db.update(schema.workspaces).set({ status: "stopping" }).where(eq(schema.workspaces.id, workspace.id));
+    const last = await callAgentRoute(
+      heartbeatAction,
+      (await reload(workspace.id))!,
+      { ...beat, unsaved_work: { uncommitted: 4, unpushed: 0 } },
+      token,
+    );
+    expect(await last.response.json()).toMatchObject({ action: "stop" });
+    expect((await reload(workspace.id))!.unsavedWork).toEqual({ uncommitted: 4, unpushed: 0 });
+
+    await db.update(schema.workspaces).set({ status: "running" }).where(eq(schema.workspaces.id, workspace.id));
+    await callAgentRoute(heartbeatAction, (await reload(workspace.id))!, { ...beat, unsaved_work: null }, token);
+    expect((await reload(workspace.id))!.unsavedWork).toBeNull();
+  });
+
+  it("a malformed count is a 400 naming the field", async () => {
+    const workspace = await newWorkspace({ status: "running", startedAt: new Date(Date.now() - 60_000) });
+    for (const unsaved_work of [
+      { uncommitted: -1, unpushed: 0 },
+      { uncommitted: 1 },
+      { uncommitted: 1, unpushed: 0, x: 1 },
+    ]) {
+      const bad = await callAgentRoute(heartbeatAction, workspace, { ...beat, unsaved_work }).catch(
+        (error: Response) => ({ response: error }),
+      );
+      expect(bad.response.status).toBe(400);
+      expect(await bad.response.text()).toContain("unsaved_work");
+    }
+    expect((await reload(workspace.id))!.unsavedWork).toBeNull();
+  });
+});

@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, lte } from "drizzle-orm";
 import type { Database } from "../platform/context.server";
-import { bootstrapTokens } from "../db/schema";
+import { bootstrapTokens, workspaces } from "../db/schema";
 
 /**
  * One-time bootstrap tokens: 32 random bytes (base64url) put into a VM's cloud-init, redeemed once by its
@@ -70,6 +70,19 @@ export async function consumeBootstrapToken(db: Database, tokenHash: string, now
     )
     .returning({ workspaceId: bootstrapTokens.workspaceId });
   return row?.workspaceId ?? null;
+}
+
+/**
+ * Whether this boot should run the repository's setup again although the volume says it ran ("Run setup
+ * again"); the request is used up by the boot that is told, in one conditional UPDATE.
+ */
+export async function takeSetupRerun(db: Database, workspaceId: string): Promise<boolean> {
+  const [row] = await db
+    .update(workspaces)
+    .set({ rerunSetup: false })
+    .where(and(eq(workspaces.id, workspaceId), eq(workspaces.rerunSetup, true)))
+    .returning({ id: workspaces.id });
+  return Boolean(row);
 }
 
 /** Tokens of a workspace that is being stopped or re-provisioned can no longer be used. */

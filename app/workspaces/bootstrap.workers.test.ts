@@ -53,6 +53,23 @@ describe("bootstrap tokens", () => {
     expect((await call("not-a-token")).status).toBe(401);
   });
 
+  it("tells the boot to run the repository's setup again once, when the owner asked for it", async () => {
+    const workspace = await newWorkspace({ rerunSetup: true });
+    const redeem = async () => {
+      const { token } = await mintBootstrapToken(db, workspace.id);
+      const response = await bootstrapAction({
+        request: new Request(`http://localhost/api/bootstrap/${token}`, { method: "POST", body: "{}" }),
+        context: { db, config, cloudflare: { ctx: { waitUntil: () => undefined } } } as never,
+        params: { token },
+      });
+      return ((await response.json()) as { rerun_setup: boolean }).rerun_setup;
+    };
+    expect(await redeem()).toBe(true);
+    expect((await reload(workspace.id))!.rerunSetup).toBe(false);
+    // The next boot (a restart) runs it only if asked again.
+    expect(await redeem()).toBe(false);
+  });
+
   it("with a CSR: the winner's certificate is recorded for revocation, every other one is revoked at once", async () => {
     const workspace = await newWorkspace();
     const { token } = await mintBootstrapToken(db, workspace.id);

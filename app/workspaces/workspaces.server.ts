@@ -244,6 +244,8 @@ export interface Heartbeat {
   agent_running: boolean;
   /** A coding agent's chat turn is in flight (older agents do not send it). */
   agent_turn_in_flight?: boolean;
+  /** Uncommitted and unpushed work in the repository; null when there is none to look at, absent from older agents. */
+  unsaved_work?: { uncommitted: number; unpushed: number } | null;
 }
 
 /**
@@ -256,7 +258,16 @@ export async function recordHeartbeat(
   heartbeat: Heartbeat,
   now = Date.now(),
 ): Promise<{ action: "continue" | "stop"; claimed?: Workspace }> {
-  if (workspace.status !== "running" && workspace.status !== "creating") return { action: "stop" };
+  const unsaved = heartbeat.unsaved_work === undefined ? {} : { unsavedWork: heartbeat.unsaved_work };
+  if (workspace.status !== "running" && workspace.status !== "creating") {
+    // The agent's last heartbeat while its server shuts down: the count the workspace page shows while stopped.
+    if (workspace.status === "stopping" && heartbeat.unsaved_work !== undefined)
+      await deps.db
+        .update(workspaces)
+        .set(unsaved)
+        .where(and(eq(workspaces.id, workspace.id), eq(workspaces.status, "stopping")));
+    return { action: "stop" };
+  }
   const reported = [heartbeat.last_input_at, heartbeat.last_output_at]
     .map((value) => (value ? Date.parse(value) : Number.NaN))
     .filter((value) => Number.isFinite(value))
@@ -265,7 +276,11 @@ export async function recordHeartbeat(
   const activity = Math.max(workspace.lastActivityAt?.getTime() ?? 0, ...reported, working ? now : 0);
   const [updated] = await deps.db
     .update(workspaces)
-    .set({ lastHeartbeatAt: new Date(now), ...(activity > 0 ? { lastActivityAt: new Date(activity) } : {}) })
+    .set({
+      lastHeartbeatAt: new Date(now),
+      ...(activity > 0 ? { lastActivityAt: new Date(activity) } : {}),
+      ...unsaved,
+    })
     .where(and(eq(workspaces.id, workspace.id), inArray(workspaces.status, ["creating", "running"])))
     .returning();
   if (!updated) return { action: "stop" };
