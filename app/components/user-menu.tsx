@@ -31,6 +31,9 @@ export function UserMenu({ user, theme }: { user: MenuUser | null; theme: Theme 
       <NavLink to="/dashboard" className={linkClass}>
         Workspaces
       </NavLink>
+      <NavLink to="/tasks" className={linkClass}>
+        Tasks
+      </NavLink>
       <NavLink to="/settings" className={linkClass}>
         Settings
       </NavLink>
