@@ -6,17 +6,20 @@ import { BUILD_IMAGE_INTENT, policyFormSchema } from "./schema";
 import { audit } from "../platform/audit.server";
 import type { User } from "../auth/auth.server";
 import { auditLog, users, workspaces } from "../db/schema";
-import { getPolicy, savePolicy, type Policy } from "./policy.server";
+import { getPolicy, isLoginAllowed, savePolicy, type Policy } from "./policy.server";
 import { readForm } from "../platform/responses.server";
 import { redirectWithToast } from "../platform/toast.server";
-import { costSoFar } from "../workspaces/cost";
+import { costSoFar, volumeMonthlyCost } from "../workspaces/cost";
 import { endAccessOfDisallowedUsers } from "../workspaces/access.server";
 import {
+  listAllVolumes,
   listAllWorkspaces,
   pageCursorParam,
+  WORKSPACE_CURSOR,
   WORKSPACE_PAGE_SIZE,
   workspaceListParams,
 } from "../workspaces/list.server";
+import { volumeDeadlines } from "../workspaces/volume-retention.server";
 import { adminImageBuild } from "./image.server";
 
 /** A user's id (a UUID) names the last user shown; an audit entry's id the last entry. */
@@ -32,6 +35,7 @@ const adminQuerySchema = z.object({
   ws_status: workspaceListParams.status,
   ws_q: workspaceListParams.q,
   ws_cursor: workspaceListParams.cursor,
+  vol_cursor: pageCursorParam(WORKSPACE_CURSOR),
   audit_cursor: pageCursorParam(AUDIT_CURSOR),
 });
 
@@ -42,7 +46,7 @@ export async function loadAdmin(context: AppLoadContext, url: URL) {
   const query = parsed.data;
   const { db } = context;
   const limit = WORKSPACE_PAGE_SIZE;
-  const [policy, userRows, [userCount], workspacePage, auditRows] = await Promise.all([
+  const [policy, userRows, [userCount], workspacePage, volumePage, auditRows] = await Promise.all([
     getPolicy(context),
     db
       .select({
@@ -65,6 +69,7 @@ export async function loadAdmin(context: AppLoadContext, url: URL) {
       .limit(limit + 1),
     db.select({ total: count() }).from(users),
     listAllWorkspaces(db, { status: query.ws_status, search: query.ws_q, cursor: query.ws_cursor }),
+    listAllVolumes(db, { cursor: query.vol_cursor }),
     db
       .select({
         id: auditLog.id,
@@ -83,6 +88,26 @@ export async function loadAdmin(context: AppLoadContext, url: URL) {
   const shownUsers = userRows.slice(0, limit);
   const shownAudit = auditRows.slice(0, limit);
   const now = Date.now();
+  const volumes = await Promise.all(
+    volumePage.volumes.map(async ({ workspace, ownerLogin, ownerGithubId }) => {
+      const resting = workspace.status === "stopped" || workspace.status === "error";
+      const deadlines = resting ? volumeDeadlines(workspace, policy) : null;
+      return {
+        volumeId: workspace.volumeId!,
+        workspaceId: workspace.id,
+        workspaceName: workspace.name,
+        status: workspace.status,
+        login: ownerLogin,
+        // Taken off the allow-list: the volume bills on until the retention deletes it.
+        ownerMaySignIn: await isLoginAllowed(context, { login: ownerLogin, githubId: ownerGithubId }),
+        sizeGb: workspace.volumeSizeGb,
+        location: workspace.location,
+        monthlyPrice: volumeMonthlyCost(workspace),
+        restingSince: deadlines?.since ?? null,
+        deleteAt: deadlines?.deleteAt ?? null,
+      };
+    }),
+  );
   return {
     policy,
     users: shownUsers.map((row) => ({
@@ -107,6 +132,12 @@ export async function loadAdmin(context: AppLoadContext, url: URL) {
     workspacesTotal: workspacePage.total,
     workspacesNextCursor: workspacePage.nextCursor,
     workspacesFiltered: Boolean(query.ws_status || query.ws_q),
+    volumes,
+    volumesTotal: volumePage.total,
+    volumesTotalGb: volumePage.totalGb,
+    volumesMonthlyPrice: volumePage.monthlyPrice,
+    volumesNextCursor: volumePage.nextCursor,
+    now,
     audit: shownAudit.map((row) => ({ ...row, createdAt: row.createdAt.toISOString() })),
     auditNextCursor: auditRows.length > limit ? String(shownAudit[shownAudit.length - 1]!.id) : null,
   };

@@ -4,6 +4,7 @@ import { listWorkspaces } from "../workspaces/list.server";
 import { newWorkspaceId } from "../workspaces/workspaces.server";
 import { testContext } from "../../tests/support/context.workers";
 import { loadAdmin } from "./admin.server";
+import { defaultPolicy, savePolicy } from "./policy.server";
 
 const { context } = testContext();
 const { db } = context;
@@ -133,5 +134,103 @@ describe("the admin page's lists", () => {
       });
     }
     expect(await refusal("ws_status=exploded")).toEqual({ status: 400, text: "Unknown status" });
+  });
+
+  it("lists every volume SAM knows, stopped workspaces' and those of owners who lost access, with price and deadline", async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const [alice, bob] = await db
+      .insert(users)
+      .values([
+        { githubId: Math.floor(Math.random() * 1e9), login: `vol-alice-${tag}` },
+        { githubId: Math.floor(Math.random() * 1e9), login: `vol-bob-${tag}` },
+      ])
+      .returning();
+    await savePolicy(context, { ...defaultPolicy, volumeRetentionDays: 30, allowedLogins: [alice!.login] });
+    const day = 24 * 60 * 60 * 1000;
+    const stoppedAt = Date.now() - 2 * day;
+    // Newest first: bob's stopped workspace, then alice's 26 (one running), then one with no volume at all.
+    const base = Date.now() - 10 * day;
+    await db.insert(workspaces).values({
+      id: newWorkspaceId(),
+      userId: alice!.id,
+      name: `novol-${tag}`,
+      status: "stopped",
+      size: "small",
+      serverType: "cx23",
+      location: "fsn1",
+      createdAt: new Date(base - 1000),
+    });
+    for (let i = 0; i < 26; i++) {
+      await db.insert(workspaces).values({
+        id: newWorkspaceId(),
+        userId: alice!.id,
+        name: `vol-${tag}-${String(i).padStart(2, "0")}`,
+        status: i === 0 ? "running" : "stopped",
+        size: "small",
+        serverType: "cx23",
+        location: "nbg1",
+        volumeId: 1000 + i,
+        volumeSizeGb: 10,
+        volumeMonthlyPrice: "0.5236",
+        startedAt: new Date(stoppedAt - day),
+        stoppedAt: i === 0 ? null : new Date(stoppedAt),
+        createdAt: new Date(base + i * 1000),
+      });
+    }
+    await db.insert(workspaces).values({
+      id: newWorkspaceId(),
+      userId: bob!.id,
+      name: `vol-bob-ws-${tag}`,
+      status: "stopped",
+      size: "small",
+      serverType: "cx23",
+      location: "hel1",
+      volumeId: 2000,
+      volumeSizeGb: 20,
+      volumeMonthlyPrice: "1.0472",
+      startedAt: new Date(stoppedAt - day),
+      stoppedAt: new Date(stoppedAt),
+      createdAt: new Date(base + 30_000),
+    });
+
+    try {
+      const first = await load("");
+      const ours = (page: typeof first) => page.volumes.filter((volume) => volume.workspaceName.includes(tag));
+      expect(first.volumesTotal).toBeGreaterThanOrEqual(27);
+      expect(first.volumes).toHaveLength(25);
+      const [bobs, ...alices] = ours(first);
+      expect(bobs).toMatchObject({
+        volumeId: 2000,
+        login: bob!.login,
+        ownerMaySignIn: false,
+        sizeGb: 20,
+        location: "hel1",
+        monthlyPrice: 1.0472,
+        restingSince: stoppedAt,
+        deleteAt: stoppedAt + 30 * day,
+      });
+      expect(alices[0]).toMatchObject({ login: alice!.login, ownerMaySignIn: true, monthlyPrice: 0.5236 });
+
+      const rest: typeof first.volumes = [];
+      for (let cursor = first.volumesNextCursor; cursor; ) {
+        const page = await load(`vol_cursor=${cursor}`);
+        rest.push(...ours(page));
+        cursor = page.volumesNextCursor;
+      }
+      const all = [...ours(first), ...rest];
+      expect(all.map((volume) => volume.volumeId).sort()).toEqual([
+        ...Array.from({ length: 26 }, (_, i) => 1000 + i),
+        2000,
+      ]);
+      const running = all.find((volume) => volume.volumeId === 1000)!;
+      expect(running).toMatchObject({ status: "running", restingSince: null, deleteAt: null });
+      expect(all.some((volume) => volume.workspaceName === `novol-${tag}`)).toBe(false);
+      expect(await refusal("vol_cursor=nonsense")).toEqual({
+        status: 400,
+        text: "This page link is not valid: start from the first page",
+      });
+    } finally {
+      await savePolicy(context, defaultPolicy);
+    }
   });
 });

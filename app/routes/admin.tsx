@@ -20,6 +20,7 @@ import { GeneralErrorBoundary } from "~/components/error-boundary";
 import { ErrorList, Field } from "~/components/forms";
 import { Pager } from "~/components/pager";
 import { sizes } from "~/workspaces/sizes";
+import { formatMonthly } from "~/workspaces/cost";
 import { WorkspaceFilterFields } from "~/components/workspace-filter-fields";
 
 export const meta: MetaFunction = () => [{ title: "Admin · Simple Agent Manager" }];
@@ -49,6 +50,12 @@ export default function Admin() {
     workspacesTotal,
     workspacesNextCursor,
     workspacesFiltered,
+    volumes,
+    volumesTotal,
+    volumesTotalGb,
+    volumesMonthlyPrice,
+    volumesNextCursor,
+    now,
     audit,
     auditNextCursor,
     image,
@@ -245,7 +252,7 @@ export default function Admin() {
           preventScrollReset
         >
           {/* The other lists stay on the page they were on. */}
-          {["users_cursor", "audit_cursor"].map((name) =>
+          {["users_cursor", "vol_cursor", "audit_cursor"].map((name) =>
             searchParams.has(name) ? (
               <input key={name} type="hidden" name={name} value={searchParams.get(name) ?? ""} />
             ) : null,
@@ -299,6 +306,63 @@ export default function Admin() {
           </p>
         )}
         <Pager param="ws_cursor" nextCursor={workspacesNextCursor} label="Workspaces pages" preventScrollReset />
+      </section>
+
+      <section className="card space-y-3" aria-labelledby="volumes-heading">
+        <h2 id="volumes-heading" className="text-lg font-semibold">
+          Volumes ({volumesTotal})
+        </h2>
+        <p className="text-sm text-zinc-600 dark:text-zinc-400" data-testid="volumes-summary">
+          {volumesTotalGb} GB in all, {formatMonthly(volumesMonthlyPrice)}, billed to their owners' Hetzner projects
+          whether a server runs or not. A stopped workspace keeps its volume {policy.volumeRetentionDays} days.
+        </p>
+        {volumes.length ? (
+          <table className="w-full text-left text-sm" aria-label="All volumes">
+            <thead className="text-xs text-zinc-600 uppercase dark:text-zinc-400">
+              <tr>
+                <th className="py-2">Workspace</th>
+                <th className="py-2">Owner</th>
+                <th className="py-2">Size · location</th>
+                <th className="py-2">Monthly price</th>
+                <th className="py-2">Stopped since</th>
+                <th className="py-2">Deleted on</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-zinc-200 dark:divide-zinc-800">
+              {volumes.map((volume) => (
+                <tr key={volume.volumeId} data-volume={volume.volumeId}>
+                  <td className="py-2">
+                    {volume.workspaceName}{" "}
+                    <span className="text-zinc-600 dark:text-zinc-400">
+                      ({volume.status}, volume {volume.volumeId})
+                    </span>
+                  </td>
+                  <td className="py-2">
+                    {volume.login}
+                    {volume.ownerMaySignIn ? null : (
+                      <span className="text-zinc-600 dark:text-zinc-400"> (may no longer sign in)</span>
+                    )}
+                  </td>
+                  <td className="py-2">
+                    {volume.sizeGb ?? "?"} GB · {volume.location}
+                  </td>
+                  <td className="py-2">{formatMonthly(volume.monthlyPrice)}</td>
+                  <td className="py-2">
+                    {volume.restingSince ? date.format(new Date(volume.restingSince)) : "in use"}
+                  </td>
+                  <td className="py-2">
+                    {volume.deleteAt
+                      ? `${date.format(new Date(volume.deleteAt))}${volume.deleteAt <= now ? " (due: the sweep deletes it with the owner's Hetzner token)" : ""}`
+                      : "—"}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : (
+          <p className="text-sm text-zinc-600 dark:text-zinc-400">No volumes.</p>
+        )}
+        <Pager param="vol_cursor" nextCursor={volumesNextCursor} label="Volumes pages" preventScrollReset />
       </section>
 
       <section className="card" aria-labelledby="audit-heading">
