@@ -109,6 +109,11 @@ for (const colorScheme of ["light", "dark"] as const) {
       ["/settings/audit", "the audit log", (p) => expect(p.getByRole("table")).toBeVisible()],
       ["/admin", "the admin page", (p) => expect(p.getByRole("heading").first()).toBeVisible()],
       ["/workspaces/aaaaaaaaaaaa", "the not-found page", (p) => expect(p.getByRole("alert")).toBeVisible()],
+      [
+        "/settings/environment",
+        "the environment settings",
+        (p) => expect(p.getByRole("heading", { name: "Workspace environment variables" })).toBeVisible(),
+      ],
     ];
     for (const [path, what, ready] of pages) {
       await page.goto(path);
