@@ -249,6 +249,205 @@ describe("github client", () => {
     expect(failing.requests).toHaveLength(1);
   });
 
+  it("compares base...head on the repository's path, keeping a task branch's slash, and parses the files", async () => {
+    const { fetch, requests } = fakeFetch(() =>
+      json(200, {
+        url: "https://api.github.com/repos/octocat/Hello-World/compare/main...sam/fix-1a2b",
+        html_url: "https://github.com/octocat/Hello-World/compare/main...sam/fix-1a2b",
+        status: "ahead",
+        ahead_by: 1,
+        behind_by: 0,
+        total_commits: 1,
+        commits: [
+          {
+            sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+            html_url: "https://github.com/octocat/Hello-World/commit/6dcb09b5b57875f334f61aebed695e2e4193db5e",
+            commit: {
+              message: "Fix all the bugs",
+              author: { name: "Monalisa Octocat", email: "support@github.com", date: "2011-04-14T16:00:49Z" },
+              committer: { name: "Monalisa Octocat", email: "support@github.com", date: "2011-04-14T16:00:49Z" },
+            },
+          },
+        ],
+        files: [
+          {
+            sha: "bbcd538c8e72b8c175046e27cc8f907076331401",
+            filename: "README.md",
+            status: "modified",
+            additions: 1,
+            deletions: 0,
+            changes: 1,
+            patch: "@@ -1,2 +1,3 @@\n # Hello\n+hello",
+          },
+          { sha: null, filename: "logo.png", status: "added", additions: 0, deletions: 0, changes: 0 },
+        ],
+      }),
+    );
+    const comparison = await github({ apiUrl: API, fetch }).compare(
+      TOKEN,
+      "octocat/Hello-World",
+      "main",
+      "sam/fix-1a2b",
+    );
+    expect(requests[0]!.url.pathname).toBe("/repos/octocat/Hello-World/compare/main...sam/fix-1a2b");
+    expect(comparison).toMatchObject({ status: "ahead", ahead_by: 1, behind_by: 0, total_commits: 1 });
+    expect(comparison.files.map((f) => [f.filename, f.additions, f.deletions, f.patch !== undefined])).toEqual([
+      ["README.md", 1, 0, true],
+      ["logo.png", 0, 0, false],
+    ]);
+    // Later pages of a comparison carry no files at all.
+    const later = fakeFetch(() =>
+      json(200, { html_url: "h", status: "identical", ahead_by: 0, behind_by: 0, total_commits: 0, commits: [] }),
+    );
+    expect((await github({ apiUrl: API, fetch: later.fetch }).compare(TOKEN, "octocat/x", "a", "a")).files).toEqual([]);
+    expect(() => github({ apiUrl: API, fetch }).compare(TOKEN, "no-slash", "a", "b")).toThrow(/owner\/name/);
+  });
+
+  const pull = (number: number, extra: Record<string, unknown> = {}) => ({
+    id: 1000 + number,
+    number,
+    url: `https://api.github.com/repos/octocat/Hello-World/pulls/${number}`,
+    html_url: `https://github.com/octocat/Hello-World/pull/${number}`,
+    state: "open",
+    title: "Amazing new feature",
+    body: null,
+    draft: false,
+    user: owner,
+    head: { label: "octocat:sam/fix-1a2b", ref: "sam/fix-1a2b", sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e" },
+    base: { label: "octocat:main", ref: "main", sha: "c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc" },
+    created_at: "2011-01-26T19:01:12Z",
+    updated_at: "2011-01-26T19:01:12Z",
+    closed_at: null,
+    merged_at: null,
+    ...extra,
+  });
+  const counts = { merged: false, commits: 1, additions: 1, deletions: 0, changed_files: 1 };
+
+  it("creates a pull request once, never retrying the POST, and carries GitHub's 422 reason in the message", async () => {
+    const { fetch, requests } = fakeFetch(() => json(201, pull(7, counts)));
+    const created = await github({ apiUrl: API, fetch }).createPull(TOKEN, "octocat/Hello-World", {
+      title: "Amazing new feature",
+      head: "sam/fix-1a2b",
+      base: "main",
+      body: "Please pull these awesome changes in!",
+      draft: true,
+    });
+    expect(created).toMatchObject({ number: 7, state: "open", additions: 1, changed_files: 1 });
+    expect(requests[0]).toMatchObject({
+      method: "POST",
+      body: {
+        title: "Amazing new feature",
+        head: "sam/fix-1a2b",
+        base: "main",
+        body: "Please pull these awesome changes in!",
+        draft: true,
+      },
+    });
+    expect(requests[0]!.url.pathname).toBe("/repos/octocat/Hello-World/pulls");
+
+    const exists = fakeFetch(() =>
+      json(422, {
+        message: "Validation Failed",
+        errors: [
+          {
+            resource: "PullRequest",
+            code: "custom",
+            message: "A pull request already exists for octocat:sam/fix-1a2b.",
+          },
+        ],
+        documentation_url: "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+        status: "422",
+      }),
+    );
+    const error = await rejection(
+      github({ apiUrl: API, fetch: exists.fetch, retry: fast }).createPull(TOKEN, "octocat/Hello-World", {
+        title: "t",
+        head: "sam/fix-1a2b",
+        base: "main",
+      }),
+    );
+    expect(error).toMatchObject({
+      status: 422,
+      message: "Validation Failed: A pull request already exists for octocat:sam/fix-1a2b.",
+    });
+    const invalidHead = fakeFetch(() =>
+      json(422, {
+        message: "Validation Failed",
+        errors: [{ resource: "PullRequest", field: "head", code: "invalid" }],
+      }),
+    );
+    expect(
+      (
+        await rejection(
+          github({ apiUrl: API, fetch: invalidHead.fetch }).createPull(TOKEN, "octocat/x", {
+            title: "t",
+            head: "gone",
+            base: "main",
+          }),
+        )
+      ).message,
+    ).toBe("Validation Failed: PullRequest head invalid");
+
+    const down = fakeFetch(() => json(502, { message: "Server Error" }));
+    await rejection(
+      github({ apiUrl: API, fetch: down.fetch, retry: fast }).createPull(TOKEN, "octocat/x", {
+        title: "t",
+        head: "h",
+        base: "main",
+      }),
+    );
+    expect(down.requests).toHaveLength(1);
+  });
+
+  it("lists pull requests with head as owner:branch, gets one (null when missing) and updates it with PATCH", async () => {
+    const list = linkedPages((page) => [pull(page)], 2);
+    const pulls = await github({ apiUrl: API, fetch: list.fetch }).listPulls(TOKEN, "octocat/Hello-World", {
+      state: "all",
+      head: "sam/fix-1a2b",
+      base: "main",
+    });
+    expect(pulls.map((p) => p.number)).toEqual([1, 2]);
+    const query = list.requests[0]!.url.searchParams;
+    expect([query.get("state"), query.get("head"), query.get("base")]).toEqual(["all", "octocat:sam/fix-1a2b", "main"]);
+
+    const { fetch, requests } = fakeFetch((request) =>
+      request.url.pathname.endsWith("/pulls/404")
+        ? json(404, { message: "Not Found" })
+        : json(200, pull(3, { ...counts, state: "closed", closed_at: "2011-01-27T19:01:12Z" })),
+    );
+    const client = github({ apiUrl: API, fetch });
+    expect(await client.getPull(TOKEN, "octocat/Hello-World", 404)).toBeNull();
+    const closed = await client.updatePull(TOKEN, "octocat/Hello-World", 3, { state: "closed", title: "Done" });
+    expect(closed).toMatchObject({ number: 3, state: "closed" });
+    expect(requests[1]).toMatchObject({ method: "PATCH", body: { state: "closed", title: "Done" } });
+    expect(requests[1]!.url.pathname).toBe("/repos/octocat/Hello-World/pulls/3");
+
+    const malformed = fakeFetch(() => json(200, { number: "seven" }));
+    expect(
+      await rejection(github({ apiUrl: API, fetch: malformed.fetch }).getPull(TOKEN, "octocat/x", 7)),
+    ).toMatchObject({
+      code: "unexpected_response",
+    });
+  });
+
+  it("reads a branch's tip, keeping the slash of a task branch, and null for a branch that is not there", async () => {
+    const { fetch, requests } = fakeFetch((request) =>
+      request.url.pathname.endsWith("/gone")
+        ? json(404, { message: "Branch not found" })
+        : json(200, {
+            name: "sam/fix-1a2b",
+            commit: { sha: "6dcb09b5b57875f334f61aebed695e2e4193db5e" },
+            protected: false,
+          }),
+    );
+    const client = github({ apiUrl: API, fetch });
+    expect((await client.getBranch(TOKEN, "octocat/Hello-World", "sam/fix-1a2b"))?.commit.sha).toBe(
+      "6dcb09b5b57875f334f61aebed695e2e4193db5e",
+    );
+    expect(requests[0]!.url.pathname).toBe("/repos/octocat/Hello-World/branches/sam/fix-1a2b");
+    expect(await client.getBranch(TOKEN, "octocat/Hello-World", "gone")).toBeNull();
+  });
+
   it("reports a network failure as status 0", async () => {
     const { fetch } = fakeFetch(() => networkDown());
     expect(await rejection(github({ apiUrl: API, fetch, retry: fast }).getUser(TOKEN))).toMatchObject({

@@ -339,6 +339,11 @@ export function github(options: GitHubOptions) {
         (page) => page,
       ),
 
+    /** A branch's tip, or null when the repository has no such branch (or this token cannot see it). */
+    async getBranch(token: string, repository: string, branch: string): Promise<GitHubBranch | null> {
+      return orNull(call(token, "GET", `${repoPath(repository)}/branches/${refPath(branch)}`, branchSchema), 404);
+    },
+
     /** The installation as the App sees it, with the permissions its owner granted (App JWT). */
     getInstallation: (appJwt: string, installationId: number) =>
       call(appJwt, "GET", `/app/installations/${installationId}`, installationSchema),

@@ -122,6 +122,8 @@ describe("local GitHub: task branches, compare and pull requests", () => {
     expect(contractErrors("github", "operations.get_branch.200", branch.json)).toEqual([]);
     expect(branch.json.commit.sha).toBe(head);
     expect(branch.json.commit.commit.message).toBe("Append hello to README");
+    expect((await client().getBranch(publish, REPO, BRANCH))?.commit.sha).toBe(head);
+    expect(await client().getBranch(publish, REPO, "sam/never-pushed")).toBeNull();
     const ref = await api(`/repos/${REPO}/git/ref/heads/${BRANCH}`, publish);
     expect(ref.json).toMatchObject({ ref: `refs/heads/${BRANCH}`, object: { sha: head, type: "commit" } });
     expect((await api(`/repos/${REPO}/git/ref/heads/nope`, publish)).status).toBe(404);

@@ -306,12 +306,13 @@ export class PullsApi {
     const self = `${api}/pulls/${pull.number}`;
     const html = `${this.web(repo)}/pull/${pull.number}`;
     const owner = simpleUser(this.store, this.store.userOf(repo.owner));
+    const repository = repoJson(this.store, repo);
     const side = (ref: string, sha: string) => ({
       label: `${repo.owner}:${ref}`,
       ref,
       sha,
       user: owner,
-      repo: repoJson(this.store, repo),
+      repo: repository,
     });
     const json: Record<string, unknown> = {
       url: self,
