@@ -43,6 +43,8 @@ interface Made {
   firewallId?: number;
   serverId?: number;
   dnsRecordId?: string;
+  /** Whether this run asked Hetzner for a new volume (a lost answer may have made one the label finds). */
+  volumeAsked?: boolean;
   /** A volume this run created; a volume kept from an earlier run is never in here. */
   volumeId?: number;
   /** Whether the row records that volume (from then on a stop keeps it and a delete deletes it). */
@@ -211,13 +213,20 @@ export async function provision(
     if (error instanceof ProvisioningAborted || newerRun) {
       const undo = newerRun ? deleteExactly(clouds, made) : teardown(deps, clouds, leftovers);
       await undo.catch(() => undefined); // the sweep reaps what this could not
-      // A volume the row records is the stop's to keep or the delete's to delete; an unrecorded one is ours.
-      if (made.volumeId && !made.volumeRecorded) await deleteVolume(clouds, made.volumeId).catch(() => undefined);
+      // A volume the row records is the stop's to keep or the delete's to delete; an unrecorded one is ours
+      // (by its label too, unless a newer run may have made one of its own).
+      if (made.volumeAsked && !made.volumeRecorded) {
+        const ours = newerRun
+          ? made.volumeId && deleteVolume(clouds, made.volumeId)
+          : deleteWorkspaceVolumes(deps, clouds, { id: workspace.id, volumeId: made.volumeId ?? null });
+        await Promise.resolve(ours).catch(() => undefined);
+      }
       return;
     }
     // Never let a failure here leave the row in `creating` silently: the sweep is the backstop, the log says why.
     const message = error instanceof AgentBinaryMissing ? error.message : explainError(error, workspace);
-    await failProvisioning(deps, leftovers, clouds, message, made.volumeId).catch((failure) =>
+    const madeVolume = made.volumeAsked ? { volumeId: made.volumeId ?? null } : undefined;
+    await failProvisioning(deps, leftovers, clouds, message, madeVolume).catch((failure) =>
       console.error(
         `workspace ${workspace.id}: could not record the failed provisioning`,
         failure instanceof Error ? failure.message : failure,
@@ -273,6 +282,7 @@ async function prepareVolume(deps: Deps, clouds: Clouds, workspace: Workspace, m
     `Creating a ${plan.sizeGb} GB volume in ${workspace.location} for the repository, the home directory and the sessions`,
     async () => {
       // A lost answer may still have made a volume: the cleanup after a failure finds it by its label.
+      made.volumeAsked = true;
       const { volume, action } = await clouds.hetzner.createVolume({
         name: `sam-${workspace.id}`,
         sizeGb: plan.sizeGb,
@@ -347,7 +357,8 @@ async function failProvisioning(
   workspace: Workspace,
   clouds: Clouds | null,
   message: string,
-  madeVolumeId?: number,
+  /** Set when this run asked for a new volume: it goes, found by its id or its label. */
+  madeVolume?: { volumeId: number | null },
 ) {
   let error = message;
   let leftovers: Partial<Workspace> = cleared;
@@ -359,8 +370,8 @@ async function failProvisioning(
       problems.push(explainError(cleanupError, workspace));
       leftovers = { startedAt: null, lastHeartbeatAt: null };
     }
-    if (madeVolumeId) {
-      await deleteWorkspaceVolumes(deps, clouds, { id: workspace.id, volumeId: madeVolumeId }).catch(
+    if (madeVolume) {
+      await deleteWorkspaceVolumes(deps, clouds, { id: workspace.id, ...madeVolume }).catch(
         (volumeError: unknown) => void problems.push(explainError(volumeError, workspace)),
       );
       // Forgotten either way: a labelled volume no row records is the sweep's orphan pass to delete.

@@ -1,4 +1,6 @@
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import * as schema from "../db/schema";
 import { ProviderError } from "../providers/http.server";
 import { samImageVersion } from "../admin/image.server";
 import { provision } from "./provision.server";
@@ -194,5 +196,177 @@ describe("a run overtaken by stop and restart", () => {
     expect([...fake.records.keys()]).toEqual([row!.dnsRecordId]);
     // The volume the first run made is the workspace's: the new run's server holds it.
     expect([...fake.volumes.values()]).toEqual([expect.objectContaining({ id: row!.volumeId, server: row!.serverId })]);
+  });
+});
+
+describe("the workspace's volume", () => {
+  const hetznerError = (status: number, code: string, message: string) =>
+    new ProviderError({ provider: "hetzner", status, code, message });
+  const billing = (fake: ReturnType<typeof fakeClouds>) => ({
+    servers: fake.servers.size,
+    firewalls: fake.firewalls.size,
+    records: fake.records.size,
+    volumes: fake.volumes.size,
+  });
+  const nothing = { servers: 0, firewalls: 0, records: 0, volumes: 0 };
+
+  it("is attached at server create with automount, and the user-data tells the agent where it is mounted", async () => {
+    const fake = fakeClouds();
+    const inputs: Array<Parameters<typeof fake.clouds.hetzner.createServer>[0]> = [];
+    const create = fake.clouds.hetzner.createServer;
+    fake.clouds.hetzner.createServer = async (input) => {
+      inputs.push(input);
+      return await create(input);
+    };
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    const row = await reload(workspace.id);
+    expect(inputs[0]).toMatchObject({ volumes: [row!.volumeId], automount: true, location: "fsn1" });
+    expect(inputs[0]!.userData).toContain(`SAM_VOLUME_DIR=/mnt/HC_Volume_${row!.volumeId}\n`);
+  });
+
+  it("a restart attaches the kept volume to a server in the same location and makes no new one", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
+    await provision(deps, workspace, { clouds: fake.factory });
+    const first = (await reload(workspace.id))!;
+    await db.update(schema.workspaces).set({ status: "running" }).where(eq(schema.workspaces.id, workspace.id));
+    await finishStop(deps, (await claimStop(deps, { id: workspace.id, userId }, "Stopped by you"))!, {
+      clouds: fake.factory,
+    });
+    expect(fake.volumes.get(first.volumeId!)).toMatchObject({ server: null });
+
+    const restarted = await claimRestart(deps, { id: workspace.id, userId });
+    await provision(deps, restarted!, { clouds: fake.factory });
+    const second = (await reload(workspace.id))!;
+    expect(second).toMatchObject({ status: "creating", volumeId: first.volumeId, error: null });
+    expect([...fake.volumes.values()]).toEqual([
+      expect.objectContaining({ id: first.volumeId, location: "fsn1", server: second.serverId }),
+    ]);
+    const steps = (await listEvents(db, workspace.id)).map((event) => `${event.step}:${event.status}`);
+    expect(steps.filter((step) => step === "volume:ok")).toHaveLength(1);
+    expect(steps).toContain("volume:info");
+  });
+
+  it.each([
+    ["createVolume", hetznerError(403, "resource_limit_exceeded", "volume limit exceeded"), /resource limit/],
+    ["createServer", hetznerError(412, "resource_unavailable", "no capacity"), /no capacity for cx23 in fsn1/],
+    ["createRecord", new ProviderError({ provider: "cloudflare", status: 500, message: "oops" }), /Cloudflare/],
+  ])("a failing %s on a first create removes the volume it made too", async (call, error, message) => {
+    const fake = fakeClouds();
+    fake.failures.set(call, error);
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    expect(billing(fake)).toEqual(nothing);
+    const row = await reload(workspace.id);
+    expect(row).toMatchObject({ status: "error", volumeId: null, volumeSizeGb: null, serverId: null });
+    expect(row!.error).toMatch(message);
+  });
+
+  it("an attach Hetzner fails removes the server and the new volume, and says so", async () => {
+    const fake = fakeClouds();
+    fake.failedActions.add("attach_volume");
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    expect(billing(fake)).toEqual(nothing);
+    expect(await reload(workspace.id)).toMatchObject({
+      status: "error",
+      error: expect.stringMatching(/attach_volume failed/),
+    });
+    const steps = (await listEvents(db, workspace.id)).map((event) => `${event.step}:${event.status}`);
+    expect(steps).toEqual(expect.arrayContaining(["volume.attach:error", "cleanup:ok"]));
+  });
+
+  it("a volume made by a request whose answer was lost is found by its label and deleted", async () => {
+    const fake = fakeClouds();
+    const original = fake.clouds.hetzner.createVolume;
+    fake.clouds.hetzner.createVolume = async (input) => {
+      await original(input);
+      throw new ProviderError({ provider: "hetzner", status: 0, code: "timeout", message: "no answer within 15 s" });
+    };
+    const workspace = await newWorkspace();
+    await provision(deps, workspace, { clouds: fake.factory });
+    expect(billing(fake)).toEqual(nothing);
+    expect((await reload(workspace.id))!.error).toMatch(/did not answer in time/);
+  });
+
+  it("a restart in a sold-out location ends in error saying the volume cannot move; only the kept volume stays", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
+    await provision(deps, workspace, { clouds: fake.factory });
+    const { volumeId } = (await reload(workspace.id))!;
+    await finishStop(deps, (await claimStop(deps, { id: workspace.id, userId }, "Stopped by you"))!, {
+      clouds: fake.factory,
+    });
+    fake.failures.set("createServer", hetznerError(412, "resource_unavailable", "server location disabled"));
+    await provision(deps, (await claimRestart(deps, { id: workspace.id, userId }))!, { clouds: fake.factory });
+    expect(billing(fake)).toEqual({ ...nothing, volumes: 1 });
+    const row = (await reload(workspace.id))!;
+    expect(row).toMatchObject({ status: "error", volumeId, serverId: null });
+    expect(row.error).toMatch(/no cx23 servers available in fsn1 .* a volume cannot move to another location/);
+
+    // Once Hetzner has capacity again, the same volume comes back.
+    await provision(deps, (await claimRestart(deps, { id: workspace.id, userId }))!, { clouds: fake.factory });
+    expect(await reload(workspace.id)).toMatchObject({ status: "creating", volumeId });
+  });
+
+  it("a kept volume that Hetzner no longer has is said plainly, never replaced by an empty one", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ status: "stopped", volumeId: 4242, volumeSizeGb: 10, startedAt: null });
+    await provision(deps, (await claimRestart(deps, { id: workspace.id, userId }))!, { clouds: fake.factory });
+    expect(billing(fake)).toEqual(nothing);
+    expect(await reload(workspace.id)).toMatchObject({
+      status: "error",
+      volumeId: 4242,
+      error: expect.stringContaining("no longer has this workspace's volume 4242"),
+    });
+  });
+
+  it("the user's volume quota reached: nothing is made and the error says what to do", async () => {
+    const fake = fakeClouds();
+    await db
+      .insert(schema.instanceSettings)
+      .values({ key: "policy", value: { volumeDefaultGb: 10, volumeMaxGb: 10, volumeTotalGbPerUser: 10 } })
+      .onConflictDoUpdate({
+        target: schema.instanceSettings.key,
+        set: { value: { volumeDefaultGb: 10, volumeMaxGb: 10, volumeTotalGbPerUser: 10 } },
+      });
+    try {
+      await newWorkspace({ status: "stopped", volumeId: 1, volumeSizeGb: 10 });
+      const workspace = await newWorkspace();
+      // A fresh context: the policy is read once per context.
+      await provision({ ...deps }, workspace, { clouds: fake.factory });
+      expect(billing(fake)).toEqual(nothing);
+      expect(await reload(workspace.id)).toMatchObject({
+        status: "error",
+        error: expect.stringMatching(/take 10 GB of the 10 GB .* delete a stopped workspace/),
+      });
+    } finally {
+      await db.delete(schema.instanceSettings).where(eq(schema.instanceSettings.key, "policy"));
+    }
+  });
+
+  it("volumes turned off by the policy: the workspace boots as before, with no volume", async () => {
+    const fake = fakeClouds();
+    await db
+      .insert(schema.instanceSettings)
+      .values({ key: "policy", value: { volumesEnabled: false } })
+      .onConflictDoUpdate({ target: schema.instanceSettings.key, set: { value: { volumesEnabled: false } } });
+    try {
+      const userData: string[] = [];
+      const create = fake.clouds.hetzner.createServer;
+      fake.clouds.hetzner.createServer = async (input) => {
+        userData.push(input.userData);
+        expect(input.volumes).toBeUndefined();
+        return await create(input);
+      };
+      const workspace = await newWorkspace();
+      await provision({ ...deps }, workspace, { clouds: fake.factory });
+      expect(await reload(workspace.id)).toMatchObject({ status: "creating", volumeId: null });
+      expect(fake.volumes.size).toBe(0);
+      expect(userData[0]).not.toContain("SAM_VOLUME_DIR");
+    } finally {
+      await db.delete(schema.instanceSettings).where(eq(schema.instanceSettings.key, "policy"));
+    }
   });
 });
