@@ -25,6 +25,7 @@ export const IMAGE_CLIS = {
   "@anthropic-ai/claude-code": "2.1.332",
   "@agentclientprotocol/claude-agent-acp": "0.101.0",
   "@openai/codex": "0.171.0",
+  "@agentclientprotocol/codex-acp": "2.6.0",
 } as const;
 
 /** Snapshots are x86 or arm; SAM builds on x86 (the cx sizes), so arm workspaces boot ubuntu-24.04. */
