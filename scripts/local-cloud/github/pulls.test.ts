@@ -267,6 +267,23 @@ describe("local GitHub: task branches, compare and pull requests", () => {
       ).status,
     ).toBe(404);
     expect((await api(`/repos/${REPO}/pulls`, undefined, { method: "POST", body: {} })).status).toBe(401);
+    // GitHub Free: no drafts in a private repository.
+    const notesToken = await mint(TASK_PUBLISH_PERMISSIONS, "sam-dev/private-notes");
+    const draft = await failure(
+      client().createPull(notesToken, "sam-dev/private-notes", {
+        title: "d",
+        head: "develop",
+        base: "main",
+        draft: true,
+      }),
+    );
+    expect(draft.message).toBe("Validation Failed: Draft pull requests are not supported in this repository.");
+    const ready = await client().createPull(notesToken, "sam-dev/private-notes", {
+      title: "Develop into main",
+      head: "develop",
+      base: "main",
+    });
+    expect(ready).toMatchObject({ number: 1, draft: false, changed_files: 1, additions: 1 });
   });
 
   it("lists (state, head, base, pages), gets and updates pull requests", async () => {

@@ -483,6 +483,15 @@ export class PullsApi {
           message: `A pull request already exists for ${repo.owner}:${headRef}.`,
         },
       ]);
+    // Every local user is on GitHub Free, where drafts exist in public repositories only.
+    if (body.draft === true && repo.private)
+      throw validationFailed(docs, [
+        {
+          resource: "PullRequest",
+          code: "custom",
+          message: "Draft pull requests are not supported in this repository.",
+        },
+      ]);
     if (aheadBehind(repo.bare, baseBranch.sha, headBranch.sha).ahead === 0)
       throw validationFailed(docs, [
         { resource: "PullRequest", code: "custom", message: `No commits between ${baseRef} and ${headRef}` },
