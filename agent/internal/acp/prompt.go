@@ -49,11 +49,13 @@ func (s *Session) runTurn(clientID string, prompt []sdk.ContentBlock, run *promp
 		if run.err != nil {
 			ended["error"] = run.err.Error()
 		}
-		s.append(KindPromptEnded, ended)
+		// The turn is over before anyone can read that it is: a client that sends its next prompt on seeing
+		// prompt_ended must not find the session still busy. Under mu, so no prompt starts in between.
 		s.mu.Lock()
 		s.turn = nil
-		s.mu.Unlock()
 		s.busy.Store(false)
+		s.append(KindPromptEnded, ended)
+		s.mu.Unlock()
 		close(run.done)
 	}()
 	s.append(KindPromptStarted, map[string]any{"clientId": clientID, "prompt": prompt})

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/coder/acp-go-sdk"
@@ -87,6 +88,8 @@ type Options struct {
 	// UserEnv holds the user's workspace environment variables, exported to the adapter (and so to what the
 	// coding agent runs); refreshed before each new chat. nil: none.
 	UserEnv *userenv.Store
+	// Waiting, when set, tells the control plane about permission requests nobody is watching.
+	Waiting *Waiting
 }
 
 // Info describes a chat for the browser.
@@ -115,7 +118,19 @@ type Session struct {
 
 	titleMu sync.Mutex
 	title   string
+
+	viewers atomic.Int32
 }
+
+// Attach counts a browser that has the chat open until the returned func is called.
+func (s *Session) Attach() (detach func()) {
+	s.viewers.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { s.viewers.Add(-1) }) }
+}
+
+// Viewers is how many browsers have the chat open.
+func (s *Session) Viewers() int { return int(s.viewers.Load()) }
 
 // ID is the chat's id.
 func (s *Session) ID() string { return s.id }
@@ -189,6 +204,10 @@ type cachedCredential struct {
 type Manager struct {
 	opts Options
 
+	// ctx ends with Close: the chats' watchers stop with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu          sync.Mutex
 	proxies     map[string]*modelproxy.Proxy
 	sessions    map[string]*Session
@@ -203,6 +222,7 @@ func NewManager(opts Options) (*Manager, error) {
 		opts.Logger = slog.Default()
 	}
 	m := &Manager{opts: opts, proxies: map[string]*modelproxy.Proxy{}, sessions: map[string]*Session{}, credentials: map[string]cachedCredential{}}
+	m.ctx, m.cancel = context.WithCancel(context.Background())
 	if err := os.MkdirAll(opts.LogDir, 0o700); err != nil {
 		return nil, fmt.Errorf("chat log directory: %w", err)
 	}
@@ -302,6 +322,9 @@ func (m *Manager) open(id string, d description) (*Session, error) {
 		return nil, acp.ErrClosed
 	}
 	m.sessions[id] = chat
+	if m.opts.Waiting != nil {
+		go m.opts.Waiting.watch(m.ctx, chat)
+	}
 	return chat, nil
 }
 
@@ -315,7 +338,11 @@ func (m *Manager) adapterEnv(provider, baseURL, standIn string) []string {
 			// Only the model API, through the proxy: no telemetry, update checks or error reports.
 			"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1")
 	case "openai":
-		env = append(env, "OPENAI_BASE_URL="+baseURL, "OPENAI_API_KEY="+standIn)
+		// codex-acp runs a Codex build that reads its base URL from CODEX_CONFIG, not OPENAI_BASE_URL, and
+		// asks for a login unless told to use the API key.
+		env = append(env, "OPENAI_BASE_URL="+baseURL, "OPENAI_API_KEY="+standIn,
+			`CODEX_CONFIG={"openai_base_url":"`+baseURL+`"}`,
+			`DEFAULT_AUTH_REQUEST={"methodId":"api-key"}`, "NO_BROWSER=1")
 	}
 	return env
 }
@@ -415,6 +442,7 @@ func (m *Manager) TurnInFlight() bool {
 
 // Close stops every adapter and proxy; the logs stay for the next start.
 func (m *Manager) Close() {
+	m.cancel()
 	m.mu.Lock()
 	m.closed = true
 	sessions, proxies := m.sessions, m.proxies

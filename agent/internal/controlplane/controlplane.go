@@ -58,6 +58,26 @@ type BootstrapResponse struct {
 	Certificate            *string     `json:"certificate"`
 	// RerunSetup asks for the repository's setup to run again on this boot ("Run setup again").
 	RerunSetup bool `json:"rerun_setup,omitempty"`
+	// Task is set when the workspace runs a task.
+	Task *Task `json:"task,omitempty"`
+	// PermissionNotifyDelaySeconds is how long a permission request waits with no browser attached before
+	// the control plane is told (it notifies the owner); 0 means the default.
+	PermissionNotifyDelaySeconds int `json:"permission_notify_delay_seconds,omitempty"`
+}
+
+// Task is the prompt a task's workspace runs (docs/architecture.md, Tasks): the VM agent checks out Branch from
+// BaseBranch before the coding agent starts, runs Prompt in a chat, and after each turn commits as the author
+// and pushes Branch, and nothing else.
+type Task struct {
+	ID          string `json:"id"`
+	Branch      string `json:"branch"`
+	BaseBranch  string `json:"base_branch"`
+	Prompt      string `json:"prompt"`
+	AgentCLI    string `json:"agent_cli"`
+	AuthorName  string `json:"author_name"`
+	AuthorEmail string `json:"author_email"`
+	// ChatSessionID is the task's chat from an earlier run of the workspace (its log is on the volume).
+	ChatSessionID string `json:"chat_session_id,omitempty"`
 }
 
 // HeartbeatRequest reports activity.
@@ -241,4 +261,21 @@ func (c *Client) Environment(ctx context.Context) ([]EnvironmentVariable, error)
 		return nil, err
 	}
 	return out.Variables, nil
+}
+
+// Event tells the control plane what happened to a chat or the workspace's task (POST …/events): task_started,
+// turn_ended, push_blocked, permission_waiting, permission_answered, failed. body carries "event" and its fields.
+func (c *Client) Event(ctx context.Context, body map[string]any) error {
+	return c.do(ctx, "event", c.workspacePath("events"), true, body, nil)
+}
+
+// GitPushToken asks for a token that may push to the task's repository; only a task's workspace gets one, and
+// the agent uses it for its own push of the task branch, never handing it to the workspace user.
+func (c *Client) GitPushToken(ctx context.Context) (GitToken, error) {
+	var out GitToken
+	err := c.do(ctx, "git-push-token", c.workspacePath("git-push-token"), true, struct{}{}, &out)
+	if err == nil && out.Token == "" {
+		err = errors.New("git-push-token: answer has no token")
+	}
+	return out, err
 }

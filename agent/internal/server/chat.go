@@ -56,6 +56,66 @@ func (s *Server) chatRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /api/chats", s.authenticated(s.listChats))
 	mux.Handle("POST /api/chats", s.authenticated(s.createChat))
 	mux.HandleFunc("GET /api/chats/{id}/attach", s.attachChat)
+	mux.Handle("POST /api/chats/{id}/permissions/{requestId}", s.authenticated(s.answerPermission))
+}
+
+// answerPermission takes an answer given outside the chat page (a notification's Allow / Deny, relayed by
+// the control plane): {"decision": "allow" | "deny"}, mapped to the request's "allow once" or "reject once"
+// option as the adapter offered them.
+func (s *Server) answerPermission(w http.ResponseWriter, r *http.Request, claims auth.Claims) {
+	var req struct {
+		Decision string `json:"decision"`
+	}
+	if err := decodeBody(w, r, &req); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	kind, ok := map[string]sdk.PermissionOptionKind{"allow": sdk.PermissionOptionKindAllowOnce, "deny": sdk.PermissionOptionKindRejectOnce}[req.Decision]
+	if !ok {
+		writeError(w, http.StatusBadRequest, `decision must be "allow" or "deny"`)
+		return
+	}
+	sess, err := s.opts.Chats.Get(r.PathValue("id"))
+	if err != nil {
+		writeError(w, http.StatusNotFound, "chat not found")
+		return
+	}
+	requestID := r.PathValue("requestId")
+	option, found := offeredOption(sess.Log(), requestID, kind)
+	if !found {
+		writeError(w, http.StatusNotFound, "no such permission request in this chat")
+		return
+	}
+	if err := sess.Answer(requestID, option); err != nil {
+		// Answered already (in the chat, or by another notification) or withdrawn with its turn.
+		writeError(w, http.StatusConflict, "this permission request is no longer waiting: "+err.Error())
+		return
+	}
+	s.opts.Logger.Info("permission answered from outside the chat", "chat", sess.ID(), "request", requestID, "decision", req.Decision, "sub", claims.Subject)
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "option_id": option})
+}
+
+// offeredOption finds the option of the given kind a permission request offered, from its log event.
+func offeredOption(log *acp.Log, requestID string, kind sdk.PermissionOptionKind) (sdk.PermissionOptionId, bool) {
+	for _, event := range log.EventsAfter(0) {
+		if event.Kind != acp.KindPermissionRequested {
+			continue
+		}
+		var data struct {
+			RequestID string                 `json:"requestId"`
+			Options   []sdk.PermissionOption `json:"options"`
+		}
+		if json.Unmarshal(event.Data, &data) != nil || data.RequestID != requestID {
+			continue
+		}
+		for _, option := range data.Options {
+			if option.Kind == kind {
+				return option.OptionId, true
+			}
+		}
+		return "", false
+	}
+	return "", false
 }
 
 func (s *Server) listChats(w http.ResponseWriter, _ *http.Request, _ auth.Claims) {
@@ -148,7 +208,9 @@ func (s *Server) attachChat(w http.ResponseWriter, r *http.Request) {
 	log = log.With("sub", claims.Subject)
 	log.Info("chat client attached", "after", after)
 	c := &chatConn{srv: s, conn: conn, sess: sess}
+	detach := sess.Attach()
 	code, reason := c.run(after)
+	detach()
 	log.Info("chat client detached", "code", int(code), "reason", reason)
 }
 
