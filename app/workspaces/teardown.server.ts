@@ -124,6 +124,13 @@ async function powerOff(deps: Deps, clouds: Clouds, workspace: Workspace, wait: 
   const serverId = workspace.serverId!;
   const note = (status: "ok" | "error", message: string) =>
     recordEvent(deps.db, workspace.id, "shutdown", status, message);
+  await recordEvent(
+    deps.db,
+    workspace.id,
+    "shutdown",
+    "started",
+    "Shutting the server down: the agent saves its sessions and the volume is unmounted",
+  );
   try {
     await clouds.hetzner.shutdownServer(serverId);
   } catch (error) {
