@@ -146,6 +146,20 @@ export class GitHub {
         expired: t.expiresAt <= Date.now(),
       })),
       webhook_deliveries: this.store.deliveries,
+      pull_requests: this.store.pulls.map((p) => {
+        const repo = this.store.repos.find((r) => r.id === p.repoId)!;
+        return {
+          repository: `${repo.owner}/${repo.name}`,
+          number: p.number,
+          state: p.state,
+          draft: p.draft,
+          title: p.title,
+          head: p.head,
+          base: p.base,
+          user: p.author,
+          html_url: `${this.store.web}/${repo.owner}/${repo.name}/pull/${p.number}`,
+        };
+      }),
     };
   }
 }

@@ -233,6 +233,9 @@ describe("local GitHub: task branches, compare and pull requests", () => {
     });
 
     const again = await failure(client().createPull(token, REPO, { title: "Again", head: BRANCH, base: "main" }));
+    expect(cloud.state().github.pull_requests).toEqual([
+      expect.objectContaining({ repository: REPO, number: 1, state: "open", head: BRANCH, base: "main" }),
+    ]);
     expect([again.status, again.message]).toEqual([
       422,
       `Validation Failed: A pull request already exists for sam-dev:${BRANCH}.`,
