@@ -282,3 +282,54 @@ describe("the sweep's call budget", () => {
     expect(runs[0]!.deferred).toContain("orphans");
   });
 });
+
+describe("orphan volumes", () => {
+  it("labelled volumes no workspace records are deleted and audited; a workspace's own, a creating one's, an attached one and another instance's stay", async () => {
+    const fake = fakeClouds();
+    await db
+      .insert(schema.credentials)
+      .values({ userId, kind: "hetzner", ciphertext: "x", iv: "x", keyVersion: 1, last4: "0000" });
+    const volume = async (workspace: string, instance = "localhost-8788") =>
+      (
+        await fake.clouds.hetzner.createVolume({
+          name: `v-${workspace}-${instance}`,
+          sizeGb: 10,
+          location: "fsn1",
+          labels: { "managed-by": "sam", instance, workspace },
+        })
+      ).volume.id;
+    const goneRow = await volume(newWorkspaceId());
+    const stopped = await newWorkspace({ status: "stopped", startedAt: null });
+    const kept = await volume(stopped.id);
+    await db
+      .update(schema.workspaces)
+      .set({ volumeId: kept, volumeSizeGb: 10 })
+      .where(eq(schema.workspaces.id, stopped.id));
+    const failed = await newWorkspace({ status: "error", startedAt: null });
+    const leftOver = await volume(failed.id);
+    const creating = await newWorkspace({ status: "creating" });
+    const inFlight = await volume(creating.id);
+    const attached = await volume(newWorkspaceId());
+    fake.volumes.get(attached)!.server = 12345;
+    const neighbours = await volume(newWorkspaceId(), "staging.example.com");
+
+    const report = await runSweep({ db, config }, { clouds: fake.factory, zone: fake.clouds.zone });
+    expect(report.orphanVolumesDeleted.sort()).toEqual([goneRow, leftOver].sort());
+    expect([...fake.volumes.keys()].sort()).toEqual([kept, inFlight, attached, neighbours].sort());
+    const audit = await db.query.auditLog.findMany({ where: eq(schema.auditLog.action, "orphan.volume_deleted") });
+    expect(audit.map((entry) => (entry.details as { volumeId: number }).volumeId).sort()).toEqual(
+      [goneRow, leftOver].sort(),
+    );
+  });
+
+  it("a create past its timeout loses the volume it made, so nothing of it bills", async () => {
+    const fake = fakeClouds();
+    const late = await newWorkspace({ startedAt: new Date(Date.now() - 11 * 60_000) });
+    await provision(deps, late, { clouds: fake.factory });
+    expect(fake.volumes.size).toBe(1);
+    const report = await runSweep({ db, config }, { clouds: fake.factory, zone: fake.clouds.zone });
+    expect(report.provisioningTimedOut).toEqual([late.id]);
+    expect(fake.servers.size + fake.firewalls.size + fake.records.size + fake.volumes.size).toBe(0);
+    expect(await reload(late.id)).toMatchObject({ status: "error", volumeId: null });
+  });
+});
