@@ -21,6 +21,16 @@ const seedSchema = z.object({
           message: "only stopped or error rows: anything live would be swept",
         }),
         repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/),
+        // A volume as provisioning would record it (no such volume exists in the local cloud).
+        volume: z
+          .object({
+            id: z.number().int().positive(),
+            sizeGb: z.number().int().min(10),
+            monthlyPrice: z.string().regex(/^\d+\.\d+$/),
+          })
+          .optional(),
+        // As the agent's heartbeat would have reported it.
+        unsavedWork: z.object({ uncommitted: z.number().int().min(0), unpushed: z.number().int().min(0) }).optional(),
       }),
     )
     .min(1)
@@ -79,10 +89,14 @@ export async function action({ request, context }: ActionFunctionArgs) {
     stoppedAt: new Date(now - index * 1000),
     createdAt: new Date(now - index * 1000),
     updatedAt: new Date(now - index * 1000),
+    volumeId: workspace.volume?.id ?? null,
+    volumeSizeGb: workspace.volume?.sizeGb ?? null,
+    volumeMonthlyPrice: workspace.volume?.monthlyPrice ?? null,
+    unsavedWork: workspace.unsavedWork ?? null,
   }));
-  // D1 binds at most 100 parameters per statement: 14 columns and a few defaults, so 5 rows an INSERT, in one batch.
+  // D1 binds at most 100 parameters per statement: 18 columns and a few defaults, so 4 rows an INSERT, in one batch.
   const inserts = [];
-  for (let i = 0; i < rows.length; i += 5) inserts.push(context.db.insert(workspaces).values(rows.slice(i, i + 5)));
+  for (let i = 0; i < rows.length; i += 4) inserts.push(context.db.insert(workspaces).values(rows.slice(i, i + 4)));
   await context.db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
   return Response.json({ ids: rows.map((row) => row.id) });
 }
