@@ -43,7 +43,9 @@ test.beforeAll(async ({ browser }) => {
     },
     { name: "no volume", status: "stopped", repository: `${LOGIN}/app` },
   ];
-  [kept, unsaved, bare] = await seedWorkspaces(page.request, LOGIN, rows);
+  const ids = await seedWorkspaces(page.request, LOGIN, rows);
+  expect(ids).toHaveLength(3);
+  [kept, unsaved, bare] = ids as [string, string, string];
   await page.close();
 });
 
