@@ -29,6 +29,7 @@ import (
 	"github.com/simple-agent-manager/sam/agent/internal/server"
 	"github.com/simple-agent-manager/sam/agent/internal/session"
 	"github.com/simple-agent-manager/sam/agent/internal/state"
+	"github.com/simple-agent-manager/sam/agent/internal/task"
 	"github.com/simple-agent-manager/sam/agent/internal/userenv"
 	"github.com/simple-agent-manager/sam/agent/internal/version"
 	"github.com/simple-agent-manager/sam/agent/internal/volume"
@@ -108,13 +109,13 @@ func Run(ctx context.Context, cfg config.Config, opts Options) error {
 		}
 	}
 	sessions := session.NewManager(sessionOpts)
-	chats, err := newChats(cfg, cp, user, userEnv, vars, layout, log)
+	chats, err := newChats(cfg, cp, st, user, userEnv, vars, layout, log)
 	if err != nil {
 		return err
 	}
 	srv := server.New(server.Options{
 		AllowedOrigin: cfg.AllowedOrigin, Verifier: verifier, Sessions: sessions, Logger: log, Version: version.String(),
-		Chats: chats,
+		Chats: chats, Changes: taskChanges(cfg, st, user, userEnv),
 	})
 	access := newTerminalAccess(verifier, log)
 	httpServer := newHTTPServer(access.Handler(srv.Handler()), tlsConfig, log)
@@ -203,8 +204,8 @@ func startServing(cfg config.Config, opts Options, httpServer *http.Server, tlsC
 
 // newChats holds the coding-agent chats; without a control plane (benchmarks) there is no credential to
 // fetch and no chat.
-func newChats(cfg config.Config, cp *controlplane.Client, user *session.User, userEnv []string, vars *userenv.Store,
-	layout *volume.Layout, log *slog.Logger) (*chat.Manager, error) {
+func newChats(cfg config.Config, cp *controlplane.Client, st *state.Store, user *session.User, userEnv []string,
+	vars *userenv.Store, layout *volume.Layout, log *slog.Logger) (*chat.Manager, error) {
 	if cp == nil {
 		return nil, nil
 	}
@@ -217,6 +218,10 @@ func newChats(cfg config.Config, cp *controlplane.Client, user *session.User, us
 		Env: userEnv, UserEnv: vars,
 		Upstreams:   map[string]string{"anthropic": cfg.AnthropicURL, "openai": cfg.OpenAIURL},
 		Credentials: cp.ModelCredential, Logger: log.With("component", "chat"),
+		Waiting: &chat.Waiting{
+			Delay:  time.Duration(st.Get().PermissionNotifyDelaySeconds) * time.Second,
+			Notify: cp.Event, Logger: log.With("component", "chat"),
+		},
 	})
 }
 
@@ -421,9 +426,25 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, d boot
 	if d.layout != nil {
 		steps.SetupMarkerPath = d.layout.SetupMarkerPath()
 	}
+	runner := taskRunner(cfg, d, log)
+	if runner != nil {
+		steps.AfterClone = func(ctx context.Context) {
+			if err := runner.Git.CheckoutBranch(ctx, runner.Task.Branch, runner.Task.BaseBranch); err != nil {
+				steps.Report(ctx, "branch", "error", "could not check out "+runner.Task.Branch+": "+err.Error())
+				return
+			}
+			steps.Report(ctx, "branch", "ok", "on "+runner.Task.Branch+", from "+runner.Task.BaseBranch)
+		}
+	}
 	go func() {
-		if err := steps.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error("boot steps", "err", err)
+		if err := steps.Run(ctx); err != nil {
+			if ctx.Err() == nil {
+				log.Error("boot steps", "err", err)
+			}
+			return
+		}
+		if runner != nil {
+			runner.Run(ctx)
 		}
 	}()
 	hb := &heartbeat.Loop{
@@ -442,4 +463,30 @@ func startBootTasks(ctx context.Context, cfg config.Config, opts Options, d boot
 		}
 	}()
 	return hb
+}
+
+// taskRunner is the runner of the workspace's task, or nil when it runs none (or has no repository).
+func taskRunner(cfg config.Config, d bootDeps, log *slog.Logger) *task.Runner {
+	st := d.st.Get()
+	if st.Task == nil || st.Repository == nil || d.chats == nil {
+		return nil
+	}
+	return &task.Runner{
+		Task:   *st.Task,
+		Git:    task.Git{Dir: cfg.WorkspaceDir, User: d.user, Env: d.userEnv},
+		Pusher: task.Pusher{Mirror: filepath.Join(cfg.DataDir, "task-push.git"), Source: cfg.WorkspaceDir, Remote: st.Repository.CloneURL, Env: os.Environ()},
+		Chats:  d.chats, CP: d.cp, Log: log.With("component", "task", "task", st.Task.ID),
+	}
+}
+
+// taskChanges lists what the workspace's task changed against its base (GET /api/changes), or is nil when
+// the workspace runs no task.
+func taskChanges(cfg config.Config, st *state.Store, user *session.User, userEnv []string) func(context.Context) (any, error) {
+	if st == nil || st.Get().Task == nil {
+		return nil
+	}
+	t := *st.Get().Task
+	return func(ctx context.Context) (any, error) {
+		return task.Git{Dir: cfg.WorkspaceDir, User: user, Env: userEnv}.Changes(ctx, t.Branch, t.BaseBranch)
+	}
 }

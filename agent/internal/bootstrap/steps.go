@@ -36,7 +36,10 @@ type Steps struct {
 	AgentEnv []string
 	// Exec runs a command (tests substitute it); nil means exec.
 	Exec func(ctx context.Context, c Command) ([]byte, error)
-	Log  *slog.Logger
+	// AfterClone runs once the repository is in place, before the coding-agent CLI is installed and the
+	// workspace is ready (a task's branch is checked out there, before any coding agent can start).
+	AfterClone func(ctx context.Context)
+	Log        *slog.Logger
 	// SetupMarkerPath, on the volume, exists once the repository's setup ran there; "" (no volume) runs no setup.
 	SetupMarkerPath string
 	// SetupTimeout bounds the setup (DefaultSetupTimeout when 0).
@@ -76,6 +79,11 @@ var CLIs = map[string]CLI{
 		Adapter: "@agentclientprotocol/codex-acp", AdapterVersion: "2.6.0", AdapterCommand: "codex-acp"},
 }
 
+// Report adds a line to the workspace's timeline.
+func (s *Steps) Report(ctx context.Context, step, status, msg string) {
+	s.report(ctx, step, status, msg)
+}
+
 func (s *Steps) report(ctx context.Context, step, status, msg string) {
 	if err := s.CP.BootLog(ctx, step, status, msg); err != nil {
 		s.Log.Warn("boot-log failed", "step", step, "status", status, "err", err)
@@ -106,6 +114,9 @@ func (s *Steps) Run(ctx context.Context) error {
 	s.report(ctx, "bootstrap", "ok", "agent bootstrapped")
 	if st.Repository != nil {
 		s.clone(ctx, *st.Repository)
+	}
+	if s.AfterClone != nil {
+		s.AfterClone(ctx)
 	}
 	if !st.BootCompleted {
 		s.installCLI(ctx, st.AgentCLI)

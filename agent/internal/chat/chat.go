@@ -323,7 +323,7 @@ func (m *Manager) open(id string, d description) (*Session, error) {
 	}
 	m.sessions[id] = chat
 	if m.opts.Waiting != nil {
-		go m.opts.Waiting.watch(m.ctx, chat)
+		go m.opts.Waiting.watch(m.ctx, chat, chat.Log().LastSeq())
 	}
 	return chat, nil
 }

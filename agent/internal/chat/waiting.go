@@ -27,8 +27,8 @@ type waitingRequest struct {
 	notified bool
 }
 
-// watch follows a chat's log from its end until the log closes or ctx ends.
-func (w *Waiting) watch(ctx context.Context, s *Session) {
+// watch follows a chat's log after seq until the log closes or ctx ends.
+func (w *Waiting) watch(ctx context.Context, s *Session, seq uint64) {
 	delay := w.Delay
 	if delay <= 0 {
 		delay = DefaultWaitingDelay
@@ -36,7 +36,7 @@ func (w *Waiting) watch(ctx context.Context, s *Session) {
 	events := make(chan acp.Event)
 	go func() {
 		defer close(events)
-		sub := s.Log().Subscribe(s.Log().LastSeq())
+		sub := s.Log().Subscribe(seq)
 		for {
 			event, err := sub.Next(ctx)
 			if err != nil {

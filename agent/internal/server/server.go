@@ -36,6 +36,8 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Chats, if set, serves the coding-agent chats (chat.go).
 	Chats *chat.Manager
+	// Changes, if set, answers GET /api/changes: what the workspace's task changed against its base.
+	Changes func(ctx context.Context) (any, error)
 }
 
 // Server serves the agent API.
@@ -70,6 +72,9 @@ func New(opts Options) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", s.health)
+	if s.opts.Changes != nil {
+		mux.Handle("GET /api/changes", s.authenticated(s.changes))
+	}
 	mux.Handle("GET /api/sessions", s.authenticated(s.listSessions))
 	mux.Handle("POST /api/sessions", s.authenticated(s.createSession))
 	mux.Handle("PATCH /api/sessions/{id}", s.authenticated(s.renameSession))
@@ -275,4 +280,14 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, claims au
 	}
 	s.opts.Logger.Info("session deleted by user", "session", r.PathValue("id"), "sub", claims.Subject)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) changes(w http.ResponseWriter, r *http.Request, _ auth.Claims) {
+	changes, err := s.opts.Changes(r.Context())
+	if err != nil {
+		s.opts.Logger.Warn("changes", "err", err)
+		writeError(w, http.StatusInternalServerError, "could not list the task's changes: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, changes)
 }
