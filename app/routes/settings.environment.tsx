@@ -63,7 +63,8 @@ export default function EnvironmentSettings() {
         <p className="mt-1 text-sm text-zinc-600 dark:text-zinc-400">
           Saving a name that already exists for the chosen repositories replaces its value.
         </p>
-        <VariableForm />
+        {/* A fresh form after each save or delete: the value just saved (a secret, too) is not left on screen. */}
+        <VariableForm key={variables.map((variable) => `${variable.id}@${variable.updatedAt}`).join()} />
       </section>
     </div>
   );
@@ -89,7 +90,7 @@ function VariablesTable({ variables }: { variables: Variable[] }) {
           {variables.map((variable) => (
             <tr key={variable.id} data-variable={variable.name}>
               <td className="py-2 pr-4 font-mono font-semibold">{variable.name}</td>
-              <td className="py-2 pr-4">{variable.scope || "All repositories"}</td>
+              <td className="py-2 pr-4 whitespace-nowrap">{variable.scope || "All repositories"}</td>
               <td className="py-2 pr-4">
                 {variable.secret ? (
                   <span>

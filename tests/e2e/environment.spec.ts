@@ -38,6 +38,8 @@ test("variables are added from Settings, a secret listed masked, names SAM uses 
   await expect(page.getByRole("status")).toContainText(`${secretName} saved`);
   await expect(row(page, secretName)).toContainText("••••9876");
   await expect(row(page, secretName)).toContainText("sam-dev/hello-world");
+  // Nothing of the secret stays on the page, not even in the form it was typed into.
+  await expect(page.getByLabel("Value")).toHaveValue("");
   expect(await page.content()).not.toContain(secretValue);
 
   await addVariable(page, { name: plainName, value: "hello from e2e", secret: false });
