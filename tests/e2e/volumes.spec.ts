@@ -23,7 +23,6 @@ import {
  * server; delete removes it; failures leave nothing billing.
  */
 
-test.describe.configure({ mode: "serial" });
 test.setTimeout(180_000);
 
 interface CloudState {
@@ -61,7 +60,7 @@ async function create(page: Page, name: string, repository: string) {
   await page.getByLabel("Name").fill(name);
   await page.getByLabel("Repository").fill(repository);
   await page.getByLabel("Small").check();
-  await page.getByLabel("None").check();
+  await page.getByRole("radio", { name: "None" }).check();
   await page.getByRole("button", { name: "Create workspace" }).click();
   await expect(page).toHaveURL(/\/workspaces\/[a-z2-7]{12}$/);
   return page.url().split("/").pop()!;
