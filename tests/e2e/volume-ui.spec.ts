@@ -63,6 +63,7 @@ test("the dashboard shows each volume's monthly price and their total, and no ho
   await expect(row(page, unsaved).getByTestId("workspace-cost")).toContainText("volume 20 GB · €1.05/month");
   await expect(page.getByTestId("workspace-cost").filter({ hasText: "/h" })).toHaveCount(0);
   await expect(row(page, bare).getByTestId("workspace-cost")).not.toContainText("volume");
+  await expectAccessible(page, "the dashboard with volumes");
 });
 
 test("the workspace page shows the volume's price and deletion date, and 'Run setup again' is kept for the next start", async ({
@@ -77,6 +78,7 @@ test("the workspace page shows the volume's price and deletion date, and 'Run se
     new Date(Date.now() + 30 * 24 * 60 * 60 * 1000),
   );
   await expect(page.getByText(`deleted with its files on ${deletion} unless restarted`)).toBeVisible();
+  await expectAccessible(page, "a stopped workspace with a volume");
 
   await page.getByRole("button", { name: "Run setup again" }).click();
   await expect(page.getByRole("status").filter({ hasText: "Setup runs again on the next start" })).toBeVisible();
@@ -104,4 +106,20 @@ test("delete warns of uncommitted and unpushed work and asks for an explicit con
   await form.getByRole("button", { name: "Yes, delete" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
   await expect(page.getByRole("status").filter({ hasText: "Deleting unsaved work" })).toBeVisible();
+});
+
+test("admins see every user's volumes with owner, size, price and deletion date", async ({ page }) => {
+  // The local admin (ADMIN_GITHUB_LOGINS), looking at this spec's user's volumes.
+  await signIn(page);
+  await page.goto("/admin");
+  const volumes = page.getByRole("table", { name: "All volumes" });
+  const keptRow = volumes.locator("tr").filter({ hasText: "kept files" }).filter({ hasText: LOGIN });
+  await expect(keptRow).toContainText("10 GB · fsn1");
+  await expect(keptRow).toContainText("€0.52/month");
+  await expect(keptRow).toContainText(
+    new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" }).format(
+      new Date(Date.now() + 30 * 24 * 60 * 60 * 1000),
+    ),
+  );
+  await expectAccessible(page, "the admin page with volumes");
 });
