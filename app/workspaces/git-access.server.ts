@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { users } from "../db/schema";
 import { createAppJwt, github, type InstallationPermissions } from "../providers/github.server";
 import { isProviderError } from "../providers/http.server";
+import { taskOfWorkspace } from "../tasks/tasks.server";
 import { recordEvent, type Deps, type Workspace } from "./workspaces.server";
 
 /**
@@ -10,6 +11,10 @@ import { recordEvent, type Deps, type Workspace } from "./workspaces.server";
  * repository (GitHub states it per user) nor than the App was granted. Asked anew for every token, so a
  * user whose access was lowered or removed on GitHub gets less (or nothing) at the next refresh.
  * See docs/security.md, "Git tokens".
+ *
+ * A task's workspace is different (docs/architecture.md, "Tasks"): its credential helper, which the coding
+ * agent uses, gets Contents: read only, so only the VM agent pushes, with a `task-push` token (Contents: write)
+ * it asks for through its own endpoint.
  */
 
 /** The permissions a workspace can use: pushing branches (contents) and opening pull requests. */
@@ -31,13 +36,18 @@ function userLevel(permission: string): "write" | "read" | null {
   return null;
 }
 
+/** `credential-helper`: git on the VM (read-only in a task's workspace); `task-push`: the VM agent pushing a task's branch. */
+export type GitTokenPurpose = "credential-helper" | "task-push";
+
 export async function issueGitToken(
   deps: Deps,
   workspace: Pick<Workspace, "id" | "userId" | "repository" | "installationId">,
-  options: { fetch?: typeof fetch } = {},
+  options: { fetch?: typeof fetch; purpose?: GitTokenPurpose } = {},
 ): Promise<GitTokenResult> {
   if (!workspace.repository || !workspace.installationId)
     return { ok: false, status: 404, error: "This workspace has no repository." };
+  const purpose = options.purpose ?? "credential-helper";
+  const forTask = purpose === "task-push" || Boolean(await taskOfWorkspace(deps.db, workspace.id));
   const owner = await deps.db.query.users.findFirst({
     columns: { login: true },
     where: eq(users.id, workspace.userId),
@@ -64,15 +74,31 @@ export async function issueGitToken(
         error: `GitHub says ${owner.login} no longer has access to ${workspace.repository}, so no git token is issued.`,
       };
     const permissions: InstallationPermissions = { metadata: "read" };
-    for (const name of GIT_PERMISSIONS) {
-      const granted = installation.permissions[name];
-      if (granted === "read" || granted === "write") permissions[name] = level === "write" ? granted : "read";
+    if (purpose === "task-push") {
+      if (level !== "write" || installation.permissions.contents !== "write")
+        return {
+          ok: false,
+          status: 403,
+          error:
+            level !== "write"
+              ? `${owner.login} has read access only to ${workspace.repository} on GitHub, so SAM cannot push the task's branch.`
+              : `The GitHub App has no Contents: Read and write on ${workspace.repository}, so SAM cannot push the task's branch (docs/self-hosting.md).`,
+        };
+      permissions.contents = "write";
+    } else if (forTask) {
+      // The coding agent reads; the VM agent pushes the task's branch with its own token.
+      if (installation.permissions.contents) permissions.contents = "read";
+    } else {
+      for (const name of GIT_PERMISSIONS) {
+        const granted = installation.permissions[name];
+        if (granted === "read" || granted === "write") permissions[name] = level === "write" ? granted : "read";
+      }
     }
     const { token, expiresAt } = await client.createInstallationToken(appJwt, workspace.installationId, {
       repositories: [repositoryName],
       permissions,
     });
-    await noteReadOnly(deps, workspace, owner.login, level, installation.permissions);
+    if (!forTask) await noteReadOnly(deps, workspace, owner.login, level, installation.permissions);
     return { ok: true, token, expiresAt, permissions };
   } catch (error) {
     const status = isProviderError(error) && error.status >= 400 && error.status < 500 ? 403 : 502;
