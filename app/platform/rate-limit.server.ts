@@ -14,6 +14,16 @@ export const limits = {
   "terminal-token": { limit: 60, periodSeconds: 60, page: false, message: "Too many terminal tokens were requested." },
   /** Per client IP: each VM redeems its token once; a caller guessing tokens is refused early. */
   bootstrap: { limit: 30, periodSeconds: 60, page: false, message: "Too many bootstrap attempts from this address." },
+  /**
+   * Per workspace: the agent asks for the owner's model credential and environment variables when a chat or
+   * terminal starts (each delivery is audited); far more means a loop, or a token used by something else.
+   */
+  "agent-secrets": {
+    limit: 120,
+    periodSeconds: 60,
+    page: false,
+    message: "Too many credential or environment requests for this workspace.",
+  },
   /** Per user: each creation starts a billed server. */
   "workspace-create": { limit: 30, periodSeconds: 600, page: true, message: "Too many workspaces were created." },
 } as const;

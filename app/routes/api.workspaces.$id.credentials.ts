@@ -3,6 +3,7 @@ import { z } from "zod";
 import { chatAgentNames, chatAgents, missingCredentialMessage } from "~/chat/agents";
 import { audit } from "~/platform/audit.server";
 import { methodNotAllowed } from "~/platform/responses.server";
+import { rateLimit } from "~/platform/rate-limit.server";
 import { readJsonBody, requireAgentWorkspace } from "~/security/agent-auth.server";
 import { readCredential } from "~/settings/credentials.server";
 
@@ -16,6 +17,7 @@ const noStore = { "Cache-Control": "no-store" };
  */
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const workspace = await requireAgentWorkspace(request, context, params.id);
+  await rateLimit(context, "agent-secrets", workspace.id);
   const { agent } = await readJsonBody(request, bodySchema);
   if (workspace.status !== "running") {
     return Response.json(

@@ -1,9 +1,9 @@
 import type { LoaderFunctionArgs } from "@remix-run/cloudflare";
 import { audit } from "~/platform/audit.server";
 import { methodNotAllowed } from "~/platform/responses.server";
-import { callbackRefusal, requireCallbackToken, unauthorized } from "~/security/agent-auth.server";
+import { rateLimit } from "~/platform/rate-limit.server";
+import { requireAgentWorkspace } from "~/security/agent-auth.server";
 import { resolveWorkspaceEnvironment } from "~/settings/environment.server";
-import { getWorkspaceForAgent, isWorkspaceId } from "~/workspaces/workspaces.server";
 
 const noStore = { "Cache-Control": "no-store" };
 
@@ -15,13 +15,8 @@ const noStore = { "Cache-Control": "no-store" };
  * creating or running, never cached, and audited with the names only.
  */
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
-  if (!isWorkspaceId(params.id)) throw unauthorized();
-  const payload = await requireCallbackToken(request, context.config, params.id);
-  const workspace = await getWorkspaceForAgent(context.db, params.id);
-  if (!workspace)
-    return Response.json({ error: "This workspace no longer exists." }, { status: 404, headers: noStore });
-  const refusal = callbackRefusal(payload, workspace);
-  if (refusal) throw unauthorized(refusal, "revoked");
+  const workspace = await requireAgentWorkspace(request, context, params.id, "GET");
+  await rateLimit(context, "agent-secrets", workspace.id);
   if (workspace.status !== "creating" && workspace.status !== "running") {
     return Response.json(
       { error: `The workspace is ${workspace.status}: its environment is given only while it starts or runs.` },

@@ -145,6 +145,18 @@ describe("GET /api/workspaces/:id/environment", () => {
     expect(await response.json()).toEqual({ variables: [{ name: "FOR_SETUP", value: "setup-value" }] });
   });
 
+  it("answers a workspace at most 120 times a minute (a loop, or its token used elsewhere), then 429", async () => {
+    const workspace = await running();
+    const token = (await issueCallbackToken(config, workspace))!.callback_token;
+    const statuses = [];
+    for (let count = 0; count < 121; count++) statuses.push((await fetchEnvironment(workspace, token)).status);
+    expect(statuses.slice(0, 120).every((status) => status === 200)).toBe(true);
+    const refused = await fetchEnvironment(workspace, token);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("Retry-After")).toMatch(/^\d+$/);
+    expect(await refused.json()).toMatchObject({ error: expect.stringMatching(/^Too many credential or environment/) });
+  });
+
   it("takes GET only", async () => {
     const response = action();
     expect(response.status).toBe(405);

@@ -150,8 +150,9 @@ export async function requireAgentWorkspace(
   request: Request,
   context: AppLoadContext,
   workspaceId: string | undefined,
+  method: "GET" | "POST" = "POST",
 ): Promise<Workspace> {
-  if (request.method !== "POST") throw methodNotAllowed("POST");
+  if (request.method !== method && !(method === "GET" && request.method === "HEAD")) throw methodNotAllowed(method);
   if (!isWorkspaceId(workspaceId)) throw unauthorized();
   const payload = await requireCallbackToken(request, context.config, workspaceId);
   const workspace = await getWorkspaceForAgent(context.db, workspaceId);
