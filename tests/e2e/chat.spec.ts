@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { type APIRequestContext, expect, type Page, test } from "@playwright/test";
 import { LOCAL_ANTHROPIC_API_KEY } from "../../scripts/local-cloud/server";
@@ -27,6 +27,9 @@ test.setTimeout(420_000);
 const ADDED_LINE = "A line the chat added.";
 let workspaceId: string;
 let serverDir: string;
+/** The workspace's volume as the server mounts it: the repository, the user's home and the agent's chat logs. */
+let volumeDir: string;
+let readme: string;
 /** The first test's chat, which the later ones go on with, and the agent's origin its page attaches to. */
 let firstChat: { id: string; agentOrigin: string };
 
@@ -99,6 +102,10 @@ test.beforeAll(async ({ browser, request }) => {
   const state = await (await request.get(`${CLOUD}/_local/state`)).json();
   const server = state.servers.find((s: { labels: Record<string, string> }) => s.labels.workspace === workspaceId);
   serverDir = server.agent.dir;
+  const volumes = state.volumes.filter((v: { labels: Record<string, string> }) => v.labels.workspace === workspaceId);
+  expect(volumes).toHaveLength(1);
+  volumeDir = join(serverDir, "mnt", `HC_Volume_${volumes[0].id}`);
+  readme = join(volumeDir, "workspace", "README.md");
 });
 
 // What the adapter asked the model, for a failing run's report: which request took which scripted reply.
@@ -130,7 +137,6 @@ test("ask Claude Code to add a line to the README: streamed text, a permission, 
   page,
   request,
 }) => {
-  const readme = join(serverDir, "workspace", "README.md");
   const original = readFileSync(readme, "utf8");
   const firstLine = original.split("\n")[0]!;
   expect((await request.post(`${CLOUD}/_local/anthropic/reset`)).ok()).toBeTruthy();
@@ -290,7 +296,6 @@ test("Deny refuses an edit: the tool call fails, the agent is told and answers, 
   page,
   request,
 }) => {
-  const readme = join(serverDir, "workspace", "README.md");
   const before = readFileSync(readme, "utf8");
   const firstLine = before.split("\n")[0]!;
   await scriptTurn(request, [
@@ -347,7 +352,6 @@ test("a reload while the model holds a turn shows the same events once, then the
   page,
   request,
 }) => {
-  const readme = join(serverDir, "workspace", "README.md");
   await scriptTurn(request, [
     { text: ["Looking ", "once more."], toolUse: { name: "Read", input: { file_path: readme } } },
     { text: ["Back ", "after ", "the wait."], hold: "reload-turn" },
@@ -488,9 +492,11 @@ test("the saved Anthropic key reaches the model, yet is in no command line, envi
     environs.filter(({ environ }) => environ?.includes(key)).map(({ process }) => `${process.pid} ${process.cmdline}`),
   ).toEqual([]);
 
-  // No file the server has: its repository, the session user's home, the agent's data and run directories,
-  // what cloud-init wrote (/etc/sam) and the logs. Only the tools npm installed under /opt are left out.
+  // No file the server has: what cloud-init wrote (/etc/sam), the agent's data and run directories, the logs,
+  // and on the volume the repository, the session user's home and the chat logs. Only the tools npm installed
+  // under /opt are left out.
   expect(filesContaining(serverDir, key, (path) => path === join(serverDir, "opt"))).toEqual([]);
+  expect(filesContaining(realpathSync(volumeDir), key)).toEqual([]);
 });
 
 test("without a credential for the agent the chat says which to add in Settings and starts nothing", async ({
