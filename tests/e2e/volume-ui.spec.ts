@@ -9,13 +9,27 @@ import { ensureGitHubUser, expectAccessible, seedWorkspaces, signIn } from "./he
  */
 test.describe.configure({ mode: "serial" });
 
-// A login of its own per run, so the totals are this spec's alone.
+// A login of its own per run. The local GitHub may give it the id an earlier run's login had (SAM keys users
+// by GitHub id), so the totals are compared with what the dashboard said before this spec's rows.
 const LOGIN = `sam-vol-${Math.random().toString(36).slice(2, 8)}`;
-const volumeId = () => 800_000_000 + Math.floor(Math.random() * 100_000_000);
+const keptVolume = 800_000_000 + Math.floor(Math.random() * 100_000_000);
 
 let kept: string;
 let unsaved: string;
 let bare: string;
+let before = { volumes: 0, gb: 0, monthly: 0 };
+
+/** The dashboard's volume total as numbers (none shown: none). */
+async function volumeTotal(page: Page) {
+  await page.goto("/dashboard");
+  await expect(page.getByRole("heading", { name: "Workspaces" })).toBeVisible();
+  const total = page.getByTestId("volume-total");
+  if ((await total.count()) === 0) return { volumes: 0, gb: 0, monthly: 0 };
+  const [, volumes, gb, monthly] = /Volumes: (\d+) · (\d+) GB · €([\d.]+)\/month/.exec(
+    (await total.textContent()) ?? "",
+  )!;
+  return { volumes: Number(volumes), gb: Number(gb), monthly: Number(monthly) };
+}
 
 /** The seeding endpoint takes the volume and the agent's unsaved-work count beside the helper's fields. */
 type SeedRow = Parameters<typeof seedWorkspaces>[2][number] & {
@@ -27,18 +41,19 @@ test.beforeAll(async ({ browser }) => {
   const page = await browser.newPage();
   await ensureGitHubUser(page.request, LOGIN);
   await signIn(page, LOGIN);
+  before = await volumeTotal(page);
   const rows: SeedRow[] = [
     {
       name: "kept files",
       status: "stopped",
       repository: `${LOGIN}/app`,
-      volume: { id: volumeId(), sizeGb: 10, monthlyPrice: "0.5236" },
+      volume: { id: keptVolume, sizeGb: 10, monthlyPrice: "0.5236" },
     },
     {
       name: "unsaved work",
       status: "stopped",
       repository: `${LOGIN}/app`,
-      volume: { id: volumeId(), sizeGb: 20, monthlyPrice: "1.0472" },
+      volume: { id: keptVolume + 1, sizeGb: 20, monthlyPrice: "1.0472" },
       unsavedWork: { uncommitted: 3, unpushed: 1 },
     },
     { name: "no volume", status: "stopped", repository: `${LOGIN}/app` },
@@ -56,9 +71,15 @@ test("the dashboard shows each volume's monthly price and their total, and no ho
 }) => {
   await signIn(page, LOGIN);
   await page.goto("/dashboard");
-  await expect(page.getByTestId("volume-total")).toHaveText(
-    "Volumes: 2 · 30 GB · €1.57/month in all, billed while the workspaces are stopped too",
+  await expect(page.getByTestId("volume-total")).toContainText(
+    `Volumes: ${before.volumes + 2} · ${before.gb + 30} GB · €`,
   );
+  await expect(page.getByTestId("volume-total")).toContainText(
+    "/month in all, billed while the workspaces are stopped too",
+  );
+  // 0.5236 + 1.0472 a month more; each total is shown to the cent.
+  const after = await volumeTotal(page);
+  expect(Math.abs(after.monthly - before.monthly - 1.5708)).toBeLessThanOrEqual(0.01);
   await expect(row(page, kept).getByTestId("workspace-cost")).toContainText("volume 10 GB · €0.52/month");
   await expect(row(page, unsaved).getByTestId("workspace-cost")).toContainText("volume 20 GB · €1.05/month");
   await expect(page.getByTestId("workspace-cost").filter({ hasText: "/h" })).toHaveCount(0);
@@ -113,7 +134,9 @@ test("admins see every user's volumes with owner, size, price and deletion date"
   await signIn(page);
   await page.goto("/admin");
   const volumes = page.getByRole("table", { name: "All volumes" });
-  const keptRow = volumes.locator("tr").filter({ hasText: "kept files" }).filter({ hasText: LOGIN });
+  const keptRow = volumes.locator(`tr[data-volume="${keptVolume}"]`);
+  await expect(keptRow).toContainText("kept files");
+  await expect(keptRow).toContainText(LOGIN);
   await expect(keptRow).toContainText("10 GB · fsn1");
   await expect(keptRow).toContainText("€0.52/month");
   await expect(keptRow).toContainText(
