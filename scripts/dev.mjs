@@ -274,10 +274,12 @@ async function serve(mode) {
       LOCAL_GITHUB_LOGIN,
     });
   }
-  const bindings = Object.entries(localDefaults(PORTS[mode])).flatMap(([name, value]) => [
-    "--binding",
-    `${name}=${value}`,
-  ]);
+  const values = {
+    ...localDefaults(PORTS[mode]),
+    // The end-to-end tests wait for a permission notification; 30 s of nobody watching would be most of a test.
+    ...(mode === "e2e" ? { PERMISSION_NOTIFY_DELAY_SECONDS: "2" } : {}),
+  };
+  const bindings = Object.entries(values).flatMap(([name, value]) => ["--binding", `${name}=${value}`]);
   // The app starts once the local cloud answers, so "the app is up" (what Playwright waits for) means both are.
   await waitForLocalCloud(cloudPort);
   start("app", bin("wrangler"), [

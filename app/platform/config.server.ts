@@ -87,6 +87,8 @@ export const configSchema = z.object({
   NODE_SHA256_ARM64: sha256.default(PINNED_SHA256.node.arm64),
   NPM_URL: url.optional(),
   NPM_SHA256: sha256.default(PINNED_SHA256.npm),
+  // How long a coding agent's permission request waits with nobody watching before the owner is notified.
+  PERMISSION_NOTIFY_DELAY_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
   // Web Push (RFC 8292): without the key pair, notifications stay in the app and none is pushed.
   VAPID_PUBLIC_KEY: z
     .string()
