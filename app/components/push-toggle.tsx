@@ -81,7 +81,11 @@ export function PushToggle({ publicKey, devices }: { publicKey: string | null; d
   }
 
   return (
-    <section aria-labelledby="push-heading" className="mt-4 rounded-lg border border-zinc-200 p-4 dark:border-zinc-800">
+    <section
+      aria-labelledby="push-heading"
+      data-vapid-key={publicKey ?? undefined}
+      className="mt-4 rounded-lg border border-zinc-200 p-4 dark:border-zinc-800"
+    >
       <h2 id="push-heading" className="font-medium">
         Push notifications
       </h2>
