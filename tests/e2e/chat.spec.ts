@@ -105,7 +105,9 @@ test.beforeAll(async ({ browser, request }) => {
   const volumes = state.volumes.filter((v: { labels: Record<string, string> }) => v.labels.workspace === workspaceId);
   expect(volumes).toHaveLength(1);
   volumeDir = join(serverDir, "mnt", `HC_Volume_${volumes[0].id}`);
-  readme = join(volumeDir, "workspace", "README.md");
+  // The local cloud mounts a volume as a symbolic link; Claude Code's working directory is where it leads, and
+  // a path through the link counts as outside it (a permission asked even to read).
+  readme = join(realpathSync(volumeDir), "workspace", "README.md");
 });
 
 // What the adapter asked the model, for a failing run's report: which request took which scripted reply.
