@@ -12,7 +12,10 @@ export type VolumePlan = { sizeGb: number } | { error: string };
  * Volumes count as long as SAM knows them (a workspace row with a volume id), stopped workspaces' too: those
  * bill by the month all the same.
  */
-export async function volumePlan(context: AppLoadContext, userId: string): Promise<VolumePlan | null> {
+export async function volumePlan(
+  context: Pick<AppLoadContext, "db" | "config">,
+  userId: string,
+): Promise<VolumePlan | null> {
   const policy = await getPolicy(context);
   if (!policy.volumesEnabled) return null;
   const usedGb = await userVolumeGb(context, userId);
@@ -29,7 +32,7 @@ export async function volumePlan(context: AppLoadContext, userId: string): Promi
 }
 
 /** The sum of the sizes of the volumes SAM knows for the user's workspaces. */
-async function userVolumeGb(context: AppLoadContext, userId: string): Promise<number> {
+async function userVolumeGb(context: Pick<AppLoadContext, "db">, userId: string): Promise<number> {
   const [row] = await context.db
     .select({ total: sum(workspaces.volumeSizeGb) })
     .from(workspaces)
