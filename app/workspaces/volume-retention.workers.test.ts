@@ -141,7 +141,7 @@ describe("volume retention", () => {
     const now = Date.now();
     const fake = fakeVolumes([41]);
     const over = await stoppedFor(31, 41, now);
-    fake.failOnce(new ProviderError("hetzner", 503, "unavailable", "Hetzner is down for maintenance"));
+    fake.failOnce(new ProviderError({ provider: "hetzner", status: 503, message: "Hetzner is down for maintenance" }));
     const failed = await runVolumeRetention(deps, { now, clouds: fake.factory });
     expect(failed.deleted).toEqual([]);
     expect(failed.errors).toEqual([expect.stringContaining(over.id)]);
