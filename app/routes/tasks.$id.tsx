@@ -59,7 +59,11 @@ export default function TaskPage() {
             <span>· {task.agentLabel}</span>
             {task.costCapCents !== null ? <span>· cap {formatCents(task.costCapCents)}</span> : null}
             {workspace ? (
-              <Link to={`/workspaces/${workspace.id}`} className="flex items-center gap-1 underline">
+              <Link
+                to={`/workspaces/${workspace.id}`}
+                className="flex items-center gap-1 underline"
+                data-testid="task-workspace"
+              >
                 workspace <WorkspaceStatusBadge status={workspace.status} />
               </Link>
             ) : null}
