@@ -45,9 +45,7 @@ export function UserMenu({ user, theme }: { user: MenuUser | null; theme: Theme 
       <NavLink
         to="/notifications"
         className={linkClass}
-        aria-label={
-          user.unreadNotifications ? `Notifications, ${user.unreadNotifications} unread` : "Notifications, none unread"
-        }
+        aria-label={user.unreadNotifications ? `Notifications, ${user.unreadNotifications} unread` : "Notifications"}
         data-testid="notifications-link"
       >
         <span aria-hidden="true" className="relative inline-flex items-center">

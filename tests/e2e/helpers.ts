@@ -132,6 +132,9 @@ export async function expectAccessible(page: Page, what: string) {
 export async function deleteWorkspace(page: Page, id: string) {
   await page.goto(`/workspaces/${id}`);
   await page.getByRole("button", { name: "Delete" }).click();
+  // A workspace whose agent reported unsaved work asks for this first (the tests mean to lose it).
+  const anyway = page.getByLabel("Delete anyway, losing this work");
+  if (await anyway.isVisible()) await anyway.check();
   await page.getByRole("button", { name: "Yes, delete" }).click();
   await expect(page).toHaveURL(/\/dashboard$/);
 }
