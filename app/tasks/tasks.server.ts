@@ -22,9 +22,6 @@ export const TASK_STEPS = { task: "task", summary: "task-summary", pushBlocked: 
 
 export const PUSH_BLOCKED_NOTICE = "The coding agent tried to push; SAM refused it — only SAM pushes the task branch.";
 
-/** How long the VM agent waits, with nobody watching, before telling SAM a permission request is waiting. */
-export const PERMISSION_NOTIFY_DELAY_SECONDS = 30;
-
 const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const isTaskId = (value: string | undefined): value is string =>
   typeof value === "string" && TASK_ID.test(value);
