@@ -174,7 +174,8 @@ describe("npm run deploy", () => {
 
     expect(result).toEqual({ version: "1.2.3", appUrl: "https://app.example.com" });
     const secretPuts = recorder.lines().filter((line) => line.includes("secret put"));
-    expect(secretPuts).toHaveLength(2 * 9);
+    expect(secretPuts).toHaveLength(2 * 11);
+    expect(secretPuts).toContain("wrangler pages secret put VAPID_PRIVATE_KEY --project-name sam <stdin>");
     expect(secretPuts).toContain("wrangler pages secret put GITHUB_APP_PRIVATE_KEY --project-name sam <stdin>");
     expect(recorder.lines().filter((line) => !line.includes("secret put"))).toEqual([
       "node scripts/build.mjs",

@@ -28,8 +28,13 @@ export function ensureSecrets(
   const next = { ...current };
   const generated: string[] = [];
   const keys = generateKeys() as Record<string, string>;
-  // The JWT values are one key pair and its id: replace all three or none.
-  const groups = [["ENCRYPTION_KEY"], ["SESSION_SECRET"], ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "JWT_KEY_ID"]];
+  // The JWT values are one key pair and its id, the VAPID values one key pair: replace a group whole or not at all.
+  const groups = [
+    ["ENCRYPTION_KEY"],
+    ["SESSION_SECRET"],
+    ["JWT_PRIVATE_KEY", "JWT_PUBLIC_KEY", "JWT_KEY_ID"],
+    ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"],
+  ];
   for (const group of groups) {
     if (group.every((name) => current[name])) continue;
     for (const name of group) next[name] = keys[name]!;

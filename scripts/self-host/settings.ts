@@ -19,6 +19,8 @@ export const SECRET_NAMES = [
   "JWT_KEY_ID",
   "JWT_PREVIOUS_PUBLIC_KEY",
   "JWT_PREVIOUS_KEY_ID",
+  "VAPID_PUBLIC_KEY",
+  "VAPID_PRIVATE_KEY",
 ] as const satisfies readonly ConfigName[];
 
 /** Values kept in `[vars]` of both wrangler configs (nothing secret: the files are committed). */
@@ -44,6 +46,8 @@ export const VAR_NAMES = [
   "NODE_SHA256_ARM64",
   "NPM_URL",
   "NPM_SHA256",
+  "VAPID_SUBJECT",
+  "PERMISSION_NOTIFY_DELAY_SECONDS",
 ] as const satisfies readonly ConfigName[];
 
 export type SecretName = (typeof SECRET_NAMES)[number];

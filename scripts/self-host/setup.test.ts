@@ -109,6 +109,8 @@ describe("npm run setup against the local cloud", () => {
       "JWT_PRIVATE_KEY",
       "JWT_PUBLIC_KEY",
       "JWT_KEY_ID",
+      "VAPID_PUBLIC_KEY",
+      "VAPID_PRIVATE_KEY",
       "GITHUB_WEBHOOK_SECRET",
     ])
       expect(secrets[name]).toBeTruthy();
@@ -117,7 +119,7 @@ describe("npm run setup against the local cloud", () => {
     const puts = recorder.commands.map((command) => [command.args.slice(0, -2).join(" "), command.input]);
     expect(puts).toContainEqual(["pages secret put ENCRYPTION_KEY", secrets.ENCRYPTION_KEY]);
     expect(puts).toContainEqual(["secret put ENCRYPTION_KEY", secrets.ENCRYPTION_KEY]);
-    expect(recorder.commands).toHaveLength(2 * 7);
+    expect(recorder.commands).toHaveLength(2 * 9);
     expect(
       recorder.commands.every(
         (command) => command.command === "wrangler" && !command.args.some((arg) => arg === command.input),
