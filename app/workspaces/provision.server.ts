@@ -16,7 +16,7 @@ import type { Database } from "../platform/context.server";
 import { workspaces } from "../db/schema";
 import { ActionableError, explainError, ProvisioningAborted } from "./errors.server";
 import { findSamImage } from "../admin/image.server";
-import { deleteVolume, deleteWorkspaceVolumes, detach, teardown } from "./teardown.server";
+import { deleteVolume, deleteWorkspaceVolumes, detach, isWorkspaceVolume, teardown } from "./teardown.server";
 import { volumePlan } from "./volume-policy.server";
 import { workspaceHostname } from "./url";
 import {
@@ -217,7 +217,7 @@ export async function provision(
       // (by its label too, unless a newer run may have made one of its own).
       if (made.volumeAsked && !made.volumeRecorded) {
         const ours = newerRun
-          ? made.volumeId && deleteVolume(clouds, made.volumeId)
+          ? made.volumeId && deleteVolume(clouds, made.volumeId, workspace.id)
           : deleteWorkspaceVolumes(deps, clouds, { id: workspace.id, volumeId: made.volumeId ?? null });
         await Promise.resolve(ours).catch(() => undefined);
       }
@@ -245,7 +245,7 @@ async function prepareVolume(deps: Deps, clouds: Clouds, workspace: Workspace, m
   const { db } = deps;
   if (workspace.volumeId) {
     const kept = await clouds.hetzner.getVolume(workspace.volumeId);
-    if (!kept)
+    if (!isWorkspaceVolume(kept, workspace.id))
       throw new ActionableError(
         `Hetzner no longer has this workspace's volume ${workspace.volumeId}, so its files are gone: delete the workspace and create a new one.`,
       );
@@ -273,7 +273,7 @@ async function prepareVolume(deps: Deps, clouds: Clouds, workspace: Workspace, m
   const leftovers = await clouds.hetzner.listVolumes({
     labelSelector: `${ownedSelector(deps.config)},workspace=${workspace.id}`,
   });
-  for (const leftover of leftovers) await deleteVolume(clouds, leftover.id);
+  for (const leftover of leftovers) await deleteVolume(clouds, leftover.id, workspace.id);
 
   const volume = await step(
     db,

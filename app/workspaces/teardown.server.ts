@@ -5,6 +5,7 @@ import { ownedSelector, userClouds, type Clouds, type CloudsFactory } from "./cl
 import { workspaceEvents, workspaces } from "../db/schema";
 import { explainError } from "./errors.server";
 import { isProviderError } from "../providers/http.server";
+import type { HetznerVolume } from "../providers/hetzner.server";
 import { workspaceHostname } from "./url";
 import { cleared, recordEvent, runSeconds, transition, type Deps, type Workspace } from "./workspaces.server";
 
@@ -171,7 +172,7 @@ async function keepVolume(deps: Deps, clouds: Clouds, workspace: Workspace) {
   const volumeId = workspace.volumeId!;
   try {
     const volume = await clouds.hetzner.getVolume(volumeId);
-    if (!volume) {
+    if (!isWorkspaceVolume(volume, workspace.id)) {
       await recordEvent(
         deps.db,
         workspace.id,
@@ -193,10 +194,21 @@ async function keepVolume(deps: Deps, clouds: Clouds, workspace: Workspace) {
   }
 }
 
-/** Deletes one volume, detaching it first if a server still holds it; a volume already gone is fine. */
-export async function deleteVolume(clouds: Clouds, volumeId: number) {
+/**
+ * Whether Hetzner's volume is this workspace's (its label says so). A recorded id alone is not trusted before
+ * anything is detached or deleted: it could name someone else's volume (a project restored elsewhere, ids reused).
+ */
+export function isWorkspaceVolume(volume: HetznerVolume | null, workspaceId: string): volume is HetznerVolume {
+  return volume !== null && volume.labels.workspace === workspaceId;
+}
+
+/**
+ * Deletes one of the workspace's volumes, detaching it first if a server still holds it; a volume already gone
+ * (or not the workspace's) is left alone.
+ */
+export async function deleteVolume(clouds: Clouds, volumeId: number, workspaceId: string) {
   const volume = await clouds.hetzner.getVolume(volumeId);
-  if (!volume) return;
+  if (!isWorkspaceVolume(volume, workspaceId)) return;
   if (volume.server !== null) await detach(clouds, volumeId);
   await clouds.hetzner.deleteVolume(volumeId);
 }
@@ -215,7 +227,7 @@ export async function deleteWorkspaceVolumes(
   });
   const ids = new Set(labelled.map((volume) => volume.id));
   if (workspace.volumeId) ids.add(workspace.volumeId);
-  for (const id of ids) await deleteVolume(clouds, id);
+  for (const id of ids) await deleteVolume(clouds, id, workspace.id);
 }
 
 /**

@@ -236,3 +236,22 @@ describe("stop and delete with a volume", () => {
     expect(fake.servers.size).toBe(0);
   });
 });
+
+describe("a recorded volume id is not trusted alone", () => {
+  it("stop and delete never detach or delete a volume whose label names another workspace", async () => {
+    const fake = fakeClouds();
+    const other = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
+    await provision(deps, other, { clouds: fake.factory });
+    const { volumeId, serverId } = (await reload(other.id))!;
+    // A row that records the same id (a database restored beside another project, ids reused).
+    const stale = await newWorkspace({ status: "running", volumeId, volumeSizeGb: 10, startedAt: new Date() });
+    await finishStop(deps, (await claimStop(deps, { id: stale.id, userId }, "Stopped by you"))!, {
+      clouds: fake.factory,
+    });
+    await finishStop(deps, (await claimDelete(deps, { id: stale.id, userId }))!, {
+      clouds: fake.factory,
+      remove: true,
+    });
+    expect(fake.volumes.get(volumeId!)).toMatchObject({ server: serverId, labels: { workspace: other.id } });
+  });
+});
