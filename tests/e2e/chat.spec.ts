@@ -230,8 +230,8 @@ test("a second chat from the terminal; Stop ends a turn the model is still answe
   await page.keyboard.press("Enter");
   await expect(page.locator("#chat-state")).toContainText("the agent is working");
   await expect(page.getByRole("button", { name: "Send" })).toBeDisabled();
-  // Stop once the model is answering: the agent drops a cancel that arrives while the adapter still starts
-  // (which takes a while on a busy machine: the stand-in answers once the turn's request is held).
+  // Stop once the model is answering, so this is the Stop of a turn in full flight (a Stop while the adapter
+  // still starts is the acp tests' business): the stand-in answers once the turn's request is held.
   expect((await request.get(`${CLOUD}/_local/anthropic/held/stop-turn`, { timeout: 90_000 })).ok()).toBeTruthy();
   // A second tab on the same chat shows the turn once, live, and cannot send while it runs.
   const second = await page.context().newPage();
