@@ -87,6 +87,10 @@ func Prepare(ctx context.Context, o Options) (Layout, error) {
 		if err := o.waitFor(ctx, deadline, o.mounted); err != nil {
 			return Layout{}, err
 		}
+	} else if resolved, err := filepath.EvalSymlinks(o.Dir); err == nil {
+		// Direct paths are the real ones: a process's working directory is the link's target, and a coding
+		// agent judges "inside the workspace" by it (Claude Code asked permission to read the README otherwise).
+		o.Dir = resolved
 	}
 	l := Layout{Dir: o.Dir, Bind: bind, WorkspaceDir: o.WorkspaceDir, AgentDir: filepath.Join(o.Dir, "sam-agent")}
 	if err := makeDir(l.AgentDir, 0o700, nil); err != nil {

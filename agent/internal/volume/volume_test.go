@@ -74,7 +74,8 @@ func TestAutoNeverBindsASymlinkedVolume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Bind || mounted || l.WorkspaceDir != filepath.Join(link, "workspace") {
+	// The paths are the link's target: a coding agent compares them with its working directory, the real one.
+	if l.Bind || mounted || l.WorkspaceDir != filepath.Join(real, "workspace") {
 		t.Fatalf("layout %+v mounted %v", l, mounted)
 	}
 }
