@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { expect, type Page, test } from "@playwright/test";
 import { LOCAL_ANTHROPIC_API_KEY } from "../../scripts/local-cloud/server";
@@ -60,7 +60,9 @@ test("a permission request nobody watches is pushed, and the notification's Allo
   await expect(page.locator("h1 [data-status]")).toHaveText("running", { timeout: 300_000 });
   const state = await (await request.get(`${CLOUD}/_local/state`)).json();
   const server = state.servers.find((s: { labels: Record<string, string> }) => s.labels.workspace === workspaceId);
-  const readme = join(server.agent.dir, "workspace", "README.md");
+  // The repository is on the workspace's volume, which the local cloud links into the server's directory.
+  const volume = state.volumes.find((v: { labels: Record<string, string> }) => v.labels.workspace === workspaceId);
+  const readme = join(realpathSync(join(server.agent.dir, "mnt", `HC_Volume_${volume.id}`)), "workspace", "README.md");
   const original = readFileSync(readme, "utf8");
   const firstLine = original.split("\n")[0]!;
 
