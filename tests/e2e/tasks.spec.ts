@@ -116,7 +116,11 @@ test("append hello to README: working, then ready for review on the task's branc
   const server = state.servers.find((candidate) => candidate.labels.workspace === workspaceId)!;
   const volume = state.volumes.find((candidate) => candidate.labels.workspace === workspaceId)!;
   const checkout = join(realpathSync(join(server.agent.dir, "mnt", `HC_Volume_${volume.id}`)), "workspace");
-  expect(execFileSync("git", ["-C", checkout, "branch", "--show-current"], { encoding: "utf8" }).trim()).toBe(branch);
+  expect(
+    execFileSync("git", ["-c", "safe.directory=*", "-C", checkout, "branch", "--show-current"], {
+      encoding: "utf8",
+    }).trim(),
+  ).toBe(branch);
   expect(remoteSha(branch)).toMatch(/^[0-9a-f]{40}$/);
   expect(remoteSha("main")).toBe(mainBefore);
 
