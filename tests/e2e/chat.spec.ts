@@ -481,8 +481,12 @@ test("the saved Anthropic key reaches the model, yet is in no command line, envi
 
   // No environment in the server's process tree: the agent, the adapter, Claude Code, shells.
   const state = await cloudState<{
-    servers: Array<{ labels: Record<string, string>; agent: { pid: number } }>;
+    servers: Array<{ labels: Record<string, string>; agent: { pid: number }; user_data: string | null }>;
   }>(request);
+  // Not in the user-data the server booted with (Hetzner keeps it, readable with the project's token).
+  const userData = state.servers.find((s) => s.labels.workspace === workspaceId)!.user_data;
+  expect(userData).toContain("#cloud-config");
+  expect(userData).not.toContain(LOCAL_ANTHROPIC_API_KEY);
   const agentPid = state.servers.find((s) => s.labels.workspace === workspaceId)!.agent.pid;
   const tree = processTree(agentPid);
   const adapters = tree.filter((p) => p.ppid === agentPid && p.cmdline.includes("claude-agent-acp"));

@@ -198,6 +198,9 @@ export class Hetzner {
         labels: s.labels,
         ipv4: s.ipv4,
         created: s.created,
+        // What the server booted with, as Hetzner keeps it for anyone with the project's token: tests check
+        // that no secret is in it.
+        user_data: s.userData,
       })),
       firewalls: [...this.store.firewalls.values()].map((f) => this.firewalls.firewallJson(f)),
       images: [...this.store.snapshots.values()].map((s) => this.images.snapshotJson(s)),
