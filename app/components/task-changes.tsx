@@ -23,7 +23,7 @@ export function TaskChangesView(props: {
   /** Sends one prompt to the agent; null when no chat is attached (the reason is shown). */
   send: ((text: string) => boolean) | null;
   sendUnavailable: string;
-  onSent?: () => void;
+  onSent?: (count: number) => void;
 }) {
   const { live, stored, refreshKey } = props;
   const [fetched, setFetched] = useState<{ changes: TaskChanges | null; message: string | null } | null>(null);
@@ -58,7 +58,7 @@ export function TaskChangesView(props: {
     if (props.send(commentsPrompt(comments))) {
       setSentCount(comments.length);
       setComments([]);
-      props.onSent?.();
+      props.onSent?.(comments.length);
     }
   };
 

@@ -127,7 +127,7 @@ export default function TaskPage() {
           refreshKey={`${task.status}:${task.headSha ?? ""}:${chat?.transcript.busy ?? ""}`}
           send={chat?.prompt ?? null}
           sendUnavailable={noChat}
-          onSent={() => commentsSent.submit({ intent: "comments-sent", count: "1" }, { method: "post" })}
+          onSent={(count) => commentsSent.submit({ intent: "comments-sent", count: String(count) }, { method: "post" })}
         />
       ) : null}
       {tab === "terminal" ? (

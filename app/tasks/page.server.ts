@@ -118,7 +118,13 @@ export async function taskPageAction(request: Request, context: AppLoadContext, 
     // The agent is at work on the comments: the task is back to working until its turn ends.
     const moved = await transitionTask(context.db, { id: task.id, userId: user.id }, ["ready"], { status: "working" });
     const count = Number(formData.get("count")) || 0;
-    if (moved) await recordTaskEvent(context.db, moved, "info", `Sent ${count} review comment(s) to the agent`);
+    if (moved)
+      await recordTaskEvent(
+        context.db,
+        moved,
+        "info",
+        `Sent ${count} review comment${count === 1 ? "" : "s"} to the agent`,
+      );
     return data({ intent, ok: true });
   }
   return data({ intent: null, error: "Unknown action." }, 400);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fakeFetch, json, type RecordedRequest } from "../../tests/support/fake-fetch";
 import { deps, newWorkspace, useFreshUser } from "../../tests/support/workspaces.workers";
+import { newTask } from "../tasks/fakes.workers";
 import { issueGitToken } from "./git-access.server";
 import { listEvents } from "./workspaces.server";
 
@@ -85,5 +86,38 @@ describe("git tokens", () => {
       // Only the metadata-only token used for the lookup was asked for.
       expect(tokenRequests(fake.requests)).toEqual([{ metadata: "read" }]);
     }
+  });
+});
+
+describe("git tokens in a task's workspace", () => {
+  it("the credential helper gets Contents: read only, even for a writer; a task push gets Contents: write", async () => {
+    const workspace = await newWorkspace({ status: "running" });
+    await newTask({ workspaceId: workspace.id, status: "working" });
+    const fake = gitHub({ contents: "write", metadata: "read", pull_requests: "write" }, "admin");
+    expect(await issueGitToken(deps, workspace, { fetch: fake.fetch })).toMatchObject({
+      ok: true,
+      permissions: { metadata: "read", contents: "read" },
+    });
+    expect(await issueGitToken(deps, workspace, { fetch: fake.fetch, purpose: "task-push" })).toMatchObject({
+      ok: true,
+      permissions: { metadata: "read", contents: "write" },
+    });
+    expect(tokenRequests(fake.requests).filter((permissions) => permissions.contents)).toEqual([
+      { metadata: "read", contents: "read" },
+      { metadata: "read", contents: "write" },
+    ]);
+    // Read-only by design here, so the timeline does not warn that pushes will be refused.
+    expect(await listEvents(deps.db, workspace.id)).toEqual([]);
+  });
+
+  it("no push token when the App may not write contents, in words", async () => {
+    const workspace = await newWorkspace({ status: "running" });
+    await newTask({ workspaceId: workspace.id, status: "working" });
+    const fake = gitHub({ contents: "read", metadata: "read" }, "write");
+    expect(await issueGitToken(deps, workspace, { fetch: fake.fetch, purpose: "task-push" })).toMatchObject({
+      ok: false,
+      status: 403,
+      error: expect.stringContaining("cannot push the task's branch"),
+    });
   });
 });
