@@ -12,6 +12,9 @@ export interface ChatInfo {
   created_at: string;
   busy: boolean;
   last_seq: number;
+  /** The start of the first prompt ("" before it); the chat's name in the tabs. */
+  title?: string;
+  last_activity_at?: string;
 }
 
 export interface ChatEvent {

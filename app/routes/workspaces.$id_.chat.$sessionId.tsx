@@ -65,9 +65,15 @@ export default function ChatPage() {
               key={chat.id}
               to={`/workspaces/${workspace.id}/chat/${chat.id}`}
               aria-current={chat.id === chatId ? "page" : undefined}
-              className={`shrink-0 border-b-2 px-2 py-1 ${chat.id === chatId ? "border-indigo-600" : "border-transparent text-zinc-700 dark:text-zinc-300"}`}
+              // Earlier conversations (kept on the workspace's volume) are named by their first prompt.
+              title={
+                chat.last_activity_at
+                  ? `Last active ${new Date(chat.last_activity_at).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" })}`
+                  : undefined
+              }
+              className={`max-w-48 shrink-0 truncate border-b-2 px-2 py-1 ${chat.id === chatId ? "border-indigo-600" : "border-transparent text-zinc-700 dark:text-zinc-300"}`}
             >
-              Chat {index + 1}
+              {chat.title || `Chat ${index + 1}`}
             </Link>
           ))}
           <Link

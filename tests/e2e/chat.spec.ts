@@ -211,7 +211,8 @@ test("ask Claude Code to add a line to the README: streamed text, a permission, 
   await expect(page.getByTestId("agent-message").last()).toHaveText(/^Agent: Added the line to README\.md\.$/);
   await expect(page.getByRole("list", { name: "Conversation" }).getByText("Add a line to the README")).toHaveCount(1);
   await expect(page.getByTestId("tool-call").filter({ has: page.getByTestId("diff") })).toHaveCount(1);
-  await expect(page.getByRole("link", { name: "Chat 1" })).toHaveAttribute("aria-current", "page");
+  // The chat is named in the tabs by its first prompt (earlier conversations are found again that way).
+  await expect(page.getByRole("link", { name: "Add a line to the README" })).toHaveAttribute("aria-current", "page");
 });
 
 test("a second chat from the terminal; Stop ends a turn the model is still answering", async ({ page, request }) => {
