@@ -3,7 +3,7 @@ import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { type APIRequestContext, expect, type Page, test } from "@playwright/test";
 import { LOCAL_ANTHROPIC_API_KEY } from "../../scripts/local-cloud/server";
-import { CLOUD, cloudState, installApp, saveHetznerToken, signIn, sql, sweep } from "./helpers";
+import { CLOUD, cloudState, expectAccessible, installApp, saveHetznerToken, signIn, sql, sweep } from "./helpers";
 
 /**
  * Tasks end to end (issue 16): a prompt becomes a sam/… branch that only the VM agent pushes, a diff to review
@@ -99,6 +99,7 @@ test("append hello to README: working, then ready for review on the task's branc
   await page.getByLabel("Claude Code").check();
   await page.getByLabel("Small").check();
   await page.getByLabel("What should the agent do?").fill("append hello to README");
+  await expectAccessible(page, "the new-task form");
   await page.getByRole("button", { name: "Start task" }).click();
   await expect(page).toHaveURL(/\/tasks\/[0-9a-f-]{36}$/);
   taskId = page.url().split("/").pop()!;
@@ -130,6 +131,10 @@ test("append hello to README: working, then ready for review on the task's branc
   await expect(file.getByTestId("changed-file-path")).toHaveText("README.md");
   await expect(file.getByRole("heading")).toContainText("+1");
   await expect(file.getByRole("heading")).toContainText("−0");
+  await expectAccessible(page, "a task's changes");
+  await page.goto("/tasks");
+  await expect(page.getByRole("list", { name: "Your tasks" })).toContainText("append hello to README");
+  await expectAccessible(page, "the task list");
 });
 
 test("a comment on a changed line reaches the agent as one prompt naming the file and line; the diff updates", async ({
