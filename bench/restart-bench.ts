@@ -1,7 +1,8 @@
 // Restart of a stopped workspace that keeps its files on a Hetzner Volume, measured from "Restart" to the
 // first shell prompt on the local cloud (issue 15). Runs the real app (`node scripts/dev.mjs serve --e2e`) on
 // its own ports, like bench/app-bench.ts.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { join } from "node:path";
 import { request as httpRequest } from "node:http";
 import { chromium } from "@playwright/test";
 import WebSocket from "ws";
@@ -24,6 +25,28 @@ const env = {
   WRANGLER_SEND_METRICS: "false",
 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The timeline's events of a workspace, from the app's local database (the page shows no times in ms). */
+function events(id: string) {
+  const out = execFileSync(
+    join(root, "node_modules/.bin/wrangler"),
+    [
+      "d1",
+      "execute",
+      "DB",
+      "--local",
+      "--persist-to",
+      `.wrangler/e2e-state-${APP_PORT}`,
+      "--json",
+      "--command",
+      `SELECT step, status, created_at FROM workspace_events WHERE workspace_id = '${id}' ORDER BY id`,
+    ],
+    { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return (
+    JSON.parse(out.toString()) as Array<{ results: Array<{ step: string; status: string; created_at: number }> }>
+  ).flatMap((part) => part.results);
+}
 
 async function startApp() {
   // bench/run.ts has run the prepare (agent, app, migrated database) before the first figure.
@@ -217,6 +240,7 @@ export async function restartFigures(results: Results) {
     await untilPrompt(cookie, id, Date.now());
     const totals: number[] = [];
     const toRunning: number[] = [];
+    const windows: Array<[number, number]> = [];
     for (let n = 0; n <= RESTARTS; n++) {
       await post(cookie, `/workspaces/${id}`, { intent: "stop" });
       await waitForStatus(cookie, id, "stopped", 90_000);
@@ -227,6 +251,8 @@ export async function restartFigures(results: Results) {
       if (n === 0) continue;
       totals.push(prompt - t0);
       toRunning.push(running - t0);
+      windows.push([t0, prompt]);
+      console.log(`restart ${n}: running after ${running - t0} ms, prompt after ${prompt - t0} ms`);
     }
     const { events } = await workspaceData(cookie, id);
     const setups = events.filter((event) => event.step === "agent.setup" && event.status !== "started").length;
@@ -235,6 +261,17 @@ export async function restartFigures(results: Results) {
     results.add(`restart to terminal prompt p95 ${label}`, percentile(totals, 95), "ms");
     results.add(`restart to running p50 ${label}`, percentile(toRunning, 50), "ms");
     results.add("setup runs over all restarts (expected: at most 1, the first boot's)", setups, "runs");
+    // Where the time goes: each timeline step's end, since "Restart" was posted.
+    const offsets = new Map<string, number[]>();
+    const all = events(id);
+    for (const [t0, prompt] of windows)
+      for (const event of all.filter((e) => e.status !== "started" && e.created_at >= t0 && e.created_at <= prompt))
+        offsets.set(`${event.step} ${event.status}`, [
+          ...(offsets.get(`${event.step} ${event.status}`) ?? []),
+          event.created_at - t0,
+        ]);
+    for (const [label, values] of [...offsets].sort((a, b) => percentile(a[1], 50) - percentile(b[1], 50)))
+      results.add(`restart step: ${label} (p50 since restart)`, percentile(values, 50), "ms");
   } finally {
     if (id && cookie) {
       await post(cookie, `/workspaces/${id}`, { intent: "stop" }).catch(() => undefined);
