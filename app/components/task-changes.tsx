@@ -159,12 +159,15 @@ function FileDiff({
                       <button
                         type="button"
                         className="block w-full cursor-text text-left hover:bg-indigo-50 dark:hover:bg-indigo-950"
-                        aria-label={`Comment on ${file.path} line ${where.line}${where.side === "old" ? " (removed)" : ""}`}
                         onClick={() => {
                           setOpen(index);
                           setDraft("");
                         }}
                       >
+                        <span className="sr-only">
+                          Comment on {file.path} line {where.line}
+                          {where.side === "old" ? " (removed)" : ""}:{" "}
+                        </span>
                         {line.kind === "add" ? "+" : line.kind === "remove" ? "-" : " "}
                         {line.text}
                       </button>

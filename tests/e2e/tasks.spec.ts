@@ -145,8 +145,8 @@ test("a comment on a changed line reaches the agent as one prompt naming the fil
   await queueTurn(request, "echo world >> README.md", "Added world after hello.");
   await signIn(page);
   await page.goto(`/tasks/${taskId}?tab=changes`);
-  const added = page.getByRole("button", { name: /^Comment on README\.md line \d+$/ }).last();
-  const line = Number((await added.getAttribute("aria-label"))!.match(/line (\d+)/)![1]);
+  const added = page.getByRole("button", { name: /^Comment on README\.md line \d+: \+hello$/ }).last();
+  const line = Number((await added.textContent())!.match(/line (\d+)/)![1]);
   await added.click();
   await page.getByLabel(`Comment on line ${line}`).fill("Add world on the next line");
   await page.getByRole("button", { name: "Add comment" }).click();
