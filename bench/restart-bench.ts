@@ -27,7 +27,7 @@ const env = {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The timeline's events of a workspace, from the app's local database (the page shows no times in ms). */
-function events(id: string) {
+function timelineEvents(id: string) {
   const out = execFileSync(
     join(root, "node_modules/.bin/wrangler"),
     [
@@ -263,7 +263,7 @@ export async function restartFigures(results: Results) {
     results.add("setup runs over all restarts (expected: at most 1, the first boot's)", setups, "runs");
     // Where the time goes: each timeline step's end, since "Restart" was posted.
     const offsets = new Map<string, number[]>();
-    const all = events(id);
+    const all = timelineEvents(id);
     for (const [t0, prompt] of windows)
       for (const event of all.filter((e) => e.status !== "started" && e.created_at >= t0 && e.created_at <= prompt))
         offsets.set(`${event.step} ${event.status}`, [
