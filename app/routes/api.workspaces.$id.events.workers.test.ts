@@ -56,6 +56,12 @@ describe("POST /api/workspaces/:id/events", () => {
     expect((await taskTimeline(db, task)).map((event) => event.message)).toContain(
       `Turn ended; pushed ${sha.slice(0, 7)} to ${task.branch}`,
     );
+    // The next turn changed nothing: the branch stays where it was, and nobody is told again.
+    expect((await send(workspace, ended)).body).toMatchObject({ applied: true, task_status: "ready" });
+    expect((await taskTimeline(db, task)).at(-1)?.message).toBe(
+      `Turn ended with no new commits; ${task.branch} stays at ${sha.slice(0, 7)}`,
+    );
+    expect(await notificationsOf("task_ready")).toHaveLength(1);
   });
 
   it("a turn that changed nothing still ends ready, and the task says there were no changes", async () => {

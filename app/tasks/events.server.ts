@@ -93,9 +93,12 @@ export async function applyWorkspaceEvent(
       if (!moved) return ignored(`the task is ${task.status}`);
       const summary = event.summary.trim();
       if (summary) await recordTaskEvent(context.db, moved, "info", summary, TASK_STEPS.summary);
-      const line = changed
-        ? `Turn ended; pushed ${(event.head_sha ?? moved.headSha ?? "").slice(0, 7)} to ${moved.branch}`.trim()
-        : "Turn ended with no changes: nothing was committed or pushed";
+      const head = (event.head_sha ?? moved.headSha ?? "").slice(0, 7);
+      const line = !changed
+        ? "Turn ended with no changes: nothing was committed or pushed"
+        : event.head_sha !== null && event.head_sha === task.headSha
+          ? `Turn ended with no new commits; ${moved.branch} stays at ${head}`
+          : `Turn ended; pushed ${head} to ${moved.branch}`;
       await recordTaskEvent(context.db, moved, "ok", line);
       if (reviewed)
         await notify(context, {
