@@ -43,7 +43,13 @@ export interface CostCapReport {
 
 export async function runTaskCostCaps(
   deps: Deps,
-  options: { now?: number; clouds?: CloudsFactory; shutdown?: ShutdownWait } = {},
+  options: {
+    now?: number;
+    clouds?: CloudsFactory;
+    shutdown?: ShutdownWait;
+    /** Asked before each stop (the sweep's call budget); false ends the pass, and the next sweep goes on. */
+    affords?: () => boolean;
+  } = {},
 ): Promise<CostCapReport> {
   const now = options.now ?? Date.now();
   const report: CostCapReport = { stopped: [], errors: [] };
@@ -64,6 +70,7 @@ export async function runTaskCostCaps(
     if (!workspace || (workspace.status !== "creating" && workspace.status !== "running")) continue;
     const spent = taskSpendCents(task, workspace, now);
     if (spent < task.costCapCents!) continue;
+    if (options.affords && !options.affords()) break;
     try {
       await stopAtCap(deps, task, workspace, spent, options);
       report.stopped.push({ taskId: task.id, workspaceId: workspace.id, spentCents: Math.round(spent) });

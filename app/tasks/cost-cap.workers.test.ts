@@ -75,6 +75,16 @@ describe("task cost caps", () => {
     const under = await runningTask(cloud, 50, now);
     const uncapped = await runningTask(cloud, null, now);
 
+    // A sweep whose call budget is spent leaves it for the next one.
+    const deferred = await runTaskCostCaps(deps, {
+      now,
+      clouds: cloud.factory,
+      shutdown: noWait,
+      affords: () => false,
+    });
+    expect(deferred.stopped).toEqual([]);
+    expect((await reload(over.workspace.id))?.status).toBe("running");
+
     const report = await runTaskCostCaps(deps, { now, clouds: cloud.factory, shutdown: noWait });
     expect(report.stopped.map((entry) => entry.taskId)).toEqual([over.task.id]);
     expect(report.errors).toEqual([]);

@@ -154,24 +154,16 @@ export async function createTask(context: AppLoadContext, userId: string, form: 
     })
     .returning();
   const task = inserted!;
-  const policy = await getPolicy(context);
+  const removeTask = () => context.db.delete(tasks).where(and(eq(tasks.id, task.id), eq(tasks.userId, userId)));
   let result: Awaited<ReturnType<typeof createWorkspace>> | null = null;
-  // Tasks do not ask for a location: the first allowed one that offers the size.
-  for (const location of policy.allowedLocations) {
-    result = await createWorkspace(context, userId, {
-      name: title.slice(0, 60),
-      repository: form.repository,
-      branch: form.baseBranch || undefined,
-      size: form.size,
-      location,
-      idleTimeoutMinutes: policy.defaultIdleMinutes,
-      maxLifetimeHours: policy.defaultLifetimeHours,
-      agentCli: form.agentCli,
-    });
-    if (result.kind === "created" || !result.fieldErrors.location) break;
+  try {
+    result = await createTaskWorkspace(context, userId, form, title);
+  } catch (error) {
+    await removeTask();
+    throw error;
   }
   if (!result || result.kind === "invalid") {
-    await context.db.delete(tasks).where(and(eq(tasks.id, task.id), eq(tasks.userId, userId)));
+    await removeTask();
     const fieldErrors = result?.fieldErrors ?? {};
     return {
       kind: "invalid",
@@ -201,6 +193,26 @@ export async function createTask(context: AppLoadContext, userId: string, form: 
     `Task branch ${task.branch} from ${workspace.branch}`,
   );
   return { kind: "created", task: linked!, workspace };
+}
+
+/** The task's workspace on its base branch; tasks ask for no location: the first allowed one that offers the size. */
+async function createTaskWorkspace(context: AppLoadContext, userId: string, form: TaskForm, title: string) {
+  const policy = await getPolicy(context);
+  let result: Awaited<ReturnType<typeof createWorkspace>> | null = null;
+  for (const location of policy.allowedLocations) {
+    result = await createWorkspace(context, userId, {
+      name: title.slice(0, 60),
+      repository: form.repository,
+      branch: form.baseBranch || undefined,
+      size: form.size,
+      location,
+      idleTimeoutMinutes: policy.defaultIdleMinutes,
+      maxLifetimeHours: policy.defaultLifetimeHours,
+      agentCli: form.agentCli,
+    });
+    if (result.kind === "created" || !result.fieldErrors.location) break;
+  }
+  return result;
 }
 
 /**
