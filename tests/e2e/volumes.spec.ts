@@ -136,9 +136,11 @@ test("stop keeps the files on the volume, restart brings them back without a sec
   cloud = await ofWorkspace(request, id);
   expect(cloud.volumes).toEqual([expect.objectContaining({ id: volumeId, server: cloud.servers[0]!.id })]);
 
-  await inTerminal(page, id, CHECK_WORK);
+  // The setup's marker in the home survived too: the setup ran once, on the volume's first boot.
+  await inTerminal(page, id, `${CHECK_WORK}; test -s ~/setup-marker && echo marker-$((3*3))`);
   await expect(screen(page)).toContainText("kept-42");
   await expect(screen(page)).toContainText("tool-5");
+  await expect(screen(page)).toContainText("marker-9");
 
   await page.goto(`/workspaces/${id}`);
   await expect(timeline.locator('[data-step="agent.setup"]')).toHaveCount(1);
