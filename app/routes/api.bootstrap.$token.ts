@@ -3,6 +3,7 @@ import { z } from "zod";
 import { issueCallbackToken, readJsonBody } from "~/security/agent-auth.server";
 import { methodNotAllowed } from "~/platform/responses.server";
 import { clientAddress, rateLimit } from "~/platform/rate-limit.server";
+import { taskForBootstrap } from "~/tasks/tasks.server";
 import { consumeBootstrapToken, peekBootstrapToken, takeSetupRerun } from "~/workspaces/bootstrap.server";
 import { zoneClient } from "~/workspaces/clouds.server";
 import { explainError } from "~/workspaces/errors.server";
@@ -92,6 +93,10 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
     certificate,
     // The repository's setup ran on this volume already; the owner asked for it to run again on this boot.
     rerun_setup: await takeSetupRerun(context.db, workspace.id),
+    // The prompt, branch and author of the task the workspace runs (docs/agent-protocol.md, Tasks), or null.
+    task: await taskForBootstrap(context, workspace.id),
+    // How long a coding agent's permission request waits with nobody watching before the owner is notified.
+    permission_notify_delay_seconds: config.PERMISSION_NOTIFY_DELAY_SECONDS,
   });
 }
 

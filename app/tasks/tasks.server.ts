@@ -244,6 +244,8 @@ export interface BootstrapTask {
   agent_cli: string;
   author_name: string;
   author_email: string;
+  /** The task's chat from an earlier run of the workspace (its log is on the volume), so it goes on there. */
+  chat_session_id?: string;
 }
 
 /**
@@ -270,5 +272,6 @@ export async function taskForBootstrap(
     agent_cli: task.agentCli,
     author_name: owner.name?.trim() || owner.login,
     author_email: `${owner.githubId}+${owner.login}@users.noreply.github.com`,
+    ...(task.chatSessionId ? { chat_session_id: task.chatSessionId } : {}),
   };
 }

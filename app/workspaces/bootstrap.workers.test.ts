@@ -47,6 +47,9 @@ describe("bootstrap tokens", () => {
       },
       agent_cli: "codex",
       certificate: null,
+      // Not a task's workspace; the permission delay is the configuration's.
+      task: null,
+      permission_notify_delay_seconds: config.PERMISSION_NOTIFY_DELAY_SECONDS,
     });
     expect(typeof body.callback_token).toBe("string");
     expect((await call("x".repeat(43))).status).toBe(404);
