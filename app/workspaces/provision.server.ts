@@ -18,6 +18,7 @@ import { ActionableError, explainError, ProvisioningAborted } from "./errors.ser
 import { findSamImage } from "../admin/image.server";
 import { deleteVolume, deleteWorkspaceVolumes, detach, isWorkspaceVolume, teardown } from "./teardown.server";
 import { volumePlan } from "./volume-policy.server";
+import { isProviderError } from "../providers/http.server";
 import { workspaceHostname } from "./url";
 import {
   cleared,
@@ -32,6 +33,9 @@ import {
 const BASE_IMAGE = "ubuntu-24.04";
 /** How long a new volume may take to become available (formatting included) before the create gives up. */
 const VOLUME_READY_MS = 60_000;
+/** How long a server create waits out a kept volume that is still locked by its last detach, and how often it asks. */
+const LOCKED_WAIT_MS = 20_000;
+const LOCKED_POLL_MS = 2000;
 
 /**
  * Provisioning: the bootstrap token, volume, firewall, server and DNS record a workspace in `creating` needs,
@@ -151,17 +155,19 @@ export async function provision(
       `Creating a ${workspace.serverType} server in ${workspace.location}`,
       // A lost answer may still have made a server: the teardown after a failure finds it by its label.
       () =>
-        clouds.hetzner.createServer({
-          name: `sam-${workspace.id}-${suffix}`,
-          serverType: workspace.serverType,
-          location: workspace.location,
-          image,
-          userData,
-          labels,
-          firewallIds: [firewall.id],
-          // Attached at create, so the agent finds it mounted when it first starts.
-          ...(volumeId ? { volumes: [volumeId], automount: true } : {}),
-        }),
+        whileVolumeLocked(() =>
+          clouds.hetzner.createServer({
+            name: `sam-${workspace.id}-${suffix}`,
+            serverType: workspace.serverType,
+            location: workspace.location,
+            image,
+            userData,
+            labels,
+            firewallIds: [firewall.id],
+            // Attached at create, so the agent finds it mounted when it first starts.
+            ...(volumeId ? { volumes: [volumeId], automount: true } : {}),
+          }),
+        ),
       ({ server }) => `Server ${server.id} created${server.public_net.ipv4 ? ` at ${server.public_net.ipv4.ip}` : ""}`,
     );
     made.serverId = server.id;
@@ -305,6 +311,24 @@ async function prepareVolume(deps: Deps, clouds: Clouds, workspace: Workspace, m
   });
   if (!made.volumeRecorded) throw new ProvisioningAborted();
   return volume.id;
+}
+
+/**
+ * Asks again while Hetzner answers 423 locked: a kept volume may still be busy with the detach that came with
+ * its last server's delete (a restart right after a stop). A locked refusal made nothing, so asking again is
+ * safe, unlike a create whose answer was lost; at most LOCKED_WAIT_MS.
+ */
+async function whileVolumeLocked<T>(create: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await create();
+    } catch (error) {
+      const locked = isProviderError(error, 423) && error.code === "locked";
+      if (!locked || Date.now() - started + LOCKED_POLL_MS > LOCKED_WAIT_MS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, LOCKED_POLL_MS));
+    }
+  }
 }
 
 /**

@@ -310,6 +310,21 @@ describe("the workspace's volume", () => {
     expect(await reload(workspace.id)).toMatchObject({ status: "creating", volumeId });
   });
 
+  it("a restart right after a stop waits out a volume Hetzner still holds locked, then attaches it", async () => {
+    const fake = fakeClouds();
+    const workspace = await newWorkspace({ startedAt: new Date(Date.now() - 60_000) });
+    await provision(deps, workspace, { clouds: fake.factory });
+    const { volumeId } = (await reload(workspace.id))!;
+    await finishStop(deps, (await claimStop(deps, { id: workspace.id, userId }, "Stopped by you"))!, {
+      clouds: fake.factory,
+    });
+    fake.failures.set("createServer", hetznerError(423, "locked", "volume is locked by a running action"));
+    await provision(deps, (await claimRestart(deps, { id: workspace.id, userId }))!, { clouds: fake.factory });
+    const row = (await reload(workspace.id))!;
+    expect(row).toMatchObject({ status: "creating", volumeId, error: null });
+    expect(fake.volumes.get(volumeId!)!.server).toBe(row.serverId);
+  });
+
   it("a kept volume that Hetzner no longer has is said plainly, never replaced by an empty one", async () => {
     const fake = fakeClouds();
     const workspace = await newWorkspace({ status: "stopped", volumeId: 4242, volumeSizeGb: 10, startedAt: null });
