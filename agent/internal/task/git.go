@@ -138,9 +138,10 @@ func (p Pusher) Push(ctx context.Context, branch, token string) error {
 		return err
 	}
 	ref := "refs/heads/" + branch
-	// safe.directory: the source belongs to the workspace user; git reads it (upload-pack), runs nothing of it.
-	if _, err := mirror.run(ctx, nil, "--git-dir="+p.Mirror, "-c", "safe.directory=*", "fetch", "--quiet", "--no-tags",
-		"--force", p.Source, "+"+ref+":"+ref); err != nil {
+	// The source belongs to the workspace user; git reads it (upload-pack) and runs nothing of it. A local
+	// fetch drops -c settings before starting upload-pack, so safe.directory goes on its own command line.
+	if _, err := mirror.run(ctx, nil, "--git-dir="+p.Mirror, "fetch", "--quiet", "--no-tags", "--force",
+		"--upload-pack=git -c 'safe.directory=*' upload-pack", p.Source, "+"+ref+":"+ref); err != nil {
 		return err
 	}
 	// The token is in this process's environment only (not its command line, not a file); the helper

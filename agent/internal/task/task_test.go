@@ -12,7 +12,8 @@ import (
 
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
+	// The checkout may belong to another user (see the push test); the test's own git reads it anyway.
+	cmd := exec.Command("git", append([]string{"-c", "safe.directory=*"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
 	out, err := cmd.CombinedOutput()
@@ -118,11 +119,23 @@ func TestATurnIsCommittedAsTheOwnerAndOnlyTheTaskBranchIsPushed(t *testing.T) {
 	mainBefore := git(t, remote, "rev-parse", "main")
 	// The coding agent points main at its commit too; only the task branch may leave the workspace.
 	git(t, clone, "branch", "-f", "main", "HEAD")
+	// On a VM the checkout belongs to the workspace user and the agent (root) pushes: git must not refuse the
+	// source as of "dubious ownership". Running as root, the test hands the checkout to another user.
+	if os.Getuid() == 0 {
+		if err := filepath.Walk(clone, func(path string, _ os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(path, 65534, 65534)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	pusher := Pusher{Mirror: filepath.Join(t.TempDir(), "push.git"), Source: clone, Remote: remote, Env: os.Environ()}
 	if err := pusher.Push(ctx, branch, "unused-for-a-file-remote"); err != nil {
 		t.Fatal(err)
 	}
-	head, _ := g.Head(ctx)
+	head := git(t, clone, "rev-parse", "HEAD")
 	if got := git(t, remote, "rev-parse", "refs/heads/"+branch); got != head {
 		t.Errorf("remote branch at %s, want %s", got, head)
 	}
