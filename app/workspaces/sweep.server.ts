@@ -8,6 +8,7 @@ import { probeAgent, type AgentProbe } from "./probe.server";
 import { ownedSelector, userClouds, zoneClient, type CloudsFactory, type ZoneClient } from "./clouds.server";
 import { reapOrphanRecords, reapOrphans } from "./sweep-orphans.server";
 import { runVolumeRetention, type VolumeRetentionReport } from "./volume-retention.server";
+import { type CostCapReport, runTaskCostCaps } from "../tasks/cost-cap.server";
 import { finishStop, teardown } from "./teardown.server";
 import {
   claimStop,
@@ -48,6 +49,8 @@ export interface SweepReport {
   orphanVolumesDeleted: number[];
   /** Reminders and deletions of volumes kept past the policy's retention (volume-retention.server.ts). */
   volumeRetention: VolumeRetentionReport | null;
+  /** Tasks stopped at their cost cap (app/tasks/cost-cap.server.ts). */
+  taskCostCaps: CostCapReport | null;
   bootstrapTokensPurged: number;
   /** Calls made to Hetzner, Cloudflare and the agents (each a subrequest of the invocation). */
   calls: number;
@@ -129,6 +132,7 @@ export async function runSweep(
     orphanDnsRecordsDeleted: [],
     orphanVolumesDeleted: [],
     volumeRetention: null,
+    taskCostCaps: null,
     bootstrapTokensPurged: 0,
     calls: 0,
     deferred: [],
@@ -170,6 +174,14 @@ export async function runSweep(
   await sweep.attempt("orphan DNS records", () => reapOrphanRecords(sweep, zone));
   await sweep.attempt("volume retention", async () => {
     report.volumeRetention = await runVolumeRetention(deps, sweep);
+  });
+  await sweep.attempt("task cost caps", async () => {
+    report.taskCostCaps = await runTaskCostCaps(deps, {
+      now: sweep.now,
+      clouds: sweep.clouds,
+      affords: () => sweep.affords("task cost caps", TEARDOWN_CALLS + VOLUME_CALLS),
+    });
+    for (const error of report.taskCostCaps.errors) report.errors.push(`task cost caps: ${error}`);
   });
   await purgeBootstrapTokens(sweep);
   return report;
