@@ -1,4 +1,4 @@
-import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/cloudflare";
+import type { LoaderFunctionArgs, MetaFunction, SerializeFrom } from "@remix-run/cloudflare";
 import { Form, Link, useLoaderData, useSearchParams } from "@remix-run/react";
 import { z } from "zod";
 import { requireUser } from "~/auth/auth.server";
@@ -19,6 +19,8 @@ import { formatHourly, formatMonthly, volumeMonthlyCost } from "~/workspaces/cos
 import { LIVE_STATUSES } from "~/db/schema";
 import { presentWorkspace } from "~/workspaces/workspaces.server";
 import { WorkspaceFilterFields } from "~/components/workspace-filter-fields";
+import { TaskStatusBadge } from "~/components/task-status";
+import { listTasks } from "~/tasks/tasks.server";
 
 export const meta: MetaFunction = () => [{ title: "Workspaces · Simple Agent Manager" }];
 
@@ -30,11 +32,12 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   const parsed = listQuerySchema.safeParse(Object.fromEntries(new URL(request.url).searchParams));
   if (!parsed.success) throw new Response(parsed.error.issues[0]!.message, { status: 400 });
   const { status, q, cursor } = parsed.data;
-  const [credentials, installations, page, volumes] = await Promise.all([
+  const [credentials, installations, page, volumes, tasks] = await Promise.all([
     listCredentials(context, user.id),
     listInstallations(context, user.id),
     listWorkspaces(context.db, user.id, { status, search: q, cursor }),
     userVolumeTotals(context.db, user.id),
+    listTasks(context.db, user.id),
   ]);
   const missing = [
     ...(credentials.some((credential) => credential.kind === "hetzner") ? [] : ["hetzner-token"]),
@@ -49,6 +52,17 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
       volumeMonthlyPrice: volumeMonthlyCost(row),
     })),
     volumes,
+    // The newest few; /tasks has them all.
+    tasks: tasks.slice(0, RECENT_TASKS).map((task) => ({
+      id: task.id,
+      title: task.title,
+      status: task.status,
+      repository: task.repository,
+      branch: task.branch,
+      pullUrl: task.pullUrl,
+      pullNumber: task.pullNumber,
+    })),
+    moreTasks: tasks.length > RECENT_TASKS,
     nextCursor: page.nextCursor,
     total: page.total,
     filtered: Boolean(status || q),
@@ -56,8 +70,53 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
   };
 }
 
+const RECENT_TASKS = 5;
+
+/** The user's newest tasks, each leading to its review page. */
+function RecentTasks({ tasks, more }: { tasks: SerializeFrom<typeof loader>["tasks"]; more: boolean }) {
+  if (tasks.length === 0) return null;
+  return (
+    <section aria-labelledby="recent-tasks" className="space-y-2">
+      <div className="flex flex-wrap items-center justify-between gap-3">
+        <h2 id="recent-tasks" className="text-lg font-semibold">
+          Tasks
+        </h2>
+        <div className="flex gap-2">
+          {more ? (
+            <Link to="/tasks" className="btn-secondary">
+              All tasks
+            </Link>
+          ) : null}
+          <Link to="/tasks/new" className="btn-secondary">
+            New task
+          </Link>
+        </div>
+      </div>
+      <ul className="divide-y divide-zinc-200 rounded-lg border border-zinc-200 dark:divide-zinc-800 dark:border-zinc-800">
+        {tasks.map((task) => (
+          <li key={task.id} className="flex flex-wrap items-center gap-x-3 gap-y-1 p-3" data-testid="recent-task">
+            <Link to={`/tasks/${task.id}`} className="min-w-0 flex-1 truncate font-medium hover:underline">
+              {task.title}
+            </Link>
+            <TaskStatusBadge status={task.status} />
+            <span className="text-sm text-zinc-600 dark:text-zinc-400">
+              {task.repository} · <code>{task.branch}</code>
+            </span>
+            {task.pullUrl ? (
+              <a href={task.pullUrl} className="text-sm underline" target="_blank" rel="noreferrer">
+                Pull request #{task.pullNumber}
+              </a>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export default function Dashboard() {
-  const { missing, workspaces, nextCursor, total, filtered, paged, volumes } = useLoaderData<typeof loader>();
+  const { missing, workspaces, nextCursor, total, filtered, paged, volumes, tasks, moreTasks } =
+    useLoaderData<typeof loader>();
   const [searchParams] = useSearchParams();
   useLiveRevalidation(workspaces.some((workspace) => inTransition(workspace.status)));
   return (
@@ -69,6 +128,7 @@ export default function Dashboard() {
         </Link>
       </div>
       <WorkspacePrerequisites missing={missing} />
+      <RecentTasks tasks={tasks} more={moreTasks} />
       {total === 0 && !filtered ? (
         <p className="text-zinc-600 dark:text-zinc-400">
           No workspaces yet. A workspace is a cloud VM with your repository and a coding agent, opened in a terminal

@@ -135,6 +135,13 @@ test("append hello to README: working, then ready for review on the task's branc
   await page.goto("/tasks");
   await expect(page.getByRole("list", { name: "Your tasks" })).toContainText("append hello to README");
   await expectAccessible(page, "the task list");
+  // The dashboard lists the newest tasks with their status, each leading to its review page.
+  await page.goto("/dashboard");
+  const recent = page.getByTestId("recent-task").filter({ hasText: "append hello to README" });
+  await expect(recent.getByTestId("task-status")).toHaveAttribute("data-status", "ready");
+  await expectAccessible(page, "the dashboard with a task");
+  await recent.getByRole("link", { name: /append hello to README/ }).click();
+  await expect(page).toHaveURL(new RegExp(`/tasks/${taskId}$`));
 });
 
 test("a comment on a changed line reaches the agent as one prompt naming the file and line; the diff updates", async ({
