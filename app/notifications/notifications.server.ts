@@ -39,8 +39,9 @@ export interface PushPayload {
 /** The instance's VAPID keys, or null when push is not set up (notifications then stay in the app). */
 export function vapidKeys(config: Config): VapidKeys | null {
   if (!config.VAPID_PUBLIC_KEY || !config.VAPID_PRIVATE_KEY) return null;
+  // RFC 8292 §2.1: an https: or mailto: contact; an instance on plain http (this machine) sends none.
   const subject = config.VAPID_SUBJECT ?? (config.APP_URL.startsWith("https://") ? config.APP_URL : undefined);
-  return { publicKey: config.VAPID_PUBLIC_KEY, privateKey: config.VAPID_PRIVATE_KEY, subject: subject ?? "" };
+  return { publicKey: config.VAPID_PUBLIC_KEY, privateKey: config.VAPID_PRIVATE_KEY, subject };
 }
 
 /**

@@ -100,6 +100,13 @@ describe("sendPush against the local push service", () => {
     expect(outcome).toMatchObject({ kind: "failed", status: 403 });
   });
 
+  it("sends no contact when the instance has none (a local, plain-http one)", async () => {
+    const { subject: _, ...vapid } = vapidKeys();
+    const target = await subscribe(vapid.publicKey);
+    expect(await sendPush(target, { title: "x" }, vapid)).toEqual({ kind: "sent" });
+    expect((await messages()).at(-1)?.vapid).toMatchObject({ sub: null });
+  });
+
   it("reports a subscription that ended as gone", async () => {
     const vapid = vapidKeys();
     const target = await subscribe();

@@ -21,8 +21,8 @@ export interface VapidKeys {
   publicKey: string;
   /** The private scalar d (32 octets), base64url. */
   privateKey: string;
-  /** A contact for the push service's operator: `mailto:` or `https:`. */
-  subject: string;
+  /** A contact for the push service's operator: `mailto:` or `https:`; none is sent when unset. */
+  subject?: string;
 }
 
 /** The largest plaintext one 4096-octet record carries (RFC 8291 §4). */
@@ -148,7 +148,7 @@ export async function vapidAuthorization(endpoint: string, vapid: VapidKeys, now
     { ...p256Jwk(publicKey, fromBase64url(vapid.privateKey)), alg: "ES256" } as Parameters<typeof importJWK>[0],
     "ES256",
   );
-  const token = await new SignJWT({ sub: vapid.subject })
+  const token = await new SignJWT(vapid.subject ? { sub: vapid.subject } : {})
     .setProtectedHeader({ alg: "ES256", typ: "JWT" })
     .setAudience(new URL(endpoint).origin)
     .setExpirationTime(Math.floor(now / 1000) + 12 * 3600)
