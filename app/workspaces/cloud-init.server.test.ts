@@ -31,6 +31,9 @@ describe("cloud-init user-data", () => {
       (file: { path: string }) => file.path === "/etc/systemd/system/sam-agent.service",
     );
     expect(unit.content).toContain("ExecStart=/usr/local/bin/vm-agent --config-file /etc/sam/agent.env");
+    // A stop signals the agent first and gives it time to save the terminals and flush the volume.
+    expect(unit.content).toContain("KillMode=mixed");
+    expect(unit.content).toMatch(/TimeoutStopSec=(\d+)/);
     expect(unit.content).toContain("Restart=on-failure");
     expect(doc.runcmd[0]).toEqual([
       "sh",

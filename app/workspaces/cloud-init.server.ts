@@ -168,6 +168,10 @@ write_files:
       ExecStart=/usr/local/bin/vm-agent --config-file /etc/sam/agent.env
       Restart=on-failure
       RestartSec=2
+      # A stop (Hetzner's ACPI shutdown) signals the agent alone first: it records the terminal tabs, hangs up
+      # the shells, ends the coding agents and flushes the volume (about 15 s at most), then systemd kills the rest.
+      KillMode=mixed
+      TimeoutStopSec=30
 
       [Install]
       WantedBy=multi-user.target
