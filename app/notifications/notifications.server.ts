@@ -24,6 +24,8 @@ export interface NewNotification {
   workspaceId?: string;
   taskId?: string;
   actions?: PushAction[];
+  /** When it happened (ms), if not now: a caller told the time (the heartbeat, the sweep) records its own. */
+  at?: number;
 }
 
 /** What the service worker receives (public/sw.js reads exactly these fields). */
@@ -48,7 +50,10 @@ export function vapidKeys(config: Config): VapidKeys | null {
  * Records a notification for the user and pushes it to each of their subscribed browsers. A push service that
  * says the subscription ended (404/410) loses it; any other push failure is logged and the in-app one stays.
  */
-export async function notify(context: AppLoadContext, input: NewNotification): Promise<{ id: string; pushed: number }> {
+export async function notify(
+  context: Pick<AppLoadContext, "db" | "config">,
+  input: NewNotification,
+): Promise<{ id: string; pushed: number }> {
   const [row] = await context.db
     .insert(notifications)
     .values({
@@ -59,6 +64,7 @@ export async function notify(context: AppLoadContext, input: NewNotification): P
       url: input.url,
       workspaceId: input.workspaceId,
       taskId: input.taskId,
+      ...(input.at === undefined ? {} : { createdAt: new Date(input.at) }),
     })
     .returning({ id: notifications.id });
   if (!row) throw new Error("the notification was not recorded");
@@ -89,7 +95,7 @@ export async function notify(context: AppLoadContext, input: NewNotification): P
   return { id: row.id, pushed: outcomes.filter((outcome) => outcome.kind === "sent").length };
 }
 
-export async function unreadCount(context: AppLoadContext, userId: string): Promise<number> {
+export async function unreadCount(context: Pick<AppLoadContext, "db">, userId: string): Promise<number> {
   const [row] = await context.db
     .select({ value: count() })
     .from(notifications)

@@ -1,10 +1,12 @@
 import type { AppLoadContext } from "@remix-run/cloudflare";
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gte, inArray, isNull, sql } from "drizzle-orm";
 import { audit } from "../platform/audit.server";
 import type { Database } from "../platform/context.server";
-import { LIVE_STATUSES, workspaceEvents, workspaces, type WorkspaceStatus } from "../db/schema";
+import { LIVE_STATUSES, notifications, workspaceEvents, workspaces, type WorkspaceStatus } from "../db/schema";
+import { notify } from "../notifications/notifications.server";
 import { sizes, type Size } from "../admin/policy.server";
 import { costSoFar } from "./cost";
+import { IDLE_WARNING_MS } from "./schema";
 
 /**
  * Workspaces: the rows and their state machine (docs/architecture.md, "Workspace states"), idle decisions, the agent's
@@ -293,7 +295,11 @@ export async function recordHeartbeat(
     maxLifetimeSeconds: updated.maxLifetimeSeconds,
     agentRunning: working,
   });
-  if (decision.action === "continue") return { action: "continue" };
+  if (decision.action === "continue") {
+    if (decision.idleStopAt !== null && decision.idleStopAt - now <= IDLE_WARNING_MS)
+      await warnIdleStop(deps, updated, decision.idleStopAt, now);
+    return { action: "continue" };
+  }
   const claimed = await claimStop(deps, { id: workspace.id }, stopReasons[decision.reason]);
   if (claimed) {
     await audit(deps, null, {
@@ -303,6 +309,33 @@ export async function recordHeartbeat(
     });
   }
   return { action: "stop", claimed: claimed ?? undefined };
+}
+
+/**
+ * Tells the owner, once per quiet spell, that the workspace stops soon for idleness (the page offers "keep
+ * alive"); a later spell, after new activity, is told again.
+ */
+async function warnIdleStop(deps: Deps, workspace: Workspace, idleStopAt: number, now: number) {
+  const spell = new Date(idleStopAt - IDLE_WARNING_MS - HEARTBEAT_INTERVAL_MS);
+  const told = await deps.db.query.notifications.findFirst({
+    columns: { id: true },
+    where: and(
+      eq(notifications.workspaceId, workspace.id),
+      eq(notifications.kind, "idle_stop_soon"),
+      gte(notifications.createdAt, spell),
+    ),
+  });
+  if (told) return;
+  const minutes = Math.max(1, Math.round((idleStopAt - now) / 60_000));
+  await notify(deps, {
+    userId: workspace.userId,
+    kind: "idle_stop_soon",
+    title: `${workspace.name} stops in ${minutes} minute${minutes === 1 ? "" : "s"}`,
+    body: "Nothing has happened in it for a while. Open it and choose Keep alive to keep it running; a stop keeps its files.",
+    url: `/workspaces/${workspace.id}`,
+    workspaceId: workspace.id,
+    at: now,
+  });
 }
 
 /** creating → running, once; the agent may repeat the call. */
