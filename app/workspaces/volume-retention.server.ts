@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNotNull, isNull, or, lt } from "drizzle-orm";
 import { getPolicy, type Policy } from "../admin/policy.server";
-import { notifications, workspaces } from "../db/schema";
+import { workspaces } from "../db/schema";
+import { notify } from "../notifications/notifications.server";
 import { audit } from "../platform/audit.server";
 import { userClouds, type Clouds, type CloudsFactory } from "./clouds.server";
 import { recordEvent, type Deps, type Workspace } from "./workspaces.server";
@@ -172,13 +173,15 @@ async function remind(context: Deps, workspace: Workspace, deleteAt: number, now
     .returning({ id: workspaces.id });
   if (!claimed) return false;
   const when = day.format(new Date(deleteAt));
-  await context.db.insert(notifications).values({
+  // In the app and, where the owner turned it on, by push: the files go unless they act.
+  await notify(context, {
     userId: workspace.userId,
     kind: "volume_expiring",
     title: `${workspace.name}: its files are deleted on ${when}`,
     body: `The workspace has not run since ${day.format(since)}, and this instance keeps a stopped workspace's volume (its repository, home directory and session logs) for a limited time. Restart it before ${when} to keep them, or delete it now if you no longer need it.`,
     url: `/workspaces/${workspace.id}`,
     workspaceId: workspace.id,
+    at: now,
   });
   await recordEvent(context.db, workspace.id, "volume", "info", `Volume to be deleted on ${when}; the owner was told`);
   return true;
