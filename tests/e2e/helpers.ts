@@ -64,7 +64,7 @@ export async function createWorkspace(
   if (options.branch) await page.getByLabel("Branch").fill(options.branch);
   if (options.location) await page.getByLabel("Location").selectOption(options.location);
   await page.getByLabel("Small").check();
-  await page.getByLabel(options.agent ?? "None").check();
+  await page.getByRole("radio", { name: options.agent ?? "None", exact: true }).check();
   await page.getByRole("button", { name: "Create workspace" }).click();
   await expect(page).toHaveURL(/\/workspaces\/[a-z2-7]{12}$/);
   return page.url().split("/").pop()!;

@@ -26,7 +26,7 @@ import {
 test.setTimeout(180_000);
 
 interface CloudState {
-  servers: Array<{ id: number; labels: Record<string, string> }>;
+  servers: Array<{ id: number; labels: Record<string, string>; user_data: string | null }>;
   volumes: Array<{ id: number; labels: Record<string, string>; server: number | null; location: string; size: number }>;
 }
 
@@ -104,14 +104,28 @@ test("stop keeps the files on the volume, restart brings them back without a sec
   request,
 }) => {
   await ready(page);
+  // A secret of the owner's (Settings → Environment), given to the setup script, which prints it.
+  const greeting = `hello-${Date.now().toString(36)}`;
+  await page.goto("/settings/environment");
+  await page.getByLabel("Name").fill("GREETING");
+  await page.getByLabel("Value").fill(greeting);
+  await page.getByLabel("Secret").setChecked(true);
+  await page.getByLabel("Repositories").selectOption("sam-dev/setup-demo");
+  await page.getByRole("button", { name: "Save variable" }).click();
+  await expect(page.getByRole("status")).toContainText("GREETING saved");
+
   const id = await create(page, "e2e volume", "sam-dev/setup-demo");
   await expect(status(page)).toHaveText("running", { timeout: 90_000 });
   const timeline = page.getByRole("list", { name: "Timeline" });
   await expect(timeline.locator('[data-step="volume"][data-status="ok"]')).toHaveCount(1);
-  // The repository's .sam/setup.sh ran on the volume's first boot.
+  // The repository's .sam/setup.sh ran on the volume's first boot, with its output on the timeline.
   await expect(timeline.locator('[data-step="agent.setup"][data-status="ok"]')).toHaveCount(1, { timeout: 60_000 });
+  await expect(timeline).toContainText(`setup-demo: greeting is ${greeting}`);
 
   let cloud = await ofWorkspace(request, id);
+  // The value reached the script at run time, never through the user-data Hetzner keeps.
+  expect(cloud.servers[0]!.user_data).toContain("#cloud-config");
+  expect(cloud.servers[0]!.user_data).not.toContain(greeting);
   expect(cloud.servers).toHaveLength(1);
   expect(cloud.volumes).toEqual([expect.objectContaining({ server: cloud.servers[0]!.id, size: 10 })]);
   const volumeId = cloud.volumes[0]!.id;
