@@ -1,12 +1,10 @@
 // Restart of a stopped workspace that keeps its files on a Hetzner Volume, measured from "Restart" to the
 // first shell prompt on the local cloud (issue 15). Runs the real app (`node scripts/dev.mjs serve --e2e`) on
 // its own ports, like bench/app-bench.ts.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { request as httpRequest } from "node:http";
-import { chromium } from "@playwright/test";
 import WebSocket from "ws";
-import { LOCAL_HETZNER_TOKEN } from "../scripts/local-env.mjs";
+import { createForm, edgeRequest, signInAndSetUp, startApp } from "./app-bench";
 import type { Results } from "./results";
 import { percentile } from "./stats";
 import { root } from "./terminals";
@@ -14,7 +12,6 @@ import { root } from "./terminals";
 const APP_PORT = Number(process.env.SAM_E2E_APP_PORT ?? 8938);
 const CLOUD_PORT = Number(process.env.SAM_E2E_CLOUD_PORT ?? 8939);
 const APP = `http://localhost:${APP_PORT}`;
-const CLOUD = `http://127.0.0.1:${CLOUD_PORT}`;
 /** Restarts measured, after one warm-up restart that is not counted. */
 const RESTARTS = Number(process.env.SAM_BENCH_RESTARTS ?? 6);
 const env = {
@@ -48,57 +45,7 @@ function timelineEvents(id: string) {
   ).flatMap((part) => part.results);
 }
 
-async function startApp() {
-  // bench/run.ts has run the prepare (agent, app, migrated database) before the first figure.
-  const child = spawn("node", ["scripts/dev.mjs", "serve", "--e2e"], {
-    cwd: root,
-    env,
-    detached: true,
-    stdio: "ignore",
-  });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${APP}/api/health`)).ok && (await fetch(`${CLOUD}/_local/state`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error("the app did not start within 2 minutes");
-    await sleep(500);
-  }
-  return async () => {
-    try {
-      process.kill(-child.pid!, "SIGTERM");
-    } catch {}
-    await Promise.race([new Promise((resolve) => child.once("exit", resolve)), sleep(8000)]);
-  };
-}
-
-/** Signs in through the local GitHub, saves the Hetzner token and installs the App; returns the session cookie. */
-async function signInAndSetUp(): Promise<string> {
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
-  try {
-    const page = await browser.newPage({ baseURL: APP });
-    await page.goto(`${CLOUD}/github/session?login=sam-dev`);
-    await page.goto("/dashboard");
-    await page.getByRole("button", { name: "Sign in with GitHub" }).click();
-    await page.getByTestId("user-menu").waitFor();
-    await page.goto("/settings");
-    await page.getByLabel(/API token|Replace with a new token/).fill(LOCAL_HETZNER_TOKEN);
-    await page.getByRole("button", { name: "Check and save" }).click();
-    await page.getByTestId("saved-hetzner").waitFor();
-    await page.goto("/settings");
-    await page.getByRole("link", { name: "Install the GitHub App" }).click();
-    await page.getByRole("button", { name: /install/i }).click();
-    await page.waitForURL(/\/settings$/);
-    const cookies = await page.context().cookies(APP);
-    return cookies.map((cookie) => `${cookie.name}=${cookie.value}`).join("; ");
-  } finally {
-    await browser.close();
-  }
-}
-
+/** A form post as the browser sends it; a refusal ends the figure. */
 async function post(cookie: string, path: string, form: Record<string, string>) {
   const response = await fetch(`${APP}${path}`, {
     method: "POST",
@@ -135,33 +82,6 @@ async function waitForStatus(cookie: string, id: string, wanted: string, timeout
   }
 }
 
-/** An HTTP request to a workspace's agent through the local cloud's edge (Node cannot resolve *.localhost). */
-function edgeRequest(id: string, path: string, token: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      {
-        host: "127.0.0.1",
-        port: CLOUD_PORT,
-        method: "POST",
-        path,
-        headers: {
-          Host: `ws-${id}.localhost:${CLOUD_PORT}`,
-          Authorization: `Bearer ${token}`,
-          Origin: APP,
-          "Content-Type": "application/json",
-        },
-      },
-      (response) => {
-        let text = "";
-        response.on("data", (chunk) => (text += chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body: text }));
-      },
-    );
-    request.on("error", reject);
-    request.end(body);
-  });
-}
-
 const stripAnsi = (text: string) =>
   text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>c]/g, "");
 
@@ -180,6 +100,7 @@ async function untilPrompt(cookie: string, id: string, t0: number): Promise<{ ru
   const running = Date.now();
   const session = await edgeRequest(
     id,
+    "POST",
     "/api/sessions",
     token,
     JSON.stringify({ name: "Terminal 1", cols: 120, rows: 30 }),
@@ -209,23 +130,6 @@ async function untilPrompt(cookie: string, id: string, t0: number): Promise<{ ru
   });
   socket.terminate();
   return { running, prompt };
-}
-
-/** The form the browser would submit: the first size and location the page offers, no agent CLI. */
-async function createForm(cookie: string): Promise<Record<string, string>> {
-  const html = await (await fetch(`${APP}/workspaces/new`, { headers: { Cookie: cookie } })).text();
-  const size = /name="size"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="size"/.exec(html);
-  const location = /name="location"[\s\S]*?<option[^>]*value="([^"]+)"/.exec(html)?.[1];
-  if (!size || !location) throw new Error("could not read the sizes and locations from /workspaces/new");
-  return {
-    repository: "sam-dev/hello-world",
-    branch: "",
-    size: size[1] ?? size[2]!,
-    location,
-    idleTimeoutMinutes: /name="idleTimeoutMinutes"[\s\S]*?<option[^>]*value="([^"]+)"/.exec(html)?.[1] ?? "30",
-    maxLifetimeHours: "1",
-    agentCli: "none",
-  };
 }
 
 export async function restartFigures(results: Results) {
