@@ -6,8 +6,9 @@ import { recordEvent } from "~/workspaces/workspaces.server";
 
 const bodySchema = z.object({
   step: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a short lowercase step name"),
-  status: z.enum(["started", "ok", "error"]),
-  message: z.string().max(4000).optional(),
+  // "info": a step's output as it runs (the setup script's, in batches).
+  status: z.enum(["started", "ok", "error", "info"]),
+  message: z.string().max(8192).optional(),
 });
 
 /** A boot step the agent reports; it shows on the workspace's timeline. */

@@ -70,7 +70,8 @@ export async function recordEvent(
 ) {
   await db
     .insert(workspaceEvents)
-    .values({ workspaceId, step, status, message: message ? message.slice(0, 2000) : null });
+    // 8 KiB: a batch of a setup script's output (the agent sends at most 4 KiB at once) fits whole.
+    .values({ workspaceId, step, status, message: message ? message.slice(0, 8192) : null });
 }
 
 export async function countLiveWorkspaces(db: Database, userId: string): Promise<number> {
