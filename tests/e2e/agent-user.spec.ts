@@ -1,5 +1,6 @@
 import { expect, test, type Page } from "@playwright/test";
 import {
+  cloudState,
   createWorkspace,
   deleteWorkspace,
   installApp,
@@ -43,15 +44,20 @@ test.afterEach(async ({ page }) => {
   for (const id of made.splice(0)) await deleteWorkspace(page, id);
 });
 
-test("the terminal is not root and cannot read the agent's state file", async ({ page }) => {
+test("the terminal is not root and cannot read the agent's state file", async ({ page, request }) => {
   await signIn(page);
   const id = await createWorkspace(page, "e2e not root");
   made.push(id);
   await expect(page.locator("h1 [data-status]")).toHaveText("running", { timeout: 90_000 });
   await openTerminal(page, id);
-  // The shell starts in the repository; the agent's data dir is /var/lib/sam-agent on a VM, beside it here.
-  await type(page, 'echo "uid=$(id -u) home=$HOME"; cat ../var/lib/sam-agent/state.json; echo "exit=$?"\n');
-  await expect(screen(page)).toContainText(/uid=\d+ home=\S+\/home\/sam/);
+  // The agent's data dir is /var/lib/sam-agent on a VM, inside the server's directory here. The shell starts in
+  // the repository, and its HOME is the user's home, both on the workspace's volume.
+  const state = await cloudState<{ servers: Array<{ labels: Record<string, string>; agent: { dir: string } }> }>(
+    request,
+  );
+  const serverDir = state.servers.find((server) => server.labels.workspace === id)!.agent.dir;
+  await type(page, `echo "uid=$(id -u) home=$HOME"; cat ${serverDir}/var/lib/sam-agent/state.json; echo "exit=$?"\n`);
+  await expect(screen(page)).toContainText(/uid=\d+ home=\S+\/home(\/sam)?\b/);
   const uid = Number(/uid=(\d+)/.exec(await screen(page).innerText())![1]);
   expect(uid).not.toBe(0);
   await expect(screen(page)).toContainText("Permission denied");
