@@ -523,7 +523,8 @@ test("without a credential for the agent the chat says which to add in Settings 
   await expect(page).toHaveURL(new RegExp(`/workspaces/${workspaceId}/chat/new$`));
   await expectAccessible(page, "a chat without a credential");
   // Still only the two chats of the tests above on the agent.
-  await expect(page.getByRole("link", { name: /^Chat \d+$/ })).toHaveCount(2);
+  // (The tabs: Terminal, the two chats, named by their first prompts, and New chat.)
+  await expect(page.getByRole("navigation", { name: "Terminal and chats" }).getByRole("link")).toHaveCount(4);
   await alert.getByRole("link", { name: "Open Settings" }).click();
   await expect(page).toHaveURL(/\/settings$/);
 });
