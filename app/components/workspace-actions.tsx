@@ -1,5 +1,5 @@
 import { Form, useNavigation } from "@remix-run/react";
-import { useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 
 /**
  * A button that asks before it acts: the first click shows what will happen and a second, explicit
@@ -30,6 +30,12 @@ export function ConfirmAction({
   const [asking, setAsking] = useState(false);
   const navigation = useNavigation();
   const busy = navigation.state !== "idle" && navigation.formData?.get("intent") === intent;
+  const form = useRef<HTMLFormElement>(null);
+  // The question takes the keyboard's focus where the answer is: its first field (a confirmation to tick)
+  // or its button; Escape takes it back.
+  useEffect(() => {
+    if (asking) form.current?.querySelector<HTMLElement>('input:not([type="hidden"]), button')?.focus();
+  }, [asking]);
   if (!asking) {
     return (
       <button type="button" className={danger ? "btn-danger" : "btn-secondary"} onClick={() => setAsking(true)}>
@@ -44,6 +50,10 @@ export function ConfirmAction({
       className="flex flex-wrap items-center gap-2 rounded-md border border-zinc-300 p-2 dark:border-zinc-700"
       role="group"
       aria-label={label}
+      ref={form}
+      onKeyDown={(event) => {
+        if (event.key === "Escape") setAsking(false);
+      }}
     >
       <input type="hidden" name="intent" value={intent} />
       {Object.entries(fields).map(([name, value]) => (

@@ -117,8 +117,14 @@ test("delete warns of uncommitted and unpushed work and asks for an explicit con
   );
   await expectAccessible(page, "the delete form with its unsaved-work warning");
 
-  // Without the box ticked the form does not go: the browser asks for it, and the workspace stays.
+  // The keyboard's focus goes to what must be answered first; Escape takes the question back.
   const confirmation = form.getByRole("checkbox", { name: "Delete anyway, losing this work" });
+  await expect(confirmation).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(form).toHaveCount(0);
+  await page.getByRole("button", { name: "Delete", exact: true }).click();
+
+  // Without the box ticked the form does not go: the browser asks for it, and the workspace stays.
   await form.getByRole("button", { name: "Yes, delete" }).click();
   expect(await confirmation.evaluate((box: HTMLInputElement) => box.validity.valueMissing)).toBe(true);
   await expect(page).toHaveURL(new RegExp(`/workspaces/${unsaved}$`));
