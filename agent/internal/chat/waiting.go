@@ -20,6 +20,8 @@ type Waiting struct {
 	// Notify sends one event (controlplane.Client.Event): permission_waiting or permission_answered.
 	Notify func(ctx context.Context, event map[string]any) error
 	Logger *slog.Logger
+	// afterFunc schedules a check (time.AfterFunc; tests fire the checks themselves).
+	afterFunc func(d time.Duration, f func())
 }
 
 type waitingRequest struct {
@@ -51,8 +53,12 @@ func (w *Waiting) watch(ctx context.Context, s *Session, seq uint64) {
 	}()
 	due := make(chan string)
 	pending := map[string]*waitingRequest{}
+	after := w.afterFunc
+	if after == nil {
+		after = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
+	}
 	arm := func(id string) {
-		time.AfterFunc(delay, func() {
+		after(delay, func() {
 			select {
 			case due <- id:
 			case <-ctx.Done():

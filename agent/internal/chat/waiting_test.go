@@ -11,8 +11,9 @@ import (
 	"github.com/simple-agent-manager/sam/agent/internal/acp"
 )
 
-// watched is a chat whose log the test writes, followed by a Waiting that reports into a channel.
-func watched(t *testing.T, delay time.Duration) (*Session, <-chan map[string]any) {
+// watched is a chat whose log the test writes, followed by a Waiting that reports into a channel. With
+// checks set, the delay's checks are handed to the test to fire instead of a timer.
+func watched(t *testing.T, delay time.Duration, checks chan func()) (*Session, <-chan map[string]any) {
 	t.Helper()
 	s, err := acp.Open(acp.Config{
 		Command: acp.Command{Path: "/bin/false"}, Workspace: t.TempDir(), LogPath: filepath.Join(t.TempDir(), "c.jsonl"),
@@ -27,6 +28,9 @@ func watched(t *testing.T, delay time.Duration) (*Session, <-chan map[string]any
 		sent <- event
 		return nil
 	}}
+	if checks != nil {
+		w.afterFunc = func(_ time.Duration, f func()) { checks <- f }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -67,7 +71,7 @@ func next(t *testing.T, sent <-chan map[string]any) map[string]any {
 }
 
 func TestAPermissionRequestNobodyWatchesIsReportedAndSoIsItsAnswer(t *testing.T) {
-	s, sent := watched(t, 10*time.Millisecond)
+	s, sent := watched(t, 10*time.Millisecond, nil)
 	request(t, s, "r1")
 	if got := next(t, sent); got["event"] != "permission_waiting" || got["request_id"] != "r1" || got["chat_session_id"] != "c1" || got["title"] != "Edit README.md" {
 		t.Fatalf("first report %v", got)
@@ -79,15 +83,46 @@ func TestAPermissionRequestNobodyWatchesIsReportedAndSoIsItsAnswer(t *testing.T)
 }
 
 func TestAWatchedRequestIsReportedOnlyOnceNobodyWatchesAnyMore(t *testing.T) {
-	s, sent := watched(t, 10*time.Millisecond)
+	checks := make(chan func(), 4)
+	s, sent := watched(t, time.Hour, checks)
+	check := func() func() {
+		t.Helper()
+		select {
+		case f := <-checks:
+			return f
+		case <-time.After(5 * time.Second):
+			t.Fatal("no check was scheduled")
+			return nil
+		}
+	}
 	detach := s.Attach()
 	request(t, s, "r1")
-	// Answered in the chat while watched: never reported, and a later request is judged on its own.
-	answer(t, s, "r1")
-	request(t, s, "r2")
+	// The delay passes while a browser has the chat open: nothing is reported, and another check is scheduled.
+	check()()
+	recheck := check()
+	select {
+	case event := <-sent:
+		t.Fatalf("reported %v while a browser had the chat open", event)
+	default:
+	}
+	// The browser leaves without answering: the next check reports it.
 	detach()
-	// The first report is r2's: r1 never was, and r2 only once nobody watched.
-	if got := next(t, sent); got["event"] != "permission_waiting" || got["request_id"] != "r2" {
+	recheck()
+	if got := next(t, sent); got["event"] != "permission_waiting" || got["request_id"] != "r1" {
 		t.Fatalf("after the browser left: %v", got)
+	}
+	// A request answered before its check is never reported.
+	request(t, s, "r2")
+	pending := check()
+	answer(t, s, "r2")
+	answer(t, s, "r1")
+	if got := next(t, sent); got["event"] != "permission_answered" || got["request_id"] != "r1" {
+		t.Fatalf("after r1's answer: %v", got)
+	}
+	pending()
+	request(t, s, "r3")
+	check()()
+	if got := next(t, sent); got["request_id"] != "r3" {
+		t.Fatalf("r2 (answered before its check) was reported: %v", got)
 	}
 }
