@@ -156,6 +156,20 @@ async function timeToTerminal(cookie: string, n: number, form: Record<string, st
   const id = /\/workspaces\/([a-z2-7]{12})$/.exec(created.headers.get("location") ?? "")?.[1];
   if (!id) throw new Error(`create answered ${created.status}: ${(await created.text()).slice(0, 500)}`);
   const tCreated = Date.now();
+  const reached = await untilPrompt(cookie, id, t0, 90_000);
+  return { id, t0, created: tCreated, ...reached };
+}
+
+/**
+ * From now until the workspace's terminal prints a shell prompt, as the terminal page gets there: a terminal
+ * token once the workspace runs (409 until then), a session through the edge, the attach, the first prompt.
+ */
+export async function untilPrompt(
+  cookie: string,
+  id: string,
+  t0: number,
+  limitMs: number,
+): Promise<{ token: number; session: number; prompt: number }> {
   let token = "";
   while (!token) {
     const response = await fetch(`${APP}/workspaces/${id}/terminal/token`, {
@@ -163,7 +177,7 @@ async function timeToTerminal(cookie: string, n: number, form: Record<string, st
     });
     if (response.ok) token = ((await response.json()) as { token: string }).token;
     else if (response.status !== 409) throw new Error(`terminal token: ${response.status}`);
-    else if (Date.now() - t0 > 90_000) throw new Error(`workspace ${id} not running after 90 s`);
+    else if (Date.now() - t0 > limitMs) throw new Error(`workspace ${id} not running after ${limitMs / 1000} s`);
     else await sleep(50);
   }
   const tToken = Date.now();
@@ -204,7 +218,7 @@ async function timeToTerminal(cookie: string, n: number, form: Record<string, st
     socket.once("error", reject);
   });
   socket.terminate();
-  return { id, t0, created: tCreated, token: tToken, session: tSession, prompt: tPrompt };
+  return { token: tToken, session: tSession, prompt: tPrompt };
 }
 
 /** The form the browser would submit: the first size and location the page offers, no agent CLI. */

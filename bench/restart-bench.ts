@@ -3,8 +3,7 @@
 // its own ports, like bench/app-bench.ts.
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import WebSocket from "ws";
-import { createForm, edgeRequest, signInAndSetUp, startApp } from "./app-bench";
+import { createForm, signInAndSetUp, startApp, untilPrompt } from "./app-bench";
 import type { Results } from "./results";
 import { percentile } from "./stats";
 import { root } from "./terminals";
@@ -82,56 +81,6 @@ async function waitForStatus(cookie: string, id: string, wanted: string, timeout
   }
 }
 
-const stripAnsi = (text: string) =>
-  text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>c]/g, "");
-
-/** From now until the workspace's terminal prints a shell prompt: waits for `running`, opens a session, attaches. */
-async function untilPrompt(cookie: string, id: string, t0: number): Promise<{ running: number; prompt: number }> {
-  let token = "";
-  while (!token) {
-    const response = await fetch(`${APP}/workspaces/${id}/terminal/token`, {
-      headers: { Cookie: cookie, Accept: "application/json" },
-    });
-    if (response.ok) token = ((await response.json()) as { token: string }).token;
-    else if (response.status !== 409) throw new Error(`terminal token: ${response.status}`);
-    else if (Date.now() - t0 > 120_000) throw new Error(`workspace ${id} not running after 120 s`);
-    else await sleep(50);
-  }
-  const running = Date.now();
-  const session = await edgeRequest(
-    id,
-    "POST",
-    "/api/sessions",
-    token,
-    JSON.stringify({ name: "Terminal 1", cols: 120, rows: 30 }),
-  );
-  if (session.status !== 201) throw new Error(`create session through the edge: ${session.status} ${session.body}`);
-  const sessionId = (JSON.parse(session.body) as { id: string }).id;
-  const socket = new WebSocket(
-    `ws://127.0.0.1:${CLOUD_PORT}/api/sessions/${sessionId}/attach`,
-    ["sam.terminal.v1", `bearer.${token}`],
-    { headers: { Host: `ws-${id}.localhost:${CLOUD_PORT}` }, origin: APP, perMessageDeflate: false },
-  );
-  const prompt = await new Promise<number>((resolve, reject) => {
-    let screen = "";
-    const timer = setTimeout(
-      () => reject(new Error(`no prompt from ${id}: ${JSON.stringify(screen.slice(-200))}`)),
-      30_000,
-    );
-    socket.on("message", (data: Buffer, isBinary) => {
-      if (!isBinary) return;
-      screen += stripAnsi(data.toString("utf8")).replace(/[\x00-\x08\x0e-\x1f]/g, "");
-      if (/[#$] /.test(screen)) {
-        clearTimeout(timer);
-        resolve(Date.now());
-      }
-    });
-    socket.once("error", reject);
-  });
-  socket.terminate();
-  return { running, prompt };
-}
-
 export async function restartFigures(results: Results) {
   const stop = await startApp();
   let id = "";
@@ -141,7 +90,7 @@ export async function restartFigures(results: Results) {
     const created = await post(cookie, "/workspaces/new", { ...(await createForm(cookie)), name: "bench restart" });
     id = /\/workspaces\/([a-z2-7]{12})$/.exec(created.headers.get("location") ?? "")?.[1] ?? "";
     if (!id) throw new Error(`create answered ${created.status} without a workspace`);
-    await untilPrompt(cookie, id, Date.now());
+    await untilPrompt(cookie, id, Date.now(), 120_000);
     const totals: number[] = [];
     const toRunning: number[] = [];
     const windows: Array<[number, number]> = [];
@@ -150,7 +99,7 @@ export async function restartFigures(results: Results) {
       await waitForStatus(cookie, id, "stopped", 90_000);
       const t0 = Date.now();
       await post(cookie, `/workspaces/${id}`, { intent: "restart" });
-      const { running, prompt } = await untilPrompt(cookie, id, t0);
+      const { token: running, prompt } = await untilPrompt(cookie, id, t0, 120_000);
       // The first restart warms the app's routes and the local cloud's caches.
       if (n === 0) continue;
       totals.push(prompt - t0);
